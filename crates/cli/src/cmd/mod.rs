@@ -1,0 +1,4 @@
+//! One module per subcommand, each with its `*Args` and a `run`.
+
+pub mod abi;
+pub mod rmi;

@@ -1,0 +1,52 @@
+//! The CLI's error currency: a message chain plus whether the input or the run was at fault.
+
+/// Why a subcommand failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Bad input (flags, files, configuration): exit code 2.
+    Input,
+    /// A runtime failure: exit code 1.
+    Runtime,
+}
+
+/// A failed subcommand.
+#[derive(Debug)]
+pub struct CliError {
+    /// Whose fault.
+    pub fault: Fault,
+    /// The whole chain, printed with `{:#}`.
+    pub error: anyhow::Error,
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self.fault {
+            Fault::Input => 2,
+            Fault::Runtime => 1,
+        }
+    }
+}
+
+/// Wrap an error as bad input (exit code 2).
+pub fn input(error: impl Into<anyhow::Error>) -> CliError {
+    CliError {
+        fault: Fault::Input,
+        error: error.into(),
+    }
+}
+
+/// Wrap an error as a runtime failure (exit code 1).
+#[expect(
+    dead_code,
+    reason = "first used by `realm rmi replay`/`launch`; remove this line then"
+)]
+pub fn runtime(error: impl Into<anyhow::Error>) -> CliError {
+    CliError {
+        fault: Fault::Runtime,
+        error: error.into(),
+    }
+}
+
+/// A subcommand's result.
+pub type CliResult = Result<(), CliError>;

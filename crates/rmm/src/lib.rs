@@ -1,0 +1,11 @@
+//! Software RMM for Arm CCA, modelling DEN0137 1.0-rel0 (RMI 1.0, RSI 1.0, PSCI as the RMM handles it).
+//!
+//! Physical memory is simulated (sparse, 4 KiB granules, each in the Non-secure or the Realm PAS). The host
+//! reaches this crate only through the two contracts in [`host`]: [`host::Rmi::call`] (an SMC: FID and
+//! x1..x6 in, x0..x6 out) and [`host::HostMemory`] (loads and stores to Non-secure physical memory, refused
+//! for Realm granules as a granule protection fault would be).
+//!
+//! Behaviour follows TF-RMM at tag `rmm-spec-v1.0-rel0` where the specification text is silent.
+#![forbid(unsafe_code)]
+
+pub mod host;
