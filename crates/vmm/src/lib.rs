@@ -1,1 +1,16 @@
-//! A realm VMM library: images, layouts, the realm-construction plan, and its backends.
+//! A realm VMM library: configuration, arm64 boot images, platform layouts (kvmtool, QEMU virt), the device
+//! tree, the realm-construction plan, and the backends that carry it out.
+//!
+//! A [`config::RealmConfig`] is placed by [`layout::place`] into a [`layout::MemoryMap`]; [`plan::Plan`] turns
+//! that into the ordered steps the kernel ABI revision implies (v10 or v12). Both backends execute the plan through
+//! one ioctl-level trait: the simulated backend (realm-kvm + realm-rmm in process) and the host `/dev/kvm` backend.
+//!
+//! Not done here: AArch64 instruction execution (the simulated realm's vCPUs have no code to run), virtio devices.
+#![deny(unsafe_code)]
+
+pub mod config;
+pub mod fdt;
+pub mod image;
+pub mod layout;
+pub mod plan;
+pub mod size;
