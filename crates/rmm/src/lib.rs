@@ -6,6 +6,17 @@
 //! for Realm granules as a granule protection fault would be).
 //!
 //! Behaviour follows TF-RMM at tag `rmm-spec-v1.0-rel0` where the specification text is silent.
+//! Not modelled: GIC/timer hardware state beyond what RMI_REC_ENTER/EXIT carry.
 #![forbid(unsafe_code)]
 
+pub mod abi;
+pub mod granule;
 pub mod host;
+pub(crate) mod memory;
+pub mod platform;
+pub(crate) mod rmi;
+mod rmm;
+
+pub use memory::GRANULE_SIZE;
+pub use platform::{DramRegion, FeatureProfile, PlatformConfig};
+pub use rmm::Rmm;

@@ -1,0 +1,308 @@
+//! Simulated physical memory: sparse 4 KiB granules, each in the Non-secure or the Realm PAS.
+//!
+//! A granule costs nothing until it is written: absent granules read as zero and are in the Non-secure
+//! PAS. The store is sharded and locked per shard, separately from the RMM's metadata, so host loads and
+//! stores do not wait behind RMI calls. Lock order: the RMM state lock, then at most two shard locks taken
+//! in ascending shard index (see [`PhysMem::copy_granule`]).
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::host::HostAccessFault;
+use crate::platform::DramRegion;
+
+/// The granule size: 4 KiB.
+pub const GRANULE_SIZE: u64 = 0x1000;
+/// The granule size as a `usize`.
+pub(crate) const GRANULE_BYTES: usize = 0x1000;
+/// The contents of one granule.
+pub(crate) type Granule = [u8; GRANULE_BYTES];
+
+static ZERO_GRANULE: Granule = [0; GRANULE_BYTES];
+
+const SHARDS: u64 = 64;
+
+/// Whether `pa` is granule aligned.
+pub(crate) const fn granule_aligned(pa: u64) -> bool {
+    pa & (GRANULE_SIZE - 1) == 0
+}
+
+#[derive(Debug, Default)]
+struct Page {
+    realm: bool,
+    data: Option<Box<Granule>>,
+}
+
+type Shard = HashMap<u64, Page>;
+
+/// The platform's physical memory.
+#[derive(Debug)]
+pub(crate) struct PhysMem {
+    dram: Vec<Range<u64>>,
+    shards: Vec<RwLock<Shard>>,
+}
+
+fn read_lock(l: &RwLock<Shard>) -> RwLockReadGuard<'_, Shard> {
+    l.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write_lock(l: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
+    l.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl PhysMem {
+    /// Memory with the given DRAM regions (sorted; empty, unaligned or overflowing regions are clipped to
+    /// whole granules or dropped).
+    pub(crate) fn new(regions: &[DramRegion]) -> Self {
+        let mut dram: Vec<Range<u64>> = regions
+            .iter()
+            .filter_map(|r| {
+                let base = r.base.checked_add(GRANULE_SIZE - 1)? & !(GRANULE_SIZE - 1);
+                let end = r.end()? & !(GRANULE_SIZE - 1);
+                (base < end).then_some(base..end)
+            })
+            .collect();
+        dram.sort_by_key(|r| r.start);
+        Self {
+            dram,
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+        }
+    }
+
+    /// The DRAM regions, ascending.
+    pub(crate) fn dram(&self) -> &[Range<u64>] {
+        &self.dram
+    }
+
+    fn shard_index(pa: u64) -> usize {
+        // SHARDS fits any usize; the modulo keeps the value below it.
+        usize::try_from((pa / GRANULE_SIZE) % SHARDS).unwrap_or(0)
+    }
+
+    fn shard(&self, pa: u64) -> &RwLock<Shard> {
+        &self.shards[Self::shard_index(pa)]
+    }
+
+    /// Whether `pa` is a granule-aligned address of a DRAM granule (TF-RMM `find_granule`).
+    pub(crate) fn is_granule(&self, pa: u64) -> bool {
+        granule_aligned(pa) && self.dram.iter().any(|r| r.contains(&pa))
+    }
+
+    /// Whether the granule holding `pa` is in the Realm PAS.
+    pub(crate) fn is_realm(&self, pa: u64) -> bool {
+        let g = pa & !(GRANULE_SIZE - 1);
+        read_lock(self.shard(g)).get(&g).is_some_and(|p| p.realm)
+    }
+
+    /// Move a granule between PASes; either way its contents become zero (delegation scrubs, and
+    /// a granule leaving the Realm PAS has been scrubbed by the RMM).
+    pub(crate) fn set_realm(&self, pa: u64, realm: bool) {
+        let mut shard = write_lock(self.shard(pa));
+        if realm {
+            shard.insert(pa, Page { realm, data: None });
+        } else {
+            shard.remove(&pa);
+        }
+    }
+
+    #[expect(dead_code, reason = "used by the destroy handlers, landing next")]
+    /// Zero a granule (keeps its PAS).
+    pub(crate) fn zero(&self, pa: u64) {
+        if let Some(p) = write_lock(self.shard(pa)).get_mut(&pa) {
+            p.data = None;
+        }
+    }
+
+    /// Run `f` on the contents of the granule at `pa` (aligned), under its shard's read lock.
+    pub(crate) fn with_granule<R>(&self, pa: u64, f: impl FnOnce(&Granule) -> R) -> R {
+        let shard = read_lock(self.shard(pa));
+        f(shard
+            .get(&pa)
+            .and_then(|p| p.data.as_deref())
+            .unwrap_or(&ZERO_GRANULE))
+    }
+
+    /// Copy `len` bytes at `off` of granule `pa` into `buf` (RMM access, any PAS).
+    pub(crate) fn read_in_granule(&self, pa: u64, off: usize, buf: &mut [u8]) {
+        self.with_granule(pa, |g| {
+            if let Some(src) = g.get(off..off + buf.len()) {
+                buf.copy_from_slice(src);
+            }
+        });
+    }
+
+    /// Write `data` at `off` of granule `pa` (RMM access, any PAS).
+    pub(crate) fn write_in_granule(&self, pa: u64, off: usize, data: &[u8]) {
+        let mut shard = write_lock(self.shard(pa));
+        let page = shard.entry(pa).or_default();
+        let g = page
+            .data
+            .get_or_insert_with(|| Box::new([0; GRANULE_BYTES]));
+        if let Some(dst) = g.get_mut(off..off + data.len()) {
+            dst.copy_from_slice(data);
+        }
+    }
+
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "used by RMI_DATA_CREATE, landing next")
+    )]
+    /// Copy the whole granule `src` to `dst` (both aligned, distinct), the RMM's copy of a host page
+    /// into a realm granule. One copy, no intermediate buffer.
+    pub(crate) fn copy_granule(&self, src: u64, dst: u64) {
+        let (si, di) = (Self::shard_index(src), Self::shard_index(dst));
+        if si == di {
+            let mut shard = write_lock(&self.shards[si]);
+            let from = shard.get(&src).and_then(|p| p.data.as_deref()).copied();
+            let page = shard.entry(dst).or_default();
+            match (from, &mut page.data) {
+                (None, data) => *data = None,
+                (Some(from), Some(to)) => **to = from,
+                (Some(from), data @ None) => *data = Some(Box::new(from)),
+            }
+            return;
+        }
+        // Ascending shard order.
+        let (mut src_guard, mut dst_guard);
+        if si < di {
+            src_guard = Some(read_lock(&self.shards[si]));
+            dst_guard = Some(write_lock(&self.shards[di]));
+        } else {
+            dst_guard = Some(write_lock(&self.shards[di]));
+            src_guard = Some(read_lock(&self.shards[si]));
+        }
+        let (Some(s), Some(d)) = (src_guard.as_mut(), dst_guard.as_mut()) else {
+            return;
+        };
+        let from = s.get(&src).and_then(|p| p.data.as_deref());
+        let page = d.entry(dst).or_default();
+        match (from, &mut page.data) {
+            (None, data) => *data = None,
+            (Some(from), Some(to)) => to.copy_from_slice(from),
+            (Some(from), data @ None) => *data = Some(Box::new(*from)),
+        }
+    }
+
+    /// The first address of `[pa, pa + len)` outside DRAM, if any.
+    fn check_dram(&self, pa: u64, len: u64) -> Result<(), HostAccessFault> {
+        let end = pa.checked_add(len).ok_or(HostAccessFault::NotDram { pa })?;
+        let mut cur = pa;
+        while cur < end {
+            let region = self
+                .dram
+                .iter()
+                .find(|r| r.contains(&cur))
+                .ok_or(HostAccessFault::NotDram { pa: cur })?;
+            cur = region.end;
+        }
+        Ok(())
+    }
+
+    fn granules(pa: u64, len: usize) -> impl Iterator<Item = (u64, usize, Range<usize>)> {
+        let mut done = 0usize;
+        std::iter::from_fn(move || {
+            if done >= len {
+                return None;
+            }
+            let cur = pa + done as u64;
+            let g = cur & !(GRANULE_SIZE - 1);
+            let off = usize::try_from(cur - g).unwrap_or(0);
+            let n = (GRANULE_BYTES - off).min(len - done);
+            let item = (g, off, done..done + n);
+            done += n;
+            Some(item)
+        })
+    }
+
+    /// Refuse the access if any granule of it is outside DRAM or in the Realm PAS.
+    fn check_host(&self, pa: u64, len: usize) -> Result<(), HostAccessFault> {
+        self.check_dram(pa, len as u64)?;
+        for (g, _, _) in Self::granules(pa, len) {
+            if self.is_realm(g) {
+                return Err(HostAccessFault::GranuleProtection { pa: g });
+            }
+        }
+        Ok(())
+    }
+
+    /// A host load (Non-secure granules only).
+    pub(crate) fn host_read(&self, pa: u64, buf: &mut [u8]) -> Result<(), HostAccessFault> {
+        self.check_host(pa, buf.len())?;
+        for (g, off, range) in Self::granules(pa, buf.len()) {
+            self.read_in_granule(g, off, &mut buf[range]);
+        }
+        Ok(())
+    }
+
+    /// A host store (Non-secure granules only).
+    pub(crate) fn host_write(&self, pa: u64, data: &[u8]) -> Result<(), HostAccessFault> {
+        self.check_host(pa, data.len())?;
+        for (g, off, range) in Self::granules(pa, data.len()) {
+            self.write_in_granule(g, off, &data[range]);
+        }
+        Ok(())
+    }
+
+    /// Granules currently in the Realm PAS.
+    pub(crate) fn realm_granules(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self
+            .shards
+            .iter()
+            .flat_map(|s| {
+                read_lock(s)
+                    .iter()
+                    .filter(|(_, p)| p.realm)
+                    .map(|(pa, _)| *pa)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mem() -> PhysMem {
+        PhysMem::new(&[DramRegion {
+            base: 0x8000_0000,
+            size: 256 << 30,
+        }])
+    }
+
+    #[test]
+    fn host_access_round_trips_across_granules_and_refuses_realm() {
+        let m = mem();
+        let data: Vec<u8> = (0..=255).cycle().take(0x1800).collect();
+        m.host_write(0x8000_0800, &data).unwrap();
+        let mut back = vec![0; data.len()];
+        m.host_read(0x8000_0800, &mut back).unwrap();
+        assert_eq!(back, data);
+        m.set_realm(0x8000_1000, true);
+        assert_eq!(
+            m.host_read(0x8000_0800, &mut back),
+            Err(HostAccessFault::GranuleProtection { pa: 0x8000_1000 })
+        );
+        assert_eq!(
+            m.host_write(0x7fff_ffff, &[1, 2]),
+            Err(HostAccessFault::NotDram { pa: 0x7fff_ffff })
+        );
+        // The realm granule was scrubbed on delegation.
+        m.with_granule(0x8000_1000, |g| assert!(g.iter().all(|b| *b == 0)));
+    }
+
+    #[test]
+    fn copy_granule_between_and_within_shards() {
+        let m = mem();
+        m.host_write(0x8000_0000, &[7; 4096]).unwrap();
+        m.copy_granule(0x8000_0000, 0x8000_1000);
+        m.copy_granule(0x8000_0000, 0x8000_0000 + SHARDS * GRANULE_SIZE);
+        m.with_granule(0x8000_1000, |g| assert!(g.iter().all(|b| *b == 7)));
+        m.with_granule(0x8000_0000 + SHARDS * GRANULE_SIZE, |g| {
+            assert!(g.iter().all(|b| *b == 7))
+        });
+    }
+}
