@@ -10,10 +10,12 @@
 #![forbid(unsafe_code)]
 
 pub mod abi;
+pub mod cpu;
 pub mod granule;
 pub mod host;
 pub(crate) mod memory;
 pub mod platform;
+pub mod psci;
 pub(crate) mod rmi;
 mod rmm;
 

@@ -131,6 +131,8 @@ pub struct PlatformConfig {
     pub dram: Vec<DramRegion>,
     /// What RMI_FEATURES reports and REALM_CREATE allows.
     pub features: FeatureProfile,
+    /// What runs each REC on RMI_REC_ENTER (default: [`crate::cpu::IdleCpu`], no code to run).
+    pub cpu: crate::cpu::CpuModel,
 }
 
 impl PlatformConfig {
@@ -149,6 +151,7 @@ impl Default for PlatformConfig {
                 size: Self::DEFAULT_DRAM_SIZE,
             }],
             features: FeatureProfile::default(),
+            cpu: crate::cpu::CpuModel::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! DEN0137 1.0-rel0 (RMI 1.0), values as in TF-RMM `rmm-spec-v1.0-rel0` `lib/smc/include/smc-rmi.h` and
 //! `lib/smc/include/smc.h`. Constants keep the spec's spelling.
 
+pub mod rsi;
 mod structs;
 
 pub use structs::{RmiRealmParams, RmiRecEnter, RmiRecExit, RmiRecParams, RmiRecRun};
