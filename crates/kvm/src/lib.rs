@@ -1,2 +1,234 @@
 //! The host kernel's realm layer: KVM's realm user ABI (v10, v12) over the RMM, with Linux's semantics.
+//!
+//! A VMM talks to [`Kernel`] exactly as to `/dev/kvm`: file descriptors and ioctls, one byte-level entry
+//! point ([`Kernel::ioctl`]) decoding request numbers and argument bytes as Linux does, with Linux's errno.
+//! The kernel reaches the RMM only through SMC-shaped RMI calls ([`Rmi`]) and physical memory only through
+//! [`HostMemory`], issuing the calls in the order and chunking of the Linux CCA series of the configured
+//! revision, because the realm's measurement (RIM) depends on it:
+//! - v10: `arch/arm64/kvm/rme.c` of the v10 posting (Aug 2025, `KVM_CAP_ARM_RME` actions, `KVM_ARM_VCPU_REC`);
+//! - v12: `arch/arm64/kvm/rmi.c` of the v12 posting (`<20251217101125.91098-N-steven.price@arm.com>`,
+//!   RMM v1.0, implicit realm creation and activation, `KVM_ARM_RMI_POPULATE`).
+//!
+//! Every behaviour's doc comment names the revision and the kernel file/patch it follows; docs/kvm-behaviour.md
+//! lists them. Not modelled: the vGIC beyond its existence (`irqchip_in_kernel`), timers, dirty logging,
+//! SVE vector lengths, stage-2 faults of the shared alias (no RMI effect before activation).
 #![forbid(unsafe_code)]
+
+mod abi;
+mod errno;
+mod fd;
+mod gmem;
+mod pages;
+mod realm;
+mod rmi;
+mod run;
+mod system;
+mod user_memory;
+mod vcpu;
+mod vm;
+
+use std::sync::{Arc, Mutex};
+
+pub use errno::Errno;
+pub use pages::{PAGE_SIZE, PageAllocator};
+pub use realm::RealmState;
+pub use run::KvmRun;
+pub use user_memory::UserMemory;
+
+use realm_rmm::host::{HostMemory, Rmi};
+
+/// Request numbers and constants of the user ABI as this kernel decodes them (kernel names).
+pub mod uapi {
+    pub use crate::abi::*;
+}
+
+/// The ABI revision the simulated kernel speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AbiRevision {
+    /// v10 (Aug 2025): `KVM_CAP_ARM_RME` 244 and its `KVM_ENABLE_CAP` actions.
+    V10,
+    /// v12 (Dec 2025): `KVM_CAP_ARM_RMI` 247, `KVM_ARM_RMI_POPULATE`, implicit creation/activation.
+    V12,
+}
+
+/// Configuration of the simulated host kernel.
+#[derive(Clone, Debug)]
+pub struct KernelConfig {
+    /// The realm uAPI revision.
+    pub abi: AbiRevision,
+    /// `get_kvm_ipa_limit()`: the host's stage-2 IPA limit (from ID_AA64MMFR0_EL1.PARange); 48 by default.
+    pub host_ipa_limit: u32,
+    /// `KVM_CAP_MAX_VCPUS` / `KVM_CAP_MAX_VCPU_ID`.
+    pub max_vcpus: u32,
+}
+
+impl KernelConfig {
+    /// Defaults for `abi`: 48-bit host IPA limit, 512 vCPUs.
+    pub fn new(abi: AbiRevision) -> Self {
+        Self { abi, host_ipa_limit: 48, max_vcpus: 512 }
+    }
+}
+
+/// A file descriptor of the simulated process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fd(pub i32);
+
+/// An ioctl's third argument.
+#[derive(Debug)]
+pub enum IoctlArg<'a> {
+    /// A plain value (`KVM_CREATE_VM`'s type, `KVM_CHECK_EXTENSION`'s cap), or for a struct ioctl the user
+    /// address of the struct (read and written back through [`Kernel::user_memory`]).
+    Val(u64),
+    /// For a struct ioctl: the struct's bytes, in place (written back for `_IOR`/`_IOWR`). A buffer
+    /// shorter than the struct fails with `EFAULT`, as `copy_from_user` of a short mapping would. For a
+    /// value ioctl: the value, little-endian in the first up to 8 bytes.
+    Buf(&'a mut [u8]),
+}
+
+/// State shared by every object of one simulated kernel.
+pub(crate) struct Shared {
+    pub(crate) rmi: Arc<dyn Rmi>,
+    pub(crate) mem: Arc<dyn HostMemory>,
+    pub(crate) cfg: KernelConfig,
+    pub(crate) pages: PageAllocator,
+    pub(crate) user: UserMemory,
+    /// `rmm_feat_reg0`, or `None` when `kvm_init_rmi()` found no usable RMM (static key off).
+    pub(crate) rmm_feat_reg0: Option<u64>,
+    /// The realm VMID allocator (v12 23/46: first free bit).
+    pub(crate) vmids: Mutex<std::collections::BTreeSet<u16>>,
+    /// Granules this kernel delegated and has not undelegated (never returned to the page allocator).
+    pub(crate) delegated: Mutex<std::collections::HashSet<u64>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("cfg", &self.cfg).field("rmm_feat_reg0", &self.rmm_feat_reg0).finish()
+    }
+}
+
+/// The simulated host kernel: `/dev/kvm` and the fds it hands out.
+#[derive(Debug)]
+pub struct Kernel {
+    shared: Arc<Shared>,
+    fds: Mutex<fd::FdTable>,
+}
+
+impl Kernel {
+    /// Boot the kernel: `kvm_init_rmi()` probes the RMM with `RMI_VERSION` (asking for 1.0) and
+    /// `RMI_FEATURES(0)`; if either fails, realms are unavailable (as v10 `kvm_init_rme` / v12
+    /// `kvm_init_rmi`), and `KVM_CHECK_EXTENSION(KVM_CAP_ARM_RME/RMI)` answers 0.
+    pub fn new(rmi: Arc<dyn Rmi>, mem: Arc<dyn HostMemory>, cfg: KernelConfig) -> Self {
+        let rmm_feat_reg0 = system::init_rmi(rmi.as_ref());
+        let pages = PageAllocator::new(mem.dram());
+        let shared = Arc::new(Shared {
+            rmi,
+            mem,
+            cfg,
+            pages,
+            user: UserMemory::default(),
+            rmm_feat_reg0,
+            vmids: Mutex::default(),
+            delegated: Mutex::default(),
+        });
+        Self { shared, fds: Mutex::new(fd::FdTable::default()) }
+    }
+
+    /// The configured ABI revision.
+    pub fn abi(&self) -> AbiRevision {
+        self.shared.cfg.abi
+    }
+
+    /// The VMM's process memory: register `MmapRegion`s here; ioctl structs refer to them by address.
+    pub fn user_memory(&self) -> &UserMemory {
+        &self.shared.user
+    }
+
+    /// The kernel's page allocator (pages in use, leaked pages), for leak checks.
+    pub fn page_allocator(&self) -> &PageAllocator {
+        &self.shared.pages
+    }
+
+    /// `open("/dev/kvm")`.
+    pub fn open_kvm(&self) -> Result<Fd, Errno> {
+        self.fd_table().install(fd::File::Kvm)
+    }
+
+    /// `close(fd)`. Objects die when their last reference goes: a VM when its fd, all its vCPU fds and
+    /// guest_memfds are closed (as in Linux, where those files pin the `struct kvm`).
+    pub fn close(&self, fd: Fd) -> Result<(), Errno> {
+        let file = self.fd_table().remove(fd)?;
+        drop(file);
+        Ok(())
+    }
+
+    /// `ioctl(fd, request, arg)`: the byte-level entry point. Returns the ioctl's non-negative result or
+    /// the errno. `request` is truncated to 32 bits as the syscall's `unsigned int cmd` is.
+    pub fn ioctl(&self, fd: Fd, request: u64, arg: IoctlArg<'_>) -> Result<i64, Errno> {
+        let file = self.fd_table().get(fd)?;
+        #[expect(clippy::cast_possible_truncation, reason = "the syscall takes unsigned int cmd")]
+        let cmd = request as u32;
+        let mut arg = fd::Arg::new(arg, &self.shared.user, &self.fds);
+        let _span = tracing::debug_span!(target: "realm_kvm", "ioctl", fd = fd.0, cmd = format_args!("{cmd:#x}")).entered();
+        let res = match &file {
+            fd::File::Kvm => system::ioctl(&self.shared, cmd, &mut arg),
+            fd::File::Vm(vm) => vm::ioctl(vm, cmd, &mut arg),
+            fd::File::Vcpu(vcpu) => vcpu::ioctl(vcpu, cmd, &mut arg),
+            fd::File::Gmem(_) => Err(Errno::ENOTTY),
+            fd::File::Device(dev) => vm::device_ioctl(dev, cmd, &mut arg),
+        };
+        match res {
+            Ok(fd::Outcome::Value(v)) => Ok(v),
+            Ok(fd::Outcome::NewFile(f)) => self.fd_table().install(f).map(|fd| i64::from(fd.0)),
+            Err(e) => {
+                tracing::debug!(target: "realm_kvm", errno = %e, "ioctl failed");
+                Err(e)
+            }
+        }
+    }
+
+    /// The vCPU's `struct kvm_run` (what mmap of the vCPU fd gives): a shared, byte-exact buffer.
+    pub fn kvm_run(&self, vcpu_fd: Fd) -> Result<KvmRun, Errno> {
+        match self.fd_table().get(vcpu_fd)? {
+            fd::File::Vcpu(v) => Ok(v.vcpu.run.clone()),
+            _ => Err(Errno::ENODEV),
+        }
+    }
+
+    /// Debug accessor (as debugfs would give): the RD's physical address of the realm VM `vm_fd`, once
+    /// created, so tools can read `Rmm::measurements(rd)`.
+    pub fn debug_realm_rd(&self, vm_fd: Fd) -> Option<u64> {
+        match self.fd_table().get(vm_fd).ok()? {
+            fd::File::Vm(vm) => vm.realm_rd(),
+            _ => None,
+        }
+    }
+
+    /// Interrupt a vCPU blocked in `KVM_RUN` (as a signal would): its `KVM_RUN` returns -EINTR.
+    pub fn kick(&self, vcpu_fd: Fd) -> Result<(), Errno> {
+        match self.fd_table().get(vcpu_fd)? {
+            fd::File::Vcpu(v) => {
+                lock(&v.vcpu.arch).kicked = true;
+                v.vcpu.wake.notify_all();
+                Ok(())
+            }
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    /// Debug accessor: the realm state of `vm_fd` (`None` for a non-realm VM or a bad fd).
+    pub fn debug_realm_state(&self, vm_fd: Fd) -> Option<RealmState> {
+        match self.fd_table().get(vm_fd).ok()? {
+            fd::File::Vm(vm) => vm.realm_state(),
+            _ => None,
+        }
+    }
+
+    fn fd_table(&self) -> std::sync::MutexGuard<'_, fd::FdTable> {
+        self.fds.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Lock a mutex, ignoring poisoning (a panic elsewhere must not wedge the kernel).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

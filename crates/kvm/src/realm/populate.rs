@@ -1,0 +1,257 @@
+//! Populating the realm's initial contents: v12 `KVM_ARM_RMI_POPULATE` (20/46: `kvm_arm_rmi_populate` →
+//! `kvm_gmem_populate` → `populate_region_cb` → `realm_create_protected_data_page`) and v10
+//! `KVM_CAP_ARM_RME_POPULATE_REALM` (`kvm_populate_realm` → `populate_region` in 2 MiB chunks).
+//!
+//! Per 4 KiB page the RMI sequence is Linux's: `GRANULE_DELEGATE(dst)`, `DATA_CREATE(rd, dst, ipa, src,
+//! flags)`; on `RMI_ERROR_RTT` the missing RTTs are created from the reported level down to level 3 and
+//! `DATA_CREATE` is retried once. Runs of pages are issued with [`Rmi::call_many`](realm_rmm::host::Rmi),
+//! which stops at the first non-success, so the observable call sequence is unchanged. `src` is the PA of
+//! an NS bounce page holding the user page (Linux passes the pinned user page's PA).
+
+use realm_rmm::host::SmcRegs;
+
+use crate::abi::{self, u32_at, u64_at};
+use crate::gmem::Gmem;
+use crate::rmi::{RMI_ERROR_RTT, RMM_RTT_MAX_LEVEL, Ret, fids};
+use crate::user_memory::UserMemory;
+use crate::vm::{Vm, VmInner, range_is_private};
+use crate::{Errno, PAGE_SIZE};
+
+use super::RealmState;
+
+/// Pages per `call_many` batch (2 MiB, the v10 chunk).
+const BATCH: usize = 512;
+
+/// One page to populate: its IPA, destination gmem page and the user address of its source page.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    ipa: u64,
+    index: u64,
+    dst: u64,
+    src_uaddr: u64,
+}
+
+/// Bounce pages owned by one populate call.
+struct Bounce<'a> {
+    vm: &'a Vm,
+    pages: Vec<u64>,
+}
+
+impl Bounce<'_> {
+    fn get(&mut self, i: usize) -> Result<u64, Errno> {
+        while self.pages.len() <= i {
+            self.pages.push(self.vm.shared.pages.alloc().ok_or(Errno::ENOMEM)?);
+        }
+        Ok(self.pages[i])
+    }
+}
+
+impl Drop for Bounce<'_> {
+    fn drop(&mut self) {
+        for &pa in &self.pages {
+            self.vm.shared.pages.free(pa);
+        }
+    }
+}
+
+/// Populate `jobs` in order. Returns how many pages were done and the error that stopped the run.
+fn create_data_pages(vm: &Vm, inner: &VmInner, gmem: &Gmem, jobs: &[Job], flags: u64, user: &UserMemory) -> (usize, Option<Errno>) {
+    let Some(ctx) = vm.ctx(inner) else { return (0, Some(Errno::ENXIO)) };
+    let rd = ctx.rd;
+    let mut bounce = Bounce { vm, pages: Vec::new() };
+    let mut done = 0;
+    for batch in jobs.chunks(BATCH) {
+        let mut srcs = Vec::with_capacity(batch.len());
+        for (i, job) in batch.iter().enumerate() {
+            let mut page = vec![0u8; crate::pages::PAGE_BYTES];
+            if let Err(e) = user.read(job.src_uaddr, &mut page) {
+                return (done, Some(e));
+            }
+            let pa = match bounce.get(i) {
+                Ok(pa) => pa,
+                Err(e) => return (done, Some(e)),
+            };
+            vm.shared.write_page(pa, &page);
+            srcs.push(pa);
+        }
+        let mut k = 0;
+        while k < batch.len() {
+            let calls: Vec<SmcRegs> = batch[k..]
+                .iter()
+                .zip(&srcs[k..])
+                .flat_map(|(job, &src)| {
+                    [
+                        SmcRegs::call(fids::GRANULE_DELEGATE, &[job.dst]),
+                        SmcRegs::call(fids::DATA_CREATE, &[rd, job.dst, job.ipa, src, flags]),
+                    ]
+                })
+                .collect();
+            let mut out = Vec::with_capacity(calls.len());
+            vm.shared.rmi.call_many(&calls, &mut out);
+            for (n, ret) in out.iter().enumerate() {
+                let job = batch[k + n / 2];
+                if n % 2 == 0 {
+                    if ret.x[0] != 0 {
+                        return (done, Some(Errno::ENXIO)); // delegate failed
+                    }
+                    crate::lock(&vm.shared.delegated).insert(job.dst);
+                    continue;
+                }
+                let mut ret = Ret(*ret);
+                if ret.status() == RMI_ERROR_RTT {
+                    // Create missing RTTs and retry.
+                    let level = i64::from(ret.index());
+                    if ctx.create_rtt_levels(job.ipa, level, RMM_RTT_MAX_LEVEL).is_err() {
+                        undelegate_failed(vm, job.dst);
+                        return (done, Some(Errno::ENXIO));
+                    }
+                    ret = vm.shared.cmds().data_create(rd, job.dst, job.ipa, srcs[k + n / 2], flags);
+                }
+                if !ret.ok() {
+                    undelegate_failed(vm, job.dst);
+                    return (done, Some(Errno::ENXIO));
+                }
+                gmem.mark_prepared(job.index);
+                done += 1;
+            }
+            if out.is_empty() {
+                return (done, Some(Errno::ENXIO));
+            }
+            k += out.len() / 2;
+        }
+    }
+    (done, None)
+}
+
+/// The `-EIO` path of `realm_create_protected_data_page`: undelegate the current destination.
+fn undelegate_failed(vm: &Vm, dst: u64) {
+    let _ = vm.shared.undelegate(dst);
+}
+
+/// `KVM_ARM_RMI_POPULATE` (v12 20/46). Checks in order: `reserved != 0`, flags other than MEASURE, `base`
+/// or `base + size` not page aligned → -EINVAL; `realm_ensure_created` (creates the RD on first use;
+/// DEAD → -ENXIO, ACTIVE/DYING → -EBUSY). Then `kvm_gmem_populate`: `size == 0` → -EINVAL; the slot at
+/// `base` must have guest_memfd (-EINVAL) whose file is open (-EFAULT); the count is clamped to the slot's
+/// end. Per page: already prepared → -EEXIST; not PRIVATE in the memory attributes → -EINVAL; the user page
+/// containing `source_uaddr + i * PAGE_SIZE` (not necessarily aligned in v12) must be mapped (-EFAULT).
+///
+/// Partial progress, as Linux reports it: the number of bytes populated when an error occurs after at
+/// least one page, or when the range runs past the end of the memslot; the error itself otherwise.
+pub(crate) fn rmi_populate(vm: &Vm, req: &[u8], user: &UserMemory) -> Result<i64, Errno> {
+    let (base, size, src, flags, reserved) = (u64_at(req, 0), u64_at(req, 8), u64_at(req, 16), u32_at(req, 24), u32_at(req, 28));
+    let end = base.wrapping_add(size);
+    if reserved != 0
+        || flags & !abi::KVM_ARM_RMI_POPULATE_FLAGS_MEASURE != 0
+        || base % PAGE_SIZE != 0
+        || end % PAGE_SIZE != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let mut inner = vm.lock();
+    super::ensure_created(vm, &mut inner)?;
+    // The series passes args->flags (not the data_flags it computed); both are bit 0 = RMI_MEASURE_CONTENT.
+    let data_flags = u64::from(flags);
+    let npages = size / PAGE_SIZE;
+    if npages == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let start_gfn = base / PAGE_SIZE;
+    let slot = inner.memslots.values().find(|s| s.contains(start_gfn)).cloned();
+    let Some(slot) = slot.filter(crate::vm::Memslot::has_gmem) else { return Err(Errno::EINVAL) };
+    let Some((gmem, pgoff)) = slot.gmem.clone() else { return Err(Errno::EINVAL) };
+    if !gmem.is_live() {
+        return Err(Errno::EFAULT);
+    }
+    let npages = npages.min(slot.npages - (start_gfn - slot.base_gfn));
+    let mut jobs = Vec::new();
+    let mut stop = None;
+    for i in 0..npages {
+        let gfn = start_gfn + i;
+        let index = gfn - slot.base_gfn + pgoff;
+        let page = match gmem.get_page(index) {
+            Ok(p) => p,
+            Err(e) => {
+                stop = Some(e);
+                break;
+            }
+        };
+        if page.prepared {
+            stop = Some(Errno::EEXIST);
+            break;
+        }
+        if !range_is_private(&inner, gfn, gfn + 1) {
+            stop = Some(Errno::EINVAL);
+            break;
+        }
+        let p = src.wrapping_add(i * PAGE_SIZE);
+        let src_page = p & !(PAGE_SIZE - 1);
+        if !user.contains(src_page, PAGE_SIZE) {
+            stop = Some(Errno::EFAULT);
+            break;
+        }
+        jobs.push(Job { ipa: gfn * PAGE_SIZE, index, dst: page.pa, src_uaddr: src_page });
+    }
+    let (done, err) = create_data_pages(vm, &inner, &gmem, &jobs, data_flags, user);
+    let err = err.or(stop);
+    let done = i64::try_from(done).unwrap_or(i64::MAX);
+    match err {
+        Some(e) if done == 0 => Err(e),
+        _ => Ok(done * 4096),
+    }
+}
+
+/// `kvm_populate_realm()` (v10, code of v8 19/43 unchanged to v10): realm not NEW → -EPERM; `base`/`size`
+/// not page aligned or flags other than MEASURE → -EINVAL; `base + size` wraps → -EINVAL; then 2 MiB chunks
+/// from `base`, each `populate_region`: no memslot at the chunk start → -EFAULT, chunk beyond the slot →
+/// -EINVAL, slot without guest_memfd → -EPERM; per page the source is the slot's shared mapping
+/// (`userspace_addr`), unmapped → -EFAULT. No partial progress: 0 or the first error.
+pub(crate) fn v10_populate(vm: &Vm, inner: &VmInner, args: &[u8], user: &UserMemory) -> Result<(), Errno> {
+    let (base, size, flags) = (u64_at(args, 0), u64_at(args, 8), u32_at(args, 16));
+    if inner.realm.state != RealmState::New {
+        return Err(Errno::EPERM);
+    }
+    if base % PAGE_SIZE != 0 || size % PAGE_SIZE != 0 || flags & !abi::rme::KVM_ARM_RME_POPULATE_FLAGS_MEASURE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = base.checked_add(size).ok_or(Errno::EINVAL)?;
+    let data_flags = u64::from(flags);
+    let mut chunk = base;
+    while chunk < end {
+        let chunk_end = end.min(chunk + 0x20_0000);
+        let (sgfn, egfn) = (chunk / PAGE_SIZE, chunk_end / PAGE_SIZE);
+        let slot = inner.memslots.values().find(|s| s.contains(sgfn)).cloned().ok_or(Errno::EFAULT)?;
+        if slot.base_gfn + slot.npages < egfn {
+            return Err(Errno::EINVAL);
+        }
+        if !slot.has_gmem() {
+            return Err(Errno::EPERM);
+        }
+        let (gmem, pgoff) = slot.gmem.clone().ok_or(Errno::EFAULT)?;
+        let mut jobs = Vec::new();
+        let mut stop = None;
+        for gfn in sgfn..egfn {
+            let hva = slot.userspace_addr + (gfn - slot.base_gfn) * PAGE_SIZE;
+            if !user.contains(hva, PAGE_SIZE) {
+                stop = Some(Errno::EFAULT);
+                break;
+            }
+            if !gmem.is_live() {
+                stop = Some(Errno::EFAULT);
+                break;
+            }
+            match gmem.get_page(gfn - slot.base_gfn + pgoff) {
+                Ok(p) => jobs.push(Job { ipa: gfn * PAGE_SIZE, index: gfn - slot.base_gfn + pgoff, dst: p.pa, src_uaddr: hva }),
+                Err(e) => {
+                    stop = Some(e);
+                    break;
+                }
+            }
+        }
+        let (_, err) = create_data_pages(vm, inner, &gmem, &jobs, data_flags, user);
+        if let Some(e) = err.or(stop) {
+            return Err(e);
+        }
+        chunk = chunk_end;
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! v10 `KVM_ENABLE_CAP(KVM_CAP_ARM_RME)` actions (v10 06/43 uAPI; `kvm_realm_enable_cap` of rme.c, code as
+//! in v9/v8 which the v10 changelogs leave unchanged): CONFIG_REALM, CREATE_REALM, INIT_RIPAS_REALM,
+//! POPULATE_REALM, ACTIVATE_REALM. All run under `kvm->lock`.
+
+use crate::abi::{self, rme, u32_at, u64_at};
+use crate::rmi;
+use crate::user_memory::UserMemory;
+use crate::vm::Vm;
+use crate::{Errno, lock};
+
+use super::RealmState;
+
+/// `kvm_realm_enable_cap()`: non-realm VM → -EINVAL; unknown action → -EINVAL; action structs are copied
+/// from `args[1]` (unmapped → -EFAULT).
+pub(crate) fn enable_cap(vm: &Vm, args: [u64; 4], user: &UserMemory) -> Result<(), Errno> {
+    if !vm.is_realm {
+        return Err(Errno::EINVAL);
+    }
+    match args[0] {
+        rme::KVM_CAP_ARM_RME_CONFIG_REALM => config_realm(vm, args[1], user),
+        rme::KVM_CAP_ARM_RME_CREATE_REALM => create_realm(vm),
+        rme::KVM_CAP_ARM_RME_INIT_RIPAS_REALM => {
+            let mut b = [0u8; abi::size::ARM_RME_INIT_RIPAS];
+            user.read(args[1], &mut b)?;
+            init_ripas(vm, u64_at(&b, 0), u64_at(&b, 8))
+        }
+        rme::KVM_CAP_ARM_RME_POPULATE_REALM => {
+            let mut b = [0u8; abi::size::ARM_RME_POPULATE_REALM];
+            user.read(args[1], &mut b)?;
+            let inner = vm.lock();
+            super::populate::v10_populate(vm, &inner, &b, user)
+        }
+        rme::KVM_CAP_ARM_RME_ACTIVATE_REALM => activate(vm),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `kvm_rme_config_realm()`: after creation → -EBUSY; then copy `struct arm_rme_config` (-EFAULT).
+/// RPV: 64 bytes copied, no validation. HASH_ALGO: SHA-256/512 only if the RMM's FEATURES advertise it,
+/// else -EINVAL; unknown `cfg` → -EINVAL.
+fn config_realm(vm: &Vm, uaddr: u64, user: &UserMemory) -> Result<(), Errno> {
+    let mut inner = vm.lock();
+    if inner.realm.state != RealmState::None {
+        return Err(Errno::EBUSY);
+    }
+    let mut b = vec![0u8; abi::size::ARM_RME_CONFIG];
+    user.read(uaddr, &mut b)?;
+    let feat = vm.shared.rmm_feat_reg0.unwrap_or(0);
+    match u32_at(&b, 0) {
+        rme::ARM_RME_CONFIG_RPV => {
+            inner.realm.rpv.copy_from_slice(&b[4..4 + rme::ARM_RME_CONFIG_RPV_SIZE]);
+            Ok(())
+        }
+        rme::ARM_RME_CONFIG_HASH_ALGO => {
+            let algo = u32_at(&b, 4);
+            let ok = match algo {
+                rme::ARM_RME_CONFIG_HASH_ALGO_SHA256 => rmi::feat::hash_sha_256(feat),
+                rme::ARM_RME_CONFIG_HASH_ALGO_SHA512 => rmi::feat::hash_sha_512(feat),
+                _ => false,
+            };
+            if !ok {
+                return Err(Errno::EINVAL);
+            }
+            inner.realm.hash_algo = u64::from(algo);
+            Ok(())
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `kvm_create_realm()`: already created → -EEXIST; reserve a VMID and `realm_create_rd()` (-EINVAL,
+/// -ENOMEM, -ENXIO as there). NONE → NEW.
+fn create_realm(vm: &Vm) -> Result<(), Errno> {
+    let mut inner = vm.lock();
+    if inner.realm.state != RealmState::None {
+        return Err(Errno::EEXIST);
+    }
+    super::create_rd(vm, &mut inner)
+}
+
+/// `kvm_init_ipa_range_realm()`: `base + size` wraps → -EINVAL; realm not NEW → -EPERM; then
+/// `ripas_change(RIPAS_INIT)` without v12's skip hack (an entry already at the map level → -EINVAL).
+fn init_ripas(vm: &Vm, base: u64, size: u64) -> Result<(), Errno> {
+    let end = base.checked_add(size).ok_or(Errno::EINVAL)?;
+    let inner = vm.lock();
+    if inner.realm.state != RealmState::New {
+        return Err(Errno::EPERM);
+    }
+    let ctx = vm.ctx(&inner).ok_or(Errno::ENXIO)?;
+    ctx.ripas_init(base, end, false)
+}
+
+/// `kvm_activate_realm()` (v10): realm not NEW → -EINVAL; `RMI_REALM_ACTIVATE` failure → -ENXIO. NEW →
+/// ACTIVE.
+fn activate(vm: &Vm) -> Result<(), Errno> {
+    let mut inner = vm.lock();
+    if inner.realm.state != RealmState::New {
+        return Err(Errno::EINVAL);
+    }
+    let rd = inner.realm.rd.ok_or(Errno::ENXIO)?;
+    if !vm.shared.cmds().realm_activate(rd).ok() {
+        return Err(Errno::ENXIO);
+    }
+    inner.realm.state = RealmState::Active;
+    Ok(())
+}
+
+/// `KVM_ARM_VCPU_FINALIZE(KVM_ARM_VCPU_REC)` (v10 12/43): non-realm or no REC feature → -EINVAL; already
+/// finalized → -EBUSY (from `kvm_create_rec`); realm not NEW → -ENOENT; then `kvm_create_rec`.
+pub(crate) fn finalize_rec(vm: &Vm, vcpu: &crate::vcpu::Vcpu) -> Result<(), Errno> {
+    if !vm.is_realm || !lock(&vcpu.arch).has_feature(abi::feature::KVM_ARM_VCPU_REC) {
+        return Err(Errno::EINVAL);
+    }
+    let inner = vm.lock();
+    super::rec::create(vm, &inner, vcpu)
+}

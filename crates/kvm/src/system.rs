@@ -1,0 +1,120 @@
+//! `/dev/kvm` (`kvm_dev_ioctl`), RMM probing at boot (`kvm_init_rmi`), and `KVM_CHECK_EXTENSION` with the
+//! realm allowlist.
+
+use std::sync::Arc;
+
+use realm_rmm::host::Rmi;
+
+use crate::abi::{self, cap};
+use crate::fd::{Arg, Outcome};
+use crate::rmi::{self, Cmds};
+use crate::vm::Vm;
+use crate::{AbiRevision, Errno, Shared};
+
+/// `kvm_init_rmi()` (v12 07/46; v10 `kvm_init_rme`): `RMI_VERSION(1.0)` must succeed (an RMM answering
+/// `SMC_UNKNOWN` or another version leaves realms disabled), then `RMI_FEATURES(0)` gives feature
+/// register 0. Returns `None` when realms are unavailable.
+pub(crate) fn init_rmi(rmi: &dyn Rmi) -> Option<u64> {
+    let cmds = Cmds(rmi);
+    let v = cmds.version(rmi::RMI_ABI_VERSION);
+    if v.out(0) == rmi::SMCCC_RET_NOT_SUPPORTED || !v.ok() {
+        return None;
+    }
+    let f = cmds.features(0);
+    f.ok().then(|| f.out(1))
+}
+
+/// `kvm_dev_ioctl()`: the system fd. Unknown requests reach `kvm_arch_dev_ioctl()`, which on arm64
+/// returns -EINVAL.
+pub(crate) fn ioctl(shared: &Arc<Shared>, cmd: u32, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
+    match cmd {
+        abi::KVM_GET_API_VERSION => {
+            if arg.value() != 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(Outcome::Value(abi::KVM_API_VERSION))
+        }
+        abi::KVM_CREATE_VM => Vm::create(shared, arg.value()).map(|vm| Outcome::NewFile(crate::fd::File::Vm(vm))),
+        abi::KVM_CHECK_EXTENSION => Ok(Outcome::Value(check_extension(shared, None, arg.value()))),
+        abi::KVM_GET_VCPU_MMAP_SIZE => {
+            if arg.value() != 0 {
+                return Err(Errno::EINVAL);
+            }
+            // PAGE_SIZE for struct kvm_run + one page of coalesced MMIO ring (KVM_COALESCED_MMIO_PAGE_OFFSET).
+            Ok(Outcome::Value(2 * 4096))
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// What `KVM_CHECK_EXTENSION` needs to know about the VM it is asked on.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct VmView {
+    pub(crate) is_realm: bool,
+    pub(crate) ia_limit: u32,
+}
+
+/// `kvm_realm_ext_allowed()` (v12 07/46 + 42/46): the arch capabilities a realm VM reports.
+fn realm_ext_allowed(shared: &Shared, ext: u64) -> bool {
+    match ext {
+        cap::KVM_CAP_IRQCHIP
+        | cap::KVM_CAP_ARM_PSCI
+        | cap::KVM_CAP_ARM_PSCI_0_2
+        | cap::KVM_CAP_NR_VCPUS
+        | cap::KVM_CAP_MAX_VCPUS
+        | cap::KVM_CAP_MAX_VCPU_ID
+        | cap::KVM_CAP_MSI_DEVID
+        | cap::KVM_CAP_ARM_VM_IPA_SIZE
+        | cap::KVM_CAP_ARM_PMU_V3
+        | cap::KVM_CAP_ARM_PTRAUTH_ADDRESS
+        | cap::KVM_CAP_ARM_PTRAUTH_GENERIC
+        | cap::KVM_CAP_ARM_RMI => true,
+        cap::KVM_CAP_ARM_SVE => shared.rmm_feat_reg0.is_some_and(rmi::feat::sve_en),
+        _ => false,
+    }
+}
+
+/// `kvm_vm_ioctl_check_extension_generic()` then arm64's `kvm_vm_ioctl_check_extension()`. In v12 a realm
+/// VM answers 0 for any arch capability outside [`realm_ext_allowed`]; v10 has no allowlist (only SVE
+/// follows the RMM). The generic capabilities (memslots, guest_memfd, memory attributes) are answered
+/// before the arch filter, as in `virt/kvm/kvm_main.c`.
+pub(crate) fn check_extension(shared: &Shared, vm: Option<VmView>, ext: u64) -> i64 {
+    let realm_vm = vm.is_some_and(|v| v.is_realm);
+    let rmi_up = shared.rmm_feat_reg0.is_some();
+    // Generic part.
+    match ext {
+        cap::KVM_CAP_USER_MEMORY | cap::KVM_CAP_USER_MEMORY2 => return 1,
+        cap::KVM_CAP_NR_MEMSLOTS => return 32767,
+        cap::KVM_CAP_MEMORY_ATTRIBUTES => {
+            // kvm_supported_mem_attributes(): PRIVATE only for VMs with private memory (realms).
+            return if realm_vm { i64::try_from(abi::KVM_MEMORY_ATTRIBUTE_PRIVATE).unwrap_or(0) } else { 0 };
+        }
+        cap::KVM_CAP_GUEST_MEMFD => return i64::from(vm.is_none() || realm_vm),
+        _ => {}
+    }
+    if realm_vm && shared.cfg.abi == AbiRevision::V12 && !realm_ext_allowed(shared, ext) {
+        return 0;
+    }
+    let max_vcpus = i64::from(shared.cfg.max_vcpus);
+    match (ext, shared.cfg.abi) {
+        (cap::KVM_CAP_IRQCHIP, _)
+        | (cap::KVM_CAP_DEVICE_CTRL, _)
+        | (cap::KVM_CAP_ONE_REG, _)
+        | (cap::KVM_CAP_ARM_PSCI, _)
+        | (cap::KVM_CAP_ARM_PSCI_0_2, _)
+        | (cap::KVM_CAP_IMMEDIATE_EXIT, _)
+        | (cap::KVM_CAP_ARM_PMU_V3, _)
+        | (cap::KVM_CAP_ARM_PTRAUTH_ADDRESS, _)
+        | (cap::KVM_CAP_ARM_PTRAUTH_GENERIC, _) => 1,
+        (cap::KVM_CAP_NR_VCPUS | cap::KVM_CAP_MAX_VCPUS | cap::KVM_CAP_MAX_VCPU_ID, _) => max_vcpus,
+        // !kvm || kvm->arch.vgic.msis_require_devid (no ITS is modelled).
+        (cap::KVM_CAP_MSI_DEVID, _) => i64::from(vm.is_none()),
+        (cap::KVM_CAP_ARM_VM_IPA_SIZE, _) => i64::from(vm.map_or(shared.cfg.host_ipa_limit, |v| v.ia_limit)),
+        (cap::KVM_CAP_ARM_SVE, _)
+            if realm_vm => {
+                i64::from(shared.rmm_feat_reg0.is_some_and(rmi::feat::sve_en))
+            }
+        (cap::KVM_CAP_ARM_RME, AbiRevision::V10) | (cap::KVM_CAP_ARM_RMI, AbiRevision::V12) => i64::from(rmi_up),
+        _ => 0,
+    }
+}

@@ -1,0 +1,344 @@
+//! Entering a REC and mapping its exits to what the VMM sees (v12 `arch/arm64/kvm/rmi-exit.c`,
+//! `kvm_rec_pre_enter`/`kvm_rec_enter` of rmi.c, the realm hooks in `mmio.c`/`psci.c`/`hypercalls.c`).
+
+use std::sync::Arc;
+
+use crate::abi::{self, run::*};
+use crate::realm::RealmState;
+use crate::rmi::{RMI_ERROR_REALM, RMI_RAM, RMI_EMPTY, rec_run as rr};
+use crate::vm::Vm;
+use crate::{Errno, PAGE_SIZE, lock};
+
+use super::{PendingMmio, Vcpu};
+
+/// PSCI function ids (PSCI 1.x, SMC32 and SMC64 forms).
+const PSCI_CPU_OFF: u32 = 0x8400_0002;
+const PSCI_CPU_ON: [u32; 2] = [0x8400_0003, 0xc400_0003];
+const PSCI_AFFINITY_INFO: [u32; 2] = [0x8400_0004, 0xc400_0004];
+const PSCI_SYSTEM_OFF: u32 = 0x8400_0008;
+const PSCI_SYSTEM_RESET: u32 = 0x8400_0009;
+/// PSCI return codes.
+const PSCI_RET_SUCCESS: u64 = 0;
+const PSCI_RET_INVALID_PARAMS: u64 = (-2i64).cast_unsigned();
+const PSCI_RET_DENIED: u64 = (-3i64).cast_unsigned();
+const PSCI_RET_ALREADY_ON: u64 = (-4i64).cast_unsigned();
+/// `SMCCC_RET_NOT_SUPPORTED`.
+const SMCCC_RET_NOT_SUPPORTED: u64 = u64::MAX;
+/// `MPIDR_HWID_BITMASK`.
+const MPIDR_HWID_BITMASK: u64 = 0xff_00ff_ffff;
+
+/// `kvm_mpidr_to_vcpu()`.
+pub(crate) fn mpidr_to_vcpu(vm: &Vm, mpidr: u64) -> Option<Arc<Vcpu>> {
+    let mpidr = mpidr & MPIDR_HWID_BITMASK;
+    vm.vcpu_list().into_iter().find(|v| lock(&v.arch).mpidr == mpidr)
+}
+
+/// `realm_psci_complete(calling, target, status)`: `RMI_PSCI_COMPLETE` with both RECs; failure (or a vCPU
+/// without a REC) → -EINVAL.
+pub(crate) fn realm_psci_complete(vm: &Vm, calling: &Vcpu, target: &Vcpu, status: u64) -> Result<(), Errno> {
+    let c = lock(&calling.arch).rec.as_ref().map(|r| r.rec).ok_or(Errno::EINVAL)?;
+    let t = if std::ptr::eq(calling, target) { c } else { lock(&target.arch).rec.as_ref().map(|r| r.rec).ok_or(Errno::EINVAL)? };
+    if vm.shared.cmds().psci_complete(c, t, status).ok() { Ok(()) } else { Err(Errno::EINVAL) }
+}
+
+fn read_run(vm: &Vm, run_pa: u64) -> Vec<u8> {
+    let mut page = vec![0u8; crate::pages::PAGE_BYTES];
+    let r = vm.shared.mem.read(run_pa, &mut page);
+    debug_assert!(r.is_ok(), "rec_run {run_pa:#x} unreadable: {r:?}");
+    page
+}
+
+fn u64_at(b: &[u8], off: usize) -> u64 {
+    abi::u64_at(b, off)
+}
+
+/// The run loop of `kvm_arch_vcpu_ioctl_run` for a REC.
+pub(crate) fn run_loop(vm: &Arc<Vm>, vcpu: &Vcpu) -> Result<i64, Errno> {
+    if !vm.is_realm {
+        // Normal VMs are configurable but not runnable in this model.
+        return Err(Errno::ENOSYS);
+    }
+    // kvm_handle_mmio_return(): complete the access the VMM emulated.
+    if vcpu.run.exit_reason() == KVM_EXIT_MMIO {
+        complete_mmio(vm, vcpu);
+    }
+    if vcpu.run.immediate_exit() != 0 {
+        return Err(Errno::EINTR);
+    }
+    vcpu.run.set_exit_reason(KVM_EXIT_UNKNOWN);
+    loop {
+        // A powered-off vCPU sleeps until PSCI CPU_ON wakes it (or a kick, like a signal → -EINTR).
+        {
+            let mut arch = lock(&vcpu.arch);
+            while arch.power_off && !arch.kicked {
+                arch = vcpu.wake.wait(arch).unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            if arch.kicked {
+                arch.kicked = false;
+                return Err(Errno::EINTR);
+            }
+        }
+        let (rec, run_pa) = pre_enter(vm, vcpu)?;
+        let ret = vm.shared.cmds().rec_enter(rec, run_pa);
+        match handle_exit(vm, vcpu, run_pa, ret.0.x[0])? {
+            Continue::Enter => {}
+            Continue::User => return Ok(0),
+        }
+    }
+}
+
+enum Continue {
+    Enter,
+    User,
+}
+
+/// `kvm_handle_mmio_return()` for a REC: a read's data goes to `rec_enter.gprs[0]`; either way the entry
+/// flags carry `REC_ENTER_FLAG_EMULATED_MMIO`.
+fn complete_mmio(vm: &Vm, vcpu: &Vcpu) {
+    let mut arch = lock(&vcpu.arch);
+    let Some(PendingMmio { is_write, len }) = arch.pending_mmio.take() else { return };
+    let Some(run_pa) = arch.rec.as_ref().map(|r| r.run) else { return };
+    drop(arch);
+    let mut enter = [0u8; 8];
+    if !is_write {
+        let (_, data, _, _) = vcpu.run.mmio();
+        let n = usize::try_from(len).unwrap_or(8).min(8);
+        enter[..n].copy_from_slice(&data[..n]);
+        let _ = vm.shared.mem.write(run_pa + rr::ENTER_GPRS as u64, &enter);
+    }
+    let mut flags = [0u8; 8];
+    let _ = vm.shared.mem.read(run_pa, &mut flags);
+    let f = u64::from_le_bytes(flags) | rr::ENTER_FLAG_EMULATED_MMIO;
+    let _ = vm.shared.mem.write(run_pa, &f.to_le_bytes());
+}
+
+/// `kvm_rec_pre_enter()`: the realm must be ACTIVE (-EINVAL); after a PSCI or host-call exit the vCPU's
+/// x0..x30 go back into `rec_enter.gprs`; after a RIPAS change the change is committed
+/// (`kvm_complete_ripas_change`).
+fn pre_enter(vm: &Vm, vcpu: &Vcpu) -> Result<(u64, u64), Errno> {
+    let state = vm.lock().realm.state;
+    let mut arch = lock(&vcpu.arch);
+    if state != RealmState::Active {
+        return Err(Errno::EINVAL);
+    }
+    let rec = arch.rec.clone().ok_or(Errno::EINVAL)?;
+    match arch.last_exit.take() {
+        Some(rr::EXIT_PSCI | rr::EXIT_HOST_CALL) => {
+            let mut g = vec![0u8; 8 * rr::GPRS];
+            for (i, r) in arch.regs.iter().enumerate() {
+                g[8 * i..8 * i + 8].copy_from_slice(&r.to_le_bytes());
+            }
+            let _ = vm.shared.mem.write(rec.run + rr::ENTER_GPRS as u64, &g);
+        }
+        Some(rr::EXIT_RIPAS_CHANGE) => {
+            drop(arch);
+            complete_ripas_change(vm, rec.rec, rec.run);
+            arch = lock(&vcpu.arch);
+        }
+        _ => {}
+    }
+    drop(arch);
+    Ok((rec.rec, rec.run))
+}
+
+/// `kvm_complete_ripas_change()`: `RMI_RTT_SET_RIPAS` over `[ripas_base, ripas_top)` (with the v12 skip
+/// hack), unmapping private pages made EMPTY; `exit.ripas_base` records the progress.
+fn complete_ripas_change(vm: &Vm, rec: u64, run_pa: u64) {
+    let page = read_run(vm, run_pa);
+    let (mut base, top, ripas) =
+        (u64_at(&page, rr::EXIT_RIPAS_BASE), u64_at(&page, rr::EXIT_RIPAS_TOP), u64::from(page[rr::EXIT_RIPAS_VALUE]));
+    let inner = vm.lock();
+    let Some(ctx) = vm.ctx(&inner) else { return };
+    let v12 = vm.abi() == crate::AbiRevision::V12;
+    while base < top {
+        let start = base;
+        match ctx.ripas_set(rec, base, top, v12) {
+            Ok(t) => base = t,
+            Err(_) => break,
+        }
+        if ripas == RMI_EMPTY && base != start {
+            ctx.unmap_private_range(start, base);
+        }
+        if base == start {
+            break;
+        }
+    }
+    drop(inner);
+    let _ = vm.shared.mem.write(run_pa + rr::EXIT_RIPAS_BASE as u64, &base.to_le_bytes());
+}
+
+/// `handle_rec_exit()` (v12 rmi-exit.c).
+fn handle_exit(vm: &Vm, vcpu: &Vcpu, run_pa: u64, x0: u64) -> Result<Continue, Errno> {
+    let status = x0.to_le_bytes();
+    if status[0] == RMI_ERROR_REALM && status[1] == 1 {
+        // v12: the realm was shut down (PSCI SYSTEM_OFF raced with this entry).
+        vcpu.run.set_exit_reason(KVM_EXIT_SHUTDOWN);
+        return Ok(Continue::User);
+    }
+    if x0 != 0 {
+        return Err(Errno::ENXIO);
+    }
+    let page = read_run(vm, run_pa);
+    // The entry flags are reset for the next run of the REC.
+    let _ = vm.shared.mem.write(run_pa + rr::ENTER_FLAGS as u64, &0u64.to_le_bytes());
+    let reason = page[rr::EXIT_REASON];
+    let esr = u64_at(&page, rr::EXIT_ESR);
+    {
+        let mut arch = lock(&vcpu.arch);
+        arch.last_esr = esr;
+        arch.last_exit = Some(reason);
+    }
+    match reason {
+        rr::EXIT_SYNC => sync_exit(vm, vcpu, &page, esr),
+        rr::EXIT_IRQ | rr::EXIT_FIQ => Ok(Continue::Enter),
+        rr::EXIT_PSCI | rr::EXIT_HOST_CALL => {
+            {
+                let mut arch = lock(&vcpu.arch);
+                for i in 0..rr::GPRS {
+                    arch.regs[i] = u64_at(&page, rr::EXIT_GPRS + 8 * i);
+                }
+            }
+            smccc_call(vm, vcpu, esr)
+        }
+        rr::EXIT_RIPAS_CHANGE => {
+            let (base, top, ripas) =
+                (u64_at(&page, rr::EXIT_RIPAS_BASE), u64_at(&page, rr::EXIT_RIPAS_TOP), u64::from(page[rr::EXIT_RIPAS_VALUE]));
+            let sb = vm.shared_bit();
+            if base & sb != 0 || top.wrapping_sub(1) & sb != 0 || top <= base {
+                let _ = vm.shared.mem.write(run_pa + rr::ENTER_FLAGS as u64, &rr::ENTER_FLAG_RIPAS_RESPONSE.to_le_bytes());
+                return Err(Errno::EINVAL);
+            }
+            vcpu.run.prepare_memory_fault(base, top - base, ripas == RMI_RAM);
+            Err(Errno::EFAULT)
+        }
+        _ => {
+            vcpu.run.set_exit_reason(KVM_EXIT_INTERNAL_ERROR);
+            Ok(Continue::User)
+        }
+    }
+}
+
+/// A synchronous exit: data aborts in the shared half with a valid syndrome and no memslot become
+/// `KVM_EXIT_MMIO` (write data from `exit.gprs[0]`); WFx re-enters; anything else → internal error (stage-2
+/// faulting of guest memory is not modelled).
+fn sync_exit(vm: &Vm, vcpu: &Vcpu, page: &[u8], esr: u64) -> Result<Continue, Errno> {
+    let ec = (esr >> 26) & 0x3f;
+    match ec {
+        0x01 => Ok(Continue::Enter),
+        0x24 => {
+            let far = u64_at(page, rr::EXIT_FAR);
+            let hpfar = u64_at(page, rr::EXIT_HPFAR);
+            let ipa = ((hpfar & 0xff_ffff_fff0) << 8) | (far & 0xfff);
+            let isv = esr & (1 << 24) != 0;
+            let gpa = ipa & !vm.shared_bit();
+            let in_slot = vm.lock().memslots.values().any(|s| s.contains(gpa / PAGE_SIZE));
+            if !isv || in_slot {
+                vcpu.run.set_exit_reason(KVM_EXIT_INTERNAL_ERROR);
+                return Ok(Continue::User);
+            }
+            let len = 1u32 << ((esr >> 22) & 3);
+            let is_write = esr & (1 << 6) != 0;
+            let mut data = [0u8; 8];
+            if is_write {
+                let v = u64_at(page, rr::EXIT_GPRS).to_le_bytes();
+                let n = usize::try_from(len).unwrap_or(8);
+                data[..n].copy_from_slice(&v[..n]);
+            }
+            lock(&vcpu.arch).pending_mmio = Some(PendingMmio { is_write, len });
+            vcpu.run.prepare_mmio(ipa, data, len, is_write);
+            Ok(Continue::User)
+        }
+        _ => {
+            vcpu.run.set_exit_reason(KVM_EXIT_INTERNAL_ERROR);
+            Ok(Continue::User)
+        }
+    }
+}
+
+/// `kvm_smccc_call_handler()`: the SMCCC filter decides — FWD_TO_USER → `KVM_EXIT_HYPERCALL` (nr = function
+/// id, SMC flag from the exit's ESR); DENY → x0 = NOT_SUPPORTED and re-enter; HANDLE → in-kernel PSCI.
+fn smccc_call(vm: &Vm, vcpu: &Vcpu, esr: u64) -> Result<Continue, Errno> {
+    #[expect(clippy::cast_possible_truncation, reason = "SMCCC function ids are 32-bit")]
+    let func = lock(&vcpu.arch).regs[0] as u32;
+    let action = vm
+        .lock()
+        .smccc_filter
+        .iter()
+        .find(|r| r.start <= func && func <= r.end)
+        .map_or(abi::KVM_SMCCC_FILTER_HANDLE, |r| r.action);
+    match action {
+        abi::KVM_SMCCC_FILTER_FWD_TO_USER => {
+            let ec = (esr >> 26) & 0x3f;
+            let flags = if ec == 0x17 || ec == 0x13 { KVM_HYPERCALL_EXIT_SMC } else { 0 };
+            vcpu.run.prepare_hypercall(u64::from(func), flags);
+            Ok(Continue::User)
+        }
+        abi::KVM_SMCCC_FILTER_DENY => {
+            lock(&vcpu.arch).regs[0] = SMCCC_RET_NOT_SUPPORTED;
+            Ok(Continue::Enter)
+        }
+        _ => psci_call(vm, vcpu, func),
+    }
+}
+
+/// In-kernel PSCI for a REC (v12): CPU_ON powers the target on and completes with SUCCESS (ALREADY_ON →
+/// SUCCESS, other failures → DENIED); AFFINITY_INFO (lowest level 0 only) completes with SUCCESS;
+/// CPU_OFF powers this vCPU off; SYSTEM_OFF/RESET → `KVM_EXIT_SYSTEM_EVENT`. Other calls → NOT_SUPPORTED.
+fn psci_call(vm: &Vm, vcpu: &Vcpu, func: u32) -> Result<Continue, Errno> {
+    let (x1, x3) = {
+        let a = lock(&vcpu.arch);
+        (a.regs[1], a.regs[3])
+    };
+    let set_x0 = |v: u64| lock(&vcpu.arch).regs[0] = v;
+    if PSCI_CPU_ON.contains(&func) {
+        let Some(target) = mpidr_to_vcpu(vm, x1) else {
+            set_x0(PSCI_RET_INVALID_PARAMS);
+            return Ok(Continue::Enter);
+        };
+        let ret = {
+            let mut t = lock(&target.arch);
+            if t.power_off {
+                t.power_off = false;
+                target.wake.notify_all();
+                PSCI_RET_SUCCESS
+            } else {
+                PSCI_RET_ALREADY_ON
+            }
+        };
+        let status = if ret == PSCI_RET_SUCCESS || ret == PSCI_RET_ALREADY_ON { PSCI_RET_SUCCESS } else { PSCI_RET_DENIED };
+        let _ = realm_psci_complete(vm, vcpu, &target, status);
+        set_x0(ret);
+        return Ok(Continue::Enter);
+    }
+    if PSCI_AFFINITY_INFO.contains(&func) {
+        let lowest = lock(&vcpu.arch).regs[2];
+        match mpidr_to_vcpu(vm, x1) {
+            Some(target) if lowest == 0 => {
+                let _ = realm_psci_complete(vm, vcpu, &target, PSCI_RET_SUCCESS);
+                let off = lock(&target.arch).power_off;
+                set_x0(u64::from(off));
+            }
+            _ => set_x0(PSCI_RET_INVALID_PARAMS),
+        }
+        let _ = x3;
+        return Ok(Continue::Enter);
+    }
+    match func {
+        PSCI_CPU_OFF => {
+            lock(&vcpu.arch).power_off = true;
+            Ok(Continue::Enter)
+        }
+        PSCI_SYSTEM_OFF => {
+            vcpu.run.prepare_system_event(KVM_SYSTEM_EVENT_SHUTDOWN, 0);
+            Ok(Continue::User)
+        }
+        PSCI_SYSTEM_RESET => {
+            vcpu.run.prepare_system_event(KVM_SYSTEM_EVENT_RESET, 0);
+            Ok(Continue::User)
+        }
+        _ => {
+            set_x0(SMCCC_RET_NOT_SUPPORTED);
+            Ok(Continue::Enter)
+        }
+    }
+}
