@@ -14,7 +14,10 @@ const IOC_READ: u32 = 2;
 
 /// `_IOC(dir, type, nr, size)` (asm-generic/ioctl.h).
 const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
-    #[expect(clippy::cast_possible_truncation, reason = "argument sizes are < 16 KiB (14-bit size field)")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "argument sizes are < 16 KiB (14-bit size field)"
+    )]
     let size = size as u32;
     (dir << 30) | (size << 16) | (KVMIO << 8) | nr
 }
@@ -244,7 +247,14 @@ pub mod reg {
     pub const PSTATE: u64 = core(66);
     /// `ARM64_SYS_REG(op0, op1, crn, crm, op2)`.
     pub const fn sys(op0: u64, op1: u64, crn: u64, crm: u64, op2: u64) -> u64 {
-        KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM64_SYSREG | (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2
+        KVM_REG_ARM64
+            | KVM_REG_SIZE_U64
+            | KVM_REG_ARM64_SYSREG
+            | (op0 << 14)
+            | (op1 << 11)
+            | (crn << 7)
+            | (crm << 3)
+            | op2
     }
     pub const ID_AA64DFR0_EL1: u64 = sys(3, 0, 0, 5, 0);
     pub const PMCR_EL0: u64 = sys(3, 3, 9, 12, 0);

@@ -73,7 +73,11 @@ pub(crate) struct Arg<'a, 'k> {
 }
 
 impl<'a, 'k> Arg<'a, 'k> {
-    pub(crate) fn new(arg: IoctlArg<'a>, user: &'k UserMemory, files: &'k std::sync::Mutex<FdTable>) -> Self {
+    pub(crate) fn new(
+        arg: IoctlArg<'a>,
+        user: &'k UserMemory,
+        files: &'k std::sync::Mutex<FdTable>,
+    ) -> Self {
         Self { arg, user, files }
     }
 
@@ -112,7 +116,9 @@ impl<'a, 'k> Arg<'a, 'k> {
     pub(crate) fn write(&mut self, data: &[u8]) -> Result<(), Errno> {
         match &mut self.arg {
             IoctlArg::Buf(b) => {
-                b.get_mut(..data.len()).ok_or(Errno::EFAULT)?.copy_from_slice(data);
+                b.get_mut(..data.len())
+                    .ok_or(Errno::EFAULT)?
+                    .copy_from_slice(data);
                 Ok(())
             }
             IoctlArg::Val(addr) => self.user.write(*addr, data),

@@ -36,7 +36,11 @@ pub(crate) struct Gmem {
 
 impl Gmem {
     pub(crate) fn new(shared: Arc<Shared>, size: u64) -> Self {
-        Self { shared, size, inner: Mutex::default() }
+        Self {
+            shared,
+            size,
+            inner: Mutex::default(),
+        }
     }
 
     /// `kvm_gmem_bind()`: the range must lie inside the file and not overlap another binding (-EINVAL).
@@ -70,7 +74,10 @@ impl Gmem {
             return Ok(*p);
         }
         let pa = self.shared.pages.alloc().ok_or(Errno::ENOMEM)?;
-        let page = GmemPage { pa, prepared: false };
+        let page = GmemPage {
+            pa,
+            prepared: false,
+        };
         g.pages.insert(index, page);
         Ok(page)
     }
@@ -119,7 +126,9 @@ impl Drop for GmemFile {
         {
             let mut inner = self.vm.lock();
             for id in bindings {
-                let Some(slot) = inner.memslots.get(&id) else { continue };
+                let Some(slot) = inner.memslots.get(&id) else {
+                    continue;
+                };
                 let (start, size) = (slot.base_gfn * PAGE_SIZE, slot.npages * PAGE_SIZE);
                 crate::realm::unmap_range(&self.vm, &mut inner, start, size, true);
             }

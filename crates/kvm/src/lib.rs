@@ -65,7 +65,11 @@ pub struct KernelConfig {
 impl KernelConfig {
     /// Defaults for `abi`: 48-bit host IPA limit, 512 vCPUs.
     pub fn new(abi: AbiRevision) -> Self {
-        Self { abi, host_ipa_limit: 48, max_vcpus: 512 }
+        Self {
+            abi,
+            host_ipa_limit: 48,
+            max_vcpus: 512,
+        }
     }
 }
 
@@ -102,7 +106,10 @@ pub(crate) struct Shared {
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared").field("cfg", &self.cfg).field("rmm_feat_reg0", &self.rmm_feat_reg0).finish()
+        f.debug_struct("Shared")
+            .field("cfg", &self.cfg)
+            .field("rmm_feat_reg0", &self.rmm_feat_reg0)
+            .finish()
     }
 }
 
@@ -130,7 +137,10 @@ impl Kernel {
             vmids: Mutex::default(),
             delegated: Mutex::default(),
         });
-        Self { shared, fds: Mutex::new(fd::FdTable::default()) }
+        Self {
+            shared,
+            fds: Mutex::new(fd::FdTable::default()),
+        }
     }
 
     /// The configured ABI revision.
@@ -165,7 +175,10 @@ impl Kernel {
     /// the errno. `request` is truncated to 32 bits as the syscall's `unsigned int cmd` is.
     pub fn ioctl(&self, fd: Fd, request: u64, arg: IoctlArg<'_>) -> Result<i64, Errno> {
         let file = self.fd_table().get(fd)?;
-        #[expect(clippy::cast_possible_truncation, reason = "the syscall takes unsigned int cmd")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "the syscall takes unsigned int cmd"
+        )]
         let cmd = request as u32;
         let mut arg = fd::Arg::new(arg, &self.shared.user, &self.fds);
         let _span = tracing::debug_span!(target: "realm_kvm", "ioctl", fd = fd.0, cmd = format_args!("{cmd:#x}")).entered();
@@ -224,7 +237,9 @@ impl Kernel {
     }
 
     fn fd_table(&self) -> std::sync::MutexGuard<'_, fd::FdTable> {
-        self.fds.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.fds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

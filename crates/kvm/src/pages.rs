@@ -43,11 +43,20 @@ impl PageAllocator {
             })
             .rev()
             .collect();
-        Self { inner: Mutex::new(Inner { fresh, free: Vec::new(), in_use: 0, leaked: 0 }) }
+        Self {
+            inner: Mutex::new(Inner {
+                fresh,
+                free: Vec::new(),
+                in_use: 0,
+                leaked: 0,
+            }),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// One page, or `None` when DRAM is exhausted (the caller returns -ENOMEM).

@@ -222,7 +222,10 @@ impl Cmds<'_> {
     }
     /// x1 = top.
     pub(crate) fn rtt_unmap_unprotected(&self, rd: u64, ipa: u64, level: i64) -> Ret {
-        self.call(fids::RTT_UNMAP_UNPROTECTED, &[rd, ipa, level.cast_unsigned()])
+        self.call(
+            fids::RTT_UNMAP_UNPROTECTED,
+            &[rd, ipa, level.cast_unsigned()],
+        )
     }
     /// x1 = top of the range processed.
     pub(crate) fn rtt_init_ripas(&self, rd: u64, base: u64, top: u64) -> Ret {
@@ -249,7 +252,10 @@ pub(crate) fn rtt_level_mapsize(level: i64) -> u64 {
     }
     // RMM_RTT_LEVEL_SHIFT(l) = (12 - 3) * (4 - l) + 3; level >= -1 here.
     let shift = 9 * (4 - level) + 3;
-    u32::try_from(shift).ok().and_then(|s| 1u64.checked_shl(s)).unwrap_or(0)
+    u32::try_from(shift)
+        .ok()
+        .and_then(|s| 1u64.checked_shl(s))
+        .unwrap_or(0)
 }
 
 /// `get_start_level()` (v12 10/46): `4 - ((ia_bits - 8) / (RMM_PAGE_SHIFT - 3))`.
@@ -261,7 +267,11 @@ pub(crate) fn start_level(ia_bits: u32) -> i64 {
 pub(crate) fn num_root_rtts(ia_bits: u32) -> u64 {
     let levels = u32::try_from(4 - start_level(ia_bits)).unwrap_or(0);
     let sl_ipa_bits = levels * 9 + 12;
-    if sl_ipa_bits >= ia_bits { 1 } else { 1 << (ia_bits - sl_ipa_bits) }
+    if sl_ipa_bits >= ia_bits {
+        1
+    } else {
+        1 << (ia_bits - sl_ipa_bits)
+    }
 }
 
 /// `kvm_pgtable_stage2_pgd_size(vtcr) / PAGE_SIZE`: concatenated root tables of KVM's own stage 2 for
@@ -269,7 +279,11 @@ pub(crate) fn num_root_rtts(ia_bits: u32) -> u64 {
 pub(crate) fn pgd_pages(ia_bits: u32) -> u64 {
     let shift = 9 * (4 - (start_level(ia_bits) - 1)) + 3; // ARM64_HW_PGTABLE_LEVEL_SHIFT(start - 1)
     let shift = u32::try_from(shift).unwrap_or(64);
-    if ia_bits > shift { 1 << (ia_bits - shift) } else { 1 }
+    if ia_bits > shift {
+        1 << (ia_bits - shift)
+    } else {
+        1
+    }
 }
 
 /// `find_map_level()` (v12 17/46): the largest block level at which `[start, end)` begins aligned and

@@ -46,7 +46,12 @@ impl KvmRun {
         self.with(|b| {
             let mut data = [0; 8];
             data.copy_from_slice(&b[OFF_EXIT + 8..OFF_EXIT + 16]);
-            (crate::abi::u64_at(b, OFF_EXIT), data, crate::abi::u32_at(b, OFF_EXIT + 16), b[OFF_EXIT + 20] != 0)
+            (
+                crate::abi::u64_at(b, OFF_EXIT),
+                data,
+                crate::abi::u32_at(b, OFF_EXIT + 16),
+                b[OFF_EXIT + 20] != 0,
+            )
         })
     }
 
@@ -57,17 +62,34 @@ impl KvmRun {
 
     /// The `memory_fault` exit: `(flags, gpa, size)`.
     pub fn memory_fault(&self) -> (u64, u64, u64) {
-        self.with(|b| (crate::abi::u64_at(b, OFF_EXIT), crate::abi::u64_at(b, OFF_EXIT + 8), crate::abi::u64_at(b, OFF_EXIT + 16)))
+        self.with(|b| {
+            (
+                crate::abi::u64_at(b, OFF_EXIT),
+                crate::abi::u64_at(b, OFF_EXIT + 8),
+                crate::abi::u64_at(b, OFF_EXIT + 16),
+            )
+        })
     }
 
     /// The `hypercall` exit: `(nr, flags)`.
     pub fn hypercall(&self) -> (u64, u64) {
-        self.with(|b| (crate::abi::u64_at(b, OFF_EXIT), crate::abi::u64_at(b, OFF_EXIT + 64)))
+        self.with(|b| {
+            (
+                crate::abi::u64_at(b, OFF_EXIT),
+                crate::abi::u64_at(b, OFF_EXIT + 64),
+            )
+        })
     }
 
     /// The `system_event` exit: `(type, ndata, data[0])`.
     pub fn system_event(&self) -> (u32, u32, u64) {
-        self.with(|b| (crate::abi::u32_at(b, OFF_EXIT), crate::abi::u32_at(b, OFF_EXIT + 4), crate::abi::u64_at(b, OFF_EXIT + 8)))
+        self.with(|b| {
+            (
+                crate::abi::u32_at(b, OFF_EXIT),
+                crate::abi::u32_at(b, OFF_EXIT + 4),
+                crate::abi::u64_at(b, OFF_EXIT + 8),
+            )
+        })
     }
 
     pub(crate) fn set_exit_reason(&self, reason: u32) {
@@ -82,7 +104,15 @@ impl KvmRun {
         self.with(|b| {
             crate::abi::put_u32(b, OFF_EXIT_REASON, KVM_EXIT_MEMORY_FAULT);
             b[OFF_EXIT..OFF_EXIT + 256].fill(0);
-            crate::abi::put_u64(b, OFF_EXIT, if private { KVM_MEMORY_EXIT_FLAG_PRIVATE } else { 0 });
+            crate::abi::put_u64(
+                b,
+                OFF_EXIT,
+                if private {
+                    KVM_MEMORY_EXIT_FLAG_PRIVATE
+                } else {
+                    0
+                },
+            );
             crate::abi::put_u64(b, OFF_EXIT + 8, gpa);
             crate::abi::put_u64(b, OFF_EXIT + 16, size);
         });

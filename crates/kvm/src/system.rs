@@ -26,7 +26,11 @@ pub(crate) fn init_rmi(rmi: &dyn Rmi) -> Option<u64> {
 
 /// `kvm_dev_ioctl()`: the system fd. Unknown requests reach `kvm_arch_dev_ioctl()`, which on arm64
 /// returns -EINVAL.
-pub(crate) fn ioctl(shared: &Arc<Shared>, cmd: u32, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
+pub(crate) fn ioctl(
+    shared: &Arc<Shared>,
+    cmd: u32,
+    arg: &mut Arg<'_, '_>,
+) -> Result<Outcome, Errno> {
     match cmd {
         abi::KVM_GET_API_VERSION => {
             if arg.value() != 0 {
@@ -34,7 +38,9 @@ pub(crate) fn ioctl(shared: &Arc<Shared>, cmd: u32, arg: &mut Arg<'_, '_>) -> Re
             }
             Ok(Outcome::Value(abi::KVM_API_VERSION))
         }
-        abi::KVM_CREATE_VM => Vm::create(shared, arg.value()).map(|vm| Outcome::NewFile(crate::fd::File::Vm(vm))),
+        abi::KVM_CREATE_VM => {
+            Vm::create(shared, arg.value()).map(|vm| Outcome::NewFile(crate::fd::File::Vm(vm)))
+        }
         abi::KVM_CHECK_EXTENSION => Ok(Outcome::Value(check_extension(shared, None, arg.value()))),
         abi::KVM_GET_VCPU_MMAP_SIZE => {
             if arg.value() != 0 {
@@ -87,7 +93,11 @@ pub(crate) fn check_extension(shared: &Shared, vm: Option<VmView>, ext: u64) -> 
         cap::KVM_CAP_NR_MEMSLOTS => return 32767,
         cap::KVM_CAP_MEMORY_ATTRIBUTES => {
             // kvm_supported_mem_attributes(): PRIVATE only for VMs with private memory (realms).
-            return if realm_vm { i64::try_from(abi::KVM_MEMORY_ATTRIBUTE_PRIVATE).unwrap_or(0) } else { 0 };
+            return if realm_vm {
+                i64::try_from(abi::KVM_MEMORY_ATTRIBUTE_PRIVATE).unwrap_or(0)
+            } else {
+                0
+            };
         }
         cap::KVM_CAP_GUEST_MEMFD => return i64::from(vm.is_none() || realm_vm),
         _ => {}
@@ -109,12 +119,15 @@ pub(crate) fn check_extension(shared: &Shared, vm: Option<VmView>, ext: u64) -> 
         (cap::KVM_CAP_NR_VCPUS | cap::KVM_CAP_MAX_VCPUS | cap::KVM_CAP_MAX_VCPU_ID, _) => max_vcpus,
         // !kvm || kvm->arch.vgic.msis_require_devid (no ITS is modelled).
         (cap::KVM_CAP_MSI_DEVID, _) => i64::from(vm.is_none()),
-        (cap::KVM_CAP_ARM_VM_IPA_SIZE, _) => i64::from(vm.map_or(shared.cfg.host_ipa_limit, |v| v.ia_limit)),
-        (cap::KVM_CAP_ARM_SVE, _)
-            if realm_vm => {
-                i64::from(shared.rmm_feat_reg0.is_some_and(rmi::feat::sve_en))
-            }
-        (cap::KVM_CAP_ARM_RME, AbiRevision::V10) | (cap::KVM_CAP_ARM_RMI, AbiRevision::V12) => i64::from(rmi_up),
+        (cap::KVM_CAP_ARM_VM_IPA_SIZE, _) => {
+            i64::from(vm.map_or(shared.cfg.host_ipa_limit, |v| v.ia_limit))
+        }
+        (cap::KVM_CAP_ARM_SVE, _) if realm_vm => {
+            i64::from(shared.rmm_feat_reg0.is_some_and(rmi::feat::sve_en))
+        }
+        (cap::KVM_CAP_ARM_RME, AbiRevision::V10) | (cap::KVM_CAP_ARM_RMI, AbiRevision::V12) => {
+            i64::from(rmi_up)
+        }
         _ => 0,
     }
 }

@@ -32,11 +32,15 @@ impl UserMemory {
     }
 
     fn write_lock(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<u64, Arc<MmapRegion>>> {
-        self.regions.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.regions
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn read_lock(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<u64, Arc<MmapRegion>>> {
-        self.regions.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.regions
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The pieces `(region, offset, len)` covering `[hva, hva + len)`, or `EFAULT` if any byte is unmapped.
@@ -69,7 +73,9 @@ impl UserMemory {
         let mut done = 0;
         for (region, off, n) in self.pieces(hva, buf.len())? {
             let slice = region.get_slice(off, n).map_err(|_| Errno::EFAULT)?;
-            slice.read_slice(&mut buf[done..done + n], 0).map_err(|_| Errno::EFAULT)?;
+            slice
+                .read_slice(&mut buf[done..done + n], 0)
+                .map_err(|_| Errno::EFAULT)?;
             done += n;
         }
         Ok(())
@@ -80,7 +86,9 @@ impl UserMemory {
         let mut done = 0;
         for (region, off, n) in self.pieces(hva, data.len())? {
             let slice = region.get_slice(off, n).map_err(|_| Errno::EFAULT)?;
-            slice.write_slice(&data[done..done + n], 0).map_err(|_| Errno::EFAULT)?;
+            slice
+                .write_slice(&data[done..done + n], 0)
+                .map_err(|_| Errno::EFAULT)?;
             done += n;
         }
         Ok(())

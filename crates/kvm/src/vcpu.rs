@@ -81,8 +81,17 @@ fn default_mpidr(id: u32) -> u64 {
 
 impl Vcpu {
     pub(crate) fn new(id: u32) -> Self {
-        let arch = VcpuArch { mpidr: default_mpidr(id), ..VcpuArch::default() };
-        Self { id, mutex: Mutex::new(()), arch: Mutex::new(arch), wake: Condvar::new(), run: KvmRun::default() }
+        let arch = VcpuArch {
+            mpidr: default_mpidr(id),
+            ..VcpuArch::default()
+        };
+        Self {
+            id,
+            mutex: Mutex::new(()),
+            arch: Mutex::new(arch),
+            wake: Condvar::new(),
+            run: KvmRun::default(),
+        }
     }
 }
 
@@ -147,7 +156,12 @@ fn supported_features(vm: &Vm) -> u32 {
         | (1 << feature::KVM_ARM_VCPU_PSCI_0_2)
         | (1 << feature::KVM_ARM_VCPU_PTRAUTH_ADDRESS)
         | (1 << feature::KVM_ARM_VCPU_PTRAUTH_GENERIC);
-    if !vm.is_realm || vm.shared.rmm_feat_reg0.is_some_and(crate::rmi::feat::pmu_en) {
+    if !vm.is_realm
+        || vm
+            .shared
+            .rmm_feat_reg0
+            .is_some_and(crate::rmi::feat::pmu_en)
+    {
         f |= 1 << feature::KVM_ARM_VCPU_PMU_V3;
     }
     if vm.is_realm && vm.abi() == AbiRevision::V10 {
@@ -205,7 +219,9 @@ fn vcpu_init(vm: &Vm, vcpu: &Vcpu, b: &[u8]) -> Result<(), Errno> {
 
 /// Core register index of a `KVM_REG_ARM_CORE` id: `Some(n)` for x0..x30 (n), SP (31), PC (32), PSTATE (33).
 fn core_index(id: u64) -> Option<usize> {
-    if id & reg::KVM_REG_SIZE_MASK != reg::KVM_REG_SIZE_U64 || id & !0xffff != reg::core(0) & !0xffff {
+    if id & reg::KVM_REG_SIZE_MASK != reg::KVM_REG_SIZE_U64
+        || id & !0xffff != reg::core(0) & !0xffff
+    {
         return None;
     }
     let off = id & 0xffff;
@@ -224,7 +240,8 @@ fn core_index(id: u64) -> Option<usize> {
 fn set_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> Result<(), Errno> {
     let core = core_index(id);
     if vm.is_realm && vm.abi() == AbiRevision::V12 {
-        let allowed = matches!(core, Some(0..=30 | 32)) || id == reg::ID_AA64DFR0_EL1 || id == reg::PMCR_EL0;
+        let allowed =
+            matches!(core, Some(0..=30 | 32)) || id == reg::ID_AA64DFR0_EL1 || id == reg::PMCR_EL0;
         if !allowed {
             return Err(Errno::EINVAL);
         }
@@ -292,7 +309,9 @@ fn get_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
 /// (SVE is not modelled).
 fn finalize(vm: &Vm, vcpu: &Vcpu, what: i32) -> Result<(), Errno> {
     match (what, vm.abi()) {
-        (w, AbiRevision::V10) if w == feature::KVM_ARM_VCPU_REC.cast_signed() => realm::v10::finalize_rec(vm, vcpu),
+        (w, AbiRevision::V10) if w == feature::KVM_ARM_VCPU_REC.cast_signed() => {
+            realm::v10::finalize_rec(vm, vcpu)
+        }
         _ => Err(Errno::EINVAL),
     }
 }
@@ -301,7 +320,9 @@ fn finalize(vm: &Vm, vcpu: &Vcpu, what: i32) -> Result<(), Errno> {
 /// -EPERM; `copy_from_user` (-EFAULT); no vCPU with `target_mpidr` → -EINVAL; `RMI_PSCI_COMPLETE(calling
 /// REC, target REC, status)` failure → -EINVAL. Issued on the calling (source) vCPU's fd.
 fn psci_complete_ioctl(vm: &Vm, vcpu: &Vcpu, arg: &Arg<'_, '_>) -> Result<(), Errno> {
-    let is_rec = vm.is_realm && (vm.abi() == AbiRevision::V12 || lock(&vcpu.arch).has_feature(feature::KVM_ARM_VCPU_REC));
+    let is_rec = vm.is_realm
+        && (vm.abi() == AbiRevision::V12
+            || lock(&vcpu.arch).has_feature(feature::KVM_ARM_VCPU_REC));
     if !is_rec {
         return Err(Errno::EPERM);
     }
@@ -320,7 +341,11 @@ fn run(vm: &Arc<Vm>, vcpu: &Vcpu) -> Result<i64, Errno> {
         if !arch.initialized {
             return Err(Errno::ENOEXEC);
         }
-        if vm.is_realm && vm.abi() == AbiRevision::V10 && arch.has_feature(feature::KVM_ARM_VCPU_REC) && arch.rec.is_none() {
+        if vm.is_realm
+            && vm.abi() == AbiRevision::V10
+            && arch.has_feature(feature::KVM_ARM_VCPU_REC)
+            && arch.rec.is_none()
+        {
             return Err(Errno::EPERM);
         }
         !arch.has_run

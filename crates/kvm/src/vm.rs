@@ -108,7 +108,9 @@ impl Vm {
             _ => return Err(Errno::EINVAL),
         };
         let limit = if is_realm {
-            shared.rmm_feat_reg0.map_or(0, |r| u32::try_from(crate::rmi::feat::s2sz(r)).unwrap_or(0))
+            shared
+                .rmm_feat_reg0
+                .map_or(0, |r| u32::try_from(crate::rmi::feat::s2sz(r)).unwrap_or(0))
         } else {
             shared.cfg.host_ipa_limit
         };
@@ -125,7 +127,10 @@ impl Vm {
             KVM_PHYS_SHIFT
         };
         let pgd_pages = crate::rmi::pgd_pages(ia_bits);
-        let pgd = shared.pages.alloc_contiguous(pgd_pages).ok_or(Errno::ENOMEM)?;
+        let pgd = shared
+            .pages
+            .alloc_contiguous(pgd_pages)
+            .ok_or(Errno::ENOMEM)?;
         Ok(Arc::new(Vm {
             shared: Arc::clone(shared),
             is_realm,
@@ -155,7 +160,10 @@ impl Vm {
     }
 
     pub(crate) fn vcpu_list(&self) -> Vec<Arc<Vcpu>> {
-        self.vcpus.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.vcpus
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     pub(crate) fn realm_rd(&self) -> Option<u64> {
@@ -171,11 +179,16 @@ impl Vm {
 
     fn view(&self) -> VmView {
         let ia_limit = if self.is_realm {
-            self.shared.rmm_feat_reg0.map_or(0, |r| u32::try_from(crate::rmi::feat::s2sz(r)).unwrap_or(0))
+            self.shared
+                .rmm_feat_reg0
+                .map_or(0, |r| u32::try_from(crate::rmi::feat::s2sz(r)).unwrap_or(0))
         } else {
             self.shared.cfg.host_ipa_limit
         };
-        VmView { is_realm: self.is_realm, ia_limit }
+        VmView {
+            is_realm: self.is_realm,
+            ia_limit,
+        }
     }
 
     /// `kvm_realm_is_private_address()` (v12 10/46): the top IPA bit selects the shared alias.
@@ -188,7 +201,10 @@ impl Drop for Vm {
     /// `kvm_destroy_vm()`: the realm teardown (see [`realm::destroy_vm`]), then the stage-2 PGD.
     fn drop(&mut self) {
         realm::destroy_vm(self);
-        let inner = self.inner.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let inner = self
+            .inner
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         inner.memslots.clear();
         let delegated = lock(&self.shared.delegated);
         for i in 0..self.pgd_pages {
@@ -205,8 +221,16 @@ impl Drop for Vm {
 /// `kvm_smccc_filter_insert_reserved()`: the Arm architecture call ranges stay in the kernel.
 fn reserved_smccc_ranges() -> Vec<FilterRange> {
     vec![
-        FilterRange { start: 0x8000_0000, end: 0x8000_ffff, action: abi::KVM_SMCCC_FILTER_HANDLE },
-        FilterRange { start: 0xc000_0000, end: 0xc000_ffff, action: abi::KVM_SMCCC_FILTER_HANDLE },
+        FilterRange {
+            start: 0x8000_0000,
+            end: 0x8000_ffff,
+            action: abi::KVM_SMCCC_FILTER_HANDLE,
+        },
+        FilterRange {
+            start: 0xc000_0000,
+            end: 0xc000_ffff,
+            action: abi::KVM_SMCCC_FILTER_HANDLE,
+        },
     ]
 }
 
@@ -215,8 +239,14 @@ fn reserved_smccc_ranges() -> Vec<FilterRange> {
 pub(crate) fn ioctl(vm: &Arc<Vm>, cmd: u32, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
     match cmd {
         abi::KVM_CREATE_VCPU => create_vcpu(vm, arg.value()),
-        abi::KVM_CHECK_EXTENSION => Ok(Outcome::Value(system::check_extension(&vm.shared, Some(vm.view()), arg.value()))),
-        abi::KVM_SET_USER_MEMORY_REGION | abi::KVM_SET_USER_MEMORY_REGION2 => set_memory_region(vm, cmd, arg),
+        abi::KVM_CHECK_EXTENSION => Ok(Outcome::Value(system::check_extension(
+            &vm.shared,
+            Some(vm.view()),
+            arg.value(),
+        ))),
+        abi::KVM_SET_USER_MEMORY_REGION | abi::KVM_SET_USER_MEMORY_REGION2 => {
+            set_memory_region(vm, cmd, arg)
+        }
         abi::KVM_SET_MEMORY_ATTRIBUTES => set_memory_attributes(vm, arg),
         abi::KVM_CREATE_GUEST_MEMFD => create_guest_memfd(vm, arg),
         abi::KVM_CREATE_DEVICE => create_device(vm, arg),
@@ -257,20 +287,30 @@ fn create_vcpu(vm: &Arc<Vm>, id: u64) -> Result<Outcome, Errno> {
     if inner.created_vcpus >= vm.shared.cfg.max_vcpus {
         return Err(Errno::EINVAL);
     }
-    let mut vcpus = vm.vcpus.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut vcpus = vm
+        .vcpus
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if vcpus.iter().any(|v| v.id == id) {
         return Err(Errno::EEXIST);
     }
     let vcpu = Arc::new(Vcpu::new(id));
     vcpus.push(Arc::clone(&vcpu));
     inner.created_vcpus += 1;
-    Ok(Outcome::NewFile(File::Vcpu(Arc::new(VcpuFile { vm: Arc::clone(vm), vcpu }))))
+    Ok(Outcome::NewFile(File::Vcpu(Arc::new(VcpuFile {
+        vm: Arc::clone(vm),
+        vcpu,
+    }))))
 }
 
 /// `KVM_SET_USER_MEMORY_REGION(2)` → `__kvm_set_memory_region()` (v6.19), checks in the kernel's order.
 fn set_memory_region(vm: &Arc<Vm>, cmd: u32, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
     let v2 = cmd == abi::KVM_SET_USER_MEMORY_REGION2;
-    let size = if v2 { abi::size::USERSPACE_MEMORY_REGION2 } else { abi::size::USERSPACE_MEMORY_REGION };
+    let size = if v2 {
+        abi::size::USERSPACE_MEMORY_REGION2
+    } else {
+        abi::size::USERSPACE_MEMORY_REGION
+    };
     let mut b = arg.read(size)?;
     b.resize(abi::size::USERSPACE_MEMORY_REGION2, 0);
     let slot = u32_at(&b, 0);
@@ -302,11 +342,14 @@ fn set_memory_region(vm: &Arc<Vm>, cmd: u32, arg: &mut Arg<'_, '_>) -> Result<Ou
     if !mem_size.is_multiple_of(PAGE_SIZE) || !gpa.is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
-    if !uaddr.is_multiple_of(PAGE_SIZE) || uaddr.checked_add(mem_size).is_none_or(|e| e > TASK_SIZE) {
+    if !uaddr.is_multiple_of(PAGE_SIZE) || uaddr.checked_add(mem_size).is_none_or(|e| e > TASK_SIZE)
+    {
         return Err(Errno::EINVAL);
     }
     let is_gmem = flags & abi::KVM_MEM_GUEST_MEMFD != 0;
-    if is_gmem && (!gmem_offset.is_multiple_of(PAGE_SIZE) || gmem_offset.checked_add(mem_size).is_none()) {
+    if is_gmem
+        && (!gmem_offset.is_multiple_of(PAGE_SIZE) || gmem_offset.checked_add(mem_size).is_none())
+    {
         return Err(Errno::EINVAL);
     }
     if as_id >= 1 {
@@ -320,9 +363,17 @@ fn set_memory_region(vm: &Arc<Vm>, cmd: u32, arg: &mut Arg<'_, '_>) -> Result<Ou
     let mut inner = vm.lock();
     let old = inner.memslots.get(&id).cloned();
     if mem_size == 0 {
-        let Some(old) = old else { return Err(Errno::EINVAL) };
+        let Some(old) = old else {
+            return Err(Errno::EINVAL);
+        };
         // kvm_arch_flush_shadow_memslot(): unmap the slot's range (realm: shared and private).
-        realm::unmap_range(vm, &mut inner, old.base_gfn * PAGE_SIZE, old.npages * PAGE_SIZE, true);
+        realm::unmap_range(
+            vm,
+            &mut inner,
+            old.base_gfn * PAGE_SIZE,
+            old.npages * PAGE_SIZE,
+            true,
+        );
         inner.memslots.remove(&id);
         if let Some((g, _)) = &old.gmem {
             g.unbind(id);
@@ -333,7 +384,10 @@ fn set_memory_region(vm: &Arc<Vm>, cmd: u32, arg: &mut Arg<'_, '_>) -> Result<Ou
         if is_gmem {
             return Err(Errno::EINVAL); // private memslots are immutable
         }
-        if uaddr != old.userspace_addr || npages != old.npages || (flags ^ old.flags) & abi::KVM_MEM_READONLY != 0 {
+        if uaddr != old.userspace_addr
+            || npages != old.npages
+            || (flags ^ old.flags) & abi::KVM_MEM_READONLY != 0
+        {
             return Err(Errno::EINVAL);
         }
         if base_gfn == old.base_gfn && flags == old.flags {
@@ -342,16 +396,17 @@ fn set_memory_region(vm: &Arc<Vm>, cmd: u32, arg: &mut Arg<'_, '_>) -> Result<Ou
     }
     let moving = old.as_ref().is_none_or(|o| o.base_gfn != base_gfn);
     if moving
-        && inner
-            .memslots
-            .values()
-            .any(|s| s.id != id && base_gfn < s.base_gfn + s.npages && s.base_gfn < base_gfn + npages)
+        && inner.memslots.values().any(|s| {
+            s.id != id && base_gfn < s.base_gfn + s.npages && s.base_gfn < base_gfn + npages
+        })
     {
         return Err(Errno::EEXIST);
     }
     let gmem = if is_gmem {
         let file = arg.fget(i64::from(gmem_fd)).map_err(|_| Errno::EBADF)?;
-        let File::Gmem(g) = file else { return Err(Errno::EINVAL) };
+        let File::Gmem(g) = file else {
+            return Err(Errno::EINVAL);
+        };
         if !Arc::ptr_eq(&g.vm, vm) {
             return Err(Errno::EINVAL);
         }
@@ -363,9 +418,25 @@ fn set_memory_region(vm: &Arc<Vm>, cmd: u32, arg: &mut Arg<'_, '_>) -> Result<Ou
     };
     if let Some(old) = &old {
         // Move / flags change of a shared slot: flush the old range.
-        realm::unmap_range(vm, &mut inner, old.base_gfn * PAGE_SIZE, old.npages * PAGE_SIZE, true);
+        realm::unmap_range(
+            vm,
+            &mut inner,
+            old.base_gfn * PAGE_SIZE,
+            old.npages * PAGE_SIZE,
+            true,
+        );
     }
-    inner.memslots.insert(id, Memslot { id, base_gfn, npages, userspace_addr: uaddr, flags, gmem });
+    inner.memslots.insert(
+        id,
+        Memslot {
+            id,
+            base_gfn,
+            npages,
+            userspace_addr: uaddr,
+            flags,
+            gmem,
+        },
+    );
     Ok(Outcome::Value(0))
 }
 
@@ -373,8 +444,13 @@ fn set_memory_region(vm: &Arc<Vm>, cmd: u32, arg: &mut Arg<'_, '_>) -> Result<Ou
 /// realm, nothing otherwise), size non-zero without wrap, address and size page aligned; else -EINVAL.
 fn set_memory_attributes(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
     let b = arg.read(abi::size::MEMORY_ATTRIBUTES)?;
-    let (address, size, attributes, flags) = (u64_at(&b, 0), u64_at(&b, 8), u64_at(&b, 16), u64_at(&b, 24));
-    let supported = if vm.is_realm { abi::KVM_MEMORY_ATTRIBUTE_PRIVATE } else { 0 };
+    let (address, size, attributes, flags) =
+        (u64_at(&b, 0), u64_at(&b, 8), u64_at(&b, 16), u64_at(&b, 24));
+    let supported = if vm.is_realm {
+        abi::KVM_MEMORY_ATTRIBUTE_PRIVATE
+    } else {
+        0
+    };
     if flags != 0 || attributes & !supported != 0 {
         return Err(Errno::EINVAL);
     }
@@ -384,14 +460,22 @@ fn set_memory_attributes(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Result<Outcome,
     }
     let (start, end) = (address / PAGE_SIZE, end / PAGE_SIZE);
     let mut inner = vm.lock();
-    set_range(&mut inner.private, start, end, attributes & abi::KVM_MEMORY_ATTRIBUTE_PRIVATE != 0);
+    set_range(
+        &mut inner.private,
+        start,
+        end,
+        attributes & abi::KVM_MEMORY_ATTRIBUTE_PRIVATE != 0,
+    );
     Ok(Outcome::Value(0))
 }
 
 /// Set or clear `[start, end)` in a set of disjoint ranges.
 fn set_range(set: &mut BTreeMap<u64, u64>, start: u64, end: u64, present: bool) {
-    let overlapping: Vec<(u64, u64)> =
-        set.range(..end).filter(|&(_, &e)| e > start).map(|(&s, &e)| (s, e)).collect();
+    let overlapping: Vec<(u64, u64)> = set
+        .range(..end)
+        .filter(|&(_, &e)| e > start)
+        .map(|(&s, &e)| (s, e))
+        .collect();
     let (mut lo, mut hi) = (start, end);
     for (s, e) in overlapping {
         set.remove(&s);
@@ -410,10 +494,11 @@ fn set_range(set: &mut BTreeMap<u64, u64>, start: u64, end: u64, present: bool) 
     if present {
         // Merge with touching neighbours.
         if let Some((&s, &e)) = set.range(..lo).next_back()
-            && e == lo {
-                set.remove(&s);
-                lo = s;
-            }
+            && e == lo
+        {
+            set.remove(&s);
+            lo = s;
+        }
         if let Some(&e) = set.get(&hi) {
             set.remove(&hi);
             hi = e;
@@ -424,7 +509,11 @@ fn set_range(set: &mut BTreeMap<u64, u64>, start: u64, end: u64, present: bool) 
 
 /// `kvm_range_has_memory_attributes(kvm, start, end, PRIVATE, PRIVATE)`.
 pub(crate) fn range_is_private(inner: &VmInner, start: u64, end: u64) -> bool {
-    inner.private.range(..=start).next_back().is_some_and(|(_, &e)| e >= end)
+    inner
+        .private
+        .range(..=start)
+        .next_back()
+        .is_some_and(|(_, &e)| e >= end)
 }
 
 /// `kvm_gmem_create()` (v6.19 `virt/kvm/guest_memfd.c`): flags must be 0 (no MMAP/INIT_SHARED for
@@ -442,7 +531,10 @@ fn create_guest_memfd(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Result<Outcome, Er
         return Err(Errno::EINVAL);
     }
     let gmem = Arc::new(Gmem::new(Arc::clone(&vm.shared), size));
-    Ok(Outcome::NewFile(File::Gmem(Arc::new(GmemFile { vm: Arc::clone(vm), gmem }))))
+    Ok(Outcome::NewFile(File::Gmem(Arc::new(GmemFile {
+        vm: Arc::clone(vm),
+        gmem,
+    }))))
 }
 
 /// A device from `KVM_CREATE_DEVICE` (the vGIC, `kvm-arm-vgic-v3`/`-v2`).
@@ -485,7 +577,10 @@ fn create_device(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> 
     create_vgic(vm, ty)?;
     // The fd is written back into the struct; install it first through a placeholder-free path:
     // the caller installs the new file and we cannot know the number yet, so pre-install here.
-    let file = File::Device(Arc::new(DeviceFile { _vm: Arc::clone(vm), _ty: ty }));
+    let file = File::Device(Arc::new(DeviceFile {
+        _vm: Arc::clone(vm),
+        _ty: ty,
+    }));
     let fd = arg.install(file)?;
     abi::put_u32(&mut b, 4, fd.0.cast_unsigned());
     arg.write(&b)?;
@@ -494,7 +589,11 @@ fn create_device(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> 
 
 /// Device-fd ioctls (`kvm_device_ioctl`): the vGIC's attributes are accepted and not modelled; any other
 /// request → -ENOTTY (the vGIC has no `ioctl` op).
-pub(crate) fn device_ioctl(_dev: &Arc<DeviceFile>, cmd: u32, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
+pub(crate) fn device_ioctl(
+    _dev: &Arc<DeviceFile>,
+    cmd: u32,
+    arg: &mut Arg<'_, '_>,
+) -> Result<Outcome, Errno> {
     match cmd {
         abi::KVM_SET_DEVICE_ATTR | abi::KVM_GET_DEVICE_ATTR | abi::KVM_HAS_DEVICE_ATTR => {
             arg.read(abi::size::DEVICE_ATTR)?;
@@ -529,10 +628,18 @@ fn vm_device_attr(vm: &Arc<Vm>, cmd: u32, arg: &mut Arg<'_, '_>) -> Result<Outco
     if inner.has_ran_once {
         return Err(Errno::EBUSY);
     }
-    if inner.smccc_filter.iter().any(|r| base <= r.end && r.start <= end) {
+    if inner
+        .smccc_filter
+        .iter()
+        .any(|r| base <= r.end && r.start <= end)
+    {
         return Err(Errno::EEXIST);
     }
-    inner.smccc_filter.push(FilterRange { start: base, end, action });
+    inner.smccc_filter.push(FilterRange {
+        start: base,
+        end,
+        action,
+    });
     Ok(Outcome::Value(0))
 }
 
@@ -541,7 +648,12 @@ fn vm_device_attr(vm: &Arc<Vm>, cmd: u32, arg: &mut Arg<'_, '_>) -> Result<Outco
 fn enable_cap(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
     let b = arg.read(abi::size::ENABLE_CAP)?;
     let (cap, flags) = (u64::from(u32_at(&b, 0)), u32_at(&b, 4));
-    let args = [u64_at(&b, 8), u64_at(&b, 16), u64_at(&b, 24), u64_at(&b, 32)];
+    let args = [
+        u64_at(&b, 8),
+        u64_at(&b, 16),
+        u64_at(&b, 24),
+        u64_at(&b, 32),
+    ];
     if flags != 0 {
         return Err(Errno::EINVAL);
     }

@@ -117,7 +117,10 @@ impl Shared {
 
 impl Vm {
     pub(crate) fn ctx<'a>(&'a self, inner: &VmInner) -> Option<Ctx<'a>> {
-        inner.realm.rd.map(|rd| Ctx::new(&self.shared, rd, self.ia_bits))
+        inner
+            .realm
+            .rd
+            .map(|rd| Ctx::new(&self.shared, rd, self.ia_bits))
     }
 }
 
@@ -187,8 +190,12 @@ pub(crate) fn create_rd(vm: &Vm, inner: &mut VmInner) -> Result<(), Errno> {
 fn realm_params(vm: &Vm, realm: &Realm, vmid: u16, rtt_num_start: u64) -> Vec<u8> {
     let feat = vm.shared.rmm_feat_reg0.unwrap_or(0);
     let mut p = vec![0u8; crate::pages::PAGE_BYTES];
-    let put = |p: &mut Vec<u8>, off: usize, v: u64| p[off..off + 8].copy_from_slice(&v.to_le_bytes());
-    let (bps, wps) = realm.dfr0_bps_wps.unwrap_or((rmi::feat::num_bps(feat) & 0xf, rmi::feat::num_wps(feat) & 0xf));
+    let put =
+        |p: &mut Vec<u8>, off: usize, v: u64| p[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    let (bps, wps) = realm.dfr0_bps_wps.unwrap_or((
+        rmi::feat::num_bps(feat) & 0xf,
+        rmi::feat::num_wps(feat) & 0xf,
+    ));
     let mut flags = 0;
     if realm.pmu {
         flags |= rp::FLAG_PMU;
@@ -202,7 +209,11 @@ fn realm_params(vm: &Vm, realm: &Realm, vmid: u16, rtt_num_start: u64) -> Vec<u8
     p[rp::RPV..rp::RPV + 64].copy_from_slice(&realm.rpv);
     put(&mut p, rp::VMID, u64::from(vmid));
     put(&mut p, rp::RTT_BASE, vm.pgd);
-    put(&mut p, rp::RTT_LEVEL_START, rmi::start_level(vm.ia_bits).cast_unsigned());
+    put(
+        &mut p,
+        rp::RTT_LEVEL_START,
+        rmi::start_level(vm.ia_bits).cast_unsigned(),
+    );
     put(&mut p, rp::RTT_NUM_START, rtt_num_start);
     p
 }
@@ -291,7 +302,13 @@ pub(crate) fn hash_32(val: u32, bits: u32) -> u32 {
 /// `kvm_realm_unmap_range()` (v12 17/46): clamp to the protected half, nothing before the realm exists;
 /// unmap the shared alias, then (if asked) the private range with `RMI_DATA_DESTROY`/`UNDELEGATE`, folding
 /// RTTs after each.
-pub(crate) fn unmap_range(vm: &Vm, inner: &mut VmInner, start: u64, size: u64, unmap_private: bool) {
+pub(crate) fn unmap_range(
+    vm: &Vm,
+    inner: &mut VmInner,
+    start: u64,
+    size: u64,
+    unmap_private: bool,
+) {
     if !vm.is_realm || inner.realm.state == RealmState::None {
         return;
     }
@@ -317,9 +334,10 @@ pub(crate) fn destroy_vm(vm: &mut Vm) {
     let vm: &Vm = vm;
     let mut inner = vm.lock();
     if !matches!(inner.realm.state, RealmState::Dead | RealmState::None)
-        && let Some(ctx) = vm.ctx(&inner) {
-            ctx.destroy_rtts();
-        }
+        && let Some(ctx) = vm.ctx(&inner)
+    {
+        ctx.destroy_rtts();
+    }
     for vcpu in &vcpus {
         rec::destroy(vm, &inner, vcpu);
     }

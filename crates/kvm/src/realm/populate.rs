@@ -40,7 +40,8 @@ struct Bounce<'a> {
 impl Bounce<'_> {
     fn get(&mut self, i: usize) -> Result<u64, Errno> {
         while self.pages.len() <= i {
-            self.pages.push(self.vm.shared.pages.alloc().ok_or(Errno::ENOMEM)?);
+            self.pages
+                .push(self.vm.shared.pages.alloc().ok_or(Errno::ENOMEM)?);
         }
         Ok(self.pages[i])
     }
@@ -55,10 +56,22 @@ impl Drop for Bounce<'_> {
 }
 
 /// Populate `jobs` in order. Returns how many pages were done and the error that stopped the run.
-fn create_data_pages(vm: &Vm, inner: &VmInner, gmem: &Gmem, jobs: &[Job], flags: u64, user: &UserMemory) -> (usize, Option<Errno>) {
-    let Some(ctx) = vm.ctx(inner) else { return (0, Some(Errno::ENXIO)) };
+fn create_data_pages(
+    vm: &Vm,
+    inner: &VmInner,
+    gmem: &Gmem,
+    jobs: &[Job],
+    flags: u64,
+    user: &UserMemory,
+) -> (usize, Option<Errno>) {
+    let Some(ctx) = vm.ctx(inner) else {
+        return (0, Some(Errno::ENXIO));
+    };
     let rd = ctx.rd;
-    let mut bounce = Bounce { vm, pages: Vec::new() };
+    let mut bounce = Bounce {
+        vm,
+        pages: Vec::new(),
+    };
     let mut done = 0;
     for batch in jobs.chunks(BATCH) {
         let mut srcs = Vec::with_capacity(batch.len());
@@ -101,11 +114,17 @@ fn create_data_pages(vm: &Vm, inner: &VmInner, gmem: &Gmem, jobs: &[Job], flags:
                 if ret.status() == RMI_ERROR_RTT {
                     // Create missing RTTs and retry.
                     let level = i64::from(ret.index());
-                    if ctx.create_rtt_levels(job.ipa, level, RMM_RTT_MAX_LEVEL).is_err() {
+                    if ctx
+                        .create_rtt_levels(job.ipa, level, RMM_RTT_MAX_LEVEL)
+                        .is_err()
+                    {
                         undelegate_failed(vm, job.dst);
                         return (done, Some(Errno::ENXIO));
                     }
-                    ret = vm.shared.cmds().data_create(rd, job.dst, job.ipa, srcs[k + n / 2], flags);
+                    ret =
+                        vm.shared
+                            .cmds()
+                            .data_create(rd, job.dst, job.ipa, srcs[k + n / 2], flags);
                 }
                 if !ret.ok() {
                     undelegate_failed(vm, job.dst);
@@ -138,7 +157,13 @@ fn undelegate_failed(vm: &Vm, dst: u64) {
 /// Partial progress, as Linux reports it: the number of bytes populated when an error occurs after at
 /// least one page, or when the range runs past the end of the memslot; the error itself otherwise.
 pub(crate) fn rmi_populate(vm: &Vm, req: &[u8], user: &UserMemory) -> Result<i64, Errno> {
-    let (base, size, src, flags, reserved) = (u64_at(req, 0), u64_at(req, 8), u64_at(req, 16), u32_at(req, 24), u32_at(req, 28));
+    let (base, size, src, flags, reserved) = (
+        u64_at(req, 0),
+        u64_at(req, 8),
+        u64_at(req, 16),
+        u32_at(req, 24),
+        u32_at(req, 28),
+    );
     let end = base.wrapping_add(size);
     if reserved != 0
         || flags & !abi::KVM_ARM_RMI_POPULATE_FLAGS_MEASURE != 0
@@ -156,9 +181,17 @@ pub(crate) fn rmi_populate(vm: &Vm, req: &[u8], user: &UserMemory) -> Result<i64
         return Err(Errno::EINVAL);
     }
     let start_gfn = base / PAGE_SIZE;
-    let slot = inner.memslots.values().find(|s| s.contains(start_gfn)).cloned();
-    let Some(slot) = slot.filter(crate::vm::Memslot::has_gmem) else { return Err(Errno::EINVAL) };
-    let Some((gmem, pgoff)) = slot.gmem.clone() else { return Err(Errno::EINVAL) };
+    let slot = inner
+        .memslots
+        .values()
+        .find(|s| s.contains(start_gfn))
+        .cloned();
+    let Some(slot) = slot.filter(crate::vm::Memslot::has_gmem) else {
+        return Err(Errno::EINVAL);
+    };
+    let Some((gmem, pgoff)) = slot.gmem.clone() else {
+        return Err(Errno::EINVAL);
+    };
     if !gmem.is_live() {
         return Err(Errno::EFAULT);
     }
@@ -189,7 +222,12 @@ pub(crate) fn rmi_populate(vm: &Vm, req: &[u8], user: &UserMemory) -> Result<i64
             stop = Some(Errno::EFAULT);
             break;
         }
-        jobs.push(Job { ipa: gfn * PAGE_SIZE, index, dst: page.pa, src_uaddr: src_page });
+        jobs.push(Job {
+            ipa: gfn * PAGE_SIZE,
+            index,
+            dst: page.pa,
+            src_uaddr: src_page,
+        });
     }
     let (done, err) = create_data_pages(vm, &inner, &gmem, &jobs, data_flags, user);
     let err = err.or(stop);
@@ -205,12 +243,20 @@ pub(crate) fn rmi_populate(vm: &Vm, req: &[u8], user: &UserMemory) -> Result<i64
 /// from `base`, each `populate_region`: no memslot at the chunk start → -EFAULT, chunk beyond the slot →
 /// -EINVAL, slot without guest_memfd → -EPERM; per page the source is the slot's shared mapping
 /// (`userspace_addr`), unmapped → -EFAULT. No partial progress: 0 or the first error.
-pub(crate) fn v10_populate(vm: &Vm, inner: &VmInner, args: &[u8], user: &UserMemory) -> Result<(), Errno> {
+pub(crate) fn v10_populate(
+    vm: &Vm,
+    inner: &VmInner,
+    args: &[u8],
+    user: &UserMemory,
+) -> Result<(), Errno> {
     let (base, size, flags) = (u64_at(args, 0), u64_at(args, 8), u32_at(args, 16));
     if inner.realm.state != RealmState::New {
         return Err(Errno::EPERM);
     }
-    if base % PAGE_SIZE != 0 || size % PAGE_SIZE != 0 || flags & !abi::rme::KVM_ARM_RME_POPULATE_FLAGS_MEASURE != 0 {
+    if base % PAGE_SIZE != 0
+        || size % PAGE_SIZE != 0
+        || flags & !abi::rme::KVM_ARM_RME_POPULATE_FLAGS_MEASURE != 0
+    {
         return Err(Errno::EINVAL);
     }
     let end = base.checked_add(size).ok_or(Errno::EINVAL)?;
@@ -219,7 +265,12 @@ pub(crate) fn v10_populate(vm: &Vm, inner: &VmInner, args: &[u8], user: &UserMem
     while chunk < end {
         let chunk_end = end.min(chunk + 0x20_0000);
         let (sgfn, egfn) = (chunk / PAGE_SIZE, chunk_end / PAGE_SIZE);
-        let slot = inner.memslots.values().find(|s| s.contains(sgfn)).cloned().ok_or(Errno::EFAULT)?;
+        let slot = inner
+            .memslots
+            .values()
+            .find(|s| s.contains(sgfn))
+            .cloned()
+            .ok_or(Errno::EFAULT)?;
         if slot.base_gfn + slot.npages < egfn {
             return Err(Errno::EINVAL);
         }
@@ -240,7 +291,12 @@ pub(crate) fn v10_populate(vm: &Vm, inner: &VmInner, args: &[u8], user: &UserMem
                 break;
             }
             match gmem.get_page(gfn - slot.base_gfn + pgoff) {
-                Ok(p) => jobs.push(Job { ipa: gfn * PAGE_SIZE, index: gfn - slot.base_gfn + pgoff, dst: p.pa, src_uaddr: hva }),
+                Ok(p) => jobs.push(Job {
+                    ipa: gfn * PAGE_SIZE,
+                    index: gfn - slot.base_gfn + pgoff,
+                    dst: p.pa,
+                    src_uaddr: hva,
+                }),
                 Err(e) => {
                     stop = Some(e);
                     break;

@@ -27,17 +27,25 @@ pub(crate) fn create(vm: &Vm, inner: &VmInner, vcpu: &Vcpu) -> Result<(), Errno>
     }
     let rd = inner.realm.rd.ok_or(Errno::ENXIO)?;
     let num_aux = inner.realm.num_aux.min(rp::AUX_GRANULES);
-    let (Some(params_pa), Some(rec_pa), Some(run_pa)) = (shared.pages.alloc(), shared.pages.alloc(), shared.pages.alloc())
-    else {
+    let (Some(params_pa), Some(rec_pa), Some(run_pa)) = (
+        shared.pages.alloc(),
+        shared.pages.alloc(),
+        shared.pages.alloc(),
+    ) else {
         return Err(Errno::ENOMEM);
     };
     let free3 = |rec_leaked: bool| {
         shared.pages.free(params_pa);
         shared.pages.free(run_pa);
-        if rec_leaked { shared.pages.leak(rec_pa) } else { shared.pages.free(rec_pa) }
+        if rec_leaked {
+            shared.pages.leak(rec_pa)
+        } else {
+            shared.pages.free(rec_pa)
+        }
     };
     let mut params = vec![0u8; crate::pages::PAGE_BYTES];
-    let put = |p: &mut Vec<u8>, off: usize, v: u64| p[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    let put =
+        |p: &mut Vec<u8>, off: usize, v: u64| p[off..off + 8].copy_from_slice(&v.to_le_bytes());
     for i in 0..8 {
         put(&mut params, rp::GPRS + 8 * i, arch.regs[i]);
     }
@@ -77,7 +85,11 @@ pub(crate) fn create(vm: &Vm, inner: &VmInner, vcpu: &Vcpu) -> Result<(), Errno>
         return Err(Errno::ENXIO);
     }
     shared.pages.free(params_pa);
-    arch.rec = Some(Rec { rec: rec_pa, run: run_pa, aux });
+    arch.rec = Some(Rec {
+        rec: rec_pa,
+        run: run_pa,
+        aux,
+    });
     Ok(())
 }
 
@@ -96,7 +108,9 @@ fn free_aux(vm: &Vm, aux: &[u64]) {
 /// `kvm_destroy_rec(vcpu)`: nothing without a REC; free `rec_run`; `RMI_REC_DESTROY` (failure leaks the
 /// REC and its aux granules); undelegate the aux granules, then the REC granule.
 pub(crate) fn destroy(vm: &Vm, _inner: &VmInner, vcpu: &Vcpu) {
-    let Some(rec) = lock(&vcpu.arch).rec.take() else { return };
+    let Some(rec) = lock(&vcpu.arch).rec.take() else {
+        return;
+    };
     vm.shared.pages.free(rec.run);
     if !vm.shared.cmds().rec_destroy(rec.rec).ok() {
         tracing::warn!(target: "realm_kvm", rec = rec.rec, "RMI_REC_DESTROY failed: leaking the REC");

@@ -24,7 +24,10 @@ pub(crate) struct Ctx<'a> {
 
 impl std::fmt::Debug for Ctx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx").field("rd", &self.rd).field("ia_bits", &self.ia_bits).finish()
+        f.debug_struct("Ctx")
+            .field("rd", &self.rd)
+            .field("ia_bits", &self.ia_bits)
+            .finish()
     }
 }
 
@@ -34,7 +37,12 @@ fn align_up(x: u64, a: u64) -> u64 {
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(shared: &'a Shared, rd: u64, ia_bits: u32) -> Self {
-        Self { shared, rd, ia_bits, steps: Cell::new(0) }
+        Self {
+            shared,
+            rd,
+            ia_bits,
+            steps: Cell::new(0),
+        }
     }
 
     /// Count one step; `false` once the budget is spent.
@@ -65,7 +73,12 @@ impl<'a> Ctx<'a> {
     /// `realm_create_rtt_levels(realm, ipa, level, max_level)`: create the RTTs at `level + 1 ..= max_level`
     /// covering `ipa`; an RTT that already exists (`RMI_ERROR_RTT` at `level - 1`) is skipped; allocation
     /// failure → -ENOMEM; any other failure → -ENXIO.
-    pub(crate) fn create_rtt_levels(&self, ipa: u64, mut level: i64, max_level: i64) -> Result<(), Errno> {
+    pub(crate) fn create_rtt_levels(
+        &self,
+        ipa: u64,
+        mut level: i64,
+        max_level: i64,
+    ) -> Result<(), Errno> {
         while level < max_level {
             level += 1;
             let rtt = self.shared.alloc_delegated().ok_or(Errno::ENOMEM)?;
@@ -116,7 +129,13 @@ impl<'a> Ctx<'a> {
     /// `ripas_change(kvm, vcpu, ..., RIPAS_SET)`: `RMI_RTT_SET_RIPAS` from `ipa` to `end` for the REC
     /// `rec`; returns the top reached. An error level at or below the map level: v12 skips a page as for
     /// INIT; v10 → -EINVAL.
-    pub(crate) fn ripas_set(&self, rec: u64, mut ipa: u64, end: u64, skip_hack: bool) -> Result<u64, Errno> {
+    pub(crate) fn ripas_set(
+        &self,
+        rec: u64,
+        mut ipa: u64,
+        end: u64,
+        skip_hack: bool,
+    ) -> Result<u64, Errno> {
         while ipa < end {
             if !self.step() {
                 return Err(Errno::ENXIO);
@@ -263,7 +282,10 @@ impl<'a> Ctx<'a> {
                 addr = next_addr;
                 continue;
             }
-            let ret = self.shared.cmds().rtt_unmap_unprotected(self.rd, addr, level);
+            let ret = self
+                .shared
+                .cmds()
+                .rtt_unmap_unprotected(self.rd, addr, level);
             match ret.status() {
                 RMI_SUCCESS => next_addr = ret.out(1),
                 RMI_ERROR_RTT => {

@@ -48,7 +48,10 @@ fn config_realm(vm: &Vm, uaddr: u64, user: &UserMemory) -> Result<(), Errno> {
     let feat = vm.shared.rmm_feat_reg0.unwrap_or(0);
     match u32_at(&b, 0) {
         rme::ARM_RME_CONFIG_RPV => {
-            inner.realm.rpv.copy_from_slice(&b[4..4 + rme::ARM_RME_CONFIG_RPV_SIZE]);
+            inner
+                .realm
+                .rpv
+                .copy_from_slice(&b[4..4 + rme::ARM_RME_CONFIG_RPV_SIZE]);
             Ok(())
         }
         rme::ARM_RME_CONFIG_HASH_ALGO => {

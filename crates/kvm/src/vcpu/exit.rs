@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::abi::{self, run::*};
 use crate::realm::RealmState;
-use crate::rmi::{RMI_ERROR_REALM, RMI_RAM, RMI_EMPTY, rec_run as rr};
+use crate::rmi::{RMI_EMPTY, RMI_ERROR_REALM, RMI_RAM, rec_run as rr};
 use crate::vm::Vm;
 use crate::{Errno, PAGE_SIZE, lock};
 
@@ -30,15 +30,38 @@ const MPIDR_HWID_BITMASK: u64 = 0xff_00ff_ffff;
 /// `kvm_mpidr_to_vcpu()`.
 pub(crate) fn mpidr_to_vcpu(vm: &Vm, mpidr: u64) -> Option<Arc<Vcpu>> {
     let mpidr = mpidr & MPIDR_HWID_BITMASK;
-    vm.vcpu_list().into_iter().find(|v| lock(&v.arch).mpidr == mpidr)
+    vm.vcpu_list()
+        .into_iter()
+        .find(|v| lock(&v.arch).mpidr == mpidr)
 }
 
 /// `realm_psci_complete(calling, target, status)`: `RMI_PSCI_COMPLETE` with both RECs; failure (or a vCPU
 /// without a REC) → -EINVAL.
-pub(crate) fn realm_psci_complete(vm: &Vm, calling: &Vcpu, target: &Vcpu, status: u64) -> Result<(), Errno> {
-    let c = lock(&calling.arch).rec.as_ref().map(|r| r.rec).ok_or(Errno::EINVAL)?;
-    let t = if std::ptr::eq(calling, target) { c } else { lock(&target.arch).rec.as_ref().map(|r| r.rec).ok_or(Errno::EINVAL)? };
-    if vm.shared.cmds().psci_complete(c, t, status).ok() { Ok(()) } else { Err(Errno::EINVAL) }
+pub(crate) fn realm_psci_complete(
+    vm: &Vm,
+    calling: &Vcpu,
+    target: &Vcpu,
+    status: u64,
+) -> Result<(), Errno> {
+    let c = lock(&calling.arch)
+        .rec
+        .as_ref()
+        .map(|r| r.rec)
+        .ok_or(Errno::EINVAL)?;
+    let t = if std::ptr::eq(calling, target) {
+        c
+    } else {
+        lock(&target.arch)
+            .rec
+            .as_ref()
+            .map(|r| r.rec)
+            .ok_or(Errno::EINVAL)?
+    };
+    if vm.shared.cmds().psci_complete(c, t, status).ok() {
+        Ok(())
+    } else {
+        Err(Errno::EINVAL)
+    }
 }
 
 fn read_run(vm: &Vm, run_pa: u64) -> Vec<u8> {
@@ -71,7 +94,10 @@ pub(crate) fn run_loop(vm: &Arc<Vm>, vcpu: &Vcpu) -> Result<i64, Errno> {
         {
             let mut arch = lock(&vcpu.arch);
             while arch.power_off && !arch.kicked {
-                arch = vcpu.wake.wait(arch).unwrap_or_else(std::sync::PoisonError::into_inner);
+                arch = vcpu
+                    .wake
+                    .wait(arch)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
             if arch.kicked {
                 arch.kicked = false;
@@ -96,8 +122,12 @@ enum Continue {
 /// flags carry `REC_ENTER_FLAG_EMULATED_MMIO`.
 fn complete_mmio(vm: &Vm, vcpu: &Vcpu) {
     let mut arch = lock(&vcpu.arch);
-    let Some(PendingMmio { is_write, len }) = arch.pending_mmio.take() else { return };
-    let Some(run_pa) = arch.rec.as_ref().map(|r| r.run) else { return };
+    let Some(PendingMmio { is_write, len }) = arch.pending_mmio.take() else {
+        return;
+    };
+    let Some(run_pa) = arch.rec.as_ref().map(|r| r.run) else {
+        return;
+    };
     drop(arch);
     let mut enter = [0u8; 8];
     if !is_write {
@@ -145,8 +175,11 @@ fn pre_enter(vm: &Vm, vcpu: &Vcpu) -> Result<(u64, u64), Errno> {
 /// hack), unmapping private pages made EMPTY; `exit.ripas_base` records the progress.
 fn complete_ripas_change(vm: &Vm, rec: u64, run_pa: u64) {
     let page = read_run(vm, run_pa);
-    let (mut base, top, ripas) =
-        (u64_at(&page, rr::EXIT_RIPAS_BASE), u64_at(&page, rr::EXIT_RIPAS_TOP), u64::from(page[rr::EXIT_RIPAS_VALUE]));
+    let (mut base, top, ripas) = (
+        u64_at(&page, rr::EXIT_RIPAS_BASE),
+        u64_at(&page, rr::EXIT_RIPAS_TOP),
+        u64::from(page[rr::EXIT_RIPAS_VALUE]),
+    );
     let inner = vm.lock();
     let Some(ctx) = vm.ctx(&inner) else { return };
     let v12 = vm.abi() == crate::AbiRevision::V12;
@@ -164,7 +197,10 @@ fn complete_ripas_change(vm: &Vm, rec: u64, run_pa: u64) {
         }
     }
     drop(inner);
-    let _ = vm.shared.mem.write(run_pa + rr::EXIT_RIPAS_BASE as u64, &base.to_le_bytes());
+    let _ = vm
+        .shared
+        .mem
+        .write(run_pa + rr::EXIT_RIPAS_BASE as u64, &base.to_le_bytes());
 }
 
 /// `handle_rec_exit()` (v12 rmi-exit.c).
@@ -180,7 +216,10 @@ fn handle_exit(vm: &Vm, vcpu: &Vcpu, run_pa: u64, x0: u64) -> Result<Continue, E
     }
     let page = read_run(vm, run_pa);
     // The entry flags are reset for the next run of the REC.
-    let _ = vm.shared.mem.write(run_pa + rr::ENTER_FLAGS as u64, &0u64.to_le_bytes());
+    let _ = vm
+        .shared
+        .mem
+        .write(run_pa + rr::ENTER_FLAGS as u64, &0u64.to_le_bytes());
     let reason = page[rr::EXIT_REASON];
     let esr = u64_at(&page, rr::EXIT_ESR);
     {
@@ -201,14 +240,21 @@ fn handle_exit(vm: &Vm, vcpu: &Vcpu, run_pa: u64, x0: u64) -> Result<Continue, E
             smccc_call(vm, vcpu, esr)
         }
         rr::EXIT_RIPAS_CHANGE => {
-            let (base, top, ripas) =
-                (u64_at(&page, rr::EXIT_RIPAS_BASE), u64_at(&page, rr::EXIT_RIPAS_TOP), u64::from(page[rr::EXIT_RIPAS_VALUE]));
+            let (base, top, ripas) = (
+                u64_at(&page, rr::EXIT_RIPAS_BASE),
+                u64_at(&page, rr::EXIT_RIPAS_TOP),
+                u64::from(page[rr::EXIT_RIPAS_VALUE]),
+            );
             let sb = vm.shared_bit();
             if base & sb != 0 || top.wrapping_sub(1) & sb != 0 || top <= base {
-                let _ = vm.shared.mem.write(run_pa + rr::ENTER_FLAGS as u64, &rr::ENTER_FLAG_RIPAS_RESPONSE.to_le_bytes());
+                let _ = vm.shared.mem.write(
+                    run_pa + rr::ENTER_FLAGS as u64,
+                    &rr::ENTER_FLAG_RIPAS_RESPONSE.to_le_bytes(),
+                );
                 return Err(Errno::EINVAL);
             }
-            vcpu.run.prepare_memory_fault(base, top - base, ripas == RMI_RAM);
+            vcpu.run
+                .prepare_memory_fault(base, top - base, ripas == RMI_RAM);
             Err(Errno::EFAULT)
         }
         _ => {
@@ -231,7 +277,11 @@ fn sync_exit(vm: &Vm, vcpu: &Vcpu, page: &[u8], esr: u64) -> Result<Continue, Er
             let ipa = ((hpfar & 0xff_ffff_fff0) << 8) | (far & 0xfff);
             let isv = esr & (1 << 24) != 0;
             let gpa = ipa & !vm.shared_bit();
-            let in_slot = vm.lock().memslots.values().any(|s| s.contains(gpa / PAGE_SIZE));
+            let in_slot = vm
+                .lock()
+                .memslots
+                .values()
+                .any(|s| s.contains(gpa / PAGE_SIZE));
             if !isv || in_slot {
                 vcpu.run.set_exit_reason(KVM_EXIT_INTERNAL_ERROR);
                 return Ok(Continue::User);
@@ -258,7 +308,10 @@ fn sync_exit(vm: &Vm, vcpu: &Vcpu, page: &[u8], esr: u64) -> Result<Continue, Er
 /// `kvm_smccc_call_handler()`: the SMCCC filter decides — FWD_TO_USER → `KVM_EXIT_HYPERCALL` (nr = function
 /// id, SMC flag from the exit's ESR); DENY → x0 = NOT_SUPPORTED and re-enter; HANDLE → in-kernel PSCI.
 fn smccc_call(vm: &Vm, vcpu: &Vcpu, esr: u64) -> Result<Continue, Errno> {
-    #[expect(clippy::cast_possible_truncation, reason = "SMCCC function ids are 32-bit")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "SMCCC function ids are 32-bit"
+    )]
     let func = lock(&vcpu.arch).regs[0] as u32;
     let action = vm
         .lock()
@@ -269,7 +322,11 @@ fn smccc_call(vm: &Vm, vcpu: &Vcpu, esr: u64) -> Result<Continue, Errno> {
     match action {
         abi::KVM_SMCCC_FILTER_FWD_TO_USER => {
             let ec = (esr >> 26) & 0x3f;
-            let flags = if ec == 0x17 || ec == 0x13 { KVM_HYPERCALL_EXIT_SMC } else { 0 };
+            let flags = if ec == 0x17 || ec == 0x13 {
+                KVM_HYPERCALL_EXIT_SMC
+            } else {
+                0
+            };
             vcpu.run.prepare_hypercall(u64::from(func), flags);
             Ok(Continue::User)
         }
@@ -305,7 +362,11 @@ fn psci_call(vm: &Vm, vcpu: &Vcpu, func: u32) -> Result<Continue, Errno> {
                 PSCI_RET_ALREADY_ON
             }
         };
-        let status = if ret == PSCI_RET_SUCCESS || ret == PSCI_RET_ALREADY_ON { PSCI_RET_SUCCESS } else { PSCI_RET_DENIED };
+        let status = if ret == PSCI_RET_SUCCESS || ret == PSCI_RET_ALREADY_ON {
+            PSCI_RET_SUCCESS
+        } else {
+            PSCI_RET_DENIED
+        };
         let _ = realm_psci_complete(vm, vcpu, &target, status);
         set_x0(ret);
         return Ok(Continue::Enter);

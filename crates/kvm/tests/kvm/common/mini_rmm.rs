@@ -1,7 +1,12 @@
 //! A small RMM v1.0 test double: enough of DEN0137 1.0-rel0 (granule states, RD, RTT tree, DATA, RECs,
 //! INIT_RIPAS) to check the kernel layer's call sequences and teardown, plus a scripted REC_ENTER. The real
 //! model is `realm_rmm::Rmm`; this double exists so the kernel layer can be tested on its own.
-#![expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_possible_wrap, reason = "test double decoding raw registers")]
+#![expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    reason = "test double decoding raw registers"
+)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::ops::Range;
@@ -10,9 +15,9 @@ use std::sync::Mutex;
 use realm_rmm::host::{HostAccessFault, HostMemory, Rmi, SmcRegs};
 
 pub const FID_BASE: u32 = 0xC400_0000;
-pub fn fid(n: u32) -> u32 {
-    FID_BASE | n
-}
+
+/// Scripted REC_ENTER results: (x0, bytes written into `rec_run` at offsets).
+pub type EnterScript = VecDeque<(u64, Vec<(usize, Vec<u8>)>)>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum G {
@@ -49,7 +54,7 @@ pub struct State {
     pub mem: HashMap<u64, Vec<u8>>,
     pub calls: Vec<SmcRegs>,
     /// Scripted REC_ENTER results: (x0, rec_exit bytes written at run+0x800).
-    pub enter_script: VecDeque<(u64, Vec<(usize, Vec<u8>)>)>,
+    pub enter_script: EnterScript,
 }
 
 pub struct MiniRmm {
@@ -74,7 +79,12 @@ impl MiniRmm {
     pub fn new(s2sz: u64) -> Self {
         // S2SZ, NUM_BPS=5 (<<14), NUM_WPS=3 (<<20), SHA-256 and SHA-512.
         let feat0 = s2sz | (5 << 14) | (3 << 20) | (1 << 32) | (1 << 33);
-        Self { dram: 0x8000_0000..0x1_0000_0000, feat0, aux_count: 2, st: Mutex::default() }
+        Self {
+            dram: 0x8000_0000..0x1_0000_0000,
+            feat0,
+            aux_count: 2,
+            st: Mutex::default(),
+        }
     }
 
     pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -87,11 +97,18 @@ impl MiniRmm {
     }
 
     pub fn log(&self, rd: u64) -> Vec<String> {
-        self.state().realms.get(&rd).map(|r| r.log.clone()).unwrap_or_default()
+        self.state()
+            .realms
+            .get(&rd)
+            .map(|r| r.log.clone())
+            .unwrap_or_default()
     }
 
     fn page(&self, st: &State, pa: u64) -> Vec<u8> {
-        st.mem.get(&(pa & !0xfff)).cloned().unwrap_or_else(|| vec![0; 4096])
+        st.mem
+            .get(&(pa & !0xfff))
+            .cloned()
+            .unwrap_or_else(|| vec![0; 4096])
     }
 
     fn exec(&self, st: &mut State, r: SmcRegs) -> SmcRegs {
@@ -99,7 +116,7 @@ impl MiniRmm {
         let mut o = SmcRegs::default();
         let ok = |o: &mut SmcRegs| o.x[0] = 0;
         let f = u32::try_from(x[0]).unwrap_or(0);
-        let in_dram = |pa: u64| pa % 4096 == 0 && self.dram.contains(&pa);
+        let in_dram = |pa: u64| pa.is_multiple_of(4096) && self.dram.contains(&pa);
         match f.wrapping_sub(FID_BASE) {
             0x150 => {
                 o.x[1] = 0x10000;
@@ -127,7 +144,9 @@ impl MiniRmm {
                 let (s2sz, base, start, num) = (g(8), g(0x808), g(0x810) as i64, g(0x818));
                 let roots: Vec<u64> = (0..num).map(|i| base + 4096 * i).collect();
                 if st.granules.get(&rd) != Some(&G::Delegated)
-                    || roots.iter().any(|r| st.granules.get(r) != Some(&G::Delegated))
+                    || roots
+                        .iter()
+                        .any(|r| st.granules.get(r) != Some(&G::Delegated))
                     || s2sz > (self.feat0 & 0xff)
                 {
                     o.x[0] = ERR_INPUT;
@@ -136,8 +155,23 @@ impl MiniRmm {
                     for r in &roots {
                         st.granules.insert(*r, G::Rtt);
                     }
-                    let log = vec![format!("create s2sz={s2sz} flags={} bps={} wps={} hash={}", g(0), g(0x18), g(0x20), g(0x30))];
-                    st.realms.insert(rd, Realm { s2sz: s2sz as u32, start, roots, log, ..Realm::default() });
+                    let log = vec![format!(
+                        "create s2sz={s2sz} flags={} bps={} wps={} hash={}",
+                        g(0),
+                        g(0x18),
+                        g(0x20),
+                        g(0x30)
+                    )];
+                    st.realms.insert(
+                        rd,
+                        Realm {
+                            s2sz: s2sz as u32,
+                            start,
+                            roots,
+                            log,
+                            ..Realm::default()
+                        },
+                    );
                 }
             }
             0x167 => {
@@ -178,11 +212,13 @@ impl MiniRmm {
                         let walk = walk(r, ipa, level - 1);
                         if walk < level - 1 {
                             o.x[0] = err_rtt(walk);
-                        } else if r.tables.contains_key(&(level, ipa)) {
-                            o.x[0] = err_rtt(level - 1);
-                        } else {
-                            r.tables.insert((level, ipa), rtt);
+                        } else if let std::collections::btree_map::Entry::Vacant(e) =
+                            r.tables.entry((level, ipa))
+                        {
+                            e.insert(rtt);
                             st.granules.insert(rtt, G::Rtt);
+                        } else {
+                            o.x[0] = err_rtt(level - 1);
                         }
                     }
                 } else {
@@ -191,7 +227,10 @@ impl MiniRmm {
             }
             0x15e => {
                 let (rd, ipa, level) = (x[1], x[2], x[3] as i64);
-                let Some(r) = st.realms.get_mut(&rd) else { o.x[0] = ERR_INPUT; return o };
+                let Some(r) = st.realms.get_mut(&rd) else {
+                    o.x[0] = ERR_INPUT;
+                    return o;
+                };
                 let w = walk(r, ipa, level);
                 let base = ipa & !(mapsize(level - 1) - 1);
                 if w < level {
@@ -199,7 +238,11 @@ impl MiniRmm {
                     o.x[2] = (ipa & !(mapsize(w) - 1)) + mapsize(w);
                 } else {
                     let end = base + mapsize(level - 1);
-                    let live = r.tables.range((level + 1, base)..(level + 1, end)).next().is_some()
+                    let live = r
+                        .tables
+                        .range((level + 1, base)..(level + 1, end))
+                        .next()
+                        .is_some()
                         || r.data.range(base..end).next().is_some();
                     if live {
                         o.x[0] = err_rtt(level);
@@ -214,13 +257,23 @@ impl MiniRmm {
             }
             0x166 => {
                 let (rd, ipa, level) = (x[1], x[2], x[3] as i64);
-                let Some(r) = st.realms.get(&rd) else { o.x[0] = ERR_INPUT; return o };
+                let Some(r) = st.realms.get(&rd) else {
+                    o.x[0] = ERR_INPUT;
+                    return o;
+                };
                 let w = walk(r, ipa, level);
-                o.x[0] = if w < level { err_rtt(w) } else { err_rtt(level - 1) };
+                o.x[0] = if w < level {
+                    err_rtt(w)
+                } else {
+                    err_rtt(level - 1)
+                };
             }
             0x162 => {
                 let (rd, ipa, level) = (x[1], x[2], x[3] as i64);
-                let Some(r) = st.realms.get(&rd) else { o.x[0] = ERR_INPUT; return o };
+                let Some(r) = st.realms.get(&rd) else {
+                    o.x[0] = ERR_INPUT;
+                    return o;
+                };
                 let w = walk(r, ipa, level).min(level);
                 o.x[0] = err_rtt(w);
                 o.x[1] = (ipa & !(mapsize(w) - 1)) + mapsize(w);
@@ -232,7 +285,10 @@ impl MiniRmm {
                     return o;
                 }
                 let content = self.page(st, src);
-                let Some(r) = st.realms.get_mut(&rd) else { o.x[0] = ERR_INPUT; return o };
+                let Some(r) = st.realms.get_mut(&rd) else {
+                    o.x[0] = ERR_INPUT;
+                    return o;
+                };
                 if r.active || ipa >= 1 << (r.s2sz - 1) {
                     o.x[0] = if r.active { ERR_REALM } else { ERR_INPUT };
                     return o;
@@ -240,19 +296,26 @@ impl MiniRmm {
                 let w = walk(r, ipa, 3);
                 if w < 3 {
                     o.x[0] = err_rtt(w);
-                } else if r.data.contains_key(&ipa) {
-                    o.x[0] = err_rtt(3);
-                } else {
-                    r.data.insert(ipa, data);
+                } else if let std::collections::btree_map::Entry::Vacant(e) = r.data.entry(ipa) {
+                    e.insert(data);
                     r.ram.remove(&ipa);
                     let sum: u64 = content.iter().map(|&b| u64::from(b)).sum();
-                    r.log.push(if flags & 1 != 0 { format!("data {ipa:#x} sum={sum}") } else { format!("data {ipa:#x}") });
+                    r.log.push(if flags & 1 != 0 {
+                        format!("data {ipa:#x} sum={sum}")
+                    } else {
+                        format!("data {ipa:#x}")
+                    });
                     st.granules.insert(data, G::Data);
+                } else {
+                    o.x[0] = err_rtt(3);
                 }
             }
             0x155 => {
                 let (rd, ipa) = (x[1], x[2]);
-                let Some(r) = st.realms.get_mut(&rd) else { o.x[0] = ERR_INPUT; return o };
+                let Some(r) = st.realms.get_mut(&rd) else {
+                    o.x[0] = ERR_INPUT;
+                    return o;
+                };
                 let w = walk(r, ipa, 3);
                 if w < 3 {
                     o.x[0] = err_rtt(w);
@@ -260,15 +323,30 @@ impl MiniRmm {
                 } else if let Some(pa) = r.data.remove(&ipa) {
                     st.granules.insert(pa, G::Delegated);
                     o.x[1] = pa;
-                    o.x[2] = r.data.range(ipa..).next().map_or((ipa & !0x1f_ffff) + 0x20_0000, |(&k, _)| k.min((ipa & !0x1f_ffff) + 0x20_0000));
+                    o.x[2] = r
+                        .data
+                        .range(ipa..)
+                        .next()
+                        .map_or((ipa & !0x1f_ffff) + 0x20_0000, |(&k, _)| {
+                            k.min((ipa & !0x1f_ffff) + 0x20_0000)
+                        });
                 } else {
                     o.x[0] = err_rtt(3);
-                    o.x[2] = r.data.range(ipa..).next().map_or((ipa & !0x1f_ffff) + 0x20_0000, |(&k, _)| k.min((ipa & !0x1f_ffff) + 0x20_0000));
+                    o.x[2] = r
+                        .data
+                        .range(ipa..)
+                        .next()
+                        .map_or((ipa & !0x1f_ffff) + 0x20_0000, |(&k, _)| {
+                            k.min((ipa & !0x1f_ffff) + 0x20_0000)
+                        });
                 }
             }
             0x168 => {
                 let (rd, base, top) = (x[1], x[2], x[3]);
-                let Some(r) = st.realms.get_mut(&rd) else { o.x[0] = ERR_INPUT; return o };
+                let Some(r) = st.realms.get_mut(&rd) else {
+                    o.x[0] = ERR_INPUT;
+                    return o;
+                };
                 if r.active || top <= base || base % 4096 != 0 || top > 1 << (r.s2sz - 1) {
                     o.x[0] = if r.active { ERR_REALM } else { ERR_INPUT };
                     return o;
@@ -304,12 +382,25 @@ impl MiniRmm {
                 let p = self.page(st, params);
                 let g = |off: usize| u64::from_le_bytes(p[off..off + 8].try_into().unwrap());
                 let naux = g(0x800);
-                let aux: Vec<u64> = (0..naux.min(16)).map(|i| g(0x808 + 8 * i as usize)).collect();
-                let ok_aux = naux == self.aux_count && aux.iter().all(|a| st.granules.get(a) == Some(&G::Delegated));
+                let aux: Vec<u64> = (0..naux.min(16))
+                    .map(|i| g(0x808 + 8 * i as usize))
+                    .collect();
+                let ok_aux = naux == self.aux_count
+                    && aux
+                        .iter()
+                        .all(|a| st.granules.get(a) == Some(&G::Delegated));
                 match st.realms.get_mut(&rd) {
-                    Some(r) if !r.active && ok_aux && st.granules.get(&rec) == Some(&G::Delegated) => {
+                    Some(r)
+                        if !r.active && ok_aux && st.granules.get(&rec) == Some(&G::Delegated) =>
+                    {
                         r.recs.insert(rec);
-                        r.log.push(format!("rec flags={} mpidr={:#x} pc={:#x} x0={:#x}", g(0), g(0x100), g(0x200), g(0x300)));
+                        r.log.push(format!(
+                            "rec flags={} mpidr={:#x} pc={:#x} x0={:#x}",
+                            g(0),
+                            g(0x100),
+                            g(0x200),
+                            g(0x300)
+                        ));
                         st.granules.insert(rec, G::Rec);
                         for a in &aux {
                             st.granules.insert(*a, G::Aux);
@@ -337,7 +428,10 @@ impl MiniRmm {
             }
             0x15c => {
                 let (rec, run) = (x[1], x[2]);
-                let Some(&(rd, _)) = st.rec_owner.get(&rec) else { o.x[0] = ERR_INPUT; return o };
+                let Some(&(rd, _)) = st.rec_owner.get(&rec) else {
+                    o.x[0] = ERR_INPUT;
+                    return o;
+                };
                 if !st.realms.get(&rd).is_some_and(|r| r.active) {
                     o.x[0] = ERR_REALM;
                     return o;
@@ -399,7 +493,10 @@ impl HostMemory for MiniRmm {
             if st.granules.contains_key(&(a & !0xfff)) {
                 return Err(HostAccessFault::GranuleProtection { pa: a & !0xfff });
             }
-            *b = st.mem.get(&(a & !0xfff)).map_or(0, |p| p[(a & 0xfff) as usize]);
+            *b = st
+                .mem
+                .get(&(a & !0xfff))
+                .map_or(0, |p| p[(a & 0xfff) as usize]);
         }
         Ok(())
     }

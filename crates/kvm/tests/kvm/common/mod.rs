@@ -1,5 +1,9 @@
 //! Shared test scaffolding: a VMM-shaped driver over the byte-level ioctl entry point.
-#![expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_possible_wrap, reason = "raw fd and register values in tests")]
+#![expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "raw fd and register values in tests"
+)]
 
 pub mod mini_rmm;
 
@@ -48,10 +52,19 @@ impl H {
     pub fn with_rmm(abi: AbiRevision, rmm: Arc<MiniRmm>, fail_at: Option<usize>) -> Self {
         let rmi: Arc<dyn Rmi> = match fail_at {
             None => rmm.clone(),
-            Some(n) => Arc::new(Failing { inner: rmm.clone(), fail_at: Some(n), count: 0.into(), failed: Default::default() }),
+            Some(n) => Arc::new(Failing {
+                inner: rmm.clone(),
+                fail_at: Some(n),
+                count: 0.into(),
+                failed: Default::default(),
+            }),
         };
         let mem: Arc<dyn HostMemory> = rmm.clone();
-        Self { k: Kernel::new(rmi, mem, KernelConfig::new(abi)), rmm, regions: Vec::new() }
+        Self {
+            k: Kernel::new(rmi, mem, KernelConfig::new(abi)),
+            rmm,
+            regions: Vec::new(),
+        }
     }
 
     pub fn io(&self, fd: Fd, req: u32, v: u64) -> Result<i64, Errno> {
@@ -63,8 +76,8 @@ impl H {
     }
 
     /// Register `size` bytes of user memory; returns the HVA.
-    pub fn user(&mut self, size: usize) -> u64 {
-        let r = Arc::new(MmapRegion::new(size).unwrap());
+    pub fn user(&mut self, size: u64) -> u64 {
+        let r = Arc::new(MmapRegion::new(usize::try_from(size).unwrap()).unwrap());
         self.regions.push(r.clone());
         self.k.user_memory().register(r)
     }
@@ -77,7 +90,8 @@ impl H {
     }
 
     pub fn realm_vm(&self) -> Fd {
-        self.vm((KVM_VM_TYPE_ARM_REALM << KVM_VM_TYPE_ARM_SHIFT) | 40).unwrap()
+        self.vm((KVM_VM_TYPE_ARM_REALM << KVM_VM_TYPE_ARM_SHIFT) | 40)
+            .unwrap()
     }
 
     /// Create the vGICv3; returns the device fd.
@@ -91,13 +105,26 @@ impl H {
     pub fn gmem(&self, vm: Fd, size: u64) -> Result<Fd, Errno> {
         let mut b = [0u8; 64];
         b[0..8].copy_from_slice(&size.to_le_bytes());
-        self.ios(vm, KVM_CREATE_GUEST_MEMFD, &mut b).map(|fd| Fd(fd as i32))
+        self.ios(vm, KVM_CREATE_GUEST_MEMFD, &mut b)
+            .map(|fd| Fd(fd as i32))
     }
 
-    pub fn memslot(&self, vm: Fd, slot: u32, gpa: u64, size: u64, uaddr: u64, gmem: Option<(Fd, u64)>) -> Result<i64, Errno> {
+    pub fn memslot(
+        &self,
+        vm: Fd,
+        slot: u32,
+        gpa: u64,
+        size: u64,
+        uaddr: u64,
+        gmem: Option<(Fd, u64)>,
+    ) -> Result<i64, Errno> {
         let mut b = [0u8; 160];
         b[0..4].copy_from_slice(&slot.to_le_bytes());
-        let flags = if gmem.is_some() { KVM_MEM_GUEST_MEMFD } else { 0 };
+        let flags = if gmem.is_some() {
+            KVM_MEM_GUEST_MEMFD
+        } else {
+            0
+        };
         b[4..8].copy_from_slice(&flags.to_le_bytes());
         b[8..16].copy_from_slice(&gpa.to_le_bytes());
         b[16..24].copy_from_slice(&size.to_le_bytes());
@@ -113,7 +140,11 @@ impl H {
         let mut b = [0u8; 32];
         b[0..8].copy_from_slice(&gpa.to_le_bytes());
         b[8..16].copy_from_slice(&size.to_le_bytes());
-        let a = if private { KVM_MEMORY_ATTRIBUTE_PRIVATE } else { 0 };
+        let a = if private {
+            KVM_MEMORY_ATTRIBUTE_PRIVATE
+        } else {
+            0
+        };
         b[16..24].copy_from_slice(&a.to_le_bytes());
         self.ios(vm, KVM_SET_MEMORY_ATTRIBUTES, &mut b)
     }
@@ -150,7 +181,14 @@ impl H {
         Ok(u64::from_le_bytes(v))
     }
 
-    pub fn populate(&self, vm: Fd, base: u64, size: u64, src: u64, flags: u32) -> Result<i64, Errno> {
+    pub fn populate(
+        &self,
+        vm: Fd,
+        base: u64,
+        size: u64,
+        src: u64,
+        flags: u32,
+    ) -> Result<i64, Errno> {
         let mut b = [0u8; 32];
         b[0..8].copy_from_slice(&base.to_le_bytes());
         b[8..16].copy_from_slice(&size.to_le_bytes());
@@ -175,14 +213,21 @@ impl H {
     }
 
     /// Fill user memory at `hva` with a pattern derived from `seed`.
-    pub fn fill(&self, hva: u64, len: usize, seed: u8) {
-        let data: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect();
+    pub fn fill(&self, hva: u64, len: u64, seed: u8) {
+        let data: Vec<u8> = (0..usize::try_from(len).unwrap())
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect();
         self.k.user_memory().write(hva, &data).unwrap();
     }
 
     /// FIDs (low 12 bits) of every call so far.
     pub fn call_fids(&self) -> Vec<u32> {
-        self.rmm.state().calls.iter().map(|c| (c.x[0] as u32) & 0xfff).collect()
+        self.rmm
+            .state()
+            .calls
+            .iter()
+            .map(|c| (c.x[0] as u32) & 0xfff)
+            .collect()
     }
 }
 
