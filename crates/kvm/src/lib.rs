@@ -42,14 +42,9 @@ pub mod uapi {
     pub use crate::abi::*;
 }
 
-/// The ABI revision the simulated kernel speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AbiRevision {
-    /// v10 (Aug 2025): `KVM_CAP_ARM_RME` 244 and its `KVM_ENABLE_CAP` actions.
-    V10,
-    /// v12 (Dec 2025): `KVM_CAP_ARM_RMI` 247, `KVM_ARM_RMI_POPULATE`, implicit creation/activation.
-    V12,
-}
+/// The ABI revision the simulated kernel speaks (`realm_uapi::AbiRevision`). v10 and v12 are implemented;
+/// a kernel configured for v13/v14 boots without realm support (no RMM is probed).
+pub use realm_uapi::AbiRevision;
 
 /// Configuration of the simulated host kernel.
 #[derive(Clone, Debug)]
@@ -125,7 +120,10 @@ impl Kernel {
     /// `RMI_FEATURES(0)`; if either fails, realms are unavailable (as v10 `kvm_init_rme` / v12
     /// `kvm_init_rmi`), and `KVM_CHECK_EXTENSION(KVM_CAP_ARM_RME/RMI)` answers 0.
     pub fn new(rmi: Arc<dyn Rmi>, mem: Arc<dyn HostMemory>, cfg: KernelConfig) -> Self {
-        let rmm_feat_reg0 = system::init_rmi(rmi.as_ref());
+        let rmm_feat_reg0 = match cfg.abi {
+            AbiRevision::V10 | AbiRevision::V12 => system::init_rmi(rmi.as_ref()),
+            AbiRevision::V13 | AbiRevision::V14 => None,
+        };
         let pages = PageAllocator::new(mem.dram());
         let shared = Arc::new(Shared {
             rmi,

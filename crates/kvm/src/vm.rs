@@ -100,7 +100,7 @@ impl Vm {
                 if shared.rmm_feat_reg0.is_none() {
                     return Err(match shared.cfg.abi {
                         AbiRevision::V10 => Errno::EPERM,
-                        AbiRevision::V12 => Errno::EINVAL,
+                        AbiRevision::V12 | AbiRevision::V13 | AbiRevision::V14 => Errno::EINVAL,
                     });
                 }
                 true

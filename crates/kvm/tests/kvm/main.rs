@@ -4,3 +4,5 @@
 mod common;
 #[cfg(test)]
 mod construction;
+#[cfg(test)]
+mod teardown;

@@ -502,10 +502,14 @@ impl HostMemory for MiniRmm {
     }
     fn write(&self, pa: u64, data: &[u8]) -> Result<(), HostAccessFault> {
         let mut st = self.state();
-        for (i, b) in data.iter().enumerate() {
-            let a = pa + i as u64;
+        let mut done = 0;
+        while done < data.len() {
+            let a = pa + done as u64;
+            let off = (a & 0xfff) as usize;
+            let n = (4096 - off).min(data.len() - done);
             let page = st.mem.entry(a & !0xfff).or_insert_with(|| vec![0; 4096]);
-            page[(a & 0xfff) as usize] = *b;
+            page[off..off + n].copy_from_slice(&data[done..done + n]);
+            done += n;
         }
         Ok(())
     }
