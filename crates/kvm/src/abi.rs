@@ -332,11 +332,20 @@ mod tests {
     #[test]
     fn request_numbers_match_realm_uapi() {
         use realm_uapi::{arm64, v10, v12};
-        assert_eq!(u64::from(KVM_SET_USER_MEMORY_REGION2), arm64::KVM_SET_USER_MEMORY_REGION2);
-        assert_eq!(u64::from(KVM_CREATE_GUEST_MEMFD), arm64::KVM_CREATE_GUEST_MEMFD);
+        assert_eq!(
+            u64::from(KVM_SET_USER_MEMORY_REGION2),
+            arm64::KVM_SET_USER_MEMORY_REGION2
+        );
+        assert_eq!(
+            u64::from(KVM_CREATE_GUEST_MEMFD),
+            arm64::KVM_CREATE_GUEST_MEMFD
+        );
         assert_eq!(u64::from(KVM_ARM_VCPU_INIT), arm64::KVM_ARM_VCPU_INIT);
         assert_eq!(u64::from(KVM_ARM_RMI_POPULATE), v12::KVM_ARM_RMI_POPULATE);
-        assert_eq!(u64::from(KVM_ARM_VCPU_RMI_PSCI_COMPLETE), v10::KVM_ARM_VCPU_RMM_PSCI_COMPLETE);
+        assert_eq!(
+            u64::from(KVM_ARM_VCPU_RMI_PSCI_COMPLETE),
+            v10::KVM_ARM_VCPU_RMM_PSCI_COMPLETE
+        );
         assert_eq!(cap::KVM_CAP_ARM_RME, u64::from(v10::KVM_CAP_ARM_RME));
     }
 }

@@ -5,4 +5,8 @@ mod common;
 #[cfg(test)]
 mod construction;
 #[cfg(test)]
+mod errno_v10;
+#[cfg(test)]
+mod errno_v12;
+#[cfg(test)]
 mod teardown;

@@ -31,7 +31,13 @@ fn build_v12(h: &mut H, fds: &mut Vec<Fd>) -> Result<(), Errno> {
     let src = h.user(0x3000);
     h.fill(src, 0x3000, 1);
     // Crosses a 2 MiB boundary, so RTTs are created on RMI_ERROR_RTT more than once.
-    h.populate(vm, RAM_GPA + 0x1f_f000, 0x3000, src, KVM_ARM_RMI_POPULATE_FLAGS_MEASURE)?;
+    h.populate(
+        vm,
+        RAM_GPA + 0x1f_f000,
+        0x3000,
+        src,
+        KVM_ARM_RMI_POPULATE_FLAGS_MEASURE,
+    )?;
     h.k.kvm_run(vcpus[0])?.set_immediate_exit(1);
     match h.run(vcpus[0]) {
         Err(Errno::EINTR) => Ok(()),
@@ -91,7 +97,12 @@ fn check_every_failure(abi: AbiRevision, build: Build) {
         }
         // An UNDELEGATE that fails in an error path leaks its granule, as Linux does.
         let leaked = usize::try_from(h.k.page_allocator().leaked()).unwrap();
-        assert_eq!(rmm.realm_granule_count(), leaked, "fail_at={fail_at} (calls {failed_fid}): {:?}", rmm.state().granules);
+        assert_eq!(
+            rmm.realm_granule_count(),
+            leaked,
+            "fail_at={fail_at} (calls {failed_fid}): {:?}",
+            rmm.state().granules
+        );
         assert!(leaked <= 1, "fail_at={fail_at}: {leaked} pages leaked");
         assert_eq!(h.k.page_allocator().in_use(), 0, "fail_at={fail_at}");
     }
