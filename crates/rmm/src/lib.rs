@@ -13,12 +13,21 @@ pub mod abi;
 pub mod cpu;
 pub mod granule;
 pub mod host;
+mod invariants;
+pub mod measurement;
 pub(crate) mod memory;
 pub mod platform;
 pub mod psci;
+pub mod realm;
+pub(crate) mod rec;
 pub(crate) mod rmi;
 mod rmm;
+pub(crate) mod s2tt;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
+pub use measurement::{HashAlgorithm, MeasurementEvent, MeasurementKind, Measurements};
 pub use memory::GRANULE_SIZE;
 pub use platform::{DramRegion, FeatureProfile, PlatformConfig};
+pub use realm::RealmState;
 pub use rmm::Rmm;

@@ -106,7 +106,6 @@ impl PhysMem {
         }
     }
 
-    #[expect(dead_code, reason = "used by the destroy handlers, landing next")]
     /// Zero a granule (keeps its PAS).
     pub(crate) fn zero(&self, pa: u64) {
         if let Some(p) = write_lock(self.shard(pa)).get_mut(&pa) {
@@ -144,10 +143,6 @@ impl PhysMem {
         }
     }
 
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "used by RMI_DATA_CREATE, landing next")
-    )]
     /// Copy the whole granule `src` to `dst` (both aligned, distinct), the RMM's copy of a host page
     /// into a realm granule. One copy, no intermediate buffer.
     pub(crate) fn copy_granule(&self, src: u64, dst: u64) {

@@ -1,13 +1,18 @@
 //! The RMM object: platform, physical memory and the RMM's state behind one lock.
 
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::granule::Granules;
+use crate::granule::{GranuleState, Granules};
 use crate::host::{HostAccessFault, HostMemory, Rmi, SmcRegs};
+use crate::measurement::{MeasurementEvent, Measurements};
 use crate::memory::PhysMem;
 use crate::platform::PlatformConfig;
+use crate::realm::Realm;
+use crate::rec::Rec;
 use crate::rmi;
+use crate::s2tt::Table;
 
 /// A software RMM on a simulated platform. Share it as `Arc<Rmm>`: it is the host's [`Rmi`] and its
 /// [`HostMemory`].
@@ -32,6 +37,21 @@ pub struct Rmm {
 #[derive(Debug, Default)]
 pub(crate) struct RmmState {
     pub(crate) granules: Granules,
+    /// RDs by PA.
+    pub(crate) realms: HashMap<u64, Realm>,
+    /// RECs by PA.
+    pub(crate) recs: HashMap<u64, Rec>,
+    /// RTT contents by PA.
+    pub(crate) rtts: HashMap<u64, Box<Table>>,
+    /// VMIDs in use.
+    pub(crate) vmids: HashSet<u16>,
+}
+
+impl RmmState {
+    /// Whether `pa` is a DRAM granule in `state` (TF-RMM `find_lock_granule` succeeding).
+    pub(crate) fn found(&self, rmm: &Rmm, pa: u64, state: GranuleState) -> bool {
+        rmm.mem.is_granule(pa) && self.granules.state(pa) == state
+    }
 }
 
 impl Rmm {
@@ -54,33 +74,30 @@ impl Rmm {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Check the RMM's internal consistency: every tracked granule is in the Realm PAS and every Realm PAS
-    /// granule is tracked, refcounts are zero where nothing refers to a granule. `Err` names the first
-    /// violation found. Meant for property tests and fuzzing, after every call.
+    /// Check the RMM's internal consistency and return the first violation found: every tracked granule is
+    /// in the Realm PAS and vice versa (so no realm granule is host-readable); RD/REC/RTT objects exist
+    /// exactly for granules in those states; an RD's refcount is its number of RECs; an RTT's refcount is
+    /// its number of live protected entries; table entries point at RTT granules, assigned page entries
+    /// at DATA granules; VMIDs in use are exactly the realms' VMIDs. Meant for property tests and fuzzing.
     pub fn check_invariants(&self) -> Result<(), String> {
         let st = self.lock();
-        let mut tracked: Vec<u64> = st.granules.iter().map(|(pa, _)| pa).collect();
-        tracked.sort_unstable();
-        let realm = self.mem.realm_granules();
-        if tracked != realm {
-            return Err(format!(
-                "granule tracking ({} granules) and Realm PAS ({} granules) disagree",
-                tracked.len(),
-                realm.len()
-            ));
-        }
-        for (pa, g) in st.granules.iter() {
-            if g.state == crate::granule::GranuleState::Delegated && g.refcount != 0 {
-                return Err(format!(
-                    "delegated granule {pa:#x} has refcount {}",
-                    g.refcount
-                ));
-            }
-            if !self.mem.is_granule(pa) {
-                return Err(format!("tracked granule {pa:#x} is not a DRAM granule"));
-            }
-        }
-        Ok(())
+        crate::invariants::check(self, &st)
+    }
+
+    /// The measurements of the realm whose RD is at `rd_pa`, `None` if there is no RD there.
+    pub fn measurements(&self, rd_pa: u64) -> Option<Measurements> {
+        self.lock()
+            .realms
+            .get(&rd_pa)
+            .map(|r| r.measurements.view())
+    }
+
+    /// Every RIM extension of the realm whose RD is at `rd_pa`, in order, `None` if there is no RD there.
+    pub fn measurement_log(&self, rd_pa: u64) -> Option<Vec<MeasurementEvent>> {
+        self.lock()
+            .realms
+            .get(&rd_pa)
+            .map(|r| r.measurements.events())
     }
 
     /// Number of granules in the Realm PAS (0 after a full teardown).
@@ -92,6 +109,10 @@ impl Rmm {
 impl Rmi for Rmm {
     fn call(&self, regs: SmcRegs) -> SmcRegs {
         rmi::dispatch(self, regs)
+    }
+
+    fn call_many(&self, calls: &[SmcRegs], out: &mut Vec<SmcRegs>) {
+        rmi::dispatch_many(self, calls, out);
     }
 }
 

@@ -68,7 +68,6 @@ impl Granules {
             .map_or(GranuleState::Undelegated, |g| g.state)
     }
 
-    #[expect(dead_code, reason = "used by the realm/REC/RTT handlers, landing next")]
     /// Reference count of the granule at `pa`.
     pub(crate) fn refcount(&self, pa: u64) -> u64 {
         self.map.get(&pa).map_or(0, |g| g.refcount)
@@ -95,7 +94,6 @@ impl Granules {
         }
     }
 
-    #[expect(dead_code, reason = "used by the realm/REC/RTT handlers, landing next")]
     /// Add `delta` (may be negative) to the refcount of `pa`.
     pub(crate) fn refcount_add(&mut self, pa: u64, delta: i64) {
         if let Some(g) = self.map.get_mut(&pa) {

@@ -1,19 +1,191 @@
 //! RMI_DATA_CREATE, RMI_DATA_CREATE_UNKNOWN, RMI_DATA_DESTROY — DEN0137 1.0-rel0 B4.3.
+//!
+//! Failure conditions in the order of TF-RMM `rmm-spec-v1.0-rel0` `runtime/rmi/rtt.c` (`data_create`,
+//! `smc_data_destroy`). RMI_DATA_CREATE also has a batch form for [`crate::host::Rmi::call_many`]: the
+//! calls are applied in order under one lock hold, the contents of the measured granules are hashed on
+//! all cores, then the RIM is extended in call order, so every status, granule state and RIM equals the
+//! one-by-one result.
 
-use super::{RawArgs, RmiError, RmiResult};
+use rayon::prelude::*;
+
+use super::rtt::{level_walk, table_mut};
+use super::{RawArgs, Reply, RmiError, RmiResult};
 use crate::Rmm;
+use crate::abi::{RMI_MEASURE_CONTENT, RMI_NO_MEASURE_CONTENT};
+use crate::granule::GranuleState;
+use crate::measurement::Slot;
+use crate::realm::RealmState;
+use crate::rmm::RmmState;
+use crate::s2tt::{OA_BITS, PAGE_LEVEL, S2Ctx, skip_non_live};
 
-/// Not implemented yet: answers `RMI_ERROR_INPUT` (landing in progress).
-pub(crate) fn data_create(_rmm: &Rmm, _a: &RawArgs) -> RmiResult {
-    Err(RmiError::INPUT)
+/// A DATA granule created, its measurement still to be done.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DataCreated {
+    rd: u64,
+    ipa: u64,
+    flags: u64,
+    data: u64,
 }
 
-/// Not implemented yet: answers `RMI_ERROR_INPUT` (landing in progress).
-pub(crate) fn data_create_unknown(_rmm: &Rmm, _a: &RawArgs) -> RmiResult {
-    Err(RmiError::INPUT)
+/// The checks and state change shared by DATA_CREATE (`src = Some`) and DATA_CREATE_UNKNOWN (TF-RMM
+/// `data_create`): `data` DELEGATED and `rd` an RD → INPUT; (DATA_CREATE only) realm not NEW → REALM; `ipa`
+/// outside the protected half or not page aligned → INPUT; `data` above 48 bits without LPA2 → INPUT; the
+/// walk stops above level 3 → RTT(walk level); the entry not unassigned → RTT(3).
+fn data_create_common(
+    rmm: &Rmm,
+    st: &mut RmmState,
+    a: &RawArgs,
+    src: Option<u64>,
+) -> Result<DataCreated, RmiError> {
+    let (rd, data, ipa) = (a.arg(1), a.arg(2), a.arg(3));
+    if data == rd
+        || !st.found(rmm, data, GranuleState::Delegated)
+        || !st.found(rmm, rd, GranuleState::Rd)
+    {
+        return Err(RmiError::INPUT);
+    }
+    let realm = st.realms.get(&rd).ok_or(RmiError::INPUT)?;
+    if src.is_some() && realm.state != RealmState::New {
+        return Err(RmiError::REALM);
+    }
+    let s2 = realm.s2;
+    if !s2.in_par(ipa) || !s2.valid_map_addr(ipa, PAGE_LEVEL) {
+        return Err(RmiError::INPUT);
+    }
+    if !s2.lpa2 && data >= 1 << OA_BITS {
+        return Err(RmiError::INPUT);
+    }
+    let w = level_walk(st, &s2, ipa, PAGE_LEVEL)?;
+    let t = table_mut(st, w.table)?;
+    let e = t[w.index];
+    if !S2Ctx::is_unassigned(e) {
+        return Err(RmiError::rtt(PAGE_LEVEL));
+    }
+    t[w.index] = match src {
+        Some(_) => s2.assigned(data, PAGE_LEVEL, crate::s2tt::RIPAS_RAM),
+        None => s2.assigned(data, PAGE_LEVEL, S2Ctx::ripas_field(e)),
+    };
+    if let Some(src) = src {
+        rmm.mem.copy_granule(src, data);
+    }
+    st.granules.refcount_add(w.table, 1);
+    st.granules.set_state(data, GranuleState::Data);
+    Ok(DataCreated {
+        rd,
+        ipa,
+        flags: a.arg(5),
+        data,
+    })
 }
 
-/// Not implemented yet: answers `RMI_ERROR_INPUT` (landing in progress).
-pub(crate) fn data_destroy(_rmm: &Rmm, _a: &RawArgs) -> RmiResult {
-    Err(RmiError::INPUT)
+/// DATA_CREATE's own first checks: `flags` not 0/1 → INPUT; `src` not an NS DRAM granule → INPUT.
+fn data_create_locked(rmm: &Rmm, st: &mut RmmState, a: &RawArgs) -> Result<DataCreated, RmiError> {
+    let (src, flags) = (a.arg(4), a.arg(5));
+    if flags != RMI_NO_MEASURE_CONTENT && flags != RMI_MEASURE_CONTENT {
+        return Err(RmiError::INPUT);
+    }
+    if !st.found(rmm, src, GranuleState::Undelegated) {
+        return Err(RmiError::INPUT);
+    }
+    data_create_common(rmm, st, a, Some(src))
+}
+
+fn content_hash(rmm: &Rmm, st: &RmmState, d: &DataCreated) -> Slot {
+    match st.realms.get(&d.rd) {
+        Some(r) if d.flags == RMI_MEASURE_CONTENT => rmm
+            .mem
+            .with_granule(d.data, |g| r.measurements.algo.hash(g)),
+        _ => [0; 64],
+    }
+}
+
+fn extend(st: &mut RmmState, d: &DataCreated, content: &Slot) {
+    if let Some(r) = st.realms.get_mut(&d.rd) {
+        r.measurements.extend_data(d.ipa, d.flags, content);
+    }
+}
+
+/// RMI_DATA_CREATE(rd, data, ipa, src, flags): copy the NS granule `src` into `data`, map it at `ipa` as
+/// assigned_ram and extend the RIM (content hash only with MEASURE_CONTENT).
+pub(crate) fn data_create(rmm: &Rmm, a: &RawArgs) -> RmiResult {
+    let mut st = rmm.lock();
+    let d = data_create_locked(rmm, &mut st, a)?;
+    let content = content_hash(rmm, &st, &d);
+    extend(&mut st, &d, &content);
+    Ok(Reply::OK)
+}
+
+/// A run of RMI_DATA_CREATE calls applied in order, stopping after the first failure; returns the reply of
+/// every call made. Contents are hashed in parallel, the RIM is chained in call order.
+pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {
+    let mut st = rmm.lock();
+    let mut replies = Vec::with_capacity(calls.len());
+    let mut done = Vec::with_capacity(calls.len());
+    for a in calls {
+        match data_create_locked(rmm, &mut st, a) {
+            Ok(d) => {
+                done.push(d);
+                replies.push(Reply::OK);
+            }
+            Err(e) => {
+                replies.push(e.into());
+                break;
+            }
+        }
+    }
+    let hashes: Vec<Slot> = {
+        let st = &*st;
+        done.par_iter().map(|d| content_hash(rmm, st, d)).collect()
+    };
+    for (d, h) in done.iter().zip(&hashes) {
+        extend(&mut st, d, h);
+    }
+    replies
+}
+
+/// RMI_DATA_CREATE_UNKNOWN(rd, data, ipa): map `data` at `ipa` keeping the entry's RIPAS; not measured, no
+/// realm-state check.
+pub(crate) fn data_create_unknown(rmm: &Rmm, a: &RawArgs) -> RmiResult {
+    let mut st = rmm.lock();
+    data_create_common(rmm, &mut st, a, None)?;
+    Ok(Reply::OK)
+}
+
+/// RMI_DATA_DESTROY(rd, ipa) → data_pa, top.
+///
+/// Failure conditions: `rd` not an RD → INPUT (top 0); `ipa` outside the protected half or not page aligned
+/// → INPUT (top 0); walk stops above level 3 → RTT(walk level); entry not assigned → RTT(3). On RTT errors
+/// and success, `top` is the next live entry's IPA (TF-RMM `s2tt_skip_non_live_entries`).
+pub(crate) fn data_destroy(rmm: &Rmm, a: &RawArgs) -> RmiResult {
+    let (rd, ipa) = (a.arg(1), a.arg(2));
+    let mut st = rmm.lock();
+    if !st.found(rmm, rd, GranuleState::Rd) {
+        return Err(RmiError::INPUT);
+    }
+    let s2 = st.realms.get(&rd).ok_or(RmiError::INPUT)?.s2;
+    if !s2.in_par(ipa) || !s2.valid_map_addr(ipa, PAGE_LEVEL) {
+        return Err(RmiError::INPUT);
+    }
+    let w = s2.walk(&st.rtts, ipa, PAGE_LEVEL);
+    let t = table_mut(&mut st, w.table)?;
+    if w.level != PAGE_LEVEL {
+        let top = skip_non_live(t, ipa, &w);
+        return Ok(Reply::error_with(RmiError::rtt(w.level), [0, top, 0, 0]));
+    }
+    let e = t[w.index];
+    let new = if S2Ctx::is_assigned_ram(e, PAGE_LEVEL) || S2Ctx::is_assigned_destroyed(e) {
+        S2Ctx::unassigned(crate::s2tt::RIPAS_DESTROYED)
+    } else if S2Ctx::is_assigned_empty(e) {
+        S2Ctx::unassigned(crate::s2tt::RIPAS_EMPTY)
+    } else {
+        let top = skip_non_live(t, ipa, &w);
+        return Ok(Reply::error_with(RmiError::rtt(PAGE_LEVEL), [0, top, 0, 0]));
+    };
+    let data = s2.pa(e, PAGE_LEVEL);
+    t[w.index] = new;
+    let top = skip_non_live(t, ipa, &w);
+    st.granules.refcount_add(w.table, -1);
+    st.granules.set_state(data, GranuleState::Delegated);
+    rmm.mem.zero(data);
+    Ok(Reply::outputs([data, top, 0, 0]))
 }

@@ -41,10 +41,8 @@ pub(crate) struct RmiError {
 impl RmiError {
     /// `RMI_ERROR_INPUT`.
     pub(crate) const INPUT: Self = Self::new(RmiStatus::ErrorInput, 0);
-    #[expect(dead_code, reason = "used by the realm handlers, landing next")]
     /// `RMI_ERROR_REALM` (index 0).
     pub(crate) const REALM: Self = Self::new(RmiStatus::ErrorRealm, 0);
-    #[expect(dead_code, reason = "used by the REC handlers, landing next")]
     /// `RMI_ERROR_REC`.
     pub(crate) const REC: Self = Self::new(RmiStatus::ErrorRec, 0);
 
@@ -52,10 +50,6 @@ impl RmiError {
         Self { status, index }
     }
 
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "used by the RTT handlers, landing next")
-    )]
     /// `RMI_ERROR_RTT` at `level`; TF-RMM packs the level as `(unsigned char)level`, so -1 is 0xff.
     pub(crate) fn rtt(level: i64) -> Self {
         Self::new(RmiStatus::ErrorRtt, level.to_le_bytes()[0])
@@ -279,6 +273,43 @@ fn reply_regs(cmd: &Command, regs: &SmcRegs, reply: &Reply) -> SmcRegs {
         x[4] = reply.out[3];
     }
     SmcRegs { x }
+}
+
+/// [`crate::host::Rmi::call_many`]: runs of RMI_DATA_CREATE go through the batch path (contents hashed
+/// on all cores), anything else one by one; stops after the first failure.
+pub(crate) fn dispatch_many(rmm: &Rmm, calls: &[SmcRegs], out: &mut Vec<SmcRegs>) {
+    let is_data_create =
+        |r: &SmcRegs| command(r.x[0]).is_some_and(|c| c.fid == abi::RMI_DATA_CREATE);
+    let mut i = 0;
+    while i < calls.len() {
+        let run = calls[i..].iter().take_while(|r| is_data_create(r)).count();
+        if run < 2 {
+            let ret = dispatch(rmm, calls[i]);
+            out.push(ret);
+            if ret.x[0] != 0 {
+                return;
+            }
+            i += 1;
+            continue;
+        }
+        let args: Vec<RawArgs> = calls[i..i + run]
+            .iter()
+            .map(|r| RawArgs { x: r.x })
+            .collect();
+        let replies = data::data_create_batch(rmm, &args);
+        for (regs, reply) in calls[i..].iter().zip(&replies) {
+            let Some(cmd) = command(regs.x[0]) else {
+                return;
+            };
+            let ret = reply_regs(cmd, regs, reply);
+            trace_call(cmd, regs, &ret);
+            out.push(ret);
+            if ret.x[0] != 0 {
+                return;
+            }
+        }
+        i += run;
+    }
 }
 
 /// Handle one SMC.

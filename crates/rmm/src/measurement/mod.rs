@@ -1,0 +1,283 @@
+//! Realm measurements: the RIM and its extension descriptors, and the REMs.
+//!
+//! DEN0137 1.0-rel0 (RMI_REALM_CREATE, RMI_DATA_CREATE, RMI_REC_CREATE, RMI_RTT_INIT_RIPAS) as TF-RMM
+//! `rmm-spec-v1.0-rel0` `lib/measurement/src/{rim.c,measurement_descs.h}` computes them: every extension
+//! hashes a zeroed 0x100-byte descriptor holding the current RIM in a 64-byte field (zero-padded for
+//! SHA-256); the initial RIM hashes a zeroed 0x1000-byte `RmiRealmParams` with seven fields copied.
+
+use sha2::{Digest as _, Sha256, Sha512};
+use zerocopy::{FromZeros as _, IntoBytes as _};
+
+use crate::abi::{RmiRealmParams, RmiRecParams};
+
+/// Size of a measurement slot.
+pub const MAX_MEASUREMENT_SIZE: usize = 64;
+/// One measurement slot (digest bytes then zero padding).
+pub(crate) type Slot = [u8; MAX_MEASUREMENT_SIZE];
+
+const DESC_SIZE: usize = 0x100;
+const DESC_TYPE_DATA: u8 = 0;
+const DESC_TYPE_REC: u8 = 1;
+const DESC_TYPE_RIPAS: u8 = 2;
+
+/// The hash algorithm of a realm's measurements (`RmiHashAlgorithm`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HashAlgorithm {
+    /// SHA-256 (`RMI_HASH_SHA_256`).
+    Sha256,
+    /// SHA-512 (`RMI_HASH_SHA_512`).
+    Sha512,
+}
+
+impl HashAlgorithm {
+    /// The algorithm for an `RmiHashAlgorithm` value.
+    pub fn from_rmi(value: u8) -> Option<Self> {
+        match value {
+            0 => Some(Self::Sha256),
+            1 => Some(Self::Sha512),
+            _ => None,
+        }
+    }
+
+    /// Digest length in bytes.
+    pub fn digest_len(self) -> usize {
+        match self {
+            Self::Sha256 => 32,
+            Self::Sha512 => 64,
+        }
+    }
+
+    /// Hash `data` into a zero-padded slot.
+    pub(crate) fn hash(self, data: &[u8]) -> Slot {
+        let mut out = [0; MAX_MEASUREMENT_SIZE];
+        match self {
+            Self::Sha256 => out[..32].copy_from_slice(&Sha256::digest(data)),
+            Self::Sha512 => out.copy_from_slice(&Sha512::digest(data)),
+        }
+        out
+    }
+}
+
+/// A realm's measurements as tools read them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Measurements {
+    /// The realm's algorithm.
+    pub hash_algo: HashAlgorithm,
+    /// The RIM (digest-length bytes).
+    pub rim: Vec<u8>,
+    /// REM0..REM3 (digest-length bytes each).
+    pub rems: [Vec<u8>; 4],
+}
+
+/// What one RIM extension measured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MeasurementKind {
+    /// RMI_REALM_CREATE: the RIM's initial value.
+    RealmCreate,
+    /// RMI_DATA_CREATE at `ipa` with `flags`; `content_hash` is zero unless MEASURE_CONTENT.
+    Data {
+        /// IPA.
+        ipa: u64,
+        /// `RmiDataMeasureContent` value.
+        flags: u64,
+        /// Hash of the granule's contents (digest-length bytes).
+        content_hash: Vec<u8>,
+    },
+    /// RMI_REC_CREATE of a runnable REC; `content_hash` is the hash of the measured `RmiRecParams`.
+    Rec {
+        /// Hash of the measured REC parameters (digest-length bytes).
+        content_hash: Vec<u8>,
+    },
+    /// RMI_RTT_INIT_RIPAS, one RTT entry `[base, top)`.
+    Ripas {
+        /// Base IPA.
+        base: u64,
+        /// Top IPA.
+        top: u64,
+    },
+}
+
+/// One RIM extension and the RIM after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeasurementEvent {
+    /// What was measured.
+    pub kind: MeasurementKind,
+    /// The RIM after this event (digest-length bytes).
+    pub rim_after: Vec<u8>,
+}
+
+/// A compact log record (no per-event allocation on the hot path).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum LogRecord {
+    RealmCreate,
+    Data { ipa: u64, flags: u64, content: Slot },
+    Rec { content: Slot },
+    Ripas { base: u64, top: u64 },
+}
+
+/// A realm's measurement state.
+#[derive(Clone, Debug)]
+pub(crate) struct RealmMeasurements {
+    pub(crate) algo: HashAlgorithm,
+    /// Slot 0 = RIM, 1..=4 = REM0..REM3.
+    pub(crate) slots: [Slot; 5],
+    pub(crate) log: Vec<(LogRecord, Slot)>,
+}
+
+fn desc(ty: u8, rim: &Slot) -> [u8; DESC_SIZE] {
+    let mut d = [0u8; DESC_SIZE];
+    d[0] = ty;
+    d[0x08..0x10].copy_from_slice(&(DESC_SIZE as u64).to_le_bytes());
+    d[0x10..0x50].copy_from_slice(rim);
+    d
+}
+
+/// The RIM's initial value for `params` (TF-RMM `measurement_realm_params_measure`).
+pub(crate) fn realm_params_rim(algo: HashAlgorithm, p: &RmiRealmParams) -> Slot {
+    let mut m = RmiRealmParams::new_zeroed();
+    m.flags = p.flags;
+    m.s2sz = p.s2sz;
+    m.sve_vl = p.sve_vl;
+    m.num_bps = p.num_bps;
+    m.num_wps = p.num_wps;
+    m.pmu_num_ctrs = p.pmu_num_ctrs;
+    m.hash_algo = p.hash_algo;
+    algo.hash(m.as_bytes())
+}
+
+impl RealmMeasurements {
+    /// Measurements initialised by RMI_REALM_CREATE.
+    pub(crate) fn new(algo: HashAlgorithm, params: &RmiRealmParams) -> Self {
+        let rim = realm_params_rim(algo, params);
+        Self {
+            algo,
+            slots: [rim, [0; 64], [0; 64], [0; 64], [0; 64]],
+            log: vec![(LogRecord::RealmCreate, rim)],
+        }
+    }
+
+    fn extend(&mut self, d: &[u8; DESC_SIZE], rec: LogRecord) {
+        self.slots[0] = self.algo.hash(d);
+        self.log.push((rec, self.slots[0]));
+    }
+
+    /// Extend with a DATA descriptor; `content` is the content hash (zero when not measured).
+    pub(crate) fn extend_data(&mut self, ipa: u64, flags: u64, content: &Slot) {
+        let mut d = desc(DESC_TYPE_DATA, &self.slots[0]);
+        d[0x50..0x58].copy_from_slice(&ipa.to_le_bytes());
+        d[0x58..0x60].copy_from_slice(&flags.to_le_bytes());
+        d[0x60..0xa0].copy_from_slice(content);
+        self.extend(
+            &d,
+            LogRecord::Data {
+                ipa,
+                flags,
+                content: *content,
+            },
+        );
+    }
+
+    /// Extend with a REC descriptor for `params` (flags, pc and gprs measured).
+    pub(crate) fn extend_rec(&mut self, params: &RmiRecParams) {
+        let mut m = RmiRecParams::new_zeroed();
+        m.flags = params.flags;
+        m.pc = params.pc;
+        m.gprs = params.gprs;
+        let content = self.algo.hash(m.as_bytes());
+        let mut d = desc(DESC_TYPE_REC, &self.slots[0]);
+        d[0x50..0x90].copy_from_slice(&content);
+        self.extend(&d, LogRecord::Rec { content });
+    }
+
+    /// Extend with a RIPAS descriptor for `[base, top)`.
+    pub(crate) fn extend_ripas(&mut self, base: u64, top: u64) {
+        let mut d = desc(DESC_TYPE_RIPAS, &self.slots[0]);
+        d[0x50..0x58].copy_from_slice(&base.to_le_bytes());
+        d[0x58..0x60].copy_from_slice(&top.to_le_bytes());
+        self.extend(&d, LogRecord::Ripas { base, top });
+    }
+
+    /// The public view.
+    pub(crate) fn view(&self) -> Measurements {
+        let n = self.algo.digest_len();
+        Measurements {
+            hash_algo: self.algo,
+            rim: self.slots[0][..n].to_vec(),
+            rems: [1, 2, 3, 4].map(|i| self.slots[i][..n].to_vec()),
+        }
+    }
+
+    /// The public log.
+    pub(crate) fn events(&self) -> Vec<MeasurementEvent> {
+        let n = self.algo.digest_len();
+        self.log
+            .iter()
+            .map(|(rec, rim)| MeasurementEvent {
+                kind: match *rec {
+                    LogRecord::RealmCreate => MeasurementKind::RealmCreate,
+                    LogRecord::Data {
+                        ipa,
+                        flags,
+                        content,
+                    } => MeasurementKind::Data {
+                        ipa,
+                        flags,
+                        content_hash: content[..n].to_vec(),
+                    },
+                    LogRecord::Rec { content } => MeasurementKind::Rec {
+                        content_hash: content[..n].to_vec(),
+                    },
+                    LogRecord::Ripas { base, top } => MeasurementKind::Ripas { base, top },
+                },
+                rim_after: rim[..n].to_vec(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vector_params(algo: u8) -> RmiRealmParams {
+        let mut p = RmiRealmParams::new_zeroed();
+        p.s2sz = 48;
+        p.num_bps = 1;
+        p.num_wps = 1;
+        p.hash_algo = algo;
+        // Not measured: must not change the RIM.
+        p.vmid = 7;
+        p.rtt_base = 0x8000_0000;
+        p.rpv = [0xaa; 64];
+        p
+    }
+
+    /// Reference page §3.1: the calculator's unit-test vector (flags 0, s2sz 48, 2 bps, 2 wps, no PMU).
+    #[test]
+    fn realm_create_rim_matches_published_vectors() {
+        let sha256 = realm_params_rim(HashAlgorithm::Sha256, &vector_params(0));
+        assert_eq!(
+            hex::encode(&sha256[..32]),
+            "6739dfb22b75ee1268d08dfa8369f501bc0b066243553f069f560d1fa1172973"
+        );
+        assert_eq!(sha256[32..], [0; 32]);
+        let sha512 = realm_params_rim(HashAlgorithm::Sha512, &vector_params(1));
+        assert_eq!(
+            hex::encode(sha512),
+            "799e434048fb57eb9d4f0e2a2b98158720377252deab2bdfcd69b5a8f82237f4\
+             34bd6bb1c75bf160a2d49382f733b3439a3ff769e4ea5dd9a6f72239d44bbbab"
+        );
+    }
+
+    #[test]
+    fn data_descriptor_layout() {
+        let rim = [0x11; 64];
+        let mut d = desc(DESC_TYPE_DATA, &rim);
+        d[0x50..0x58].copy_from_slice(&0x1000u64.to_le_bytes());
+        assert_eq!(d[0], 0);
+        assert_eq!(d[8], 0x00);
+        assert_eq!(d[9], 0x01, "len = 0x100");
+        assert_eq!(d[0x10..0x50], [0x11; 64]);
+        assert_eq!(d[0x51], 0x10);
+    }
+}
