@@ -9,4 +9,6 @@ mod errno_v10;
 #[cfg(test)]
 mod errno_v12;
 #[cfg(test)]
+mod exits;
+#[cfg(test)]
 mod teardown;

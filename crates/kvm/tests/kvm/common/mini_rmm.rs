@@ -55,6 +55,8 @@ pub struct State {
     pub calls: Vec<SmcRegs>,
     /// Scripted REC_ENTER results: (x0, rec_exit bytes written at run+0x800).
     pub enter_script: EnterScript,
+    /// `(rec_enter.flags, rec_enter.gprs[0])` seen at each REC_ENTER.
+    pub entries: Vec<(u64, u64)>,
 }
 
 pub struct MiniRmm {
@@ -436,6 +438,10 @@ impl MiniRmm {
                     o.x[0] = ERR_REALM;
                     return o;
                 }
+                let seen = self.page(st, run);
+                let g = |off: usize| u64::from_le_bytes(seen[off..off + 8].try_into().unwrap());
+                let entry = (g(0), g(0x200));
+                st.entries.push(entry);
                 match st.enter_script.pop_front() {
                     Some((x0, writes)) => {
                         let mut page = self.page(st, run);
