@@ -11,4 +11,6 @@ mod errno_v12;
 #[cfg(test)]
 mod exits;
 #[cfg(test)]
+mod random_ioctls;
+#[cfg(test)]
 mod teardown;
