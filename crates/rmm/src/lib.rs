@@ -22,6 +22,7 @@ pub mod realm;
 pub(crate) mod rec;
 pub(crate) mod rmi;
 mod rmm;
+pub(crate) mod rsi;
 pub(crate) mod s2tt;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -15,11 +15,17 @@
 //! steps for tests). Executing real AArch64 code is a later implementation of the same trait. The platform
 //! chooses the model with a [`CpuModel`].
 
+pub(crate) mod entry;
 pub mod esr;
+pub(crate) mod exit;
+mod inject;
+pub(crate) mod rec_state;
 pub mod scripted;
 
 use std::fmt;
 use std::sync::Arc;
+
+pub(crate) use inject::{inject_sync_external_abort, inject_undefined};
 
 /// `PSTATE.M` for EL1 using `SP_EL1` (EL1h).
 pub const PSTATE_MODE_EL1H: u64 = 0b0101;
@@ -78,6 +84,10 @@ pub struct RecContext {
     pub trap_wfi: bool,
     /// `HCR_EL2.TWE`: WFE traps (set on entry from `REC_ENTRY_FLAG_TRAP_WFE`).
     pub trap_wfe: bool,
+    /// How many exceptions the RMM has injected into the realm (SEA, undefined instruction). Not
+    /// architectural: it lets a CPU model notice an injection whose vector happens to equal the PC of the
+    /// instruction that took it.
+    pub injected: u64,
 }
 
 impl RecContext {
@@ -99,6 +109,7 @@ impl RecContext {
             },
             trap_wfi: false,
             trap_wfe: false,
+            injected: 0,
         }
     }
 }

@@ -2,9 +2,10 @@
 //! and stores at given IPAs, WFI/WFE, HVC, interrupts — and records what it saw after each one.
 //!
 //! Steps behave as instructions at the REC's PC. A step that takes an exception to EL2 stays "in flight";
-//! when the RMM resumes the REC the CPU looks at the PC: unchanged means the instruction is restarted (a data
-//! abort the host resolved, an RSI call that faulted on its buffer); anything else (PC + 4 after an emulated
-//! access or a completed SMC, a vector after an injected exception) retires the step, and its
+//! when the RMM resumes the REC the CPU looks at the PC and the injection count: both unchanged means the
+//! instruction is restarted (a data abort the host resolved, an RSI call that faulted on its buffer);
+//! anything else (PC + 4 after an emulated access or a completed SMC, an injected exception) retires the
+//! step, and its
 //! [`StepRecord`] holds the context at that moment — X0.. as the realm sees the SMC's results, the loaded
 //! value, `ESR_EL1` of an injected abort.
 //!
@@ -121,8 +122,8 @@ pub struct StepRecord {
 struct ScriptState {
     steps: Vec<Step>,
     next: usize,
-    /// PC of the step that took an exception to EL2 and has not retired.
-    in_flight: Option<u64>,
+    /// PC and injection count of the step that took an exception to EL2 and has not retired.
+    in_flight: Option<(u64, u64)>,
     records: Vec<StepRecord>,
     exits: Vec<RealmExit>,
 }
@@ -225,8 +226,8 @@ impl ScriptedCpu {
 impl RealmCpu for ScriptedCpu {
     fn run(&mut self, ctx: &mut RecContext, mem: &mut dyn RealmMemory) -> RealmExit {
         let mut state = self.script.lock();
-        if let Some(pc) = state.in_flight {
-            if ctx.pc != pc {
+        if let Some((pc, injected)) = state.in_flight {
+            if ctx.pc != pc || ctx.injected != injected {
                 retire(&mut state, ctx);
             }
             state.in_flight = None;
@@ -242,7 +243,7 @@ impl RealmCpu for ScriptedCpu {
                     break exit;
                 }
                 Outcome::Exception(exit) => {
-                    state.in_flight = Some(ctx.pc);
+                    state.in_flight = Some((ctx.pc, ctx.injected));
                     break exit;
                 }
             }

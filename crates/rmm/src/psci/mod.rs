@@ -4,6 +4,9 @@
 //! `runtime/include/psci.h` and `lib/smc/include/smc.h` spell them. The realm-side handling and the host's
 //! `RMI_PSCI_COMPLETE` build on these.
 
+pub(crate) mod complete;
+pub(crate) mod handle;
+
 /// `SMCCC_VERSION`.
 pub const SMCCC_VERSION: u32 = 0x8000_0000;
 /// The SMCCC version the RMM reports to realms: 1.2.

@@ -7,10 +7,6 @@ pub(crate) const REC_INITIAL_PSTATE: u64 = 0x5 | (1 << 6) | (1 << 7) | (1 << 8) 
 
 /// A REC (TF-RMM `struct rec`, the parts REC_CREATE sets).
 #[derive(Clone, Debug)]
-#[expect(
-    dead_code,
-    reason = "some fields are read only by RMI_REC_ENTER and RSI (rmmrun)"
-)]
 pub(crate) struct Rec {
     /// PA of the owning RD.
     pub(crate) rd: u64,
@@ -28,6 +24,9 @@ pub(crate) struct Rec {
     pub(crate) runnable: bool,
     /// PAs of the auxiliary granules.
     pub(crate) aux: Vec<u64>,
+    /// Execution state (registers, pending requests, CPU model), made from the fields above on first use by
+    /// RMI_REC_ENTER or PSCI; those fields keep the REC_CREATE values.
+    pub(crate) run: Option<crate::cpu::rec_state::RecRun>,
 }
 
 /// Whether an `RmiRecMpidr` has only Aff0[3:0], Aff1[15:8], Aff2[23:16], Aff3[31:24] set

@@ -89,6 +89,7 @@ pub(crate) fn rec_create(rmm: &Rmm, a: &RawArgs) -> RmiResult {
             pstate: REC_INITIAL_PSTATE,
             runnable,
             aux,
+            run: None,
         },
     );
     Ok(Reply::OK)
