@@ -37,10 +37,6 @@ pub fn input(error: impl Into<anyhow::Error>) -> CliError {
 }
 
 /// Wrap an error as a runtime failure (exit code 1).
-#[expect(
-    dead_code,
-    reason = "first used by `realm rmi replay`/`launch`; remove this line then"
-)]
 pub fn runtime(error: impl Into<anyhow::Error>) -> CliError {
     CliError {
         fault: Fault::Runtime,

@@ -342,7 +342,7 @@ const fn catalog_items() -> [Item; CATALOG_LEN] {
 
 const CATALOG_LEN: usize = HEAD.len() + regs::CATALOG.len() + run::CATALOG.len();
 
-const HEAD: [Item; 83] = [
+const HEAD: [Item; 104] = [
     num!(Constant, KVMIO),
     num!(Constant, KVM_API_VERSION),
     // capabilities a realm VMM probes
@@ -369,6 +369,29 @@ const HEAD: [Item; 83] = [
     num!(Constant, KVM_CAP_MEMORY_ATTRIBUTES),
     num!(Constant, KVM_CAP_GUEST_MEMFD),
     num!(Constant, KVM_CAP_VM_TYPES),
+    // exits a realm VMM sees
+    num!(Constant, KVM_EXIT_UNKNOWN),
+    num!(Constant, KVM_EXIT_HYPERCALL),
+    num!(Constant, KVM_EXIT_DEBUG),
+    num!(Constant, KVM_EXIT_MMIO),
+    num!(Constant, KVM_EXIT_SHUTDOWN),
+    num!(Constant, KVM_EXIT_FAIL_ENTRY),
+    num!(Constant, KVM_EXIT_INTR),
+    num!(Constant, KVM_EXIT_INTERNAL_ERROR),
+    num!(Constant, KVM_EXIT_SYSTEM_EVENT),
+    num!(Constant, KVM_EXIT_ARM_NISV),
+    num!(Constant, KVM_EXIT_MEMORY_FAULT),
+    num!(Constant, KVM_SYSTEM_EVENT_SHUTDOWN),
+    num!(Constant, KVM_SYSTEM_EVENT_RESET),
+    num!(Constant, KVM_SYSTEM_EVENT_CRASH),
+    num!(Constant, KVM_SYSTEM_EVENT_WAKEUP),
+    num!(Constant, KVM_SYSTEM_EVENT_SUSPEND),
+    num!(Constant, KVM_MEMORY_EXIT_FLAG_PRIVATE),
+    // one-reg id fields
+    num64!(Constant, KVM_REG_SIZE_U32),
+    num64!(Constant, KVM_REG_SIZE_U64),
+    num!(Constant, KVM_REG_SIZE_SHIFT),
+    num64!(Constant, KVM_REG_SIZE_MASK),
     // memslots, attributes
     num!(Constant, KVM_MEM_LOG_DIRTY_PAGES),
     num!(Constant, KVM_MEM_READONLY),

@@ -260,8 +260,9 @@ pub(super) const CATALOG: [Item; 10] = [
         Kind::Constant,
         KVM_RUN_EXIT_SIZE as u64,
     ),
-    Item::number(
+    Item::expr(
         "KVM_RUN_EXIT_OFFSET",
+        "offsetof(struct kvm_run, padding)",
         Kind::Constant,
         KVM_RUN_EXIT_OFFSET as u64,
     ),
