@@ -230,7 +230,7 @@ pub trait RealmCpuFactory: Send + Sync + fmt::Debug {
     fn create(&self, rec: RecIdentity) -> Box<dyn RealmCpu>;
 }
 
-/// The platform's choice of realm CPU model ([`PlatformConfig`](crate) field); cheap to clone.
+/// The platform's choice of realm CPU model ([`crate::PlatformConfig::cpu`]); cheap to clone.
 #[derive(Clone)]
 pub struct CpuModel {
     factory: Arc<dyn RealmCpuFactory>,

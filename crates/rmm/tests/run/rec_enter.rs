@@ -259,61 +259,66 @@ fn unprotected_ns_mapping_reaches_ns_memory() {
     );
 }
 
-/// A CPU that, while its REC runs, issues RMI calls on that REC from "another host thread".
+/// What a [`Reentrant`] CPU needs to call the RMM: the RMM, the run page, and the other REC.
+type Host = Arc<OnceLock<(Arc<Rmm>, u64, u64)>>;
+
+/// A CPU that, while its REC runs, issues RMI calls on that REC as another host thread would.
 #[derive(Debug)]
 struct Reentrant {
-    rmm: Arc<OnceLock<Arc<Rmm>>>,
+    host: Host,
     seen: Arc<Mutex<Vec<u64>>>,
     rec: u64,
-    run: u64,
+    rd: u64,
 }
 
 impl RealmCpu for Reentrant {
     fn run(&mut self, _ctx: &mut RecContext, _mem: &mut dyn RealmMemory) -> RealmExit {
-        if let Some(rmm) = self.rmm.get() {
+        if let Some((rmm, run, other)) = self.host.get() {
             let call = |fid: u32, args: &[u64]| rmm.call(SmcRegs::call(fid, args)).x[0];
             let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-            seen.push(call(abi::RMI_REC_ENTER, &[self.rec, self.run]));
+            seen.push(call(abi::RMI_REC_ENTER, &[self.rec, *run]));
+            seen.push(call(abi::RMI_PSCI_COMPLETE, &[self.rec, *other, 0]));
             seen.push(call(
-                abi::RMI_PSCI_COMPLETE,
-                &[self.rec, self.rec + 0x1000, 0],
+                abi::RMI_RTT_SET_RIPAS,
+                &[self.rd, self.rec, 0x1000, 0x2000],
             ));
             seen.push(call(abi::RMI_REC_DESTROY, &[self.rec]));
+            // Another REC of the realm is not blocked by this one running.
+            seen.push(call(abi::RMI_REC_ENTER, &[*other, *run]));
         }
         RealmExit::Irq
     }
 }
 
 #[derive(Debug)]
-struct ReentrantFactory(
-    Arc<OnceLock<Arc<Rmm>>>,
-    Arc<Mutex<Vec<u64>>>,
-    Arc<OnceLock<u64>>,
-);
+struct ReentrantFactory(Host, Arc<Mutex<Vec<u64>>>);
 
 impl RealmCpuFactory for ReentrantFactory {
     fn create(&self, rec: RecIdentity) -> Box<dyn RealmCpu> {
         Box::new(Reentrant {
-            rmm: self.0.clone(),
+            host: self.0.clone(),
             seen: self.1.clone(),
             rec: rec.rec,
-            run: self.2.get().copied().unwrap_or(0),
+            rd: rec.rd,
         })
     }
 }
 
 #[test]
 fn a_running_rec_is_busy_and_the_rmm_is_not_locked_while_it_runs() {
-    let rmm_cell = Arc::new(OnceLock::new());
+    let host: Host = Arc::new(OnceLock::new());
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let run_cell = Arc::new(OnceLock::new());
-    let factory = ReentrantFactory(rmm_cell.clone(), seen.clone(), run_cell.clone());
-    let w = World::realm_with(Some(CpuModel::new(Arc::new(factory))), 1, true);
-    let _ = rmm_cell.set(w.rmm.clone());
-    let _ = run_cell.set(w.run);
+    let factory = ReentrantFactory(host.clone(), seen.clone());
+    let w = World::realm_with(Some(CpuModel::new(Arc::new(factory))), 2, true);
+    let _ = host.set((w.rmm.clone(), w.run, w.recs[1]));
     assert_eq!(w.enter(0).exit_reason, RMI_EXIT_IRQ);
     let seen = seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    assert_eq!(seen, [ERROR_REC, ERROR_INPUT, ERROR_REC]);
+    // REC_ENTER: running → ERROR_REC; PSCI_COMPLETE: calling REC running → ERROR_INPUT; RTT_SET_RIPAS: REC
+    // running → ERROR_REC; REC_DESTROY: running → ERROR_REC; REC 1 is not runnable → ERROR_REC (not a hang).
+    assert_eq!(
+        seen,
+        [ERROR_REC, ERROR_INPUT, ERROR_REC, ERROR_REC, ERROR_REC]
+    );
     // Idle again afterwards.
     assert_eq!(w.enter_with(0, 0, &[]).0, 0);
 }

@@ -243,3 +243,84 @@ fn attestation_answers_as_an_rmm_without_a_token() {
         .collect();
     assert_eq!(x0, [RSI_ERROR_UNKNOWN, RSI_ERROR_STATE, RSI_ERROR_INPUT]);
 }
+
+#[test]
+fn leaving_destroyed_needs_the_realms_permission() {
+    let w = World::realm(1, true);
+    let ret = w.call(abi::RMI_DATA_DESTROY, &[w.rd, BUF2_IPA]);
+    assert_eq!(ret.x[0], 0, "DATA_DESTROY leaves BUF2 unassigned_destroyed");
+    w.script(0).extend([
+        Step::smc(
+            RSI_IPA_STATE_SET,
+            &[
+                BUF2_IPA,
+                BUF2_IPA + 0x1000,
+                RSI_RIPAS_RAM,
+                RSI_NO_CHANGE_DESTROYED,
+            ],
+        ),
+        Step::smc(
+            RSI_IPA_STATE_SET,
+            &[
+                BUF2_IPA,
+                BUF2_IPA + 0x1000,
+                RSI_RIPAS_RAM,
+                RSI_CHANGE_DESTROYED,
+            ],
+        ),
+        Step::smc(RSI_IPA_STATE_GET, &[BUF2_IPA, BUF2_IPA + 0x1000]),
+    ]);
+    w.enter(0);
+    let set = |w: &World| {
+        w.call(
+            abi::RMI_RTT_SET_RIPAS,
+            &[w.rd, w.recs[0], BUF2_IPA, BUF2_IPA + 0x1000],
+        )
+    };
+    assert_eq!(set(&w).x[0], u64::from(RMI_ERROR_RTT) | (3 << 8));
+    assert_eq!(w.enter_with(0, REC_ENTRY_FLAG_RIPAS_RESPONSE, &[]).0, 0);
+    assert_eq!(
+        w.script(0).record(0).map(|r| r.ctx.gprs[2]),
+        Some(RSI_REJECT)
+    );
+    assert_eq!(set(&w).x[..2], [0, BUF2_IPA + 0x1000]);
+    w.enter(0);
+    assert_eq!(
+        w.script(0).record(1).map(|r| r.ctx.gprs[..3].to_vec()),
+        Some(vec![0, BUF2_IPA + 0x1000, RSI_ACCEPT])
+    );
+    assert_eq!(
+        w.script(0).record(2).map(|r| r.ctx.gprs[2]),
+        Some(RSI_RIPAS_RAM)
+    );
+}
+
+#[test]
+fn data_made_empty_by_the_realm_faults_with_an_sea() {
+    let w = World::realm(1, true);
+    w.script(0).extend([
+        Step::SetVbar(0x4_0000),
+        Step::smc(
+            RSI_IPA_STATE_SET,
+            &[BUF_IPA, BUF_IPA + 0x1000, RSI_RIPAS_EMPTY, 0],
+        ),
+        Step::load(BUF_IPA, 8, 1),
+    ]);
+    assert_eq!(w.enter(0).exit_reason, RMI_EXIT_RIPAS_CHANGE);
+    assert_eq!(
+        w.call(
+            abi::RMI_RTT_SET_RIPAS,
+            &[w.rd, w.recs[0], BUF_IPA, BUF_IPA + 0x1000]
+        )
+        .x[0],
+        0
+    );
+    let entry = w.call(abi::RMI_RTT_READ_ENTRY, &[w.rd, BUF_IPA, 3]);
+    assert_eq!(
+        entry.x[..5],
+        [0, 3, 1, entry.x[3], 0],
+        "assigned, RIPAS EMPTY"
+    );
+    assert_eq!(w.enter(0).exit_reason, RMI_EXIT_IRQ);
+    assert_eq!(w.script(0).record(2).map(|r| r.ctx.pc), Some(0x4_0200));
+}
