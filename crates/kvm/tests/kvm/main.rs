@@ -13,4 +13,6 @@ mod exits;
 #[cfg(test)]
 mod random_ioctls;
 #[cfg(test)]
+mod rim;
+#[cfg(test)]
 mod teardown;

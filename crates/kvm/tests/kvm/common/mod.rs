@@ -36,20 +36,32 @@ impl<R: Rmi> Rmi for Failing<R> {
     }
 }
 
-pub struct H {
+pub struct H<R = MiniRmm> {
     pub k: Kernel,
-    pub rmm: Arc<MiniRmm>,
+    pub rmm: Arc<R>,
     pub regions: Vec<Arc<MmapRegion>>,
 }
 
 pub const RAM_GPA: u64 = 0x8000_0000;
 
-impl H {
+impl H<MiniRmm> {
     pub fn new(abi: AbiRevision) -> Self {
         Self::with_rmm(abi, Arc::new(MiniRmm::new(40)), None)
     }
 
-    pub fn with_rmm(abi: AbiRevision, rmm: Arc<MiniRmm>, fail_at: Option<usize>) -> Self {
+    /// FIDs (low 12 bits) of every call so far.
+    pub fn call_fids(&self) -> Vec<u32> {
+        self.rmm
+            .state()
+            .calls
+            .iter()
+            .map(|c| (c.x[0] as u32) & 0xfff)
+            .collect()
+    }
+}
+
+impl<R: Rmi + HostMemory + 'static> H<R> {
+    pub fn with_rmm(abi: AbiRevision, rmm: Arc<R>, fail_at: Option<usize>) -> Self {
         let rmi: Arc<dyn Rmi> = match fail_at {
             None => rmm.clone(),
             Some(n) => Arc::new(Failing {
@@ -218,16 +230,6 @@ impl H {
             .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
             .collect();
         self.k.user_memory().write(hva, &data).unwrap();
-    }
-
-    /// FIDs (low 12 bits) of every call so far.
-    pub fn call_fids(&self) -> Vec<u32> {
-        self.rmm
-            .state()
-            .calls
-            .iter()
-            .map(|c| (c.x[0] as u32) & 0xfff)
-            .collect()
     }
 }
 
