@@ -100,7 +100,9 @@ pub(crate) fn run_loop(vm: &Arc<Vm>, vcpu: &Vcpu) -> Result<i64, Errno> {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
             if arch.kicked {
+                // A pending signal: KVM_EXIT_INTR, -EINTR (kvm_vcpu_exit_request / xfer_to_guest_mode).
                 arch.kicked = false;
+                vcpu.run.set_exit_reason(KVM_EXIT_INTR);
                 return Err(Errno::EINTR);
             }
         }

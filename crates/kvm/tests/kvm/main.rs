@@ -13,6 +13,8 @@ mod exits;
 #[cfg(test)]
 mod random_ioctls;
 #[cfg(test)]
+mod realm_run;
+#[cfg(test)]
 mod rim;
 #[cfg(test)]
 mod teardown;
