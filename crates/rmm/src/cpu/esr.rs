@@ -17,6 +17,10 @@ pub const EC_WFX: u64 = 0x01 << EC_SHIFT;
 pub const EC_HVC: u64 = 0x16 << EC_SHIFT;
 /// EC 0x17: SMC from AArch64.
 pub const EC_SMC: u64 = 0x17 << EC_SHIFT;
+/// EC 0x20: instruction abort from a lower exception level.
+pub const EC_INST_ABORT: u64 = 0x20 << EC_SHIFT;
+/// EC 0x21: instruction abort taken without a change of exception level.
+pub const EC_INST_ABORT_SAME_EL: u64 = 0x21 << EC_SHIFT;
 /// EC 0x24: data abort from a lower exception level.
 pub const EC_DATA_ABORT: u64 = 0x24 << EC_SHIFT;
 /// EC 0x25: data abort taken without a change of exception level.

@@ -2,11 +2,13 @@
 //! `RmiRecExit` and return to the host. As TF-RMM `rmm-spec-v1.0-rel0` `runtime/core/exit.c`
 //! (`handle_realm_exit`, `handle_exception_sync`, `handle_data_abort`).
 //!
-//! Not modelled: instruction aborts, SError, system register traps, FPU/SVE traps (the CPU trait does not
+//! Not modelled: external aborts, SError, system register traps, FPU/SVE traps (the CPU trait does not
 //! report them).
 
 use super::rec_state::{LastRunInfo, RecRun};
-use super::{DataAbort, RealmExit, esr, inject_sync_external_abort, inject_undefined};
+use super::{
+    DataAbort, InstructionAbort, RealmExit, esr, inject_sync_external_abort, inject_undefined,
+};
 use crate::abi::{RMI_EXIT_FIQ, RMI_EXIT_IRQ, RMI_EXIT_SYNC, RmiRecExit};
 use crate::rsi::{self, RealmAccess, Ripas};
 
@@ -56,6 +58,16 @@ pub(crate) fn handle_realm_exit(
         RealmExit::DataAbort(abort) => {
             exit.exit_reason = RMI_EXIT_SYNC;
             let resume = handle_data_abort(rec, realm, exit, &abort);
+            let info = LastRunInfo {
+                esr: abort.esr(),
+                far: abort.va,
+                hpfar: esr::hpfar_for_ipa(abort.ipa),
+            };
+            (resume, Some(info))
+        }
+        RealmExit::InstructionAbort(abort) => {
+            exit.exit_reason = RMI_EXIT_SYNC;
+            let resume = handle_instruction_abort(rec, realm, exit, &abort);
             let info = LastRunInfo {
                 esr: abort.esr(),
                 far: abort.va,
@@ -114,6 +126,28 @@ fn handle_data_abort(
     exit.far = far;
     exit.hpfar = hpfar;
     exit.gprs[0] = write_val;
+    false
+}
+
+/// A stage-2 instruction abort (TF-RMM `handle_instruction_abort`): outside the IPA space, in the
+/// unprotected half, or on an EMPTY granule the realm gets a synchronous external abort and resumes;
+/// otherwise the host sees the non-emulatable syndrome and HPFAR (no FAR).
+fn handle_instruction_abort(
+    rec: &mut RecRun,
+    realm: &dyn RealmAccess,
+    exit: &mut RmiRecExit,
+    abort: &InstructionAbort,
+) -> bool {
+    let syndrome = abort.esr();
+    let hpfar = esr::hpfar_for_ipa(abort.ipa);
+    let fipa = esr::ipa_of_hpfar(hpfar);
+    let ipa_size = 1u64.checked_shl(realm.ipa_bits()).unwrap_or(u64::MAX);
+    if fipa >= ipa_size || !realm.in_par(fipa) || ipa_is_empty(realm, fipa) {
+        inject_sync_external_abort(&mut rec.ctx, syndrome, abort.va);
+        return true;
+    }
+    exit.hpfar = hpfar;
+    exit.esr = syndrome & esr::NONEMULATED_ABORT_MASK;
     false
 }
 

@@ -29,14 +29,19 @@ fn take_to_el1(ctx: &mut RecContext, esr_el1: u64, far: Option<u64>, elr: u64) {
     ctx.injected = ctx.injected.wrapping_add(1);
 }
 
-/// Inject a synchronous external abort for the data abort whose `ESR_EL2` was `esr_el2` at `far`.
+/// Inject a synchronous external abort for the data or instruction abort whose `ESR_EL2` was `esr_el2` at
+/// `far`.
 ///
 /// `ESR_EL1` keeps the abort's class (data abort, "same EL" when the realm was at EL1), IL and WnR, with
 /// DFSC = SEA; `ELR_EL1` is the faulting instruction (TF-RMM `inject_sync_idabort`).
 pub(crate) fn inject_sync_external_abort(ctx: &mut RecContext, esr_el2: u64, far: u64) {
     let mut ec = esr::ec(esr_el2);
-    if ec == esr::EC_DATA_ABORT && ctx.pstate & PSTATE_MODE_MASK != PSTATE_MODE_EL0T {
-        ec = esr::EC_DATA_ABORT_SAME_EL;
+    if ctx.pstate & PSTATE_MODE_MASK != PSTATE_MODE_EL0T {
+        if ec == esr::EC_DATA_ABORT {
+            ec = esr::EC_DATA_ABORT_SAME_EL;
+        } else if ec == esr::EC_INST_ABORT {
+            ec = esr::EC_INST_ABORT_SAME_EL;
+        }
     }
     let esr_el1 = ec | (esr_el2 & (esr::IL_BIT | esr::ABORT_WNR_BIT)) | esr::FSC_SEA;
     let elr = ctx.pc;

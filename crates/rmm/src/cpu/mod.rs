@@ -6,7 +6,8 @@
 //! it on hardware. Realm memory is reached only through [`RealmMemory`], which translates through the
 //! realm's stage-2 tables: a protected IPA reaches its DATA granule when it is assigned RAM, an unprotected
 //! IPA reaches Non-secure memory when it is mapped (assigned_ns); every other access is a [`Stage2Fault`]
-//! that the CPU turns into a [`RealmExit::DataAbort`].
+//! that the CPU turns into a [`RealmExit::DataAbort`] (or, for an instruction fetch, a
+//! [`RealmExit::InstructionAbort`]).
 //!
 //! The RMM does not hold its global lock while the CPU runs, so RECs of one realm run in parallel on host
 //! threads; a memory access takes the lock only for its own duration.
@@ -181,6 +182,24 @@ impl DataAbort {
     }
 }
 
+/// An instruction abort taken to EL2 on a stage-2 fault (the fetch at `ipa` had no valid mapping).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstructionAbort {
+    /// The faulting IPA.
+    pub ipa: u64,
+    /// The faulting virtual address (`FAR_EL2`).
+    pub va: u64,
+    /// Where the stage-2 walk stopped.
+    pub fault: Stage2Fault,
+}
+
+impl InstructionAbort {
+    /// `ESR_EL2` of this abort (EC instruction abort from a lower EL, IL set, IFSC translation fault).
+    pub fn esr(&self) -> u64 {
+        esr::EC_INST_ABORT | esr::IL_BIT | esr::translation_fault_fsc(self.fault.level)
+    }
+}
+
 /// Why the realm CPU stopped: the exception it took to EL2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RealmExit {
@@ -190,6 +209,8 @@ pub enum RealmExit {
     Hvc,
     /// A data abort on a stage-2 fault.
     DataAbort(DataAbort),
+    /// An instruction fetch abort on a stage-2 fault.
+    InstructionAbort(InstructionAbort),
     /// A trapped WFI (`wfe == false`) or WFE at `pc`.
     Wfx {
         /// WFE rather than WFI.

@@ -11,6 +11,10 @@
 //!
 //! The REC is marked running (refcount 1) from the checks to the end; the RMM state lock is not held while
 //! the realm CPU runs, so other RECs and RMI calls progress meanwhile.
+//!
+//! Not modelled: system register trap emulation (the CPU trait reports no sysreg traps), timers (no timer
+//! IRQ exits; the exit's timer fields are zero), PMU overflow (NOT_ACTIVE), virtual interrupt delivery (the
+//! list registers come back as the host wrote them).
 
 use std::sync::{Mutex, PoisonError};
 
@@ -45,6 +49,15 @@ pub(crate) fn rec_enter(rmm: &Rmm, a: &RawArgs) -> RmiResult {
     };
     run_realm(rmm, &mut rec, &mut exit);
     entry::gic_copy_to_exit(&rec, &mut exit, num_lrs(rmm));
+    tracing::debug!(
+        target: "realm_rmm::rec",
+        rec = rec_pa,
+        exit_reason = exit.exit_reason,
+        esr = exit.esr,
+        hpfar = exit.hpfar,
+        pc = rec.ctx.pc,
+        "REC exit"
+    );
     view::put_rec_run(&mut rmm.lock(), rec_pa, rec);
     drop(running);
     write_exit(rmm, run_pa, &exit)

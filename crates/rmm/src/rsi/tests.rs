@@ -604,3 +604,43 @@ fn gic_state_validation() {
     enter.gicv3_lrs[3] = (1u64 << 62) | (0xA1 << 48) | 40;
     assert!(!entry::gic_validate_state(&enter, 4), "RES0 priority bits");
 }
+
+#[test]
+fn instruction_aborts_inject_sea_outside_ram_and_exit_for_unassigned_ram() {
+    use crate::cpu::InstructionAbort;
+    let mut realm = FakeRealm::new(39).entry(
+        0x3000,
+        IpaWalk::Fail {
+            level: 3,
+            ripas: Ripas::Ram,
+        },
+    );
+    let fetch = |ipa| {
+        RealmExit::InstructionAbort(InstructionAbort {
+            ipa,
+            va: ipa,
+            fault: Stage2Fault { level: 3 },
+        })
+    };
+    let mut r = rec(0);
+    let mut exit = RmiRecExit::new_zeroed();
+    assert!(!handle_realm_exit(
+        &mut r,
+        &mut realm,
+        &mut exit,
+        fetch(0x3010)
+    ));
+    assert_eq!(
+        (exit.esr, exit.hpfar, exit.far),
+        (esr::EC_INST_ABORT | 0x07, 0x30, 0)
+    );
+    for ipa in [0x5000, PAR + 0x1000] {
+        let mut r = rec(0);
+        assert!(handle_realm_exit(&mut r, &mut realm, &mut exit, fetch(ipa)));
+        assert_eq!(
+            r.ctx.sysregs.esr_el1,
+            esr::EC_INST_ABORT_SAME_EL | esr::IL_BIT | esr::FSC_SEA,
+            "{ipa:#x}"
+        );
+    }
+}
