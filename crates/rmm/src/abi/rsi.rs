@@ -70,7 +70,7 @@ pub const MAX_EXTENDED_SIZE: u64 = 64;
 /// Registers of an `RsiHostCall`.
 pub const RSI_HOST_CALL_NR_GPRS: usize = 31;
 
-/// `RsiRealmConfig` (DEN0137 1.0-rel0 B5.4.x): written by RSI_REALM_CONFIG into a realm granule.
+/// `RsiRealmConfig` (DEN0137 1.0-rel0 B5.4, RSI types): written by RSI_REALM_CONFIG into a realm granule.
 ///
 /// TF-RMM writes `ipa_width`, `hash_algo` and `rpv` only; other bytes of the granule keep their contents.
 #[repr(C)]

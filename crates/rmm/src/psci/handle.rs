@@ -1,4 +1,4 @@
-//! PSCI calls from a realm (DEN0137 1.0-rel0 B5.3.x "PSCI"), as TF-RMM `rmm-spec-v1.0-rel0`
+//! PSCI calls from a realm (DEN0137 1.0-rel0, PSCI chapter), as TF-RMM `rmm-spec-v1.0-rel0`
 //! `runtime/rsi/psci.c` `handle_psci`.
 //!
 //! VERSION and FEATURES are answered by the RMM. CPU_SUSPEND, CPU_OFF, SYSTEM_OFF and SYSTEM_RESET are

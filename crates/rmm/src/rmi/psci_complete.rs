@@ -1,4 +1,4 @@
-//! RMI_PSCI_COMPLETE — DEN0137 1.0-rel0 B4.3.x, with TF-RMM `rmm-spec-v1.0-rel0` `runtime/rmi/rec.c`
+//! RMI_PSCI_COMPLETE — DEN0137 1.0-rel0 B4.3 (RMI commands), with TF-RMM `rmm-spec-v1.0-rel0` `runtime/rmi/rec.c`
 //! (`smc_psci_complete`) and `runtime/rsi/psci.c` (`psci_complete_request`).
 //!
 //! Failure conditions, all RMI_ERROR_INPUT, in order: `calling_rec` or `target_rec` not granule-aligned;

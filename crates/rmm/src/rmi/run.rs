@@ -1,4 +1,4 @@
-//! RMI_REC_ENTER — DEN0137 1.0-rel0 B4.3.x, with TF-RMM `rmm-spec-v1.0-rel0` `runtime/rmi/run.c`
+//! RMI_REC_ENTER — DEN0137 1.0-rel0 B4.3 (RMI commands), with TF-RMM `rmm-spec-v1.0-rel0` `runtime/rmi/run.c`
 //! (`smc_rec_enter`) order of checks and results.
 //!
 //! Failure conditions, in order: the run granule is not an NS granule → RMI_ERROR_INPUT; `rec` is not a REC

@@ -1,4 +1,4 @@
-//! RSI_HOST_CALL (DEN0137 1.0-rel0 B5.3.x) and its completion on the next entry, as TF-RMM
+//! RSI_HOST_CALL (DEN0137 1.0-rel0 B5.3) and its completion on the next entry, as TF-RMM
 //! `rmm-spec-v1.0-rel0` `runtime/rsi/host_call.c` and `runtime/rmi/run.c` (`complete_host_call`).
 
 use std::mem::offset_of;

@@ -644,3 +644,38 @@ fn instruction_aborts_inject_sea_outside_ram_and_exit_for_unassigned_ram() {
         );
     }
 }
+
+#[test]
+fn measurement_extend_sha512_fills_the_slot() {
+    use sha2::{Digest, Sha512};
+    let mut realm = FakeRealm::new(39);
+    realm.hash_algo = 1;
+    realm.measurements[4] = [7; 64];
+    let mut r = rec(0);
+    smc(
+        &mut r,
+        &mut realm,
+        &[
+            u64::from(RSI_MEASUREMENT_EXTEND),
+            4,
+            64,
+            1,
+            2,
+            3,
+            4,
+            5,
+            6,
+            7,
+            8,
+        ],
+    );
+    let mut value = Vec::new();
+    for w in 1u64..=8 {
+        value.extend_from_slice(&w.to_le_bytes());
+    }
+    let expected = Sha512::new()
+        .chain_update([7u8; 64])
+        .chain_update(&value)
+        .finalize();
+    assert_eq!(realm.measurements[4][..], expected[..]);
+}

@@ -1,4 +1,4 @@
-//! RMI_RTT_SET_RIPAS — DEN0137 1.0-rel0 B4.3.x, with TF-RMM `rmm-spec-v1.0-rel0` `runtime/rmi/rtt.c`
+//! RMI_RTT_SET_RIPAS — DEN0137 1.0-rel0 B4.3 (RMI commands), with TF-RMM `rmm-spec-v1.0-rel0` `runtime/rmi/rtt.c`
 //! (`smc_rtt_set_ripas`, `rtt_set_ripas_range`, `update_ripas`) order of checks and results.
 //!
 //! Failure conditions, in order: `top ≤ base` → RMI_ERROR_INPUT; `rd` not an RD or `rec` not a REC granule →
