@@ -4,9 +4,13 @@
 //! The realm capability has no stable number: each posting of the series is rebased onto a newer kernel
 //! whose upstream capabilities took the previous number, so the number moved with every revision:
 //! `KVM_CAP_ARM_RME` 244 (v10), `KVM_CAP_ARM_RMI` 247 (v12), 248 (v13), 249 (v14), and 251 is reported for
-//! v15 (250 being upstream `KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES` there). Consequences:
+//! v15 (250 being upstream `KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES` there [secondary source]). The numbers the
+//! postings took became, upstream (from the posted `include/uapi/linux/kvm.h` context lines):
+//! 244 `KVM_CAP_GUEST_MEMFD_FLAGS`, 245 `KVM_CAP_ARM_SEA_TO_USER`, 246 `KVM_CAP_S390_USER_OPEREXEC` (v12's
+//! base, v6.19-rc1), 247 `KVM_CAP_S390_KEYOP` (v13's base, v7.0-rc1), 248 `KVM_CAP_S390_VSIE_ESAMODE` (v14's
+//! base, v7.1-rc1). Consequences:
 //! - on a kernel without CCA, the same number can be an unrelated upstream capability that answers 1
-//!   (e.g. on a v14 kernel, 244, 247 and 248 are upstream capabilities of v7.1);
+//!   (e.g. every v12–v14 kernel on arm64 answers 244, guest_memfd flags, which is not v10's RME);
 //! - several candidates may answer at once;
 //! - a mainline kernel newer than a posting's base, without CCA, can answer at that posting's number.
 //!
