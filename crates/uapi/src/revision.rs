@@ -261,13 +261,17 @@ mod tests {
 
     #[test]
     fn lower_upstream_caps_do_not_confuse() {
-        // A v14 kernel (v7.1): 244..=248 are upstream capabilities that may answer.
+        // A v14 kernel (v7.1) on arm64: 244 (guest_memfd flags) and 245 (SEA to user) answer; 246..=248 are
+        // s390 capabilities (0 on arm64, but a probe through a wrapper might say 1: still v14).
+        assert_eq!(detect(answers(&[244, 245, 249])), Ok(AbiRevision::V14));
         assert_eq!(
             detect(answers(&[244, 245, 246, 247, 248, 249])),
             Ok(AbiRevision::V14)
         );
-        // A v12 kernel (v6.19-rc1): 244 is an upstream capability there.
-        assert_eq!(detect(answers(&[244, 247])), Ok(AbiRevision::V12));
+        // A v12 kernel (v6.19-rc1): 244 and 245 are upstream capabilities there, not v10's RME.
+        assert_eq!(detect(answers(&[244, 245, 247])), Ok(AbiRevision::V12));
+        // A v13 kernel (v7.0-rc1).
+        assert_eq!(detect(answers(&[244, 245, 248])), Ok(AbiRevision::V13));
     }
 
     #[test]
