@@ -377,3 +377,17 @@ fn two_recs_run_concurrently_on_host_threads() {
         );
     }
 }
+
+#[test]
+fn emul_mmio_after_a_protected_abort_is_accepted_as_tf_rmm_does() {
+    // The host is shown ISV = 0, but the check uses the syndrome the abort raised (TF-RMM last_run_info).
+    let w = World::realm(1, true);
+    w.script(0).push(Step::load(0x10_0000, 8, 6));
+    let exit = w.enter(0);
+    assert_eq!(exit.esr & esr::ABORT_ISV_BIT, 0);
+    assert_eq!(w.enter_with(0, REC_ENTRY_FLAG_EMUL_MMIO, &[0x66]).0, 0);
+    assert_eq!(
+        w.script(0).record(0).map(|r| (r.ctx.gprs[6], r.ctx.pc)),
+        Some((0x66, CODE_IPA + 4))
+    );
+}
