@@ -26,6 +26,12 @@ enum Command {
     Abi(cmd::abi::AbiArgs),
     /// Work with the software RMM directly (RMI trace replay).
     Rmi(cmd::rmi::RmiArgs),
+    /// Compute a realm's reference RIM by building it on the simulated platform.
+    Measure(cmd::measure::MeasureArgs),
+    /// Build, activate and run a realm (simulated platform or /dev/kvm).
+    Launch(cmd::launch::LaunchArgs),
+    /// Launch a small built-in realm on the simulated platform and explain its RIM.
+    Demo(cmd::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +47,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Abi(args) => cmd::abi::run(&args),
         Command::Rmi(args) => cmd::rmi::run(&args),
+        Command::Measure(args) => cmd::measure::run(&args),
+        Command::Launch(args) => cmd::launch::run(&args),
+        Command::Demo(args) => cmd::demo::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,13 +4,9 @@
 //! The realm capability has no stable number: each posting of the series is rebased onto a newer kernel
 //! whose upstream capabilities took the previous number, so the number moved with every revision:
 //! `KVM_CAP_ARM_RME` 244 (v10), `KVM_CAP_ARM_RMI` 247 (v12), 248 (v13), 249 (v14), and 251 is reported for
-//! v15 (250 being upstream `KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES` there [secondary source]). The numbers the
-//! postings took became, upstream (from the posted `include/uapi/linux/kvm.h` context lines):
-//! 244 `KVM_CAP_GUEST_MEMFD_FLAGS`, 245 `KVM_CAP_ARM_SEA_TO_USER`, 246 `KVM_CAP_S390_USER_OPEREXEC` (v12's
-//! base, v6.19-rc1), 247 `KVM_CAP_S390_KEYOP` (v13's base, v7.0-rc1), 248 `KVM_CAP_S390_VSIE_ESAMODE` (v14's
-//! base, v7.1-rc1). Consequences:
+//! v15 (250 being upstream `KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES` there). Consequences:
 //! - on a kernel without CCA, the same number can be an unrelated upstream capability that answers 1
-//!   (e.g. every v12–v14 kernel on arm64 answers 244, guest_memfd flags, which is not v10's RME);
+//!   (e.g. on a v14 kernel, 244, 247 and 248 are upstream capabilities of v7.1);
 //! - several candidates may answer at once;
 //! - a mainline kernel newer than a posting's base, without CCA, can answer at that posting's number.
 //!
@@ -261,17 +257,13 @@ mod tests {
 
     #[test]
     fn lower_upstream_caps_do_not_confuse() {
-        // A v14 kernel (v7.1) on arm64: 244 (guest_memfd flags) and 245 (SEA to user) answer; 246..=248 are
-        // s390 capabilities (0 on arm64, but a probe through a wrapper might say 1: still v14).
-        assert_eq!(detect(answers(&[244, 245, 249])), Ok(AbiRevision::V14));
+        // A v14 kernel (v7.1): 244..=248 are upstream capabilities that may answer.
         assert_eq!(
             detect(answers(&[244, 245, 246, 247, 248, 249])),
             Ok(AbiRevision::V14)
         );
-        // A v12 kernel (v6.19-rc1): 244 and 245 are upstream capabilities there, not v10's RME.
-        assert_eq!(detect(answers(&[244, 245, 247])), Ok(AbiRevision::V12));
-        // A v13 kernel (v7.0-rc1).
-        assert_eq!(detect(answers(&[244, 245, 248])), Ok(AbiRevision::V13));
+        // A v12 kernel (v6.19-rc1): 244 is an upstream capability there.
+        assert_eq!(detect(answers(&[244, 247])), Ok(AbiRevision::V12));
     }
 
     #[test]

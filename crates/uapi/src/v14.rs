@@ -1,8 +1,5 @@
 //! ABI v14: "arm64: Support for Arm CCA in KVM" v14, 13 May 2026 (44 patches, on v7.1-rc1, RMM v2.0-bet1).
 //!
-//! uAPI from patch 13/44 "arm64: RMI: Define the user ABI" and 16/44 "KVM: arm64: Allow passing machine type
-//! in KVM creation" (both `include/uapi/linux/kvm.h`; v14 thread digest, 13 May 2026).
-//!
 //! Changes from v13: `KVM_CAP_ARM_RMI` is 249; the machine type is reworked to coexist with pKVM's
 //! `KVM_VM_TYPE_ARM_PROTECTED` (bit 31): a realm is bit 30 and setting both is `-EINVAL`; there is no
 //! machine-type field in bits [11:8] any more. `KVM_ARM_VCPU_RMI_PSCI_COMPLETE` is removed (KVM issues
@@ -19,12 +16,11 @@ use crate::catalog::{Item, num, num64};
 /// is reported for v15).
 pub const KVM_CAP_ARM_RMI: u32 = 249;
 
-/// `KVM_VM_TYPE_ARM_NORMAL` = 0: a normal VM. v14 (16/44).
+/// `KVM_VM_TYPE_ARM_NORMAL` = 0: a normal VM. v14.
 pub const KVM_VM_TYPE_ARM_NORMAL: u64 = 0;
 /// `KVM_VM_TYPE_ARM_REALM` = `1UL << 30`: a realm VM. v14 (v10–v13: 0x100).
 pub const KVM_VM_TYPE_ARM_REALM: u64 = 1 << 30;
-/// `KVM_VM_TYPE_ARM_PROTECTED` = `1UL << 31`: a pKVM protected VM. Upstream since pKVM merged; v14 16/44
-/// adds REALM next to it and both to the mask (setting both is `-EINVAL`).
+/// `KVM_VM_TYPE_ARM_PROTECTED` = `1UL << 31`: a pKVM protected VM (upstream bit, named in v14's mask).
 pub const KVM_VM_TYPE_ARM_PROTECTED: u64 = 1 << 31;
 /// `KVM_VM_TYPE_ARM_MASK` = IPA-size mask | PROTECTED | REALM: every bit a v14 kernel accepts. v14.
 pub const KVM_VM_TYPE_ARM_MASK: u64 =

@@ -417,13 +417,8 @@ fn kvmtool(cfg: &RealmConfig, sizes: &ImageSizes<'_>) -> Result<MemoryMap, Layou
         map.images.push(image(ImageKind::Kernel, load, file_size));
         if let Some(initrd_size) = sizes.initrd {
             let initrd = dtb
-                .checked_sub(initrd_size + 4)
-                .filter(|p| *p >= ram.base)
-                .map(|p| p.next_multiple_of(4))
-                .ok_or(LayoutError::InitrdOverlapsKernel {
-                    initrd: ram.base,
-                    kernel_end,
-                })?;
+                .saturating_sub(initrd_size.saturating_add(4))
+                .next_multiple_of(4);
             if initrd < kernel_end {
                 return Err(LayoutError::InitrdOverlapsKernel { initrd, kernel_end });
             }

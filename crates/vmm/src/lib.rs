@@ -8,9 +8,15 @@
 //! Not done here: AArch64 instruction execution (the simulated realm's vCPUs have no code to run), virtio devices.
 #![deny(unsafe_code)]
 
+pub mod backend;
 pub mod config;
+pub mod demo;
+pub mod exits;
 pub mod fdt;
 pub mod image;
 pub mod layout;
+pub mod ops;
 pub mod plan;
+pub mod prepare;
+pub mod realm;
 pub mod size;

@@ -3,8 +3,6 @@
 #[cfg(test)]
 mod common;
 #[cfg(test)]
-mod concurrency;
-#[cfg(test)]
 mod construction;
 #[cfg(test)]
 mod errno_v10;

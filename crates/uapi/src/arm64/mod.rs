@@ -23,15 +23,14 @@ pub use kvm_bindings::{
     KVM_CAP_ARM_SVE, KVM_CAP_ARM_VM_IPA_SIZE, KVM_CAP_DEVICE_CTRL, KVM_CAP_EXIT_HYPERCALL,
     KVM_CAP_GUEST_MEMFD, KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_IRQCHIP, KVM_CAP_MAX_VCPU_ID,
     KVM_CAP_MAX_VCPUS, KVM_CAP_MEMORY_ATTRIBUTES, KVM_CAP_MEMORY_FAULT_INFO, KVM_CAP_MSI_DEVID,
-    KVM_CAP_NR_MEMSLOTS, KVM_CAP_NR_VCPUS, KVM_CAP_ONE_REG, KVM_CAP_USER_MEMORY,
-    KVM_CAP_USER_MEMORY2, KVM_CAP_VM_TYPES, KVM_CREATE_DEVICE_TEST, KVM_EXIT_ARM_NISV,
-    KVM_EXIT_DEBUG, KVM_EXIT_FAIL_ENTRY, KVM_EXIT_HYPERCALL, KVM_EXIT_INTERNAL_ERROR,
-    KVM_EXIT_INTR, KVM_EXIT_MEMORY_FAULT, KVM_EXIT_MMIO, KVM_EXIT_SHUTDOWN, KVM_EXIT_SYSTEM_EVENT,
-    KVM_EXIT_UNKNOWN, KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY,
-    KVM_MEMORY_ATTRIBUTE_PRIVATE, KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_REG_ARM64, KVM_REG_SIZE_MASK,
-    KVM_REG_SIZE_SHIFT, KVM_REG_SIZE_U32, KVM_REG_SIZE_U64, KVM_SYSTEM_EVENT_CRASH,
-    KVM_SYSTEM_EVENT_RESET, KVM_SYSTEM_EVENT_SHUTDOWN, KVM_SYSTEM_EVENT_SUSPEND,
-    KVM_SYSTEM_EVENT_WAKEUP, KVMIO,
+    KVM_CAP_NR_VCPUS, KVM_CAP_ONE_REG, KVM_CAP_USER_MEMORY, KVM_CAP_USER_MEMORY2, KVM_CAP_VM_TYPES,
+    KVM_CREATE_DEVICE_TEST, KVM_EXIT_ARM_NISV, KVM_EXIT_DEBUG, KVM_EXIT_FAIL_ENTRY,
+    KVM_EXIT_HYPERCALL, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_INTR, KVM_EXIT_MEMORY_FAULT,
+    KVM_EXIT_MMIO, KVM_EXIT_SHUTDOWN, KVM_EXIT_SYSTEM_EVENT, KVM_EXIT_UNKNOWN, KVM_MEM_GUEST_MEMFD,
+    KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_MEMORY_ATTRIBUTE_PRIVATE,
+    KVM_MEMORY_EXIT_FLAG_PRIVATE, KVM_REG_ARM64, KVM_REG_SIZE_MASK, KVM_REG_SIZE_SHIFT,
+    KVM_REG_SIZE_U32, KVM_REG_SIZE_U64, KVM_SYSTEM_EVENT_CRASH, KVM_SYSTEM_EVENT_RESET,
+    KVM_SYSTEM_EVENT_SHUTDOWN, KVM_SYSTEM_EVENT_SUSPEND, KVM_SYSTEM_EVENT_WAKEUP, KVMIO,
 };
 pub use regs::*;
 pub use run::*;
@@ -254,8 +253,6 @@ pub struct kvm_irq_level {
 
 /// `KVM_DEV_TYPE_ARM_VGIC_V3` (value 7 of `enum kvm_device_type`).
 pub const KVM_DEV_TYPE_ARM_VGIC_V3: u32 = 7;
-/// `KVM_DEV_TYPE_ARM_VGIC_V2` (value 5 of `enum kvm_device_type`); realms reject GICv2.
-pub const KVM_DEV_TYPE_ARM_VGIC_V2: u32 = 5;
 /// VGIC attribute group: base addresses.
 pub const KVM_DEV_ARM_VGIC_GRP_ADDR: u32 = 0;
 /// VGIC attribute group: number of interrupts.
@@ -268,33 +265,6 @@ pub const KVM_DEV_ARM_VGIC_CTRL_INIT: u32 = 0;
 pub const KVM_VGIC_V3_ADDR_TYPE_DIST: u32 = 2;
 /// `KVM_DEV_ARM_VGIC_GRP_ADDR` attribute: redistributor base.
 pub const KVM_VGIC_V3_ADDR_TYPE_REDIST: u32 = 3;
-
-// ---- SMCCC filter (VM device attributes; how a VMM takes PSCI/SMCCC calls to userspace) ----
-
-/// VM attribute group of the SMCCC filter (`KVM_SET_DEVICE_ATTR` on the VM fd).
-pub const KVM_ARM_VM_SMCCC_CTRL: u32 = 0;
-/// `KVM_ARM_VM_SMCCC_CTRL` attribute: install a [`kvm_smccc_filter`].
-pub const KVM_ARM_VM_SMCCC_FILTER: u32 = 0;
-/// `enum kvm_smccc_filter_action`: KVM handles the range.
-pub const KVM_SMCCC_FILTER_HANDLE: u32 = 0;
-/// `enum kvm_smccc_filter_action`: the guest gets NOT_SUPPORTED.
-pub const KVM_SMCCC_FILTER_DENY: u32 = 1;
-/// `enum kvm_smccc_filter_action`: forward to userspace as `KVM_EXIT_HYPERCALL`.
-pub const KVM_SMCCC_FILTER_FWD_TO_USER: u32 = 2;
-
-/// `struct kvm_smccc_filter`: a range of SMCCC function ids and what to do with them.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
-pub struct kvm_smccc_filter {
-    /// First function id.
-    pub base: u32,
-    /// Number of function ids.
-    pub nr_functions: u32,
-    /// `KVM_SMCCC_FILTER_*`.
-    pub action: u8,
-    /// Must be zero.
-    pub pad: [u8; 15],
-}
 
 // ---- request numbers ----
 
@@ -316,8 +286,6 @@ pub const KVM_SET_USER_MEMORY_REGION2: u64 =
     iow(KVMIO, 0x49, size_of::<kvm_userspace_memory_region2>());
 /// `KVM_IRQ_LINE = _IOW(KVMIO, 0x61, struct kvm_irq_level)` (VM).
 pub const KVM_IRQ_LINE: u64 = iow(KVMIO, 0x61, size_of::<kvm_irq_level>());
-/// `KVM_CREATE_IRQCHIP = _IO(KVMIO, 0x60)` (VM; arm64: a GICv2 — realms use `KVM_CREATE_DEVICE` with GICv3).
-pub const KVM_CREATE_IRQCHIP: u64 = io(KVMIO, 0x60);
 /// `KVM_RUN = _IO(KVMIO, 0x80)` (vCPU).
 pub const KVM_RUN: u64 = io(KVMIO, 0x80);
 /// `KVM_ENABLE_CAP = _IOW(KVMIO, 0xa3, struct kvm_enable_cap)` (VM or vCPU).
@@ -374,14 +342,13 @@ const fn catalog_items() -> [Item; CATALOG_LEN] {
 
 const CATALOG_LEN: usize = HEAD.len() + regs::CATALOG.len() + run::CATALOG.len();
 
-const HEAD: [Item; 113] = [
+const HEAD: [Item; 104] = [
     num!(Constant, KVMIO),
     num!(Constant, KVM_API_VERSION),
     // capabilities a realm VMM probes
     num!(Constant, KVM_CAP_IRQCHIP),
     num!(Constant, KVM_CAP_USER_MEMORY),
     num!(Constant, KVM_CAP_NR_VCPUS),
-    num!(Constant, KVM_CAP_NR_MEMSLOTS),
     num!(Constant, KVM_CAP_ONE_REG),
     num!(Constant, KVM_CAP_MAX_VCPUS),
     num!(Constant, KVM_CAP_ARM_PSCI),
@@ -456,13 +423,7 @@ const HEAD: [Item; 113] = [
         KVM_VM_TYPE_ARM_IPA_SIZE(0x1ff),
     ),
     // GICv3
-    num!(Constant, KVM_DEV_TYPE_ARM_VGIC_V2),
     num!(Constant, KVM_DEV_TYPE_ARM_VGIC_V3),
-    num!(Constant, KVM_ARM_VM_SMCCC_CTRL),
-    num!(Constant, KVM_ARM_VM_SMCCC_FILTER),
-    num!(Constant, KVM_SMCCC_FILTER_HANDLE),
-    num!(Constant, KVM_SMCCC_FILTER_DENY),
-    num!(Constant, KVM_SMCCC_FILTER_FWD_TO_USER),
     num!(Constant, KVM_DEV_ARM_VGIC_GRP_ADDR),
     num!(Constant, KVM_DEV_ARM_VGIC_GRP_NR_IRQS),
     num!(Constant, KVM_DEV_ARM_VGIC_GRP_CTRL),
@@ -481,7 +442,6 @@ const HEAD: [Item; 113] = [
     num64!(Request, KVM_SET_USER_MEMORY_REGION),
     num64!(Request, KVM_SET_USER_MEMORY_REGION2),
     num64!(Request, KVM_IRQ_LINE),
-    num64!(Request, KVM_CREATE_IRQCHIP),
     num64!(Request, KVM_RUN),
     num64!(Request, KVM_ENABLE_CAP),
     num64!(Request, KVM_GET_ONE_REG),
@@ -515,7 +475,6 @@ const HEAD: [Item; 113] = [
     ]),
     layout!(kvm_device_attr, "struct kvm_device_attr", size 24, { flags @ 0, group @ 4, attr @ 8, addr @ 16 }),
     layout!(kvm_irq_level, "struct kvm_irq_level", size 8, { irq @ 0, level @ 4 }),
-    layout!(kvm_smccc_filter, "struct kvm_smccc_filter", size 24, { base @ 0, nr_functions @ 4, action @ 8, pad @ 9 }),
 ];
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! accepts only x0–x30 and PC (plus a few system registers) before the first run (v12 and later).
 
 use super::{KVM_REG_ARM64, KVM_REG_SIZE_U64};
-use crate::catalog::{Item, Kind, num, num64};
+use crate::catalog::{Item, Kind, num64};
 
 /// Shift of the coprocessor field of an arm64 register id.
 pub const KVM_REG_ARM_COPROC_SHIFT: u32 = 16;
@@ -52,54 +52,6 @@ pub const REG_X: [u64; 31] = {
     }
     ids
 };
-
-/// Mask of the coprocessor field of an arm64 register id.
-pub const KVM_REG_ARM_COPROC_MASK: u64 = 0x0000_0000_0FFF_0000;
-/// Coprocessor field value of system registers (`0x0013 << KVM_REG_ARM_COPROC_SHIFT`).
-pub const KVM_REG_ARM64_SYSREG: u64 = 0x0013 << KVM_REG_ARM_COPROC_SHIFT;
-/// Mask of `op0` in a system-register id.
-pub const KVM_REG_ARM64_SYSREG_OP0_MASK: u64 = 0x0000_0000_0000_c000;
-/// Shift of `op0`.
-pub const KVM_REG_ARM64_SYSREG_OP0_SHIFT: u32 = 14;
-/// Mask of `op1`.
-pub const KVM_REG_ARM64_SYSREG_OP1_MASK: u64 = 0x0000_0000_0000_3800;
-/// Shift of `op1`.
-pub const KVM_REG_ARM64_SYSREG_OP1_SHIFT: u32 = 11;
-/// Mask of `CRn`.
-pub const KVM_REG_ARM64_SYSREG_CRN_MASK: u64 = 0x0000_0000_0000_0780;
-/// Shift of `CRn`.
-pub const KVM_REG_ARM64_SYSREG_CRN_SHIFT: u32 = 7;
-/// Mask of `CRm`.
-pub const KVM_REG_ARM64_SYSREG_CRM_MASK: u64 = 0x0000_0000_0000_0078;
-/// Shift of `CRm`.
-pub const KVM_REG_ARM64_SYSREG_CRM_SHIFT: u32 = 3;
-/// Mask of `op2`.
-pub const KVM_REG_ARM64_SYSREG_OP2_MASK: u64 = 0x0000_0000_0000_0007;
-/// Shift of `op2`.
-pub const KVM_REG_ARM64_SYSREG_OP2_SHIFT: u32 = 0;
-
-/// `ARM64_SYS_REG(op0, op1, crn, crm, op2)`: the one-reg id of a 64-bit system register (fields are masked
-/// to their widths, as the C macro does).
-#[expect(non_snake_case, reason = "kernel macro name")]
-#[must_use]
-pub const fn ARM64_SYS_REG(op0: u64, op1: u64, crn: u64, crm: u64, op2: u64) -> u64 {
-    KVM_REG_ARM64
-        | KVM_REG_SIZE_U64
-        | KVM_REG_ARM64_SYSREG
-        | ((op0 << KVM_REG_ARM64_SYSREG_OP0_SHIFT) & KVM_REG_ARM64_SYSREG_OP0_MASK)
-        | ((op1 << KVM_REG_ARM64_SYSREG_OP1_SHIFT) & KVM_REG_ARM64_SYSREG_OP1_MASK)
-        | ((crn << KVM_REG_ARM64_SYSREG_CRN_SHIFT) & KVM_REG_ARM64_SYSREG_CRN_MASK)
-        | ((crm << KVM_REG_ARM64_SYSREG_CRM_SHIFT) & KVM_REG_ARM64_SYSREG_CRM_MASK)
-        | ((op2 << KVM_REG_ARM64_SYSREG_OP2_SHIFT) & KVM_REG_ARM64_SYSREG_OP2_MASK)
-}
-
-/// One-reg id of MPIDR_EL1 (op0 3, op1 0, CRn 0, CRm 0, op2 5).
-pub const REG_MPIDR_EL1: u64 = ARM64_SYS_REG(3, 0, 0, 0, 5);
-/// One-reg id of ID_AA64DFR0_EL1 (3, 0, 0, 5, 0); settable for realms before the first run (v12 and later:
-/// BRPs/WRPs become the realm's breakpoint and watchpoint counts).
-pub const REG_ID_AA64DFR0_EL1: u64 = ARM64_SYS_REG(3, 0, 0, 5, 0);
-/// One-reg id of PMCR_EL0 (3, 3, 9, 12, 0); settable for realms in v12 (PMU counters).
-pub const REG_PMCR_EL0: u64 = ARM64_SYS_REG(3, 3, 9, 12, 0);
 
 /// A 64-bit core register named by a one-reg id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -166,8 +118,8 @@ const X_ITEMS: [Item; 31] = x_items!(
 );
 
 /// The register items of the arm64 catalog section.
-pub(super) const CATALOG: [Item; 53] = {
-    let mut out = [X_ITEMS[0]; 53];
+pub(super) const CATALOG: [Item; 37] = {
+    let mut out = [X_ITEMS[0]; 37];
     let mut n = 0;
     while n < 31 {
         out[n] = X_ITEMS[n];
@@ -198,42 +150,6 @@ pub(super) const CATALOG: [Item; 53] = {
         REG_PSTATE,
     );
     out[36] = num64!(Constant, KVM_REG_ARM64);
-    out[37] = num64!(Constant, KVM_REG_ARM_COPROC_MASK);
-    out[38] = num64!(Constant, KVM_REG_ARM64_SYSREG);
-    out[39] = num64!(Constant, KVM_REG_ARM64_SYSREG_OP0_MASK);
-    out[40] = num!(Constant, KVM_REG_ARM64_SYSREG_OP0_SHIFT);
-    out[41] = num64!(Constant, KVM_REG_ARM64_SYSREG_OP1_MASK);
-    out[42] = num!(Constant, KVM_REG_ARM64_SYSREG_OP1_SHIFT);
-    out[43] = num64!(Constant, KVM_REG_ARM64_SYSREG_CRN_MASK);
-    out[44] = num!(Constant, KVM_REG_ARM64_SYSREG_CRN_SHIFT);
-    out[45] = num64!(Constant, KVM_REG_ARM64_SYSREG_CRM_MASK);
-    out[46] = num!(Constant, KVM_REG_ARM64_SYSREG_CRM_SHIFT);
-    out[47] = num64!(Constant, KVM_REG_ARM64_SYSREG_OP2_MASK);
-    out[48] = num!(Constant, KVM_REG_ARM64_SYSREG_OP2_SHIFT);
-    out[49] = Item::expr(
-        "REG_MPIDR_EL1",
-        "ARM64_SYS_REG(3, 0, 0, 0, 5)",
-        Kind::Constant,
-        REG_MPIDR_EL1,
-    );
-    out[50] = Item::expr(
-        "REG_ID_AA64DFR0_EL1",
-        "ARM64_SYS_REG(3, 0, 0, 5, 0)",
-        Kind::Constant,
-        REG_ID_AA64DFR0_EL1,
-    );
-    out[51] = Item::expr(
-        "REG_PMCR_EL0",
-        "ARM64_SYS_REG(3, 3, 9, 12, 0)",
-        Kind::Constant,
-        REG_PMCR_EL0,
-    );
-    out[52] = Item::expr(
-        "ARM64_SYS_REG(7, 15, 31, 31, 15)",
-        "ARM64_SYS_REG(7, 15, 31, 31, 15)",
-        Kind::Constant,
-        ARM64_SYS_REG(7, 15, 31, 31, 15),
-    );
     out
 };
 

@@ -52,7 +52,6 @@ typedef int __s32;
 #define KVM_CAP_IRQCHIP	  0
 #define KVM_CAP_USER_MEMORY 3
 #define KVM_CAP_NR_VCPUS 9
-#define KVM_CAP_NR_MEMSLOTS 10
 #define KVM_CAP_MAX_VCPUS 66
 #define KVM_CAP_ONE_REG 70
 #define KVM_CAP_ARM_PSCI 87
@@ -251,7 +250,6 @@ struct kvm_run {
 #define KVM_CREATE_VCPU           _IO(KVMIO,   0x41)
 #define KVM_SET_USER_MEMORY_REGION _IOW(KVMIO, 0x46, struct kvm_userspace_memory_region)
 #define KVM_SET_USER_MEMORY_REGION2 _IOW(KVMIO, 0x49, struct kvm_userspace_memory_region2)
-#define KVM_CREATE_IRQCHIP        _IO(KVMIO,   0x60)
 #define KVM_IRQ_LINE              _IOW(KVMIO,  0x61, struct kvm_irq_level)
 #define KVM_RUN                   _IO(KVMIO,   0x80)
 #define KVM_ENABLE_CAP            _IOW(KVMIO,  0xa3, struct kvm_enable_cap)
@@ -268,7 +266,6 @@ struct kvm_run {
 #define KVM_HAS_DEVICE_ATTR	  _IOW(KVMIO,  0xe3, struct kvm_device_attr)
 
 /* enum kvm_device_type */
-#define KVM_DEV_TYPE_ARM_VGIC_V2 5
 #define KVM_DEV_TYPE_ARM_VGIC_V3 7
 
 /* ---- arch/arm64/include/uapi/asm/kvm.h ---- */
@@ -322,50 +319,6 @@ struct kvm_vcpu_init {
 #define KVM_DEV_ARM_VGIC_GRP_NR_IRQS	3
 #define KVM_DEV_ARM_VGIC_GRP_CTRL	4
 #define   KVM_DEV_ARM_VGIC_CTRL_INIT		0
-
-#define KVM_REG_ARM_COPROC_MASK		0x000000000FFF0000
-#define KVM_REG_ARM64_SYSREG		(0x0013 << KVM_REG_ARM_COPROC_SHIFT)
-#define KVM_REG_ARM64_SYSREG_OP0_MASK	0x000000000000c000
-#define KVM_REG_ARM64_SYSREG_OP0_SHIFT	14
-#define KVM_REG_ARM64_SYSREG_OP1_MASK	0x0000000000003800
-#define KVM_REG_ARM64_SYSREG_OP1_SHIFT	11
-#define KVM_REG_ARM64_SYSREG_CRN_MASK	0x0000000000000780
-#define KVM_REG_ARM64_SYSREG_CRN_SHIFT	7
-#define KVM_REG_ARM64_SYSREG_CRM_MASK	0x0000000000000078
-#define KVM_REG_ARM64_SYSREG_CRM_SHIFT	3
-#define KVM_REG_ARM64_SYSREG_OP2_MASK	0x0000000000000007
-#define KVM_REG_ARM64_SYSREG_OP2_SHIFT	0
-
-#define ARM64_SYS_REG_SHIFT_MASK(x,n) /* fixture-helper */ \
-	(((x) << KVM_REG_ARM64_SYSREG_ ## n ## _SHIFT) & \
-	KVM_REG_ARM64_SYSREG_ ## n ## _MASK)
-
-#define __ARM64_SYS_REG(op0,op1,crn,crm,op2) /* fixture-helper */ \
-	(KVM_REG_ARM64 | KVM_REG_ARM64_SYSREG | \
-	ARM64_SYS_REG_SHIFT_MASK(op0, OP0) | \
-	ARM64_SYS_REG_SHIFT_MASK(op1, OP1) | \
-	ARM64_SYS_REG_SHIFT_MASK(crn, CRN) | \
-	ARM64_SYS_REG_SHIFT_MASK(crm, CRM) | \
-	ARM64_SYS_REG_SHIFT_MASK(op2, OP2))
-
-#define ARM64_SYS_REG(...) (__ARM64_SYS_REG(__VA_ARGS__) | KVM_REG_SIZE_U64)
-
-/* Device Control API on vm fd */
-#define KVM_ARM_VM_SMCCC_CTRL		0
-#define   KVM_ARM_VM_SMCCC_FILTER	0
-
-enum kvm_smccc_filter_action {
-	KVM_SMCCC_FILTER_HANDLE = 0,
-	KVM_SMCCC_FILTER_DENY,
-	KVM_SMCCC_FILTER_FWD_TO_USER,
-};
-
-struct kvm_smccc_filter {
-	__u32 base;
-	__u32 nr_functions;
-	__u8 action;
-	__u8 pad[15];
-};
 
 #define KVM_HYPERCALL_EXIT_SMC		(1U << 0)
 #define KVM_HYPERCALL_EXIT_16BIT	(1U << 1)

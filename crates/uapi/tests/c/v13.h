@@ -1,6 +1,5 @@
 /*
- * ABI v13 (18 Mar 2026, on v7.0-rc1): the "Define the user ABI" patch (include/uapi/linux/kvm.h, as posted: the
- * request macros precede their structs) and the unchanged bits-[11:8] machine type.
+ * ABI v13 (18 Mar 2026, on v7.0-rc1): as v12 but KVM_CAP_ARM_RMI 248 and an in/out (_IOWR) populate.
  */
 #ifndef REALMKIT_V13_H
 #define REALMKIT_V13_H /* fixture-helper */
@@ -16,18 +15,14 @@
 #define KVM_VM_TYPE_ARM_NORMAL		KVM_VM_TYPE_ARM(0)
 #define KVM_VM_TYPE_ARM_REALM		KVM_VM_TYPE_ARM(1)
 
-/* Available with KVM_CAP_ARM_RMI, only for VMs with KVM_VM_TYPE_ARM_REALM  */
-#define KVM_ARM_VCPU_RMI_PSCI_COMPLETE	_IOW(KVMIO, 0xd6, struct kvm_arm_rmi_psci_complete)
-
+/* Available with KVM_CAP_ARM_RMI, only for VMs with KVM_VM_TYPE_ARM_REALM */
 struct kvm_arm_rmi_psci_complete {
 	__u64 target_mpidr;
 	__u32 psci_status;
 	__u32 padding[3];
 };
 
-/* Available with KVM_CAP_ARM_RMI, only for VMs with KVM_VM_TYPE_ARM_REALM */
-#define KVM_ARM_RMI_POPULATE	_IOWR(KVMIO, 0xd7, struct kvm_arm_rmi_populate)
-#define KVM_ARM_RMI_POPULATE_FLAGS_MEASURE	(1 << 0)
+#define KVM_ARM_VCPU_RMI_PSCI_COMPLETE	_IOW(KVMIO, 0xd6, struct kvm_arm_rmi_psci_complete)
 
 struct kvm_arm_rmi_populate {
 	__u64 base;
@@ -36,5 +31,9 @@ struct kvm_arm_rmi_populate {
 	__u32 flags;
 	__u32 reserved;
 };
+
+#define KVM_ARM_RMI_POPULATE_FLAGS_MEASURE	(1 << 0)
+
+#define KVM_ARM_RMI_POPULATE	_IOWR(KVMIO, 0xd7, struct kvm_arm_rmi_populate)
 
 #endif

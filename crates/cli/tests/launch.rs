@@ -1,0 +1,73 @@
+//! `realm launch`: agrees with `measure`, says plainly that the simulated realm has no code to run, and
+//! reports the absence of a realm-capable KVM with exit code 2.
+
+#[cfg(test)]
+mod tests {
+    use std::process::{Command, Output};
+
+    fn realm(args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_realm"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn text(b: &[u8]) -> String {
+        String::from_utf8(b.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn launch_and_measure_agree() {
+        let dir = std::env::temp_dir().join(format!("realm-cli-launch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let k = dir.join("Image");
+        std::fs::write(&k, realm_vmm::image::synthetic_image(300_000, 5)).unwrap();
+        let k = k.to_str().unwrap();
+        for abi in ["v10", "v12"] {
+            for layout in ["kvmtool", "qemu"] {
+                let args = [
+                    "-k", k, "-m", "128M", "-c", "2", "--abi", abi, "--layout", layout,
+                ];
+                let m = realm(&[&["measure"], &args[..]].concat());
+                assert!(m.status.success(), "{}", text(&m.stderr));
+                let l = realm(&[&["launch"], &args[..]].concat());
+                assert!(l.status.success(), "{}", text(&l.stderr));
+                let out = text(&l.stdout);
+                assert!(out.contains("no code to run"), "{out}");
+                let rim = text(&m.stdout).lines().last().unwrap().to_owned();
+                assert!(
+                    out.contains(&format!("RIM        {rim}")),
+                    "{abi} {layout}: {out}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_realm_capable_kvm_here_is_exit_2() {
+        let dir = std::env::temp_dir().join(format!("realm-cli-launch-kvm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let k = dir.join("Image");
+        std::fs::write(&k, realm_vmm::image::synthetic_image(4096, 5)).unwrap();
+        let o = realm(&["launch", "--backend", "kvm", "-k", k.to_str().unwrap()]);
+        if o.status.success() {
+            #[expect(clippy::print_stderr, reason = "a skipped test says why")]
+            {
+                eprintln!("skipped: this machine has a realm-capable KVM");
+            }
+            return;
+        }
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            text(&o.stderr).starts_with("realm: no realm-capable KVM on this machine"),
+            "{}",
+            text(&o.stderr)
+        );
+        let o = realm(&["launch", "--backend", "xen", "-k", k.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2));
+        assert_eq!(
+            text(&o.stderr).trim_end(),
+            "realm: unknown backend \"xen\" (expected simulated or kvm)"
+        );
+    }
+}

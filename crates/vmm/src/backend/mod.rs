@@ -1,0 +1,207 @@
+//! The backends a plan runs on, behind one ioctl-level trait: request numbers and argument structs from
+//! realm-uapi go to the simulated kernel (realm-kvm + realm-rmm in process) or to `/dev/kvm`.
+//!
+//! The split follows cloud-hypervisor's `Hypervisor`/`Vm`/`Vcpu` layering reduced to what the realm ABI needs
+//! (fds and ioctls), and OpenVMM's "optional abilities behind accessors that may say no": only the simulated
+//! backend can read the realm's measurements back ([`KvmBackend::measuring`]).
+//!
+//! Unsafe code is denied here as in the whole crate and allowed only in `host_kvm::sys`.
+
+pub mod host_kvm;
+pub mod simulated;
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+use vm_memory::MmapRegion;
+
+pub use realm_kvm::{Errno, Fd, IoctlArg};
+
+use crate::config::Abi;
+
+/// Which backend.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum BackendKind {
+    /// realm-kvm + realm-rmm in this process.
+    #[default]
+    Simulated,
+    /// The host's `/dev/kvm`.
+    Kvm,
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Simulated => "simulated",
+            Self::Kvm => "kvm",
+        })
+    }
+}
+
+impl std::str::FromStr for BackendKind {
+    type Err = BackendError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "simulated" | "sim" => Ok(Self::Simulated),
+            "kvm" => Ok(Self::Kvm),
+            _ => Err(BackendError::UnknownBackend(s.to_owned())),
+        }
+    }
+}
+
+/// Memory the VMM maps for the guest (the shared alias of a RAM slot, a scratch page for ioctl arguments):
+/// real process memory, reachable by the kernel at `hva`.
+#[derive(Clone, Debug)]
+pub struct UserMemory {
+    /// The mapping.
+    pub region: Arc<MmapRegion>,
+    /// Its host virtual address.
+    pub hva: u64,
+}
+
+/// A vCPU's `struct kvm_run`, as mapped from the vCPU fd.
+pub trait RunArea: fmt::Debug {
+    /// Access the bytes.
+    fn with(&self, f: &mut dyn FnMut(&mut [u8]));
+}
+
+/// The realm's measurements as the RMM holds them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Measured {
+    /// `sha256` or `sha512`.
+    pub hash_algo: String,
+    /// The RIM (digest-length bytes).
+    pub rim: Vec<u8>,
+    /// REM[0..4].
+    pub rems: Vec<Vec<u8>>,
+}
+
+/// One extension of the RIM, for `measure --explain`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Extension {
+    /// `realm_create`, `data`, `rec`, `ripas`.
+    pub kind: String,
+    /// The IPA (`data`) or range (`ripas`), empty otherwise.
+    pub target: String,
+    /// DATA flags / REC flags, empty otherwise.
+    pub flags: String,
+    /// The content hash (empty when not measured).
+    pub content_hash: String,
+    /// The RIM after this extension.
+    pub rim_after: String,
+}
+
+/// Backends that can read a realm's measurements (the simulated platform: as debugfs + the RMM's own state).
+pub trait MeasuringBackend {
+    /// The measurements of the realm of VM `vm_fd`, once its RD exists.
+    fn measurements(&self, vm_fd: Fd) -> Option<Measured>;
+    /// Every RIM extension so far.
+    fn measurement_log(&self, vm_fd: Fd) -> Option<Vec<Extension>>;
+}
+
+/// A kernel reached through fds and ioctls.
+pub trait KvmBackend: fmt::Debug {
+    /// A short name for messages (`simulated`, `kvm`).
+    fn name(&self) -> &'static str;
+    /// The ABI revision the kernel speaks.
+    fn abi(&self) -> Abi;
+    /// `open("/dev/kvm")`.
+    fn open_kvm(&self) -> Result<Fd, BackendError>;
+    /// `ioctl(fd, request, arg)`.
+    fn ioctl(&self, fd: Fd, request: u64, arg: IoctlArg<'_>) -> Result<i64, Errno>;
+    /// `close(fd)`.
+    fn close(&self, fd: Fd);
+    /// Map `size` bytes of anonymous memory the kernel can reach by address.
+    fn map_memory(&self, size: u64) -> Result<UserMemory, BackendError>;
+    /// Unmap memory from [`KvmBackend::map_memory`] (simulated: unregister it).
+    fn unmap_memory(&self, mem: &UserMemory);
+    /// The vCPU's `struct kvm_run`.
+    fn run_area(&self, vcpu_fd: Fd) -> Result<Box<dyn RunArea>, BackendError>;
+    /// Measurement read-back, when the backend can.
+    fn measuring(&self) -> Option<&dyn MeasuringBackend> {
+        None
+    }
+}
+
+/// A backend failure: one variant per failing operation.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// Unknown `--backend`.
+    #[error("unknown backend {0:?} (expected simulated or kvm)")]
+    UnknownBackend(String),
+    /// `/dev/kvm` could not be opened.
+    #[error("no realm-capable KVM on this machine: cannot open {path}")]
+    OpenKvm {
+        /// The device.
+        path: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The host KVM has no realm capability.
+    #[error("no realm-capable KVM on this machine: {0}")]
+    NoRealmSupport(String),
+    /// The host speaks another revision.
+    #[error("the host KVM speaks realm ABI {host}, not {wanted} (use --abi {host})")]
+    AbiMismatch {
+        /// Asked for.
+        wanted: String,
+        /// Spoken.
+        host: String,
+    },
+    /// A host ABI revision this VMM cannot drive.
+    #[error("the host KVM speaks realm ABI {0}; this VMM drives v10 and v12 (RMM 1.0) only")]
+    UnsupportedAbi(String),
+    /// Mapping memory failed.
+    #[error("mapping {size} bytes of guest memory")]
+    Mmap {
+        /// Bytes.
+        size: u64,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An ioctl failed.
+    #[error("{what}")]
+    Ioctl {
+        /// The operation and its arguments, e.g. `KVM_ARM_RMI_POPULATE 0x80000000..0x80200000`.
+        what: String,
+        /// The errno.
+        #[source]
+        source: Errno,
+    },
+    /// A populate ioctl returned without progress.
+    #[error("{what} made no progress")]
+    NoProgress {
+        /// The operation.
+        what: String,
+    },
+    /// Writing to guest memory failed.
+    #[error("loading the {what} into guest memory")]
+    Load {
+        /// Which image.
+        what: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl BackendError {
+    /// An ioctl failure naming the operation.
+    pub fn ioctl(what: impl Into<String>, source: Errno) -> Self {
+        Self::Ioctl {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+/// Open a backend of `kind` speaking `abi`.
+pub fn open(kind: BackendKind, abi: Abi) -> Result<Box<dyn KvmBackend>, BackendError> {
+    match kind {
+        BackendKind::Simulated => Ok(Box::new(simulated::SimulatedBackend::new(abi))),
+        BackendKind::Kvm => Ok(Box::new(host_kvm::HostKvm::open(Some(abi))?)),
+    }
+}

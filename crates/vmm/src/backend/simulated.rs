@@ -1,0 +1,172 @@
+//! The simulated platform: realm-kvm's kernel over realm-rmm's RMM, in this process. Every ioctl goes through
+//! [`realm_kvm::Kernel::ioctl`] as bytes, exactly as the host backend sends them to `/dev/kvm`; user memory is
+//! real process memory registered with the kernel's user-memory registry.
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+
+use realm_kvm::{Kernel, KernelConfig};
+use realm_rmm::{PlatformConfig, Rmm};
+use vm_memory::MmapRegion;
+
+use super::{
+    BackendError, Errno, Extension, Fd, IoctlArg, KvmBackend, Measured, MeasuringBackend, RunArea,
+    UserMemory,
+};
+use crate::config::Abi;
+
+/// realm-kvm + realm-rmm.
+#[derive(Debug)]
+pub struct SimulatedBackend {
+    abi: Abi,
+    rmm: Arc<Rmm>,
+    kernel: Kernel,
+}
+
+impl SimulatedBackend {
+    /// A fresh platform (the RMM's default profile) whose kernel speaks `abi`.
+    pub fn new(abi: Abi) -> Self {
+        Self::with_platform(abi, PlatformConfig::default())
+    }
+
+    /// A fresh platform with `platform`.
+    pub fn with_platform(abi: Abi, platform: PlatformConfig) -> Self {
+        let rmm = Arc::new(Rmm::new(platform));
+        let kabi = match abi {
+            Abi::V10 => realm_kvm::AbiRevision::V10,
+            Abi::V12 => realm_kvm::AbiRevision::V12,
+        };
+        let kernel = Kernel::new(rmm.clone(), rmm.clone(), KernelConfig::new(kabi));
+        Self { abi, rmm, kernel }
+    }
+
+    /// The RMM (for invariant checks in tests).
+    pub fn rmm(&self) -> &Rmm {
+        &self.rmm
+    }
+
+    /// The kernel.
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+}
+
+#[derive(Debug)]
+struct SimRun(realm_kvm::KvmRun);
+
+impl RunArea for SimRun {
+    fn with(&self, f: &mut dyn FnMut(&mut [u8])) {
+        self.0.with(|b| f(b));
+    }
+}
+
+impl KvmBackend for SimulatedBackend {
+    fn name(&self) -> &'static str {
+        "simulated"
+    }
+
+    fn abi(&self) -> Abi {
+        self.abi
+    }
+
+    fn open_kvm(&self) -> Result<Fd, BackendError> {
+        self.kernel
+            .open_kvm()
+            .map_err(|e| BackendError::ioctl("open /dev/kvm", e))
+    }
+
+    fn ioctl(&self, fd: Fd, request: u64, arg: IoctlArg<'_>) -> Result<i64, Errno> {
+        self.kernel.ioctl(fd, request, arg)
+    }
+
+    fn close(&self, fd: Fd) {
+        let _ = self.kernel.close(fd);
+    }
+
+    fn map_memory(&self, size: u64) -> Result<UserMemory, BackendError> {
+        let len = usize::try_from(size).map_err(|_| BackendError::Mmap {
+            size,
+            source: std::io::Error::from(std::io::ErrorKind::OutOfMemory),
+        })?;
+        let region = Arc::new(MmapRegion::new(len).map_err(|e| BackendError::Mmap {
+            size,
+            source: std::io::Error::other(e.to_string()),
+        })?);
+        let hva = self.kernel.user_memory().register(Arc::clone(&region));
+        Ok(UserMemory { region, hva })
+    }
+
+    fn unmap_memory(&self, mem: &UserMemory) {
+        self.kernel.user_memory().unregister(mem.hva);
+    }
+
+    fn run_area(&self, vcpu_fd: Fd) -> Result<Box<dyn RunArea>, BackendError> {
+        let run = self
+            .kernel
+            .kvm_run(vcpu_fd)
+            .map_err(|e| BackendError::ioctl("mmap of the vCPU fd", e))?;
+        Ok(Box::new(SimRun(run)))
+    }
+
+    fn measuring(&self) -> Option<&dyn MeasuringBackend> {
+        Some(self)
+    }
+}
+
+impl MeasuringBackend for SimulatedBackend {
+    fn measurements(&self, vm_fd: Fd) -> Option<Measured> {
+        let rd = self.kernel.debug_realm_rd(vm_fd)?;
+        let m = self.rmm.measurements(rd)?;
+        Some(Measured {
+            hash_algo: match m.hash_algo {
+                realm_rmm::HashAlgorithm::Sha256 => "sha256",
+                realm_rmm::HashAlgorithm::Sha512 => "sha512",
+            }
+            .to_owned(),
+            rim: m.rim.clone(),
+            rems: m.rems.to_vec(),
+        })
+    }
+
+    fn measurement_log(&self, vm_fd: Fd) -> Option<Vec<Extension>> {
+        let rd = self.kernel.debug_realm_rd(vm_fd)?;
+        let log = self.rmm.measurement_log(rd)?;
+        Some(log.iter().map(extension_of).collect())
+    }
+}
+
+fn extension_of(e: &realm_rmm::MeasurementEvent) -> Extension {
+    use realm_rmm::MeasurementKind as K;
+    let (kind, target, flags, content) = match &e.kind {
+        K::RealmCreate => ("realm_create", String::new(), String::new(), Vec::new()),
+        K::Data {
+            ipa,
+            flags,
+            content_hash,
+        } => (
+            "data",
+            format!("{ipa:#x}"),
+            format!("{flags}"),
+            content_hash.clone(),
+        ),
+        K::Rec { content_hash } => (
+            "rec",
+            String::new(),
+            "runnable".to_owned(),
+            content_hash.clone(),
+        ),
+        K::Ripas { base, top } => (
+            "ripas",
+            format!("{base:#x}..{top:#x}"),
+            String::new(),
+            Vec::new(),
+        ),
+    };
+    Extension {
+        kind: kind.to_owned(),
+        target,
+        flags,
+        content_hash: hex::encode(content),
+        rim_after: hex::encode(&e.rim_after),
+    }
+}

@@ -1,0 +1,313 @@
+//! Handling a vCPU's exits after `KVM_RUN`: MMIO to the emulated ns16550a UART (vm-superio), PSCI calls
+//! forwarded to userspace (`KVM_EXIT_HYPERCALL`, completed with `KVM_ARM_VCPU_RMI_PSCI_COMPLETE`), RIPAS
+//! changes (`KVM_EXIT_MEMORY_FAULT` → `KVM_SET_MEMORY_ATTRIBUTES`), and system events (SYSTEM_OFF / RESET /
+//! crash → the exit status). The exit table is kvm-realm-abi.md §1.1 "Exits the VMM sees (v12)".
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+
+use realm_uapi::arm64 as k;
+use vm_superio::{Serial, Trigger};
+use zerocopy::FromBytes;
+
+use crate::layout::UartInfo;
+
+/// PSCI function ids the VMM completes (SMC64 / SMC32 forms).
+pub mod psci {
+    /// PSCI_CPU_ON (SMC64).
+    pub const CPU_ON_64: u64 = 0xC400_0003;
+    /// PSCI_CPU_ON (SMC32).
+    pub const CPU_ON_32: u64 = 0x8400_0003;
+    /// PSCI_AFFINITY_INFO (SMC64).
+    pub const AFFINITY_INFO_64: u64 = 0xC400_0004;
+    /// PSCI_AFFINITY_INFO (SMC32).
+    pub const AFFINITY_INFO_32: u64 = 0x8400_0004;
+    /// PSCI_SUCCESS.
+    pub const SUCCESS: i32 = 0;
+    /// PSCI_NOT_SUPPORTED.
+    pub const NOT_SUPPORTED: i32 = -1;
+}
+
+/// A level-triggered UART interrupt the VMM does not wire (the realm polls or the host backend injects it).
+#[derive(Debug, Default)]
+pub struct NoIrq;
+
+impl Trigger for NoIrq {
+    type E = std::convert::Infallible;
+    fn trigger(&self) -> Result<(), Self::E> {
+        Ok(())
+    }
+}
+
+/// The emulated UART at the layout's address.
+pub struct Uart<W: Write> {
+    info: UartInfo,
+    serial: Serial<NoIrq, vm_superio::serial::NoEvents, W>,
+}
+
+impl<W: Write> std::fmt::Debug for Uart<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Uart")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> Uart<W> {
+    /// A UART writing the guest's output to `out`.
+    pub fn new(info: UartInfo, out: W) -> Self {
+        Self {
+            info,
+            serial: Serial::new(NoIrq, out),
+        }
+    }
+
+    /// Handle an access at `addr` (the shared-alias bit already removed); `false` if it is not this device's.
+    pub fn access(&mut self, addr: u64, data: &mut [u8], is_write: bool) -> bool {
+        let r = self.info.range;
+        if addr < r.base || addr >= r.end() || data.is_empty() {
+            return false;
+        }
+        let Ok(offset) = u8::try_from(addr - r.base) else {
+            return false;
+        };
+        if is_write {
+            let _ = self.serial.write(offset, data[0]);
+        } else {
+            data.fill(0);
+            data[0] = self.serial.read(offset);
+        }
+        true
+    }
+
+    /// The writer.
+    pub fn writer(&self) -> &W {
+        self.serial.writer()
+    }
+}
+
+/// How a realm stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum ExitStatus {
+    /// PSCI SYSTEM_OFF.
+    PowerOff,
+    /// PSCI SYSTEM_RESET.
+    Reset,
+    /// A crash report.
+    Crash,
+    /// `KVM_EXIT_SHUTDOWN` (v12: RMI_ERROR_REALM index 1 on REC_ENTER, a SYSTEM_OFF race).
+    Shutdown,
+}
+
+impl ExitStatus {
+    /// The process exit code a launcher gives it (0 for a clean power-off).
+    pub fn code(self) -> u8 {
+        match self {
+            Self::PowerOff | Self::Shutdown => 0,
+            Self::Reset => 3,
+            Self::Crash => 4,
+        }
+    }
+}
+
+/// What the VMM must do after an exit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExitAction {
+    /// Run the vCPU again.
+    Continue,
+    /// Convert `[gpa, gpa + size)` to private (`true`) or shared, then run again.
+    ConvertMemory {
+        /// Guest physical address.
+        gpa: u64,
+        /// Bytes.
+        size: u64,
+        /// To private.
+        private: bool,
+    },
+    /// A PSCI call to complete with `KVM_ARM_VCPU_RMI_PSCI_COMPLETE(target_mpidr, status)`.
+    PsciComplete {
+        /// The function id.
+        function: u64,
+        /// The target MPIDR.
+        target_mpidr: u64,
+        /// Entry point (CPU_ON).
+        entry: u64,
+        /// Context id (CPU_ON).
+        context: u64,
+    },
+    /// The realm stopped.
+    Stop(ExitStatus),
+    /// An exit the VMM cannot handle.
+    Unhandled(String),
+}
+
+/// Decode the exit in `run` (a `struct kvm_run`) and handle what needs no other vCPU: MMIO is answered in
+/// place (the read value written back into `kvm_run.mmio.data`). `ipa_bits` gives the shared-alias bit.
+pub fn handle<W: Write>(run: &mut [u8], ipa_bits: u8, uart: &mut Uart<W>) -> ExitAction {
+    let Ok((mut r, _)) = k::kvm_run::read_from_prefix(run) else {
+        return ExitAction::Unhandled("short kvm_run".into());
+    };
+    let action = match r.exit_reason {
+        k::KVM_EXIT_MMIO => {
+            let mut m: k::kvm_run_mmio = r.exit_as();
+            let shared = 1u64 << (ipa_bits - 1);
+            let len = usize::try_from(m.len).unwrap_or(0).min(8);
+            if uart.access(m.phys_addr & !shared, &mut m.data[..len], m.is_write != 0) {
+                r.set_exit(&m);
+                ExitAction::Continue
+            } else {
+                ExitAction::Unhandled(format!(
+                    "MMIO at {:#x} ({} bytes): no device",
+                    m.phys_addr, m.len
+                ))
+            }
+        }
+        k::KVM_EXIT_SYSTEM_EVENT => {
+            let e: k::kvm_run_system_event = r.exit_as();
+            match e.r#type {
+                k::KVM_SYSTEM_EVENT_SHUTDOWN => ExitAction::Stop(ExitStatus::PowerOff),
+                k::KVM_SYSTEM_EVENT_RESET => ExitAction::Stop(ExitStatus::Reset),
+                k::KVM_SYSTEM_EVENT_CRASH => ExitAction::Stop(ExitStatus::Crash),
+                t => ExitAction::Unhandled(format!("system event {t}")),
+            }
+        }
+        k::KVM_EXIT_SHUTDOWN => ExitAction::Stop(ExitStatus::Shutdown),
+        k::KVM_EXIT_MEMORY_FAULT => {
+            let f: k::kvm_run_memory_fault = r.exit_as();
+            ExitAction::ConvertMemory {
+                gpa: f.gpa,
+                size: f.size,
+                private: f.flags & u64::from(k::KVM_MEMORY_EXIT_FLAG_PRIVATE) != 0,
+            }
+        }
+        k::KVM_EXIT_HYPERCALL => {
+            let h: k::kvm_run_hypercall = r.exit_as();
+            match h.nr {
+                psci::CPU_ON_64
+                | psci::CPU_ON_32
+                | psci::AFFINITY_INFO_64
+                | psci::AFFINITY_INFO_32 => ExitAction::PsciComplete {
+                    function: h.nr,
+                    target_mpidr: h.args[0],
+                    entry: h.args[1],
+                    context: h.args[2],
+                },
+                nr => {
+                    let mut h = h;
+                    h.ret = u64::from(psci::NOT_SUPPORTED.cast_unsigned());
+                    r.set_exit(&h);
+                    tracing::debug!(target: "realm_vmm", function = format_args!("{nr:#x}"), "SMCCC call not supported");
+                    ExitAction::Continue
+                }
+            }
+        }
+        k::KVM_EXIT_INTR => ExitAction::Continue,
+        other => ExitAction::Unhandled(format!("exit reason {other}")),
+    };
+    run[..size_of::<k::kvm_run>()].copy_from_slice(zerocopy::IntoBytes::as_bytes(&r));
+    action
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::IpaRange;
+    use zerocopy::{FromZeros, IntoBytes};
+
+    fn uart() -> Uart<Vec<u8>> {
+        Uart::new(
+            UartInfo {
+                range: IpaRange {
+                    base: 0x0100_0000,
+                    size: 8,
+                },
+                spi: 0,
+            },
+            Vec::new(),
+        )
+    }
+
+    fn run_with<T: k::KvmRunExit>(reason: u32, exit: &T) -> Vec<u8> {
+        let mut r = k::kvm_run::new_zeroed();
+        r.exit_reason = reason;
+        r.set_exit(exit);
+        r.as_bytes().to_vec()
+    }
+
+    #[test]
+    fn uart_output_reaches_the_writer_through_the_shared_alias() {
+        let mut u = uart();
+        for c in b"hi\n" {
+            let mut m = k::kvm_run_mmio::new_zeroed();
+            m.phys_addr = 0x0100_0000 | (1 << 32); // 33-bit IPA: shared bit 32
+            m.data[0] = *c;
+            m.len = 1;
+            m.is_write = 1;
+            let mut run = run_with(k::KVM_EXIT_MMIO, &m);
+            assert_eq!(handle(&mut run, 33, &mut u), ExitAction::Continue);
+        }
+        assert_eq!(u.writer(), b"hi\n");
+        // A read of LSR (offset 5) reports the transmitter empty (THRE | TEMT).
+        let mut m = k::kvm_run_mmio::new_zeroed();
+        m.phys_addr = 0x0100_0005;
+        m.len = 1;
+        let mut run = run_with(k::KVM_EXIT_MMIO, &m);
+        assert_eq!(handle(&mut run, 33, &mut u), ExitAction::Continue);
+        let r = k::kvm_run::read_from_prefix(&run[..]).unwrap().0;
+        let back: k::kvm_run_mmio = r.exit_as();
+        assert_eq!(back.data[0] & 0x60, 0x60);
+    }
+
+    #[test]
+    fn unknown_mmio_is_unhandled() {
+        let mut m = k::kvm_run_mmio::new_zeroed();
+        m.phys_addr = 0x0900_0000;
+        m.len = 4;
+        let mut run = run_with(k::KVM_EXIT_MMIO, &m);
+        assert!(matches!(
+            handle(&mut run, 33, &mut uart()),
+            ExitAction::Unhandled(_)
+        ));
+    }
+
+    #[test]
+    fn system_events_and_faults() {
+        let mut e = k::kvm_run_system_event::new_zeroed();
+        e.r#type = k::KVM_SYSTEM_EVENT_SHUTDOWN;
+        assert_eq!(
+            handle(&mut run_with(k::KVM_EXIT_SYSTEM_EVENT, &e), 33, &mut uart()),
+            ExitAction::Stop(ExitStatus::PowerOff)
+        );
+        e.r#type = k::KVM_SYSTEM_EVENT_RESET;
+        assert_eq!(
+            handle(&mut run_with(k::KVM_EXIT_SYSTEM_EVENT, &e), 33, &mut uart()),
+            ExitAction::Stop(ExitStatus::Reset)
+        );
+        let f = k::kvm_run_memory_fault {
+            flags: u64::from(k::KVM_MEMORY_EXIT_FLAG_PRIVATE),
+            gpa: 0x8000_0000,
+            size: 0x20_0000,
+        };
+        assert_eq!(
+            handle(&mut run_with(k::KVM_EXIT_MEMORY_FAULT, &f), 33, &mut uart()),
+            ExitAction::ConvertMemory {
+                gpa: 0x8000_0000,
+                size: 0x20_0000,
+                private: true
+            }
+        );
+        let mut h = k::kvm_run_hypercall::new_zeroed();
+        h.nr = psci::CPU_ON_64;
+        h.args = [1, 0x8000_0000, 7, 0, 0, 0];
+        assert_eq!(
+            handle(&mut run_with(k::KVM_EXIT_HYPERCALL, &h), 33, &mut uart()),
+            ExitAction::PsciComplete {
+                function: psci::CPU_ON_64,
+                target_mpidr: 1,
+                entry: 0x8000_0000,
+                context: 7
+            }
+        );
+        assert_eq!(ExitStatus::PowerOff.code(), 0);
+    }
+}

@@ -1,0 +1,621 @@
+//! Executing a plan on a backend: every step becomes the ioctls the ABI revision defines, with realm-uapi's
+//! request numbers and argument structs. `measure` and `launch` both come through here.
+#![forbid(unsafe_code)]
+
+use std::time::{Duration, Instant};
+
+use realm_uapi::arm64 as k;
+use realm_uapi::{v10, v12};
+use vm_memory::{Bytes, VolatileMemory};
+use zerocopy::{FromZeros, IntoBytes};
+
+use crate::backend::{BackendError, Errno, Fd, IoctlArg, KvmBackend, Measured, UserMemory};
+use crate::config::{Abi, HashAlgo};
+use crate::layout::IpaRange;
+use crate::plan::{Step, VcpuFeature};
+use crate::prepare::Prepared;
+
+/// Populate calls are issued in pieces of at most this size, so progress can be shown.
+pub const POPULATE_CHUNK: u64 = 32 << 20;
+
+/// `ID_AA64DFR0_EL1` as a `KVM_{GET,SET}_ONE_REG` id: `ARM64_SYS_REG(3, 0, 0, 5, 0)`.
+pub const REG_ID_AA64DFR0_EL1: u64 = sys_reg(3, 0, 0, 5, 0);
+/// `PMCR_EL0`: `ARM64_SYS_REG(3, 3, 9, 12, 0)`.
+pub const REG_PMCR_EL0: u64 = sys_reg(3, 3, 9, 12, 0);
+/// `KVM_REG_ARM64_SVE_VLS`: `KVM_REG_ARM64 | KVM_REG_ARM64_SVE | KVM_REG_SIZE_U512 | 0xffff`.
+pub const REG_SVE_VLS: u64 = 0x6000_0000_0000_0000 | (0x15 << 16) | (6 << 52) | 0xffff;
+
+/// `ARM64_SYS_REG(op0, op1, crn, crm, op2)` (arch/arm64/include/uapi/asm/kvm.h).
+pub const fn sys_reg(op0: u64, op1: u64, crn: u64, crm: u64, op2: u64) -> u64 {
+    0x6000_0000_0000_0000
+        | (3 << 52)
+        | (0x13 << 16)
+        | (op0 << 14)
+        | (op1 << 11)
+        | (crn << 7)
+        | (crm << 3)
+        | op2
+}
+
+/// What the caller sees while a plan runs.
+pub trait Progress {
+    /// Step `index` starts.
+    fn step(&mut self, _index: usize, _step: &Step) {}
+    /// `done` of `total` populate bytes are in.
+    fn populated(&mut self, _done: u64, _total: u64) {}
+}
+
+/// No progress reporting.
+#[derive(Debug, Default)]
+pub struct Quiet;
+impl Progress for Quiet {}
+
+/// Figures of one build.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BuildStats {
+    /// Bytes populated with MEASURE.
+    pub measured_bytes: u64,
+    /// Bytes populated without.
+    pub unmeasured_bytes: u64,
+    /// vCPUs.
+    pub vcpus: u32,
+    /// Wall time of the populate steps.
+    #[serde(skip)]
+    pub populate_time: Duration,
+    /// Wall time of the whole build.
+    #[serde(skip)]
+    pub total_time: Duration,
+}
+
+/// A realm built on a backend, activated (the plan ends with the first `KVM_RUN`). Closes its fds on drop.
+#[derive(Debug)]
+pub struct Built<'b> {
+    backend: &'b dyn KvmBackend,
+    kvm_fd: Fd,
+    /// The VM fd.
+    pub vm_fd: Fd,
+    /// vCPU fds by id.
+    pub vcpus: Vec<Fd>,
+    /// RAM slots and their shared-alias memory.
+    pub ram: Vec<(IpaRange, UserMemory)>,
+    other_fds: Vec<Fd>,
+    scratch: UserMemory,
+    /// Figures.
+    pub stats: BuildStats,
+}
+
+impl Drop for Built<'_> {
+    fn drop(&mut self) {
+        for fd in self
+            .vcpus
+            .iter()
+            .chain(&self.other_fds)
+            .chain([&self.vm_fd, &self.kvm_fd])
+        {
+            self.backend.close(*fd);
+        }
+        for (_, mem) in &self.ram {
+            self.backend.unmap_memory(mem);
+        }
+        self.backend.unmap_memory(&self.scratch);
+    }
+}
+
+impl Built<'_> {
+    /// The realm's measurements, if the backend can read them.
+    pub fn measurements(&self) -> Option<Measured> {
+        self.backend.measuring()?.measurements(self.vm_fd)
+    }
+
+    /// The RIM extension log, if the backend can read it.
+    pub fn measurement_log(&self) -> Option<Vec<crate::backend::Extension>> {
+        self.backend.measuring()?.measurement_log(self.vm_fd)
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &dyn KvmBackend {
+        self.backend
+    }
+
+    fn ioctl(
+        &self,
+        fd: Fd,
+        request: u64,
+        arg: IoctlArg<'_>,
+        what: impl FnOnce() -> String,
+    ) -> Result<i64, BackendError> {
+        self.backend
+            .ioctl(fd, request, arg)
+            .map_err(|e| BackendError::ioctl(what(), e))
+    }
+
+    /// An ioctl whose argument struct holds a pointer: the struct goes in the scratch page at `off`, its address
+    /// in `args[1]` / `addr` (HVAs must lie in mapped memory).
+    fn scratch_write(&self, off: usize, bytes: &[u8]) -> Result<u64, BackendError> {
+        self.scratch
+            .region
+            .as_volatile_slice()
+            .write_slice(bytes, off)
+            .map_err(|e| load_error("ioctl argument", e))?;
+        Ok(self.scratch.hva + off as u64)
+    }
+
+    fn scratch_read_u64(&self, off: usize) -> Result<u64, BackendError> {
+        let mut b = [0u8; 8];
+        self.scratch
+            .region
+            .as_volatile_slice()
+            .read_slice(&mut b, off)
+            .map_err(|e| load_error("ioctl argument", e))?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn vcpu(&self, id: u32) -> Fd {
+        self.vcpus[id as usize]
+    }
+
+    fn set_reg(&self, vcpu: u32, id: u64, value: u64, name: &str) -> Result<(), BackendError> {
+        let addr = self.scratch_write(0, &value.to_le_bytes())?;
+        let mut reg = k::kvm_one_reg { id, addr };
+        self.ioctl(
+            self.vcpu(vcpu),
+            k::KVM_SET_ONE_REG,
+            IoctlArg::Buf(reg.as_mut_bytes()),
+            || format!("KVM_SET_ONE_REG {name} = {value:#x} on vCPU {vcpu}"),
+        )?;
+        Ok(())
+    }
+
+    fn get_reg(&self, vcpu: u32, id: u64, name: &str) -> Result<u64, BackendError> {
+        let addr = self.scratch_write(0, &[0; 8])?;
+        let mut reg = k::kvm_one_reg { id, addr };
+        self.ioctl(
+            self.vcpu(vcpu),
+            k::KVM_GET_ONE_REG,
+            IoctlArg::Buf(reg.as_mut_bytes()),
+            || format!("KVM_GET_ONE_REG {name} on vCPU {vcpu}"),
+        )?;
+        self.scratch_read_u64(0)
+    }
+
+    /// v10: `KVM_ENABLE_CAP(KVM_CAP_ARM_RME, action, &arg)`.
+    fn rme_action(
+        &self,
+        action: u32,
+        arg: Option<&[u8]>,
+        what: String,
+    ) -> Result<(), BackendError> {
+        let ptr = match arg {
+            Some(b) => self.scratch_write(64, b)?,
+            None => 0,
+        };
+        let mut cap = k::kvm_enable_cap::new_zeroed();
+        cap.cap = v10::KVM_CAP_ARM_RME;
+        cap.args[0] = u64::from(action);
+        cap.args[1] = ptr;
+        self.ioctl(
+            self.vm_fd,
+            k::KVM_ENABLE_CAP,
+            IoctlArg::Buf(cap.as_mut_bytes()),
+            || what,
+        )?;
+        Ok(())
+    }
+}
+
+fn load_error(what: &str, e: impl std::fmt::Display) -> BackendError {
+    BackendError::Load {
+        what: what.to_owned(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+/// Run every step of `prepared.plan` on `backend`.
+pub fn build<'b>(
+    backend: &'b dyn KvmBackend,
+    prepared: &Prepared,
+    progress: &mut dyn Progress,
+) -> Result<Built<'b>, BackendError> {
+    let start = Instant::now();
+    if backend.abi() != prepared.plan.abi {
+        return Err(BackendError::AbiMismatch {
+            wanted: prepared.plan.abi.to_string(),
+            host: backend.abi().to_string(),
+        });
+    }
+    let kvm_fd = backend.open_kvm()?;
+    let scratch = backend.map_memory(4096)?;
+    let mut b = Built {
+        backend,
+        kvm_fd,
+        vm_fd: kvm_fd,
+        vcpus: Vec::new(),
+        ram: Vec::new(),
+        other_fds: Vec::new(),
+        scratch,
+        stats: BuildStats {
+            vcpus: prepared.cfg.cpus,
+            ..BuildStats::default()
+        },
+    };
+    let (measured_total, unmeasured_total) = prepared.plan.populated_bytes();
+    let total = measured_total + unmeasured_total;
+    let mut done = 0;
+    for (i, step) in prepared.plan.steps.iter().enumerate() {
+        progress.step(i, step);
+        let _span = tracing::info_span!(target: "realm_vmm", "step", %step).entered();
+        match step {
+            Step::CreateVm { ipa_bits } => {
+                let ty = prepared.plan.abi_revision().vm_type_realm() | u64::from(*ipa_bits);
+                let fd = b.ioctl(kvm_fd, k::KVM_CREATE_VM, IoctlArg::Val(ty), || {
+                    format!("KVM_CREATE_VM(realm, {ipa_bits}-bit IPA)")
+                })?;
+                b.vm_fd = Fd(fd_of(fd)?);
+            }
+            Step::AddRam { slot, range } => add_ram(&mut b, *slot, *range, prepared)?,
+            Step::CreateVcpu { vcpu, features } => create_vcpu(&mut b, *vcpu, features)?,
+            Step::ConfigureSve { vcpu, vl_bits } => {
+                // KVM_REG_ARM64_SVE_VLS is 512 bits: a bitmap of the vector lengths (VQ 1..=vl/128) to offer.
+                let mut vls = [0u8; 64];
+                for vq in 1..=usize::from(*vl_bits / 128) {
+                    vls[(vq - 1) / 8] |= 1 << ((vq - 1) % 8);
+                }
+                let addr = b.scratch_write(0, &vls)?;
+                let mut reg = k::kvm_one_reg {
+                    id: REG_SVE_VLS,
+                    addr,
+                };
+                b.ioctl(
+                    b.vcpu(*vcpu),
+                    k::KVM_SET_ONE_REG,
+                    IoctlArg::Buf(reg.as_mut_bytes()),
+                    || format!("KVM_SET_ONE_REG SVE_VLS (up to {vl_bits} bits) on vCPU {vcpu}"),
+                )?;
+                let mut what = k::KVM_ARM_VCPU_SVE.to_le_bytes();
+                b.ioctl(
+                    b.vcpu(*vcpu),
+                    k::KVM_ARM_VCPU_FINALIZE,
+                    IoctlArg::Buf(&mut what),
+                    || format!("KVM_ARM_VCPU_FINALIZE(SVE) on vCPU {vcpu}"),
+                )?;
+            }
+            Step::SetPmuCounters { vcpu, counters } => {
+                b.set_reg(*vcpu, REG_PMCR_EL0, u64::from(*counters) << 11, "PMCR_EL0")?;
+            }
+            Step::SetDebugResources { bps, wps } => {
+                let mut dfr0 = b.get_reg(0, REG_ID_AA64DFR0_EL1, "ID_AA64DFR0_EL1")?;
+                if let Some(n) = bps {
+                    dfr0 = (dfr0 & !(0xf << 12)) | (u64::from(n - 1) << 12);
+                }
+                if let Some(n) = wps {
+                    dfr0 = (dfr0 & !(0xf << 20)) | (u64::from(n - 1) << 20);
+                }
+                b.set_reg(0, REG_ID_AA64DFR0_EL1, dfr0, "ID_AA64DFR0_EL1")?;
+            }
+            Step::CreateGic { dist, redist } => create_gic(&mut b, *dist, *redist)?,
+            Step::ConfigureHash { algo } => {
+                let h = match algo {
+                    HashAlgo::Sha256 => v10::ARM_RME_CONFIG_HASH_ALGO_SHA256,
+                    HashAlgo::Sha512 => v10::ARM_RME_CONFIG_HASH_ALGO_SHA512,
+                };
+                let cfg = v10::arm_rme_config::with_hash_algo(h);
+                b.rme_action(
+                    v10::KVM_CAP_ARM_RME_CONFIG_REALM,
+                    Some(cfg.as_bytes()),
+                    format!("KVM_CAP_ARM_RME_CONFIG_REALM(HASH_ALGO {algo})"),
+                )?;
+            }
+            Step::ConfigureRpv { rpv } => {
+                let mut bytes = [0u8; 64];
+                hex::decode_to_slice(rpv, &mut bytes)
+                    .map_err(|e| load_error("personalization value", e))?;
+                let cfg = v10::arm_rme_config::with_rpv(&bytes);
+                b.rme_action(
+                    v10::KVM_CAP_ARM_RME_CONFIG_REALM,
+                    Some(cfg.as_bytes()),
+                    "KVM_CAP_ARM_RME_CONFIG_REALM(RPV)".into(),
+                )?;
+            }
+            Step::CreateRealm => {
+                b.rme_action(
+                    v10::KVM_CAP_ARM_RME_CREATE_REALM,
+                    None,
+                    "KVM_CAP_ARM_RME_CREATE_REALM".into(),
+                )?;
+            }
+            Step::InitRipas { range } => {
+                let arg = v10::arm_rme_init_ripas {
+                    base: range.base,
+                    size: range.size,
+                    reserved: [0; 2],
+                };
+                b.rme_action(
+                    v10::KVM_CAP_ARM_RME_INIT_RIPAS_REALM,
+                    Some(arg.as_bytes()),
+                    format!("KVM_CAP_ARM_RME_INIT_RIPAS_REALM {range}"),
+                )?;
+            }
+            Step::Populate {
+                range, measured, ..
+            } => {
+                let t = Instant::now();
+                populate(&b, *range, *measured, |n| {
+                    done += n;
+                    progress.populated(done, total);
+                })?;
+                b.stats.populate_time += t.elapsed();
+                if *measured {
+                    b.stats.measured_bytes += range.size;
+                } else {
+                    b.stats.unmeasured_bytes += range.size;
+                }
+            }
+            Step::SetBootRegisters { vcpu, pc, x0 } => {
+                b.set_reg(*vcpu, k::REG_PC, *pc, "PC")?;
+                b.set_reg(*vcpu, k::REG_X[0], *x0, "x0")?;
+            }
+            Step::FinalizeRec { vcpu } => {
+                let mut what = v10::KVM_ARM_VCPU_REC.to_le_bytes();
+                b.ioctl(
+                    b.vcpu(*vcpu),
+                    k::KVM_ARM_VCPU_FINALIZE,
+                    IoctlArg::Buf(&mut what),
+                    || format!("KVM_ARM_VCPU_FINALIZE(KVM_ARM_VCPU_REC) on vCPU {vcpu}"),
+                )?;
+            }
+            Step::ActivateRealm => {
+                b.rme_action(
+                    v10::KVM_CAP_ARM_RME_ACTIVATE_REALM,
+                    None,
+                    "KVM_CAP_ARM_RME_ACTIVATE_REALM".into(),
+                )?;
+            }
+            Step::FirstRun { vcpu } => first_run(&b, *vcpu)?,
+        }
+    }
+    b.stats.total_time = start.elapsed();
+    Ok(b)
+}
+
+fn fd_of(ret: i64) -> Result<i32, BackendError> {
+    i32::try_from(ret).map_err(|_| BackendError::ioctl("a returned fd", Errno::EBADF))
+}
+
+fn add_ram(
+    b: &mut Built<'_>,
+    slot: u32,
+    range: IpaRange,
+    prepared: &Prepared,
+) -> Result<(), BackendError> {
+    let mem = b.backend.map_memory(range.size)?;
+    let mut gmem = k::kvm_create_guest_memfd::new_zeroed();
+    gmem.size = range.size;
+    let gfd = b.ioctl(
+        b.vm_fd,
+        k::KVM_CREATE_GUEST_MEMFD,
+        IoctlArg::Buf(gmem.as_mut_bytes()),
+        || format!("KVM_CREATE_GUEST_MEMFD ({} bytes)", range.size),
+    )?;
+    let gfd = fd_of(gfd)?;
+    b.other_fds.push(Fd(gfd));
+    let mut region = k::kvm_userspace_memory_region2::new_zeroed();
+    region.slot = slot;
+    region.flags = k::KVM_MEM_GUEST_MEMFD;
+    region.guest_phys_addr = range.base;
+    region.memory_size = range.size;
+    region.userspace_addr = mem.hva;
+    region.guest_memfd = gfd.cast_unsigned();
+    b.ioctl(
+        b.vm_fd,
+        k::KVM_SET_USER_MEMORY_REGION2,
+        IoctlArg::Buf(region.as_mut_bytes()),
+        || format!("KVM_SET_USER_MEMORY_REGION2 slot {slot} {range}"),
+    )?;
+    let mut attrs = k::kvm_memory_attributes {
+        address: range.base,
+        size: range.size,
+        attributes: u64::from(k::KVM_MEMORY_ATTRIBUTE_PRIVATE),
+        flags: 0,
+    };
+    b.ioctl(
+        b.vm_fd,
+        k::KVM_SET_MEMORY_ATTRIBUTES,
+        IoctlArg::Buf(attrs.as_mut_bytes()),
+        || format!("KVM_SET_MEMORY_ATTRIBUTES(PRIVATE) {range}"),
+    )?;
+    // Load the images this slot holds into its shared-alias memory (where kvmtool and QEMU load them before
+    // populating from there).
+    for (img, (kind, bytes)) in prepared.map.images.iter().zip(&prepared.images) {
+        if img.load.base >= range.base && img.load.end() <= range.end() {
+            let off =
+                usize::try_from(img.load.base - range.base).map_err(|e| load_error("image", e))?;
+            mem.region
+                .as_volatile_slice()
+                .write_slice(bytes, off)
+                .map_err(|e| load_error(&kind.to_string(), e))?;
+        }
+    }
+    b.ram.push((range, mem));
+    Ok(())
+}
+
+fn create_vcpu(b: &mut Built<'_>, vcpu: u32, features: &[VcpuFeature]) -> Result<(), BackendError> {
+    let fd = b.ioctl(
+        b.vm_fd,
+        k::KVM_CREATE_VCPU,
+        IoctlArg::Val(u64::from(vcpu)),
+        || format!("KVM_CREATE_VCPU {vcpu}"),
+    )?;
+    b.vcpus.push(Fd(fd_of(fd)?));
+    let mut init = k::kvm_vcpu_init::new_zeroed();
+    b.ioctl(
+        b.vm_fd,
+        k::KVM_ARM_PREFERRED_TARGET,
+        IoctlArg::Buf(init.as_mut_bytes()),
+        || "KVM_ARM_PREFERRED_TARGET".to_owned(),
+    )?;
+    for f in features {
+        init.set_feature(match f {
+            VcpuFeature::Psci02 => k::KVM_ARM_VCPU_PSCI_0_2,
+            VcpuFeature::Sve => k::KVM_ARM_VCPU_SVE,
+            VcpuFeature::PmuV3 => k::KVM_ARM_VCPU_PMU_V3,
+            VcpuFeature::Rec => v10::KVM_ARM_VCPU_REC,
+        });
+    }
+    b.ioctl(
+        b.vcpu(vcpu),
+        k::KVM_ARM_VCPU_INIT,
+        IoctlArg::Buf(init.as_mut_bytes()),
+        || format!("KVM_ARM_VCPU_INIT of vCPU {vcpu} with {features:?}"),
+    )?;
+    Ok(())
+}
+
+fn create_gic(b: &mut Built<'_>, dist: IpaRange, redist: IpaRange) -> Result<(), BackendError> {
+    let mut dev = k::kvm_create_device {
+        r#type: k::KVM_DEV_TYPE_ARM_VGIC_V3,
+        fd: 0,
+        flags: 0,
+    };
+    b.ioctl(
+        b.vm_fd,
+        k::KVM_CREATE_DEVICE,
+        IoctlArg::Buf(dev.as_mut_bytes()),
+        || "KVM_CREATE_DEVICE(VGIC_V3)".into(),
+    )?;
+    let gic = Fd(dev.fd.cast_signed());
+    b.other_fds.push(gic);
+    for (ty, base, name) in [
+        (k::KVM_VGIC_V3_ADDR_TYPE_DIST, dist.base, "distributor"),
+        (
+            k::KVM_VGIC_V3_ADDR_TYPE_REDIST,
+            redist.base,
+            "redistributors",
+        ),
+    ] {
+        let addr = b.scratch_write(0, &base.to_le_bytes())?;
+        let mut attr = k::kvm_device_attr {
+            flags: 0,
+            group: k::KVM_DEV_ARM_VGIC_GRP_ADDR,
+            attr: u64::from(ty),
+            addr,
+        };
+        b.ioctl(
+            gic,
+            k::KVM_SET_DEVICE_ATTR,
+            IoctlArg::Buf(attr.as_mut_bytes()),
+            || format!("KVM_SET_DEVICE_ATTR GICv3 {name} at {base:#x}"),
+        )?;
+    }
+    let mut init = k::kvm_device_attr {
+        flags: 0,
+        group: k::KVM_DEV_ARM_VGIC_GRP_CTRL,
+        attr: u64::from(k::KVM_DEV_ARM_VGIC_CTRL_INIT),
+        addr: 0,
+    };
+    b.ioctl(
+        gic,
+        k::KVM_SET_DEVICE_ATTR,
+        IoctlArg::Buf(init.as_mut_bytes()),
+        || "KVM_DEV_ARM_VGIC_CTRL_INIT".into(),
+    )?;
+    Ok(())
+}
+
+/// Populate `range` from the shared-alias memory holding the images, in [`POPULATE_CHUNK`] pieces, looping on
+/// partial progress (v12 returns the bytes done) and refusing a call that makes none.
+fn populate(
+    b: &Built<'_>,
+    range: IpaRange,
+    measured: bool,
+    mut report: impl FnMut(u64),
+) -> Result<(), BackendError> {
+    let (slot, mem) = b
+        .ram
+        .iter()
+        .find(|(r, _)| range.base >= r.base && range.end() <= r.end())
+        .ok_or_else(|| {
+            BackendError::ioctl(
+                format!("populate {range}: not inside a RAM slot"),
+                Errno::EFAULT,
+            )
+        })?;
+    let mut base = range.base;
+    while base < range.end() {
+        let size = (range.end() - base).min(POPULATE_CHUNK);
+        let what = || format!("populate {}", IpaRange { base, size });
+        match b.backend.abi() {
+            Abi::V12 => {
+                let mut arg = v12::kvm_arm_rmi_populate {
+                    base,
+                    size,
+                    source_uaddr: mem.hva + (base - slot.base),
+                    flags: if measured {
+                        v12::KVM_ARM_RMI_POPULATE_FLAGS_MEASURE
+                    } else {
+                        0
+                    },
+                    reserved: 0,
+                };
+                let n = b.ioctl(
+                    b.vm_fd,
+                    v12::KVM_ARM_RMI_POPULATE,
+                    IoctlArg::Buf(arg.as_mut_bytes()),
+                    || format!("KVM_ARM_RMI_POPULATE {}", IpaRange { base, size }),
+                )?;
+                let n = u64::try_from(n).unwrap_or(0).min(size);
+                if n == 0 {
+                    return Err(BackendError::NoProgress { what: what() });
+                }
+                base += n;
+                report(n);
+            }
+            Abi::V10 => {
+                let arg = v10::arm_rme_populate_realm {
+                    base,
+                    size,
+                    flags: if measured {
+                        v10::KVM_ARM_RME_POPULATE_FLAGS_MEASURE
+                    } else {
+                        0
+                    },
+                    reserved: [0; 3],
+                };
+                b.rme_action(
+                    v10::KVM_CAP_ARM_RME_POPULATE_REALM,
+                    Some(arg.as_bytes()),
+                    format!("KVM_CAP_ARM_RME_POPULATE_REALM {}", IpaRange { base, size }),
+                )?;
+                base += size;
+                report(size);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first `KVM_RUN` with `immediate_exit = 1`: Linux does the first-run setup (v12: RECs, INIT_RIPAS,
+/// REALM_ACTIVATE) and returns -EINTR without entering the guest.
+fn first_run(b: &Built<'_>, vcpu: u32) -> Result<(), BackendError> {
+    let run = b.backend.run_area(b.vcpu(vcpu))?;
+    run.with(&mut |bytes| bytes[1] = 1);
+    let res = b.backend.ioctl(b.vcpu(vcpu), k::KVM_RUN, IoctlArg::Val(0));
+    run.with(&mut |bytes| bytes[1] = 0);
+    match res {
+        Ok(_) | Err(Errno::EINTR) => Ok(()),
+        Err(e) => Err(BackendError::ioctl(
+            format!("first KVM_RUN of vCPU {vcpu} (realm activation)"),
+            e,
+        )),
+    }
+}
+
+impl crate::plan::Plan {
+    /// The realm-uapi revision of this plan.
+    pub fn abi_revision(&self) -> realm_uapi::AbiRevision {
+        match self.abi {
+            Abi::V10 => realm_uapi::AbiRevision::V10,
+            Abi::V12 => realm_uapi::AbiRevision::V12,
+        }
+    }
+}
