@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#if __has_include(<linux/types.h>)
+#if __has_include(<linux/types.h>) && !defined(REALMKIT_NO_LINUX_HEADERS)
 #include <linux/types.h>
 #else
 typedef unsigned char __u8;
@@ -19,7 +19,7 @@ typedef unsigned long long __u64;
 typedef int __s32;
 #endif
 
-#if __has_include(<linux/ioctl.h>)
+#if __has_include(<linux/ioctl.h>) && !defined(REALMKIT_NO_LINUX_HEADERS)
 #include <linux/ioctl.h>
 #else
 /* include/uapi/asm-generic/ioctl.h */
