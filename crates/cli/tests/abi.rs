@@ -133,6 +133,19 @@ mod tests {
     }
 
     #[test]
+    fn the_abi_doc_is_the_current_output() {
+        let doc = include_str!("../../uapi/ABI.md");
+        let out = realm(&["abi"]);
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let block = format!("```text\n{text}```\n");
+        assert!(
+            doc.ends_with(&block),
+            "crates/uapi/ABI.md is stale: regenerate its block with `cargo run -q -p realm -- abi`"
+        );
+    }
+
+    #[test]
     fn unknown_revision_is_exit_2() {
         for bad in ["v11", "v15", "12", ""] {
             let out = realm(&["abi", "--revision", bad]);

@@ -4,6 +4,10 @@
 //! Each [`Item`] carries its Rust value and the C expression that must evaluate to the same value when
 //! compiled against the revision's header (`tests/c/<section>.h`). Struct items carry `sizeof` and every
 //! field's `offsetof`, computed in Rust with `size_of`/`offset_of!`.
+//!
+//! The table below is `realm abi`'s output, kept in `crates/uapi/ABI.md` and checked against the binary by
+//! `crates/cli/tests/abi.rs`.
+#![doc = include_str!("../ABI.md")]
 
 use crate::AbiRevision;
 
@@ -186,14 +190,14 @@ static CATALOG: &[Section] = &[
     Section {
         name: "v13",
         revision: Some(AbiRevision::V13),
-        source: "v13, 18 Mar 2026, on v7.0-rc1, RMM v2.0-bet0",
+        source: "v13 11/48 (uAPI), 18 Mar 2026, on v7.0-rc1, RMM v2.0-bet0",
         vm_type_encoding: BITS_11_8,
         items: crate::v13::CATALOG,
     },
     Section {
         name: "v14",
         revision: Some(AbiRevision::V14),
-        source: "v14, 13 May 2026, on v7.1-rc1, RMM v2.0-bet1",
+        source: "v14 13/44 (uAPI) and 16/44 (VM type), 13 May 2026, on v7.1-rc1, RMM v2.0-bet1",
         vm_type_encoding: "bit 30 = KVM_VM_TYPE_ARM_REALM, bit 31 = KVM_VM_TYPE_ARM_PROTECTED (pKVM; both set is EINVAL); bits [7:0] = IPA size",
         items: crate::v14::CATALOG,
     },

@@ -4,10 +4,10 @@
 //!
 //! | bits    | field | meaning |
 //! |---------|-------|---------|
-//! | [7:0]   | nr    | command number within the type |
-//! | [15:8]  | type  | the driver's magic (`KVMIO` = 0xAE for KVM) |
-//! | [29:16] | size  | `sizeof` the argument (14 bits) |
-//! | [31:30] | dir   | [`IOC_NONE`], [`IOC_WRITE`] (user → kernel), [`IOC_READ`] (kernel → user), or both |
+//! | \[7:0\]   | nr    | command number within the type |
+//! | \[15:8\]  | type  | the driver's magic (`KVMIO` = 0xAE for KVM) |
+//! | \[29:16\] | size  | `sizeof` the argument (14 bits) |
+//! | \[31:30\] | dir   | [`IOC_NONE`], [`IOC_WRITE`] (user → kernel), [`IOC_READ`] (kernel → user), or both |
 //!
 //! Request numbers are `u64` here (the `unsigned long` of `ioctl(2)` on LP64). The kernel's `ioctl` syscall
 //! takes `unsigned int cmd`, so only the low 32 bits are meaningful; the decoders look at those bits only,

@@ -79,7 +79,7 @@ impl AbiRevision {
         }
     }
 
-    /// The `KVM_CREATE_VM` type bits that select a realm (OR the IPA size into bits [7:0]).
+    /// The `KVM_CREATE_VM` type bits that select a realm (OR the IPA size into bits \[7:0\]).
     #[must_use]
     pub const fn vm_type_realm(self) -> u64 {
         match self {

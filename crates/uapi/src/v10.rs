@@ -172,10 +172,10 @@ pub const KVM_ARM_VCPU_RMM_PSCI_COMPLETE: u64 =
 
 /// Shift of the machine-type field in `KVM_CREATE_VM`'s type argument. v10 (09/43), v12 (09/46), v13.
 pub const KVM_VM_TYPE_ARM_SHIFT: u32 = 8;
-/// Mask of the machine-type field, bits [11:8] (`0xfULL << KVM_VM_TYPE_ARM_SHIFT`). v10, v12, v13.
+/// Mask of the machine-type field, bits \[11:8\] (`0xfULL << KVM_VM_TYPE_ARM_SHIFT`). v10, v12, v13.
 pub const KVM_VM_TYPE_ARM_MASK: u64 = 0xf << KVM_VM_TYPE_ARM_SHIFT;
 
-/// `KVM_VM_TYPE_ARM(_type)`: place a machine type in bits [11:8]. v10, v12, v13.
+/// `KVM_VM_TYPE_ARM(_type)`: place a machine type in bits \[11:8\]. v10, v12, v13.
 #[expect(non_snake_case, reason = "kernel macro name")]
 #[must_use]
 pub const fn KVM_VM_TYPE_ARM(ty: u64) -> u64 {

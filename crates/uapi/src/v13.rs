@@ -1,9 +1,11 @@
 //! ABI v13: "arm64: Support for Arm CCA in KVM" v13, 18 Mar 2026 (48 patches, on v7.0-rc1, RMM v2.0-bet0).
 //!
+//! uAPI from patch 11/48 "arm64: RMI: Define the user ABI" (`include/uapi/linux/kvm.h`; v13 thread digest).
+//!
 //! Changes from v12: `KVM_CAP_ARM_RMI` is 248; `KVM_ARM_RMI_POPULATE` becomes `_IOWR`, returns 0 and writes
 //! its progress back into the struct (`base`/`size`/`source_uaddr` advanced; repeat until `size == 0`); a
 //! non-realm VM gets `-ENXIO`; the MEASURE flag is documented. `KVM_ARM_VCPU_RMI_PSCI_COMPLETE` and the
-//! bits-[11:8] machine type are unchanged from v12 (re-exported).
+//! bits-\[11:8\] machine type are unchanged from v12 (re-exported).
 
 use core::mem::size_of;
 

@@ -2,7 +2,7 @@
 //!
 //! Changes from v13: `KVM_CAP_ARM_RMI` is 249; the machine type is reworked to coexist with pKVM's
 //! `KVM_VM_TYPE_ARM_PROTECTED` (bit 31): a realm is bit 30 and setting both is `-EINVAL`; there is no
-//! machine-type field in bits [11:8] any more. `KVM_ARM_VCPU_RMI_PSCI_COMPLETE` is removed (KVM issues
+//! machine-type field in bits \[11:8\] any more. `KVM_ARM_VCPU_RMI_PSCI_COMPLETE` is removed (KVM issues
 //! `RMI_PSCI_COMPLETE` itself before the next entry, from the PSCI result in x0). `KVM_ARM_RMI_POPULATE` is
 //! unchanged from v13 (`_IOWR`, in/out; `source_uaddr` must now be PAGE_SIZE aligned too).
 

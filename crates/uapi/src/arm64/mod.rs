@@ -98,7 +98,7 @@ impl kvm_vcpu_init {
 
 // ---- VM type ----
 
-/// Bits [7:0] of `KVM_CREATE_VM`'s type: the IPA size in bits (0 = the default 40). `0xffULL` in C
+/// Bits \[7:0\] of `KVM_CREATE_VM`'s type: the IPA size in bits (0 = the default 40). `0xffULL` in C
 /// (`kvm-bindings` types it `u32`, hence defined here as `u64`).
 pub const KVM_VM_TYPE_ARM_IPA_SIZE_MASK: u64 = 0xff;
 
