@@ -20,6 +20,7 @@ pub mod platform;
 pub mod psci;
 pub mod realm;
 pub(crate) mod rec;
+pub mod replay;
 pub(crate) mod rmi;
 mod rmm;
 pub(crate) mod rsi;
