@@ -18,7 +18,7 @@ pub(crate) enum File {
     /// A guest_memfd (anon inode "[kvm-gmem]"); it has no ioctls.
     Gmem(Arc<crate::gmem::GmemFile>),
     /// A device from `KVM_CREATE_DEVICE` (the vGIC).
-    Device(Arc<crate::vm::DeviceFile>),
+    Device(Arc<crate::device::DeviceFile>),
 }
 
 /// What a successful ioctl produced.

@@ -15,9 +15,11 @@
 #![forbid(unsafe_code)]
 
 mod abi;
+mod device;
 mod errno;
 mod fd;
 mod gmem;
+mod memslot;
 mod pages;
 mod realm;
 mod rmi;
@@ -185,7 +187,7 @@ impl Kernel {
             fd::File::Vm(vm) => vm::ioctl(vm, cmd, &mut arg),
             fd::File::Vcpu(vcpu) => vcpu::ioctl(vcpu, cmd, &mut arg),
             fd::File::Gmem(_) => Err(Errno::ENOTTY),
-            fd::File::Device(dev) => vm::device_ioctl(dev, cmd, &mut arg),
+            fd::File::Device(dev) => device::device_ioctl(dev, cmd, &mut arg),
         };
         match res {
             Ok(fd::Outcome::Value(v)) => Ok(v),

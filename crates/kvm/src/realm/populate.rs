@@ -12,9 +12,10 @@ use realm_rmm::host::SmcRegs;
 
 use crate::abi::{self, u32_at, u64_at};
 use crate::gmem::Gmem;
+use crate::memslot::range_is_private;
 use crate::rmi::{RMI_ERROR_RTT, RMM_RTT_MAX_LEVEL, Ret, fids};
 use crate::user_memory::UserMemory;
-use crate::vm::{Vm, VmInner, range_is_private};
+use crate::vm::{Vm, VmInner};
 use crate::{Errno, PAGE_SIZE};
 
 use super::RealmState;
