@@ -247,3 +247,48 @@ macro_rules! num64 {
     };
 }
 pub(crate) use num64;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ioctl::Ioc;
+
+    #[test]
+    fn sections_match_their_revision() {
+        for r in AbiRevision::ALL {
+            let s = section(r);
+            assert_eq!(s.revision, Some(r));
+            assert_eq!(s.name, r.name());
+            let cap = s.capability().expect("every revision has a capability");
+            assert_eq!(cap.name, r.cap_name());
+            assert_eq!(cap.number_value(), Some(u64::from(r.cap())));
+            let realm = s.get("KVM_VM_TYPE_ARM_REALM").expect("realm VM type");
+            assert_eq!(realm.number_value(), Some(r.vm_type_realm()));
+        }
+        assert_eq!(catalog()[0].revision, None);
+        assert_eq!(catalog().len(), 1 + AbiRevision::ALL.len());
+    }
+
+    #[test]
+    fn every_request_is_a_kvm_request_whose_size_is_its_struct() {
+        for s in catalog() {
+            for item in s.of_kind(Kind::Request) {
+                let d = Ioc::decode(item.number_value().expect("number"));
+                assert_eq!(d.ty, crate::arm64::KVMIO, "{}", item.name);
+            }
+        }
+        let v12 = section(AbiRevision::V12);
+        let populate = v12
+            .get("KVM_ARM_RMI_POPULATE")
+            .and_then(Item::number_value)
+            .expect("populate");
+        let Some(Item {
+            value: Value::Struct { size, .. },
+            ..
+        }) = v12.get("struct kvm_arm_rmi_populate")
+        else {
+            panic!("struct kvm_arm_rmi_populate missing");
+        };
+        assert_eq!(Ioc::decode(populate).size, *size);
+    }
+}

@@ -23,7 +23,8 @@ pub const SYNC_REGS_SIZE_BYTES: usize = 2048;
 pub struct kvm_run {
     /// In: (x86 only).
     pub request_interrupt_window: u8,
-    /// In: non-zero makes `KVM_RUN` return `-EINTR` without entering the guest.
+    /// In: non-zero makes `KVM_RUN` return `-EINTR` without entering the guest. (Kernel code spells it
+    /// `immediate_exit__unsafe` through `HINT_UNSAFE_IN_KVM`; the userspace name is unchanged.)
     pub immediate_exit: u8,
     /// Padding.
     pub padding1: [u8; 6],
