@@ -103,6 +103,10 @@ pub(crate) fn complete_sea_insertion(
 /// TF-RMM `complete_mmio_emulation`: with `EMUL_MMIO` (and not `INJECT_SEA`), the last exit must have been a
 /// data abort with a valid syndrome (else `false`: RMI_ERROR_REC); a load gets `enter.gprs[0]` (masked,
 /// sign-extended as the syndrome says), and the access is skipped.
+///
+/// The syndrome checked is the one the abort raised, as TF-RMM keeps `read_esr_el2()` in `last_run_info`:
+/// the host was shown ISV = 0 for an abort in PAR, yet an access there with a valid syndrome passes this
+/// check too (TF-RMM `rmm-spec-v1.0-rel0` `runtime/core/exit.c` / `runtime/rmi/run.c` as read).
 pub(crate) fn complete_mmio_emulation(rec: &mut RecRun, enter: &RmiRecEnter) -> bool {
     if enter.flags & REC_ENTRY_FLAG_EMUL_MMIO == 0 || enter.flags & REC_ENTRY_FLAG_INJECT_SEA != 0 {
         return true;

@@ -14,6 +14,7 @@ use realm_rmm::cpu::{
     CpuModel, RealmCpu, RealmCpuFactory, RealmExit, RealmMemory, RecContext, RecIdentity, esr,
 };
 use realm_rmm::host::{HostMemory, Rmi, SmcRegs};
+use sha2::{Digest, Sha256};
 use zerocopy::FromZeros;
 
 const ERROR_INPUT: u64 = RMI_ERROR_INPUT as u64;
@@ -321,4 +322,72 @@ fn a_running_rec_is_busy_and_the_rmm_is_not_locked_while_it_runs() {
     );
     // Idle again afterwards.
     assert_eq!(w.enter_with(0, 0, &[]).0, 0);
+}
+
+#[test]
+fn two_recs_run_concurrently_on_host_threads() {
+    let mut w = World::realm(1, false);
+    w.create_rec(true, CODE_IPA, &[]);
+    ok(w.call(abi::RMI_REALM_ACTIVATE, &[w.rd]));
+    let mut runs = Vec::new();
+    for i in 0..2u64 {
+        let run = w.alloc();
+        runs.push(run);
+        for n in 0..40 {
+            w.script(i).extend([
+                Step::smc(
+                    realm_rmm::abi::rsi::RSI_MEASUREMENT_EXTEND,
+                    &[1 + i, 8, n + 1000 * i],
+                ),
+                Step::store(BUF_IPA + 8 * i, 8, 1, n),
+                Step::Irq,
+            ]);
+        }
+    }
+    std::thread::scope(|s| {
+        for (i, run) in runs.iter().enumerate() {
+            let (rmm, rec) = (&w.rmm, w.recs[i]);
+            s.spawn(move || {
+                for _ in 0..40 {
+                    let ret = rmm.call(SmcRegs::call(abi::RMI_REC_ENTER, &[rec, *run]));
+                    assert_eq!(ret.x[0], 0);
+                }
+            });
+        }
+    });
+    for i in 0..2u64 {
+        assert_eq!(w.script(i).remaining(), 0, "REC {i} ran its whole script");
+    }
+    let rems = w.rmm.measurements(w.rd).expect("realm").rems;
+    for i in 0..2u64 {
+        let mut expected = vec![0u8; 32];
+        for n in 0..40u64 {
+            let value = (n + 1000 * i).to_le_bytes();
+            expected = Sha256::new()
+                .chain_update(&expected)
+                .chain_update(value)
+                .finalize()
+                .to_vec();
+        }
+        assert_eq!(
+            rems[usize::try_from(i).unwrap_or(0)],
+            expected,
+            "REM {}",
+            i + 1
+        );
+    }
+}
+
+#[test]
+fn emul_mmio_after_a_protected_abort_is_accepted_as_tf_rmm_does() {
+    // The host is shown ISV = 0, but the check uses the syndrome the abort raised (TF-RMM last_run_info).
+    let w = World::realm(1, true);
+    w.script(0).push(Step::load(0x10_0000, 8, 6));
+    let exit = w.enter(0);
+    assert_eq!(exit.esr & esr::ABORT_ISV_BIT, 0);
+    assert_eq!(w.enter_with(0, REC_ENTRY_FLAG_EMUL_MMIO, &[0x66]).0, 0);
+    assert_eq!(
+        w.script(0).record(0).map(|r| (r.ctx.gprs[6], r.ctx.pc)),
+        Some((0x66, CODE_IPA + 4))
+    );
 }
