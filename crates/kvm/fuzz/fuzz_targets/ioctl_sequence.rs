@@ -33,8 +33,14 @@ const REQUESTS: &[u32] = &[
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&first, mut rest)) = data.split_first() else { return };
-    let abi = if first & 1 == 0 { AbiRevision::V12 } else { AbiRevision::V10 };
+    let Some((&first, mut rest)) = data.split_first() else {
+        return;
+    };
+    let abi = if first & 1 == 0 {
+        AbiRevision::V12
+    } else {
+        AbiRevision::V10
+    };
     let rmm = Arc::new(Rmm::new(PlatformConfig::default()));
     let k = Kernel::new(rmm.clone(), rmm.clone(), KernelConfig::new(abi));
     let region = Arc::new(MmapRegion::new(1 << 20).unwrap());
@@ -62,7 +68,16 @@ fuzz_target!(|data: &[u8]| {
             let _ = k.kick(fd);
         }
         let r = if head[2] & 2 == 2 {
-            k.ioctl(fd, u64::from(req), IoctlArg::Val(u64::from_le_bytes(bytes.get(..8).and_then(|b| b.try_into().ok()).unwrap_or([0; 8]))))
+            k.ioctl(
+                fd,
+                u64::from(req),
+                IoctlArg::Val(u64::from_le_bytes(
+                    bytes
+                        .get(..8)
+                        .and_then(|b| b.try_into().ok())
+                        .unwrap_or([0; 8]),
+                )),
+            )
         } else {
             k.ioctl(fd, u64::from(req), IoctlArg::Buf(&mut bytes))
         };
