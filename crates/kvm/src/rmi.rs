@@ -19,6 +19,7 @@ pub(crate) mod fids {
     pub(crate) const GRANULE_DELEGATE: u32 = fid(0x151);
     pub(crate) const GRANULE_UNDELEGATE: u32 = fid(0x152);
     pub(crate) const DATA_CREATE: u32 = fid(0x153);
+    pub(crate) const DATA_CREATE_UNKNOWN: u32 = fid(0x154);
     pub(crate) const DATA_DESTROY: u32 = fid(0x155);
     pub(crate) const REALM_ACTIVATE: u32 = fid(0x157);
     pub(crate) const REALM_CREATE: u32 = fid(0x158);
@@ -183,6 +184,9 @@ impl Cmds<'_> {
     }
     pub(crate) fn data_create(&self, rd: u64, data: u64, ipa: u64, src: u64, flags: u64) -> Ret {
         self.call(fids::DATA_CREATE, &[rd, data, ipa, src, flags])
+    }
+    pub(crate) fn data_create_unknown(&self, rd: u64, data: u64, ipa: u64) -> Ret {
+        self.call(fids::DATA_CREATE_UNKNOWN, &[rd, data, ipa])
     }
     /// x1 = data PA, x2 = top.
     pub(crate) fn data_destroy(&self, rd: u64, ipa: u64) -> Ret {

@@ -12,6 +12,7 @@ use crate::vm::Vm;
 use crate::{AbiRevision, Errno, lock};
 
 mod exit;
+mod fault;
 
 /// A REC the kernel created for a vCPU (`struct realm_rec`).
 #[derive(Debug, Clone)]

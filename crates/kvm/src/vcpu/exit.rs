@@ -9,7 +9,7 @@ use crate::rmi::{RMI_EMPTY, RMI_ERROR_REALM, RMI_RAM, rec_run as rr};
 use crate::vm::Vm;
 use crate::{Errno, PAGE_SIZE, lock};
 
-use super::{PendingMmio, Vcpu};
+use super::{PendingMmio, Vcpu, fault};
 
 /// PSCI function ids (PSCI 1.x, SMC32 and SMC64 forms).
 const PSCI_CPU_OFF: u32 = 0x8400_0002;
@@ -115,7 +115,7 @@ pub(crate) fn run_loop(vm: &Arc<Vm>, vcpu: &Vcpu) -> Result<i64, Errno> {
     }
 }
 
-enum Continue {
+pub(crate) enum Continue {
     Enter,
     User,
 }
@@ -273,7 +273,7 @@ fn sync_exit(vm: &Vm, vcpu: &Vcpu, page: &[u8], esr: u64) -> Result<Continue, Er
     let ec = (esr >> 26) & 0x3f;
     match ec {
         0x01 => Ok(Continue::Enter),
-        0x24 => {
+        0x20 | 0x24 => {
             let far = u64_at(page, rr::EXIT_FAR);
             let hpfar = u64_at(page, rr::EXIT_HPFAR);
             let ipa = ((hpfar & 0xff_ffff_fff0) << 8) | (far & 0xfff);
@@ -284,7 +284,10 @@ fn sync_exit(vm: &Vm, vcpu: &Vcpu, page: &[u8], esr: u64) -> Result<Continue, Er
                 .memslots
                 .values()
                 .any(|s| s.contains(gpa / PAGE_SIZE));
-            if !isv || in_slot {
+            if in_slot && ipa & vm.shared_bit() == 0 {
+                return fault::map_protected(vm, vcpu, ipa & !(PAGE_SIZE - 1));
+            }
+            if ec != 0x24 || !isv || in_slot {
                 vcpu.run.set_exit_reason(KVM_EXIT_INTERNAL_ERROR);
                 return Ok(Continue::User);
             }

@@ -90,3 +90,58 @@ fn scripted_guest_mmio_ripas_psci() {
     h.rmm.check_invariants().unwrap();
     assert_eq!(h.rmm.realm_granule_count(), 0);
 }
+
+/// A guest touching protected RAM that was not populated: KVM maps a guest_memfd page with
+/// `RMI_DATA_CREATE_UNKNOWN` (v12 24/46) and the access completes; a page the VMM made shared (not
+/// PRIVATE) faults to userspace with KVM_EXIT_MEMORY_FAULT.
+#[test]
+fn runtime_fault_on_private_memory() {
+    let cpus = ScriptedCpus::new();
+    cpus.script(0).extend([
+        Step::load(RAM_GPA + 0x20_0008, 8, 3),
+        Step::store(RAM_GPA + 0x30_0000, 8, 4, 0x77),
+        Step::smc(0x8400_0008, &[]),
+    ]);
+    let platform = PlatformConfig {
+        cpu: cpus.model(),
+        ..PlatformConfig::default()
+    };
+    let mut h = H::with_rmm(AbiRevision::V12, Arc::new(Rmm::new(platform)), None);
+    let vm = h.realm_vm();
+    let gic = h.vgic(vm).unwrap();
+    let shared = h.user(RAM);
+    let g = h.gmem(vm, RAM).unwrap();
+    h.memslot(vm, 0, RAM_GPA, RAM, shared, Some((g, 0)))
+        .unwrap();
+    h.private(vm, RAM_GPA, 0x30_0000, true).unwrap();
+    let v0 = h.vcpu(vm, 0).unwrap();
+    h.vcpu_init(v0, psci_0_2()).unwrap();
+    let run = h.k.kvm_run(v0).unwrap();
+    // The store to a non-PRIVATE page exits to the VMM.
+    assert_eq!(h.run(v0), Err(Errno::EFAULT));
+    assert_eq!(run.exit_reason(), KVM_EXIT_MEMORY_FAULT);
+    assert_eq!(
+        run.memory_fault(),
+        (KVM_MEMORY_EXIT_FLAG_PRIVATE, RAM_GPA + 0x30_0000, 0x1000)
+    );
+    assert_eq!(
+        cpus.script(0).records().len(),
+        1,
+        "the load retired after KVM mapped the page"
+    );
+    h.private(vm, RAM_GPA + 0x30_0000, 0x1000, true).unwrap();
+    assert_eq!(h.run(v0), Ok(0));
+    assert_eq!(run.exit_reason(), KVM_EXIT_SYSTEM_EVENT);
+    assert_eq!(
+        cpus.script(0).records().len(),
+        2,
+        "load and store retired; SYSTEM_OFF is in flight"
+    );
+    h.rmm.check_invariants().unwrap();
+    for fd in [v0, g, gic, vm] {
+        h.k.close(fd).unwrap();
+    }
+    h.rmm.check_invariants().unwrap();
+    assert_eq!(h.rmm.realm_granule_count(), 0);
+    assert_eq!(h.k.page_allocator().in_use(), 0);
+}
