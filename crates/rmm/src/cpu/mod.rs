@@ -130,6 +130,9 @@ pub trait RealmMemory {
     fn read(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault>;
     /// Store `data` at `ipa`.
     fn write(&mut self, ipa: u64, data: &[u8]) -> Result<(), Stage2Fault>;
+    /// Fetch instructions at `ipa`: like [`RealmMemory::read`], but unprotected memory is never executable
+    /// (the RMM maps it execute-never), so a fetch there always faults.
+    fn fetch(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault>;
 }
 
 /// A data abort taken to EL2 on a stage-2 fault, as the CPU describes it.
@@ -360,6 +363,9 @@ mod tests {
                 Err(Stage2Fault { level: 0 })
             }
             fn write(&mut self, _: u64, _: &[u8]) -> Result<(), Stage2Fault> {
+                Err(Stage2Fault { level: 0 })
+            }
+            fn fetch(&mut self, _: u64, _: &mut [u8]) -> Result<(), Stage2Fault> {
                 Err(Stage2Fault { level: 0 })
             }
         }

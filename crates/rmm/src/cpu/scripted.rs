@@ -23,8 +23,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{
-    CpuModel, DataAbort, RealmCpu, RealmCpuFactory, RealmExit, RealmMemory, RecContext,
-    RecIdentity, Stage2Fault, esr,
+    CpuModel, DataAbort, InstructionAbort, RealmCpu, RealmCpuFactory, RealmExit, RealmMemory,
+    RecContext, RecIdentity, Stage2Fault, esr,
 };
 
 /// One instruction (or event) of a script.
@@ -75,6 +75,12 @@ pub enum Step {
     Fiq,
     /// `MSR VBAR_EL1, …`.
     SetVbar(u64),
+    /// Branch to `ipa` and fetch the instruction there (stage 1 off); a stage-2 fault is an instruction
+    /// abort at `ipa`, a successful fetch continues at `ipa + 4`.
+    Fetch {
+        /// Branch target.
+        ipa: u64,
+    },
 }
 
 impl Step {
@@ -354,6 +360,21 @@ fn execute(step: &Step, ctx: &mut RecContext, mem: &mut dyn RealmMemory) -> Outc
         }
         Step::Irq => Outcome::Async(RealmExit::Irq),
         Step::Fiq => Outcome::Async(RealmExit::Fiq),
+        Step::Fetch { ipa } => {
+            let mut insn = [0u8; 4];
+            ctx.pc = ipa;
+            match mem.fetch(ipa, &mut insn) {
+                Ok(()) => {
+                    ctx.pc = ipa.wrapping_add(4);
+                    Outcome::Retired
+                }
+                Err(fault) => Outcome::Exception(RealmExit::InstructionAbort(InstructionAbort {
+                    ipa,
+                    va: ipa,
+                    fault,
+                })),
+            }
+        }
         Step::SetVbar(vbar) => {
             ctx.sysregs.vbar_el1 = vbar;
             ctx.pc = ctx.pc.wrapping_add(4);
@@ -429,6 +450,9 @@ mod tests {
                 .ok_or(Stage2Fault { level: 3 })?;
             dst.copy_from_slice(data);
             Ok(())
+        }
+        fn fetch(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault> {
+            self.read(ipa, buf)
         }
     }
 

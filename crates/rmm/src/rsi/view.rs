@@ -269,6 +269,17 @@ impl RealmMemory for RealmMem<'_> {
         })
     }
 
+    fn fetch(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault> {
+        let mem = &self.rmm.mem;
+        let len = buf.len();
+        self.access(ipa, len, |pa, ns| {
+            if !ns {
+                mem.read_in_granule(pa & !0xFFF, offset(pa), buf);
+            }
+            !ns
+        })
+    }
+
     fn write(&mut self, ipa: u64, data: &[u8]) -> Result<(), Stage2Fault> {
         let mem = &self.rmm.mem;
         self.access(ipa, data.len(), |pa, ns| {

@@ -391,3 +391,32 @@ fn emul_mmio_after_a_protected_abort_is_accepted_as_tf_rmm_does() {
         Some((0x66, CODE_IPA + 4))
     );
 }
+
+#[test]
+fn instruction_fetch_from_unprotected_memory_takes_an_sea_and_from_unassigned_ram_exits() {
+    let w = World::realm(1, true);
+    w.script(0).extend([
+        Step::SetVbar(0x6_0000),
+        Step::Fetch { ipa: NS_IPA },
+        Step::Fetch { ipa: 0x10_0000 },
+    ]);
+    let exit = w.enter(0);
+    let sea = w
+        .script(0)
+        .record(1)
+        .expect("unprotected fetch retired by the SEA");
+    assert_eq!(sea.ctx.pc, 0x6_0200);
+    assert_eq!(
+        sea.ctx.sysregs.esr_el1,
+        esr::EC_INST_ABORT_SAME_EL | esr::IL_BIT | esr::FSC_SEA
+    );
+    assert_eq!(exit.exit_reason, RMI_EXIT_SYNC);
+    assert_eq!(
+        (esr::ec(exit.esr), exit.esr & esr::ABORT_FSC_MASK),
+        (esr::EC_INST_ABORT, 0x07)
+    );
+    assert_eq!((exit.hpfar, exit.far), (0x10_0000 >> 8, 0));
+    // Nothing mapped it: the fetch restarts and exits again.
+    assert_eq!(w.enter(0).exit_reason, RMI_EXIT_SYNC);
+    assert_eq!(w.script(0).records().len(), 2);
+}
