@@ -1,0 +1,156 @@
+//! RMI_DATA_CREATE with MEASURE_CONTENT over 256 MiB (`REALM_BENCH_MIB` to change): throughput and its
+//! ratio to raw SHA-256/SHA-512 of the same pages on one core, measured in the same run, call by call and
+//! through `Rmi::call_many` (contents hashed on all cores). Prints the ratio lines, then runs a small
+//! criterion group.
+#![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use realm_rmm::abi;
+use realm_rmm::host::{HostMemory as _, Rmi as _, SmcRegs};
+use realm_rmm::testing::{RealmParams, World};
+use sha2::{Digest as _, Sha256, Sha512};
+
+const PAGE: usize = 0x1000;
+
+struct Setup {
+    w: World,
+    calls: Vec<SmcRegs>,
+    pages: Vec<Vec<u8>>,
+}
+
+fn page_contents(i: u64) -> Vec<u8> {
+    let mut x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..PAGE / 8)
+        .flat_map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()
+        })
+        .collect()
+}
+
+/// A realm with level-3 tables over `[0, n pages)` and `n` DATA_CREATE calls ready to issue.
+fn setup(n: u64, sha512: bool, keep_pages: bool) -> Setup {
+    let mut w = World::new();
+    let p = RealmParams {
+        hash_algo: u8::from(sha512),
+        ..RealmParams::default_sha256()
+    };
+    let rd = w.realm_create(&p);
+    let mut ipa = 0;
+    while ipa < n * 0x1000 {
+        w.rtt_path(rd, p.start_level, ipa, 3);
+        ipa += 0x20_0000;
+    }
+    let mut calls = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
+    let mut pages = Vec::new();
+    for i in 0..n {
+        let contents = page_contents(i);
+        let src = w.host_page(&contents);
+        let data = w.delegated();
+        calls.push(SmcRegs::call(
+            abi::RMI_DATA_CREATE,
+            &[rd, data, i * 0x1000, src, abi::RMI_MEASURE_CONTENT],
+        ));
+        if keep_pages {
+            pages.push(contents);
+        }
+    }
+    Setup { w, calls, pages }
+}
+
+fn raw_hash(pages: &[Vec<u8>], sha512: bool) -> Duration {
+    let t = Instant::now();
+    for p in pages {
+        if sha512 {
+            black_box(Sha512::digest(p));
+        } else {
+            black_box(Sha256::digest(p));
+        }
+    }
+    t.elapsed()
+}
+
+fn mib_s(bytes: u64, d: Duration) -> f64 {
+    bytes as f64 / (1 << 20) as f64 / d.as_secs_f64()
+}
+
+fn report() {
+    let mib: u64 = std::env::var("REALM_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    let n = mib * 256;
+    let bytes = n * PAGE as u64;
+    for sha512 in [false, true] {
+        let name = if sha512 { "sha512" } else { "sha256" };
+        let s = setup(n, sha512, true);
+        let raw = raw_hash(&s.pages, sha512);
+        let t = Instant::now();
+        for c in &s.calls {
+            let r = s.w.rmm.call(*c);
+            assert_eq!(r.x[0], 0);
+        }
+        let one = t.elapsed();
+        let rim_one = s.w.rmm.measurements(s.calls[0].x[1]).map(|m| m.rim);
+        drop(s);
+        let s = setup(n, sha512, false);
+        let mut out = Vec::with_capacity(s.calls.len());
+        let t = Instant::now();
+        s.w.rmm.call_many(&s.calls, &mut out);
+        let many = t.elapsed();
+        assert!(out.iter().all(|r| r.x[0] == 0));
+        assert_eq!(
+            s.w.rmm.measurements(s.calls[0].x[1]).map(|m| m.rim),
+            rim_one,
+            "batch RIM differs"
+        );
+        println!(
+            "{name}: raw {:.0} MiB/s (1 core); DATA_CREATE call-by-call {:.0} MiB/s = {:.2}x raw; call_many {:.0} MiB/s = {:.2}x raw ({} threads, {mib} MiB)",
+            mib_s(bytes, raw),
+            mib_s(bytes, one),
+            raw.as_secs_f64() / one.as_secs_f64(),
+            mib_s(bytes, many),
+            raw.as_secs_f64() / many.as_secs_f64(),
+            rayon::current_num_threads(),
+        );
+        let _ = s.w.rmm.read(0, &mut []);
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    report();
+    let mut g = c.benchmark_group("data_create_16MiB");
+    g.sample_size(10);
+    g.bench_function("call_by_call_sha256", |b| {
+        b.iter_batched(
+            || setup(4096, false, false),
+            |s| {
+                for c in &s.calls {
+                    black_box(s.w.rmm.call(*c));
+                }
+                s
+            },
+            criterion::BatchSize::PerIteration,
+        );
+    });
+    g.bench_function("call_many_sha256", |b| {
+        b.iter_batched(
+            || setup(4096, false, false),
+            |s| {
+                let mut out = Vec::new();
+                s.w.rmm.call_many(&s.calls, &mut out);
+                s
+            },
+            criterion::BatchSize::PerIteration,
+        );
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
