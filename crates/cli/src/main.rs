@@ -32,6 +32,8 @@ enum Command {
     Launch(cmd::launch::LaunchArgs),
     /// Launch a small built-in realm on the simulated platform and explain its RIM.
     Demo(cmd::demo::DemoArgs),
+    /// Time `measure` against limits measured in the same run.
+    Bench(cmd::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Measure(args) => cmd::measure::run(&args),
         Command::Launch(args) => cmd::launch::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),
+        Command::Bench(args) => cmd::bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

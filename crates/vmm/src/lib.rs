@@ -9,6 +9,7 @@
 #![deny(unsafe_code)]
 
 pub mod backend;
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod exits;

@@ -1,6 +1,7 @@
 //! One module per subcommand, each with its `*Args` and a `run`.
 
 pub mod abi;
+pub mod bench;
 pub mod demo;
 pub mod launch;
 pub mod measure;

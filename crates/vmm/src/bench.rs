@@ -1,0 +1,179 @@
+//! `realm bench`: throughput figures of `measure`, each as a ratio to a limit measured in the same run.
+//!
+//! 1. `measure` of a 1 GiB firmware image vs one core's raw SHA-256 rate (target ≥ 1.4×: the RMM hashes DATA
+//!    granules on both cores through `Rmi::call_many`);
+//! 2. a 4 GiB-RAM realm with a 64 MiB payload vs the time to hash the payload (target ≤ 1.25×);
+//! 3. a 256 GiB-RAM realm with a 16 MiB payload (target < 0.5 s, peak RSS < 64 MiB + payload, from
+//!    `/proc/self/status` VmHWM — run first, so the peak is this realm's).
+//!
+//! Figures only: nothing here asserts on time.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::config::{Abi, Layout, RealmConfig, RealmParams};
+use crate::image::{ImageSource, filler};
+use crate::ops::{self, OpsError};
+use crate::prepare::{PrepareError, prepare};
+use crate::realm::Quiet;
+use crate::size::{GIB, MIB};
+
+/// One benchmark's figures.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Figure {
+    /// What was timed.
+    pub name: String,
+    /// Seconds.
+    pub seconds: f64,
+    /// The reference it is compared with.
+    pub reference: String,
+    /// The ratio (meaning per benchmark; see `target`).
+    pub ratio: f64,
+    /// The target, in words.
+    pub target: String,
+    /// Extra figures (throughput, RSS).
+    pub notes: Vec<String>,
+}
+
+/// A benchmark failure.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// Preparing a configuration failed.
+    #[error("preparing the {0} benchmark realm")]
+    Prepare(&'static str, #[source] PrepareError),
+    /// Measuring failed.
+    #[error("measuring the {0} benchmark realm")]
+    Measure(&'static str, #[source] OpsError),
+}
+
+fn firmware_config(mem: u64, payload: usize, seed: u8) -> RealmConfig {
+    RealmConfig {
+        kernel: None,
+        initrd: None,
+        dtb: None,
+        firmware: Some(ImageSource::Bytes {
+            name: format!("<{} MiB firmware>", payload >> 20),
+            data: Arc::from(filler(payload, seed)),
+        }),
+        cmdline: String::new(),
+        mem,
+        cpus: 1,
+        layout: Layout::Kvmtool,
+        ipa_bits: None,
+        params: RealmParams::default(),
+        abi: Abi::V12,
+        unmeasured: BTreeSet::new(),
+    }
+}
+
+/// (time until the RIM is final, wall time including the realm's teardown).
+fn time_measure(name: &'static str, cfg: &RealmConfig) -> Result<(Duration, Duration), BenchError> {
+    let p = prepare(cfg).map_err(|e| BenchError::Prepare(name, e))?;
+    let t = Instant::now();
+    let report = ops::measure(&p, &mut Quiet).map_err(|e| BenchError::Measure(name, e))?;
+    Ok((report.stats.total_time, t.elapsed()))
+}
+
+fn teardown_note(d: (Duration, Duration)) -> String {
+    format!("{:.3} s with the realm's teardown", d.1.as_secs_f64())
+}
+
+/// Seconds one core takes to SHA-256 `data`, best of `runs`.
+pub fn sha256_seconds(data: &[u8], runs: usize) -> f64 {
+    (0..runs.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(Sha256::digest(data));
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Peak resident set size of this process, bytes (`VmHWM`), if readable.
+pub fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[expect(clippy::cast_precision_loss, reason = "byte counts as f64 for rates")]
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / MIB as f64
+}
+
+/// Seconds are the time until the RIM is final (the build through realm activation); the teardown of the
+/// realm afterwards is shown as a note.
+///
+/// Run the three benchmarks (a few seconds and ~4 GiB of memory in all).
+pub fn run() -> Result<Vec<Figure>, BenchError> {
+    let mut out = Vec::new();
+
+    // 3 first: the process's peak RSS must be this realm's.
+    let payload = 16 * MIB;
+    let cfg = firmware_config(256 * GIB, 16 << 20, 3);
+    let d = time_measure("256 GiB", &cfg)?;
+    let secs = d.0.as_secs_f64();
+    let rss = peak_rss().unwrap_or(0);
+    out.push(Figure {
+        name: "measure: 256 GiB RAM, 16 MiB payload".into(),
+        seconds: secs,
+        reference: "0.5 s".into(),
+        ratio: secs / 0.5,
+        target: "< 1 (under 0.5 s); peak RSS < 64 MiB + payload".into(),
+        notes: vec![
+            format!(
+                "peak RSS (VmHWM) {:.1} MiB, limit {:.1} MiB",
+                mib(rss),
+                mib(64 * MIB + payload)
+            ),
+            teardown_note(d),
+        ],
+    });
+
+    // Reference: one core's SHA-256 rate on 256 MiB.
+    let sample = filler(256 << 20, 9);
+    let sample_secs = sha256_seconds(&sample, 3);
+    let sha_rate = mib(sample.len() as u64) / sample_secs;
+    drop(sample);
+
+    // 1: 1 GiB firmware.
+    let cfg = firmware_config(2 * GIB, 1 << 30, 1);
+    let d = time_measure("1 GiB firmware", &cfg)?;
+    let secs = d.0.as_secs_f64();
+    let rate = 1024.0 / secs;
+    out.push(Figure {
+        name: "measure: 1 GiB firmware".into(),
+        seconds: secs,
+        reference: format!("one core's SHA-256: {sha_rate:.0} MiB/s"),
+        ratio: rate / sha_rate,
+        target: "≥ 1.4 (measure throughput / one core's SHA-256 rate)".into(),
+        notes: vec![
+            format!("measure throughput {rate:.0} MiB/s"),
+            teardown_note(d),
+        ],
+    });
+    drop(cfg);
+
+    // 2: 4 GiB RAM, 64 MiB payload.
+    let cfg = firmware_config(4 * GIB, 64 << 20, 2);
+    let hash_secs = match &cfg.firmware {
+        Some(ImageSource::Bytes { data, .. }) => sha256_seconds(data, 3),
+        _ => f64::NAN,
+    };
+    let d = time_measure("4 GiB", &cfg)?;
+    let secs = d.0.as_secs_f64();
+    out.push(Figure {
+        name: "measure: 4 GiB RAM, 64 MiB payload".into(),
+        seconds: secs,
+        reference: format!("SHA-256 of the payload on one core: {:.3} s", hash_secs),
+        ratio: secs / hash_secs,
+        target: "≤ 1.25 (measure time / payload hash time)".into(),
+        notes: vec![teardown_note(d)],
+    });
+    Ok(out)
+}
