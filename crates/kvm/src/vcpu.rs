@@ -174,8 +174,8 @@ fn supported_features(vm: &Vm) -> u32 {
 /// `kvm_arch_vcpu_ioctl_vcpu_init()`: target must be GENERIC_V8 (-EINVAL); `kvm_vcpu_init_check_features`:
 /// features[1..] non-zero or unknown bits → -ENOENT (`KVM_VCPU_MAX_FEATURES` is 9, v10 raises it to 10 for
 /// REC), unsupported → -EINVAL, one pointer-auth bit without the other → -EINVAL, AArch32 → -EINVAL
-/// (realms always, 12/46); then every vCPU of the VM must use the same features (-EINVAL); (re)init resets
-/// the registers.
+/// (realms always, 12/46); then every vCPU of the VM must use the same features except POWER_OFF (-EINVAL);
+/// (re)init resets the registers.
 fn vcpu_init(vm: &Vm, vcpu: &Vcpu, b: &[u8]) -> Result<(), Errno> {
     let target = u32_at(b, 0);
     if target != abi::KVM_ARM_TARGET_GENERIC_V8 {
@@ -198,10 +198,12 @@ fn vcpu_init(vm: &Vm, vcpu: &Vcpu, b: &[u8]) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     let mut inner = vm.lock();
-    if inner.vcpu_features.is_some_and(|f| f != features) {
+    // POWER_OFF is per vCPU (VMMs start secondaries powered off); every other bit is VM-wide.
+    let vm_features = features & !(1 << feature::KVM_ARM_VCPU_POWER_OFF);
+    if inner.vcpu_features.is_some_and(|f| f != vm_features) {
         return Err(Errno::EINVAL);
     }
-    inner.vcpu_features = Some(features);
+    inner.vcpu_features = Some(vm_features);
     if features & (1 << feature::KVM_ARM_VCPU_PMU_V3) != 0 {
         inner.realm.pmu = true;
     }

@@ -3,6 +3,8 @@
 #[cfg(test)]
 mod common;
 #[cfg(test)]
+mod concurrency;
+#[cfg(test)]
 mod construction;
 #[cfg(test)]
 mod errno_v10;

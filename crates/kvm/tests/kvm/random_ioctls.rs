@@ -87,8 +87,31 @@ fn pick(fds: &[Fd], i: u8) -> Option<Fd> {
     (!fds.is_empty()).then(|| fds[usize::from(i) % fds.len()])
 }
 
-fn exercise(abi: AbiRevision, ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let mut h = H::new(abi);
+/// What the property needs of an RMM: the granule count and (for the real one) its invariant checker.
+trait Checked: realm_rmm::host::Rmi + realm_rmm::host::HostMemory + 'static {
+    fn granules(&self) -> usize;
+    fn invariants(&self) -> Result<(), String>;
+}
+
+impl Checked for crate::common::mini_rmm::MiniRmm {
+    fn granules(&self) -> usize {
+        self.realm_granule_count()
+    }
+    fn invariants(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl Checked for realm_rmm::Rmm {
+    fn granules(&self) -> usize {
+        self.realm_granule_count()
+    }
+    fn invariants(&self) -> Result<(), String> {
+        self.check_invariants()
+    }
+}
+
+fn exercise<R: Checked>(mut h: H<R>, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let user = h.user(1 << 20);
     h.fill(user, 1 << 20, 9);
     let mut fds: Vec<Fd> = Vec::new();
@@ -192,12 +215,14 @@ fn exercise(abi: AbiRevision, ops: Vec<Op>) -> Result<(), TestCaseError> {
         if let Some(fd) = new_fd {
             fds.push(Fd(i32::try_from(fd).unwrap()));
         }
+        prop_assert_eq!(h.rmm.invariants(), Ok(()));
     }
     // Device fds from KVM_CREATE_DEVICE made by raw ioctls are not tracked: close every fd number.
     for n in 3..4096 {
         let _ = h.k.close(Fd(n));
     }
-    prop_assert_eq!(h.rmm.realm_granule_count(), 0);
+    prop_assert_eq!(h.rmm.invariants(), Ok(()));
+    prop_assert_eq!(h.rmm.granules(), 0);
     prop_assert_eq!(h.k.page_allocator().in_use(), 0);
     Ok(())
 }
@@ -207,11 +232,19 @@ proptest! {
 
     #[test]
     fn random_sequences_v12(ops in proptest::collection::vec(op(), 1..40)) {
-        exercise(AbiRevision::V12, ops)?;
+        exercise(H::new(AbiRevision::V12), ops)?;
     }
 
     #[test]
     fn random_sequences_v10(ops in proptest::collection::vec(op(), 1..40)) {
-        exercise(AbiRevision::V10, ops)?;
+        exercise(H::new(AbiRevision::V10), ops)?;
+    }
+
+    /// Against the real RMM, with `Rmm::check_invariants` after every step.
+    #[test]
+    fn random_sequences_real_rmm(v10 in any::<bool>(), ops in proptest::collection::vec(op(), 1..30)) {
+        let abi = if v10 { AbiRevision::V10 } else { AbiRevision::V12 };
+        let rmm = std::sync::Arc::new(realm_rmm::Rmm::new(realm_rmm::PlatformConfig::default()));
+        exercise(H::with_rmm(abi, rmm, None), ops)?;
     }
 }

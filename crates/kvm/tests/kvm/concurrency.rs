@@ -1,0 +1,116 @@
+//! Concurrency: vCPU fds used from their own threads (as VMMs do), several VMs at once, and VM teardown
+//! (closing the VM and guest_memfd fds) while vCPUs are inside KVM_RUN; everything finishes and nothing
+//! is left behind.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+
+use realm_kvm::{AbiRevision, Errno, Fd, Kernel};
+use realm_rmm::{PlatformConfig, Rmm};
+
+use crate::common::{H, RAM_GPA, psci_0_2};
+
+const RAM: u64 = 4 << 20;
+
+#[test]
+fn kernel_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Kernel>();
+}
+
+/// One realm VM with `n` vCPUs, not yet run; returns (vm, gic, gmem, vcpus).
+fn realm(h: &mut H<Rmm>, n: u64) -> (Fd, Fd, Fd, Vec<Fd>) {
+    let vm = h.realm_vm();
+    let gic = h.vgic(vm).unwrap();
+    let shared = h.user(RAM);
+    let g = h.gmem(vm, RAM).unwrap();
+    h.memslot(vm, 0, RAM_GPA, RAM, shared, Some((g, 0)))
+        .unwrap();
+    h.private(vm, RAM_GPA, RAM, true).unwrap();
+    let src = h.user(4096);
+    h.populate(vm, RAM_GPA, 4096, src, 1).unwrap();
+    let vcpus: Vec<Fd> = (0..n).map(|id| h.vcpu(vm, id).unwrap()).collect();
+    for (i, &v) in vcpus.iter().enumerate() {
+        // Secondaries start powered off, as kvmtool/QEMU start them; PSCI CPU_ON would wake them.
+        let off = if i == 0 {
+            0
+        } else {
+            1 << realm_kvm::uapi::feature::KVM_ARM_VCPU_POWER_OFF
+        };
+        h.vcpu_init(v, psci_0_2() | off).unwrap();
+    }
+    (vm, gic, g, vcpus)
+}
+
+#[test]
+fn teardown_while_vcpus_run() {
+    // The default CPU model has no code to run: every REC_ENTER exits with an IRQ and KVM re-enters, so
+    // KVM_RUN only returns when the thread is "signalled" (kicked).
+    let mut h = H::with_rmm(
+        AbiRevision::V12,
+        Arc::new(Rmm::new(PlatformConfig::default())),
+        None,
+    );
+    let vms: Vec<_> = (0..2).map(|_| realm(&mut h, 3)).collect();
+    let h = Arc::new(h);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    for (_, _, _, vcpus) in &vms {
+        for &v in vcpus {
+            let (h, stop) = (Arc::clone(&h), Arc::clone(&stop));
+            threads.push(thread::spawn(move || {
+                let mut runs = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    match h.run(v) {
+                        Err(Errno::EINTR) => runs += 1,
+                        other => panic!("KVM_RUN: {other:?}"),
+                    }
+                }
+                runs
+            }));
+        }
+    }
+    // Let the vCPUs run, then close the VM, vGIC and guest_memfd fds under them.
+    for _ in 0..20 {
+        for (_, _, _, vcpus) in &vms {
+            for &v in vcpus {
+                let _ = h.k.kick(v);
+            }
+        }
+        thread::yield_now();
+    }
+    for (vm, gic, g, _) in &vms {
+        h.k.close(*g).unwrap();
+        h.k.close(*gic).unwrap();
+        h.k.close(*vm).unwrap();
+    }
+    stop.store(true, Ordering::SeqCst);
+    for (_, _, _, vcpus) in &vms {
+        for &v in vcpus {
+            h.k.kick(v).unwrap();
+        }
+    }
+    // Keep kicking until every thread has seen `stop`.
+    let mut done = Vec::new();
+    for t in threads {
+        while !t.is_finished() {
+            for (_, _, _, vcpus) in &vms {
+                for &v in vcpus {
+                    let _ = h.k.kick(v);
+                }
+            }
+            thread::yield_now();
+        }
+        done.push(t.join().unwrap());
+    }
+    assert!(done.iter().all(|&r| r >= 1));
+    for (_, _, _, vcpus) in &vms {
+        for &v in vcpus {
+            h.k.close(v).unwrap();
+        }
+    }
+    h.rmm.check_invariants().unwrap();
+    assert_eq!(h.rmm.realm_granule_count(), 0);
+    assert_eq!(h.k.page_allocator().in_use(), 0);
+}
