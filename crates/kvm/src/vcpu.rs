@@ -237,12 +237,16 @@ fn core_index(id: u64) -> Option<usize> {
     }
 }
 
-/// `kvm_arm_set_reg()` with the realm restriction (v12: only x0..x30, PC, ID_AA64DFR0_EL1 and PMCR_EL0 may be
-/// written for a realm vCPU; other ids → -EINVAL **[errno uncertain]**). The value is read from `addr` in
-/// user memory (-EFAULT). Unknown ids → -ENOENT.
+/// `kvm_arm_set_reg()`: an id outside the arm64 space → -EINVAL; then `validate_realm_set_reg()` (v10 and
+/// v12, guest.c): a realm vCPU may only write x0..x30, PC (`kvm_realm_validate_core_reg`), PMCR_EL0 and
+/// ID_AA64DFR0_EL1, anything else → -EINVAL. The value is read from `addr` in user memory (-EFAULT).
+/// Unknown ids → -ENOENT.
 fn set_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> Result<(), Errno> {
+    if (id & !reg::KVM_REG_SIZE_MASK) >> 32 != reg::KVM_REG_ARM64 >> 32 {
+        return Err(Errno::EINVAL);
+    }
     let core = core_index(id);
-    if vm.is_realm && vm.abi() == AbiRevision::V12 {
+    if vm.is_realm {
         let allowed =
             matches!(core, Some(0..=30 | 32)) || id == reg::ID_AA64DFR0_EL1 || id == reg::PMCR_EL0;
         if !allowed {
@@ -284,6 +288,9 @@ fn set_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
 
 /// `kvm_arm_get_reg()`: core registers, MPIDR_EL1 and ID_AA64DFR0_EL1; the value is written to `addr`.
 fn get_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> Result<(), Errno> {
+    if (id & !reg::KVM_REG_SIZE_MASK) >> 32 != reg::KVM_REG_ARM64 >> 32 {
+        return Err(Errno::EINVAL);
+    }
     let val = match core_index(id) {
         Some(i) => {
             let arch = lock(&vcpu.arch);

@@ -347,3 +347,22 @@ fn finalize_needs_psci() {
         "REC vCPU, unknown MPIDR"
     );
 }
+
+#[test]
+fn one_reg_realm_restrictions_apply_to_v10_too() {
+    let mut h = H::new(AbiRevision::V10);
+    let vm = h.realm_vm();
+    let v = rec_vcpu(&h, vm, 0);
+    assert_eq!(h.set_reg(v, reg::PC, 0x1000), Ok(0));
+    assert_eq!(
+        h.set_reg(v, reg::SP, 0x1000),
+        Err(Errno::EINVAL),
+        "validate_realm_set_reg"
+    );
+    assert_eq!(
+        h.set_reg(v, 0x1234, 0),
+        Err(Errno::EINVAL),
+        "not an arm64 register id"
+    );
+    assert_eq!(h.get_reg(v, 0x1234), Err(Errno::EINVAL));
+}
