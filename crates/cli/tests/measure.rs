@@ -53,6 +53,12 @@ mod tests {
         assert_eq!(v["rems"].as_array().unwrap().len(), 4);
         assert_eq!(v["steps"][0]["step"], "create_vm");
 
+        let o = realm(&["measure", "-k", k, "-m", "128M", "--json", "--explain"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let ext = v["extensions"].as_array().unwrap();
+        assert_eq!(ext[0]["kind"], "realm_create");
+        assert_eq!(ext.last().unwrap()["rim_after"], rim.as_str());
+
         let o = realm(&["measure", "-k", k, "-m", "128M", "--explain", "--plan"]);
         let text = stdout(&o);
         assert!(text.contains("realm_create"));

@@ -747,6 +747,34 @@ mod tests {
         assert!(file.merge(flags).validate().unwrap().unmeasured.is_empty());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Arbitrary TOML-ish text and flag values never panic: they parse and validate or give an error.
+        #[test]
+        fn parsing_never_panics(
+            text in "[a-z_= \"0-9\n\\[\\]-]{0,80}",
+            mem in "[0-9]{0,12}[KMGTkmgtXb]{0,3}",
+            rpv in "(0x)?[0-9a-fA-FxZ]{0,140}",
+            cpus in proptest::option::of(proptest::prelude::any::<u32>()),
+            sve in proptest::option::of(proptest::prelude::any::<u16>()),
+            bps in proptest::option::of(proptest::prelude::any::<u8>()),
+            abi in "(v10|v12|v9|)",
+        ) {
+            let _ = toml::from_str::<ConfigFile>(&text);
+            let f = ConfigFile {
+                kernel: Some("k".into()),
+                mem: Some(mem),
+                rpv: Some(rpv),
+                cpus,
+                sve_vl: sve,
+                num_bps: bps,
+                abi: Some(abi),
+                ..ConfigFile::default()
+            };
+            let _ = f.validate();
+        }
+    }
+
     #[test]
     fn toml_file_and_merge() {
         let dir = std::env::temp_dir().join(format!("realm-vmm-config-{}", std::process::id()));

@@ -284,6 +284,19 @@ pub fn build<'b>(
             }
             Step::SetDebugResources { bps, wps } => {
                 let mut dfr0 = b.get_reg(0, REG_ID_AA64DFR0_EL1, "ID_AA64DFR0_EL1")?;
+                // The kernel's initial value is the most it supports (v12 38/46: the RMM's NUM_BPS/NUM_WPS);
+                // ask for no more, as KVM refuses an ID register write above the sanitised value.
+                for (asked, shift, what) in [(bps, 12, "breakpoints"), (wps, 20, "watchpoints")] {
+                    let max = ((dfr0 >> shift) & 0xf) + 1;
+                    if let Some(n) = asked
+                        && u64::from(*n) > max
+                    {
+                        return Err(BackendError::Unsupported(format!(
+                            "{n} {what} asked for; the {} platform supports at most {max}",
+                            b.backend.name()
+                        )));
+                    }
+                }
                 if let Some(n) = bps {
                     dfr0 = (dfr0 & !(0xf << 12)) | (u64::from(n - 1) << 12);
                 }

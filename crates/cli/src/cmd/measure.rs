@@ -18,7 +18,8 @@ pub struct MeasureArgs {
     /// Machine-readable output: {"rim", "hash_algo", "rems", "steps"}.
     #[arg(long)]
     json: bool,
-    /// Show every RIM extension (kind, IPA or range, flags, content hash, RIM after).
+    /// Show every RIM extension (kind, IPA or range, flags, content hash, RIM after); with --json, as an
+    /// "extensions" array.
     #[arg(long)]
     explain: bool,
     /// Show the realm-construction plan.
@@ -34,7 +35,11 @@ pub fn run(args: &MeasureArgs) -> CliResult {
     let report = realm_vmm::ops::measure(&prepared, &mut bar).map_err(super::ops_error)?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        let text = serde_json::to_string_pretty(&report).map_err(runtime)?;
+        let mut value = serde_json::to_value(&report).map_err(runtime)?;
+        if args.explain {
+            value["extensions"] = serde_json::to_value(&report.extensions).map_err(runtime)?;
+        }
+        let text = serde_json::to_string_pretty(&value).map_err(runtime)?;
         writeln!(out, "{text}").map_err(runtime)?;
         return Ok(());
     }

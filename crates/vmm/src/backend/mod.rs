@@ -153,6 +153,9 @@ pub enum BackendError {
     /// A host ABI revision this VMM cannot drive.
     #[error("the host KVM speaks realm ABI {0}; this VMM drives v10 and v12 (RMM 1.0) only")]
     UnsupportedAbi(String),
+    /// The host cannot give the realm what the configuration asks for.
+    #[error("{0}")]
+    Unsupported(String),
     /// Mapping memory failed.
     #[error("mapping {size} bytes of guest memory")]
     Mmap {
