@@ -735,6 +735,21 @@ mod tests {
                     v12::kvm_arm_rmi_populate::read_from_bytes(b).unwrap().size,
                 )
                 .unwrap()),
+                (k::KVM_GET_ONE_REG, IoctlArg::Buf(b)) => {
+                    // ID_AA64DFR0_EL1 as a host with 6 breakpoints and 4 watchpoints reports it.
+                    let reg = k::kvm_one_reg::read_from_bytes(b).unwrap();
+                    let mems = self.memory.lock().unwrap();
+                    let m = mems
+                        .iter()
+                        .find(|m| reg.addr >= m.hva && reg.addr < m.hva + m.region.size() as u64)
+                        .unwrap();
+                    let v: u64 = (5 << 12) | (3 << 20);
+                    m.region
+                        .as_volatile_slice()
+                        .write_slice(&v.to_le_bytes(), usize::try_from(reg.addr - m.hva).unwrap())
+                        .unwrap();
+                    Ok(0)
+                }
                 (k::KVM_RUN, _) => Err(Errno::EINTR),
                 _ => Ok(0),
             }
@@ -866,8 +881,8 @@ mod tests {
             .filter(|c| c.1 == k::KVM_SET_ONE_REG)
             .map(|c| u64::from_le_bytes(c.4[..8].try_into().unwrap()))
             .collect();
-        // BRPs = 4 - 1 in bits [15:12] (the recorder's GET returned 0); PC = kernel; x0 = DTB.
-        assert_eq!(values, [3 << 12, 0x8000_0000, 0x83e0_0000]);
+        // BRPs = 4 - 1 in bits [15:12], WRPs kept; PC = kernel; x0 = DTB.
+        assert_eq!(values, [(3 << 12) | (3 << 20), 0x8000_0000, 0x83e0_0000]);
     }
 
     #[test]
