@@ -1,13 +1,15 @@
 //! Simulated physical memory: sparse 4 KiB granules, each in the Non-secure or the Realm PAS.
 //!
 //! A granule costs nothing until it is written: absent granules read as zero and are in the Non-secure
-//! PAS. The store is sharded and locked per shard, separately from the RMM's metadata, so host loads and
-//! stores do not wait behind RMI calls. Lock order: the RMM state lock, then at most two shard locks taken
-//! in ascending shard index (see [`PhysMem::copy_granule`]).
+//! PAS. Contents are shared copy-on-write (`Arc`), so copying a host page into a realm granule
+//! (RMI_DATA_CREATE) neither allocates nor copies until one side is written. The store is sharded and locked
+//! per shard, separately from the RMM's metadata, so host loads and stores do not wait behind RMI calls.
+//! Lock order: the RMM state lock, then one shard lock at a time.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::host::HostAccessFault;
 use crate::platform::DramRegion;
@@ -28,13 +30,38 @@ pub(crate) const fn granule_aligned(pa: u64) -> bool {
     pa & (GRANULE_SIZE - 1) == 0
 }
 
+/// A hasher for granule addresses (multiplicative; keys are already well spread).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct PaHasher(u64);
+
+impl Hasher for PaHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+}
+
+/// A map keyed by physical address.
+pub(crate) type PaMap<V> = HashMap<u64, V, BuildHasherDefault<PaHasher>>;
+
 #[derive(Debug, Default)]
 struct Page {
     realm: bool,
-    data: Option<Box<Granule>>,
+    data: Option<Arc<Granule>>,
 }
 
-type Shard = HashMap<u64, Page>;
+type Shard = PaMap<Page>;
 
 /// The platform's physical memory.
 #[derive(Debug)]
@@ -66,7 +93,7 @@ impl PhysMem {
         dram.sort_by_key(|r| r.start);
         Self {
             dram,
-            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::new(PaMap::default())).collect(),
         }
     }
 
@@ -135,48 +162,22 @@ impl PhysMem {
     pub(crate) fn write_in_granule(&self, pa: u64, off: usize, data: &[u8]) {
         let mut shard = write_lock(self.shard(pa));
         let page = shard.entry(pa).or_default();
-        let g = page
-            .data
-            .get_or_insert_with(|| Box::new([0; GRANULE_BYTES]));
+        let g = Arc::make_mut(
+            page.data
+                .get_or_insert_with(|| Arc::new([0; GRANULE_BYTES])),
+        );
         if let Some(dst) = g.get_mut(off..off + data.len()) {
             dst.copy_from_slice(data);
         }
     }
 
-    /// Copy the whole granule `src` to `dst` (both aligned, distinct), the RMM's copy of a host page
-    /// into a realm granule. One copy, no intermediate buffer.
+    /// Copy the whole granule `src` to `dst` (both aligned), the RMM's copy of a host page into a realm
+    /// granule: the contents are shared until either side is written.
     pub(crate) fn copy_granule(&self, src: u64, dst: u64) {
-        let (si, di) = (Self::shard_index(src), Self::shard_index(dst));
-        if si == di {
-            let mut shard = write_lock(&self.shards[si]);
-            let from = shard.get(&src).and_then(|p| p.data.as_deref()).copied();
-            let page = shard.entry(dst).or_default();
-            match (from, &mut page.data) {
-                (None, data) => *data = None,
-                (Some(from), Some(to)) => **to = from,
-                (Some(from), data @ None) => *data = Some(Box::new(from)),
-            }
-            return;
-        }
-        // Ascending shard order.
-        let (mut src_guard, mut dst_guard);
-        if si < di {
-            src_guard = Some(read_lock(&self.shards[si]));
-            dst_guard = Some(write_lock(&self.shards[di]));
-        } else {
-            dst_guard = Some(write_lock(&self.shards[di]));
-            src_guard = Some(read_lock(&self.shards[si]));
-        }
-        let (Some(s), Some(d)) = (src_guard.as_mut(), dst_guard.as_mut()) else {
-            return;
-        };
-        let from = s.get(&src).and_then(|p| p.data.as_deref());
-        let page = d.entry(dst).or_default();
-        match (from, &mut page.data) {
-            (None, data) => *data = None,
-            (Some(from), Some(to)) => to.copy_from_slice(from),
-            (Some(from), data @ None) => *data = Some(Box::new(*from)),
-        }
+        let from = read_lock(self.shard(src))
+            .get(&src)
+            .and_then(|p| p.data.clone());
+        write_lock(self.shard(dst)).entry(dst).or_default().data = from;
     }
 
     /// The first address of `[pa, pa + len)` outside DRAM, if any.
@@ -287,6 +288,22 @@ mod tests {
         );
         // The realm granule was scrubbed on delegation.
         m.with_granule(0x8000_1000, |g| assert!(g.iter().all(|b| *b == 0)));
+    }
+
+    #[test]
+    fn copied_granules_are_copy_on_write() {
+        let m = mem();
+        m.host_write(0x8000_0000, &[1; 4096]).unwrap();
+        m.set_realm(0x8000_2000, true);
+        m.copy_granule(0x8000_0000, 0x8000_2000);
+        m.host_write(0x8000_0000, &[2; 8]).unwrap();
+        m.write_in_granule(0x8000_2000, 4, &[3; 4]);
+        m.with_granule(0x8000_2000, |g| {
+            assert_eq!(g[..8], [1, 1, 1, 1, 3, 3, 3, 3])
+        });
+        m.with_granule(0x8000_0000, |g| {
+            assert_eq!(g[..9], [2, 2, 2, 2, 2, 2, 2, 2, 1])
+        });
     }
 
     #[test]

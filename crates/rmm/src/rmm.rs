@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use crate::granule::{GranuleState, Granules};
 use crate::host::{HostAccessFault, HostMemory, Rmi, SmcRegs};
 use crate::measurement::{MeasurementEvent, Measurements};
-use crate::memory::PhysMem;
+use crate::memory::{PaMap, PhysMem};
 use crate::platform::PlatformConfig;
 use crate::realm::Realm;
 use crate::rec::Rec;
@@ -42,7 +42,7 @@ pub(crate) struct RmmState {
     /// RECs by PA.
     pub(crate) recs: HashMap<u64, Rec>,
     /// RTT contents by PA.
-    pub(crate) rtts: HashMap<u64, Box<Table>>,
+    pub(crate) rtts: PaMap<Box<Table>>,
     /// VMIDs in use.
     pub(crate) vmids: HashSet<u16>,
 }

@@ -7,7 +7,7 @@
 //!
 //! All metadata sits behind the RMM's one state lock, taken before any memory shard lock.
 
-use std::collections::HashMap;
+use crate::memory::PaMap;
 
 /// The state of a granule — DEN0137 1.0-rel0 A2.2 / TF-RMM `enum granule_state`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -57,7 +57,7 @@ pub(crate) struct GranuleInfo {
 /// The granule table.
 #[derive(Debug, Default)]
 pub(crate) struct Granules {
-    map: HashMap<u64, GranuleInfo>,
+    map: PaMap<GranuleInfo>,
 }
 
 impl Granules {

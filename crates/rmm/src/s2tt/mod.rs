@@ -5,7 +5,7 @@
 //! Valid protected entries carry Normal WB (FWB), AP RW, AF and, without LPA2, SH inner-shareable. Tables
 //! are stored as 512 64-bit entries per RTT granule, keyed by the granule's PA.
 
-use std::collections::HashMap;
+use crate::memory::PaMap;
 
 /// The page (last) level.
 pub(crate) const PAGE_LEVEL: i64 = 3;
@@ -295,7 +295,7 @@ impl S2Ctx {
 
     /// Walk from the root towards `level` for `addr` (`s2tt_walk_lock_unlock`); stops early at a non-table
     /// entry. `addr` must be below the IPA size and `level` in `start_level..=3`.
-    pub(crate) fn walk(&self, rtts: &HashMap<u64, Box<Table>>, addr: u64, level: i64) -> Walk {
+    pub(crate) fn walk(&self, rtts: &PaMap<Box<Table>>, addr: u64, level: i64) -> Walk {
         let sl = self.start_level;
         let masked = addr & (self.ipa_size().wrapping_sub(1));
         let sl_idx = masked >> level_lsb(sl);
