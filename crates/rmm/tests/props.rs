@@ -104,6 +104,17 @@ enum Op {
         fid: u8,
         args: [u64; 6],
     },
+    /// Delegate two pool granules and create a 39-bit realm (one root) from them.
+    QuickRealm {
+        base: u8,
+        vmid: u16,
+    },
+    /// Delegate two pool granules and create level-2 and level-3 tables for `ipa`.
+    QuickTables {
+        rd: u8,
+        rtt: u8,
+        ipa: u8,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -130,6 +141,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(rd, rec, aux, params, mpidr, runnable)| Op::RecCreate { rd, rec, aux, params, mpidr, runnable }),
         1 => any::<u8>().prop_map(Op::RecDestroy),
         2 => (any::<u8>(), any::<[u64; 6]>()).prop_map(|(fid, args)| Op::Raw { fid, args }),
+        3 => (any::<u8>(), 0u16..3).prop_map(|(base, vmid)| Op::QuickRealm { base, vmid }),
+        4 => (any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(rd, rtt, ipa)| Op::QuickTables { rd, rtt, ipa }),
     ]
 }
 
@@ -231,6 +244,27 @@ fn apply(w: &World, op: &Op) -> SmcRegs {
             w.rmi(abi::RMI_REC_CREATE, &[g(rd), g(rec), g(params)])
         }
         Op::RecDestroy(i) => w.rmi(abi::RMI_REC_DESTROY, &[g(i)]),
+        Op::QuickRealm { base, vmid } => {
+            let (root, rd, params) = (g(base), g(base.wrapping_add(1)), g(base.wrapping_add(2)));
+            let _ = w.rmi(abi::RMI_GRANULE_DELEGATE, &[root]);
+            let _ = w.rmi(abi::RMI_GRANULE_DELEGATE, &[rd]);
+            let p = RealmParams {
+                s2sz: 39,
+                vmid,
+                ..RealmParams::default_sha256()
+            };
+            let _ = w
+                .rmm
+                .write(params, World::realm_params(&p, root).as_bytes());
+            w.rmi(abi::RMI_REALM_CREATE, &[rd, params])
+        }
+        Op::QuickTables { rd, rtt, ipa: a } => {
+            let (t2, t3) = (g(rtt), g(rtt.wrapping_add(1)));
+            let _ = w.rmi(abi::RMI_GRANULE_DELEGATE, &[t2]);
+            let _ = w.rmi(abi::RMI_GRANULE_DELEGATE, &[t3]);
+            let _ = w.rmi(abi::RMI_RTT_CREATE, &[g(rd), t2, ipa(a) & !0x3fff_ffff, 2]);
+            w.rmi(abi::RMI_RTT_CREATE, &[g(rd), t3, ipa(a) & !0x1f_ffff, 3])
+        }
         Op::Raw { fid, args } => {
             let mut regs = SmcRegs::call(0xC400_0150 + u32::from(fid % 0x1c), &args);
             if fid >= 0xf0 {

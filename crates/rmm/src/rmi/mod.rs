@@ -264,12 +264,14 @@ pub(crate) fn command(x0: u64) -> Option<&'static Command> {
 }
 
 /// Assemble the returned registers: x0 = status | index << 8, x1..x3 the outputs (zero when not outputs),
-/// x4 an output only for commands with four outputs (else the caller's x4), x5..x6 preserved.
+/// x4 the caller's x4 unless the command wrote it (only RMI_RTT_READ_ENTRY, and only on success: TF-RMM
+/// leaves unwritten result registers as they were, and x4 is observed to come back unchanged), x5..x6
+/// preserved.
 fn reply_regs(cmd: &Command, regs: &SmcRegs, reply: &Reply) -> SmcRegs {
     let mut x = regs.x;
     x[0] = abi::pack_return_code(reply.status, reply.index);
     x[1..4].copy_from_slice(&reply.out[..3]);
-    if cmd.n_out >= 4 {
+    if cmd.n_out >= 4 && reply.status == RmiStatus::Success {
         x[4] = reply.out[3];
     }
     SmcRegs { x }
