@@ -134,9 +134,9 @@ pub fn launch(
     })?;
     let measured = built.measurements();
     let extensions = built.measurement_log();
-    let outcome = if backend.measuring().is_some() {
-        // The simulated platform: the RECs exist and the realm is active, but no CPU model executes guest code
-        // yet (a later issue); entering would only report an idle REC.
+    let outcome = if !backend.runs_guest_code() {
+        // The simulated platform: the RECs exist and the realm is active, but its default CPU model executes no
+        // guest code yet (a later issue); entering would only report an idle REC.
         LaunchOutcome::ActivatedNoCode
     } else {
         LaunchOutcome::Stopped(run_vcpu0(&built, prepared, console)?)
@@ -150,7 +150,7 @@ pub fn launch(
     })
 }
 
-/// The run loop of vCPU 0 (host backend).
+/// The run loop of vCPU 0.
 fn run_vcpu0(
     built: &Built<'_>,
     prepared: &Prepared,

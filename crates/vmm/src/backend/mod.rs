@@ -122,6 +122,11 @@ pub trait KvmBackend: fmt::Debug {
     fn measuring(&self) -> Option<&dyn MeasuringBackend> {
         None
     }
+    /// Whether entering a vCPU executes guest code (false for the simulated platform's default CPU model,
+    /// which has no AArch64 execution).
+    fn runs_guest_code(&self) -> bool {
+        true
+    }
 }
 
 /// A backend failure: one variant per failing operation.

@@ -19,6 +19,7 @@ use crate::config::Abi;
 #[derive(Debug)]
 pub struct SimulatedBackend {
     abi: Abi,
+    runs_code: bool,
     rmm: Arc<Rmm>,
     kernel: Kernel,
 }
@@ -29,7 +30,21 @@ impl SimulatedBackend {
         Self::with_platform(abi, PlatformConfig::default())
     }
 
-    /// A fresh platform with `platform`.
+    /// A fresh platform whose RECs run on `cpu` (e.g. realm-rmm's scripted CPUs): `launch` then enters the
+    /// realm and handles its exits.
+    pub fn with_cpu(abi: Abi, cpu: realm_rmm::cpu::CpuModel) -> Self {
+        let mut b = Self::with_platform(
+            abi,
+            PlatformConfig {
+                cpu,
+                ..PlatformConfig::default()
+            },
+        );
+        b.runs_code = true;
+        b
+    }
+
+    /// A fresh platform with `platform` (its default CPU model runs no code).
     pub fn with_platform(abi: Abi, platform: PlatformConfig) -> Self {
         let rmm = Arc::new(Rmm::new(platform));
         let kabi = match abi {
@@ -37,7 +52,12 @@ impl SimulatedBackend {
             Abi::V12 => realm_kvm::AbiRevision::V12,
         };
         let kernel = Kernel::new(rmm.clone(), rmm.clone(), KernelConfig::new(kabi));
-        Self { abi, rmm, kernel }
+        Self {
+            abi,
+            runs_code: false,
+            rmm,
+            kernel,
+        }
     }
 
     /// The RMM (for invariant checks in tests).
@@ -110,6 +130,10 @@ impl KvmBackend for SimulatedBackend {
 
     fn measuring(&self) -> Option<&dyn MeasuringBackend> {
         Some(self)
+    }
+
+    fn runs_guest_code(&self) -> bool {
+        self.runs_code
     }
 }
 

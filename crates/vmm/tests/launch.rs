@@ -1,0 +1,66 @@
+//! `launch` entering a realm and handling its exits, on the simulated platform with realm-rmm's scripted
+//! realm CPUs standing in for AArch64 execution: UART output through MMIO in the shared alias, a RIPAS change
+//! (KVM_EXIT_MEMORY_FAULT → KVM_SET_MEMORY_ATTRIBUTES), then PSCI SYSTEM_OFF.
+
+#[cfg(test)]
+mod tests {
+    use realm_rmm::cpu::scripted::{ScriptedCpus, Step};
+    use realm_vmm::backend::simulated::SimulatedBackend;
+    use realm_vmm::config::Abi;
+    use realm_vmm::exits::ExitStatus;
+    use realm_vmm::ops::{self, LaunchOutcome};
+    use realm_vmm::prepare::prepare;
+    use realm_vmm::realm::Quiet;
+
+    /// RSI_IPA_STATE_SET: RIPAS EMPTY over 2 MiB of unpopulated RAM (a shared/private conversion).
+    const RSI_IPA_STATE_SET: u32 = 0xC400_0197;
+    const CONVERT: (u64, u64) = (0x8800_0000, 0x8820_0000);
+
+    fn launch_scripted(abi: Abi) -> (LaunchOutcome, Vec<u8>, Vec<u64>) {
+        let cfg = realm_vmm::demo::config(abi);
+        let p = prepare(&cfg).unwrap();
+        let shared = 1u64 << (p.map.ipa_bits - 1);
+        let uart = p.map.uart.range.base | shared;
+        let cpus = ScriptedCpus::new();
+        let script = cpus.script(0);
+        for c in b"hello from the realm\n" {
+            script.push(Step::store(uart, 1, 1, u64::from(*c)));
+        }
+        script.push(Step::smc(RSI_IPA_STATE_SET, &[CONVERT.0, CONVERT.1, 0, 0])); // step 21
+        script.push(Step::smc(0x8400_0008, &[])); // PSCI SYSTEM_OFF
+        let backend = SimulatedBackend::with_cpu(abi, cpus.model());
+        let mut console = Vec::new();
+        let report = ops::launch(&backend, &p, &mut console, &mut Quiet).unwrap();
+        let measured = ops::measure(&p, &mut Quiet).unwrap();
+        assert_eq!(
+            hex::encode(report.measured.unwrap().rim),
+            measured.rim,
+            "launch and measure disagree"
+        );
+        let records = script.records();
+        let conv = records
+            .iter()
+            .find(|r| r.index == 21)
+            .expect("the RIPAS change retired");
+        (report.outcome, console, conv.ctx.gprs[..3].to_vec())
+    }
+
+    #[test]
+    fn uart_output_and_system_off() {
+        for abi in [Abi::V12, Abi::V10] {
+            let (outcome, console, ripas_result) = launch_scripted(abi);
+            // RSI_SUCCESS, next address = top (the whole range converted), response ACCEPT.
+            assert_eq!(ripas_result, [0, CONVERT.1, 0], "{abi}");
+            assert_eq!(
+                outcome,
+                LaunchOutcome::Stopped(ExitStatus::PowerOff),
+                "{abi}"
+            );
+            assert_eq!(
+                String::from_utf8(console).unwrap(),
+                "hello from the realm\n",
+                "{abi}"
+            );
+        }
+    }
+}
