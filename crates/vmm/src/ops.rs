@@ -28,7 +28,7 @@ pub struct MeasureReport {
     pub rems: Vec<String>,
     /// The plan's steps.
     pub steps: Vec<Step>,
-    /// Every RIM extension.
+    /// Every RIM extension (empty unless asked for: the log of a large realm is long).
     #[serde(skip)]
     pub extensions: Vec<Extension>,
     /// Figures.
@@ -70,14 +70,22 @@ pub enum OpsError {
     },
 }
 
-fn measured_report(built: &Built<'_>, prepared: &Prepared) -> Result<MeasureReport, OpsError> {
+fn measured_report(
+    built: &Built<'_>,
+    prepared: &Prepared,
+    explain: bool,
+) -> Result<MeasureReport, OpsError> {
     let m = built.measurements().ok_or(OpsError::NoMeasurements)?;
     Ok(MeasureReport {
         hash_algo: m.hash_algo,
         rim: hex::encode(&m.rim),
         rems: m.rems.iter().map(hex::encode).collect(),
         steps: prepared.plan.steps.clone(),
-        extensions: built.measurement_log().unwrap_or_default(),
+        extensions: if explain {
+            built.measurement_log().unwrap_or_default()
+        } else {
+            Vec::new()
+        },
         stats: built.stats,
     })
 }
@@ -87,12 +95,21 @@ pub fn measure(
     prepared: &Prepared,
     progress: &mut dyn Progress,
 ) -> Result<MeasureReport, OpsError> {
+    measure_explained(prepared, progress, false)
+}
+
+/// [`measure`], with every RIM extension in [`MeasureReport::extensions`] when `explain`.
+pub fn measure_explained(
+    prepared: &Prepared,
+    progress: &mut dyn Progress,
+    explain: bool,
+) -> Result<MeasureReport, OpsError> {
     let backend = SimulatedBackend::new(prepared.plan.abi);
     let built = realm::build(&backend, prepared, progress).map_err(|source| OpsError::Build {
         backend: "simulated",
         source,
     })?;
-    measured_report(&built, prepared)
+    measured_report(&built, prepared, explain)
 }
 
 /// How a launch ended.
@@ -121,19 +138,24 @@ pub struct LaunchReport {
 }
 
 /// Build `prepared` on `backend`, activate it, and run vCPU 0 until the realm stops, with the guest's UART
-/// output going to `console`.
+/// output going to `console`. The RIM extension log is read only when `explain`.
 pub fn launch(
     backend: &dyn KvmBackend,
     prepared: &Prepared,
     console: &mut dyn Write,
     progress: &mut dyn Progress,
+    explain: bool,
 ) -> Result<LaunchReport, OpsError> {
     let built = realm::build(backend, prepared, progress).map_err(|source| OpsError::Build {
         backend: backend.name(),
         source,
     })?;
     let measured = built.measurements();
-    let extensions = built.measurement_log();
+    let extensions = if explain {
+        built.measurement_log()
+    } else {
+        None
+    };
     let outcome = if !backend.runs_guest_code() {
         // The simulated platform: the RECs exist and the realm is active, but its default CPU model executes no
         // guest code yet (a later issue); entering would only report an idle REC.

@@ -95,7 +95,7 @@ mod tests {
     /// Measure, compare with the calculator, check launch agrees; returns the RIM.
     fn check(cfg: &RealmConfig, ram: &[(u64, u64)], s2sz: u8) -> String {
         let p = prepare(cfg).unwrap();
-        let report = ops::measure(&p, &mut Quiet).unwrap();
+        let report = ops::measure_explained(&p, &mut Quiet, true).unwrap();
         let (expected, log) = compute(&desc(&p, ram, s2sz));
         if hex::encode(&expected) != report.rim {
             let first = log
@@ -119,7 +119,7 @@ mod tests {
         assert_eq!(report.extensions.len(), log.len());
         let backend = SimulatedBackend::new(cfg.abi);
         let mut console = Vec::new();
-        let launched = ops::launch(&backend, &p, &mut console, &mut Quiet).unwrap();
+        let launched = ops::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
         assert_eq!(launched.outcome, LaunchOutcome::ActivatedNoCode);
         assert_eq!(
             hex::encode(launched.measured.unwrap().rim),
@@ -264,7 +264,7 @@ mod tests {
         for (abi, edit) in [(Abi::V12, "v12"), (Abi::V10, "v10")] {
             let cfg = realm_vmm::demo::config(abi);
             let p = prepare(&cfg).unwrap();
-            let report = ops::measure(&p, &mut Quiet).unwrap();
+            let report = ops::measure_explained(&p, &mut Quiet, true).unwrap();
             let (expected, _) = compute(&desc(&p, &[(0x8000_0000, 256 << 20)], 33));
             assert_eq!(report.rim, hex::encode(expected), "{edit}");
         }

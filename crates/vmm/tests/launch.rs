@@ -30,7 +30,7 @@ mod tests {
         script.push(Step::smc(0x8400_0008, &[])); // PSCI SYSTEM_OFF
         let backend = SimulatedBackend::with_cpu(abi, cpus.model());
         let mut console = Vec::new();
-        let report = ops::launch(&backend, &p, &mut console, &mut Quiet).unwrap();
+        let report = ops::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
         let measured = ops::measure(&p, &mut Quiet).unwrap();
         assert_eq!(
             hex::encode(report.measured.unwrap().rim),

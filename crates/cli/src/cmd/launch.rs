@@ -30,7 +30,7 @@ pub fn run(args: &LaunchArgs) -> CliResult {
     let backend = realm_vmm::backend::open(kind, cfg.abi).map_err(input)?;
     let mut bar = Bar::default();
     let mut console = std::io::stdout();
-    let report = realm_vmm::ops::launch(backend.as_ref(), &prepared, &mut console, &mut bar)
+    let report = realm_vmm::ops::launch(backend.as_ref(), &prepared, &mut console, &mut bar, false)
         .map_err(super::ops_error)?;
     let mut out = std::io::stdout().lock();
     if args.plan {
