@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 
 use std::io::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use realm_uapi::arm64 as k;
 use realm_uapi::{v10, v12};
@@ -142,7 +144,7 @@ pub struct LaunchReport {
 pub fn launch(
     backend: &dyn KvmBackend,
     prepared: &Prepared,
-    console: &mut dyn Write,
+    console: &mut (dyn Write + Send),
     progress: &mut dyn Progress,
     explain: bool,
 ) -> Result<LaunchReport, OpsError> {
@@ -161,7 +163,7 @@ pub fn launch(
         // guest code yet (a later issue); entering would only report an idle REC.
         LaunchOutcome::ActivatedNoCode
     } else {
-        LaunchOutcome::Stopped(run_vcpu0(&built, prepared, console)?)
+        LaunchOutcome::Stopped(run(&built, prepared, console)?)
     };
     Ok(LaunchReport {
         backend: backend.name(),
@@ -172,34 +174,91 @@ pub fn launch(
     })
 }
 
-/// The run loop of vCPU 0.
-fn run_vcpu0(
+type Console<'c> = Mutex<Uart<&'c mut (dyn Write + Send)>>;
+
+/// Run every vCPU on its own thread (secondaries wait powered off for PSCI CPU_ON, handled in the kernel) until
+/// one of them stops the realm or fails; the others are then kicked out of `KVM_RUN`.
+fn run(
     built: &Built<'_>,
     prepared: &Prepared,
-    console: &mut dyn Write,
+    console: &mut (dyn Write + Send),
 ) -> Result<ExitStatus, OpsError> {
+    let uart: Console<'_> = Mutex::new(Uart::new(prepared.map.uart, console));
+    let result: Mutex<Option<Result<ExitStatus, OpsError>>> = Mutex::new(None);
+    let stopping = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for (id, _) in (0u32..).zip(&built.vcpus) {
+            let (uart, result, stopping) = (&uart, &result, &stopping);
+            s.spawn(move || {
+                if let Some(r) = run_vcpu(built, prepared, id, uart, stopping) {
+                    let mut slot = result
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    // KVM_EXIT_SHUTDOWN is what another vCPU sees when it races a SYSTEM_OFF (v12: RMI_ERROR_REALM
+                    // index 1 on REC_ENTER); the system event itself says more.
+                    let replace = match (&*slot, &r) {
+                        (None, _) => true,
+                        (Some(Ok(ExitStatus::Shutdown)), Ok(s)) => *s != ExitStatus::Shutdown,
+                        _ => false,
+                    };
+                    if replace {
+                        *slot = Some(r);
+                    }
+                    drop(slot);
+                    stopping.store(true, Ordering::SeqCst);
+                    for fd in &built.vcpus {
+                        built.backend().kick(*fd);
+                    }
+                }
+            });
+        }
+    });
+    let r = result
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    r.unwrap_or(Err(OpsError::Unhandled {
+        vcpu: 0,
+        what: "every vCPU stopped without a system event".into(),
+    }))
+}
+
+/// The run loop of one vCPU: `Some` when it ends the realm (or fails), `None` when told to stop.
+fn run_vcpu(
+    built: &Built<'_>,
+    prepared: &Prepared,
+    id: u32,
+    uart: &Console<'_>,
+    stopping: &AtomicBool,
+) -> Option<Result<ExitStatus, OpsError>> {
     let be = built.backend();
-    let vcpu = built.vcpus[0];
-    let run = be
-        .run_area(vcpu)
-        .map_err(|source| OpsError::Run { vcpu: 0, source })?;
-    let mut uart = Uart::new(prepared.map.uart, console);
+    let vcpu = built.vcpus[id as usize];
+    let err = |source| Some(Err(OpsError::Run { vcpu: id, source }));
+    let run = match be.run_area(vcpu) {
+        Ok(r) => r,
+        Err(source) => return err(source),
+    };
     loop {
+        if stopping.load(Ordering::SeqCst) {
+            return None;
+        }
         match be.ioctl(vcpu, k::KVM_RUN, IoctlArg::Val(0)) {
-            Ok(_) | Err(crate::backend::Errno::EINTR) | Err(crate::backend::Errno::EFAULT) => {}
-            Err(e) => {
-                return Err(OpsError::Run {
-                    vcpu: 0,
-                    source: BackendError::ioctl("KVM_RUN", e),
-                });
-            }
+            Ok(_) | Err(crate::backend::Errno::EFAULT) => {}
+            Err(crate::backend::Errno::EINTR) => continue,
+            Err(e) => return err(BackendError::ioctl("KVM_RUN", e)),
         }
         let mut action = ExitAction::Continue;
-        run.with(&mut |bytes| action = exits::handle(bytes, prepared.map.ipa_bits, &mut uart));
+        run.with(&mut |bytes| {
+            let mut u = uart
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            action = exits::handle(bytes, prepared.map.ipa_bits, &mut u);
+        });
         match action {
             ExitAction::Continue => {}
-            ExitAction::Stop(status) => return Ok(status),
-            ExitAction::Unhandled(what) => return Err(OpsError::Unhandled { vcpu: 0, what }),
+            ExitAction::Stop(status) => return Some(Ok(status)),
+            ExitAction::Unhandled(what) => {
+                return Some(Err(OpsError::Unhandled { vcpu: id, what }));
+            }
             ExitAction::ConvertMemory { gpa, size, private } => {
                 let mut attrs = k::kvm_memory_attributes {
                     address: gpa,
@@ -211,34 +270,34 @@ fn run_vcpu0(
                     },
                     flags: 0,
                 };
-                be.ioctl(
+                if let Err(e) = be.ioctl(
                     built.vm_fd,
                     k::KVM_SET_MEMORY_ATTRIBUTES,
                     IoctlArg::Buf(attrs.as_mut_bytes()),
-                )
-                .map_err(|e| OpsError::Run {
-                    vcpu: 0,
-                    source: BackendError::ioctl(
+                ) {
+                    return err(BackendError::ioctl(
                         format!("KVM_SET_MEMORY_ATTRIBUTES {gpa:#x}+{size:#x}"),
                         e,
-                    ),
-                })?;
+                    ));
+                }
             }
             ExitAction::PsciComplete {
                 function,
                 target_mpidr,
                 ..
             } => {
-                // Secondary vCPUs are not started by this VMM yet: CPU_ON is refused (DENIED); AFFINITY_INFO
-                // succeeds and the RMM answers ON/OFF from the target REC's state.
+                // PSCI forwarded to userspace: CPU_ON is refused (DENIED) because powering a vCPU on from
+                // userspace (KVM_SET_MP_STATE) is not done here; AFFINITY_INFO succeeds and the RMM answers
+                // ON/OFF from the target REC's state. (The kernel's in-kernel PSCI handles CPU_ON itself.)
                 let status = if matches!(function, exits::psci::CPU_ON_64 | exits::psci::CPU_ON_32)
                 {
                     -3i32
                 } else {
                     exits::psci::SUCCESS
                 };
-                psci_complete(be, built, target_mpidr, status)
-                    .map_err(|source| OpsError::Run { vcpu: 0, source })?;
+                if let Err(source) = psci_complete(be, vcpu, target_mpidr, status) {
+                    return err(source);
+                }
             }
         }
     }
@@ -246,7 +305,7 @@ fn run_vcpu0(
 
 fn psci_complete(
     be: &dyn KvmBackend,
-    built: &Built<'_>,
+    vcpu: crate::backend::Fd,
     target_mpidr: u64,
     status: i32,
 ) -> Result<(), BackendError> {
@@ -272,7 +331,7 @@ fn psci_complete(
             .to_vec(),
         ),
     };
-    be.ioctl(built.vcpus[0], request, IoctlArg::Buf(&mut bytes))
+    be.ioctl(vcpu, request, IoctlArg::Buf(&mut bytes))
         .map_err(|e| {
             BackendError::ioctl(
                 format!("PSCI_COMPLETE(target {target_mpidr:#x}, status {status})"),

@@ -23,6 +23,8 @@ use crate::size::ByteSize;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VcpuFeature {
+    /// `KVM_ARM_VCPU_POWER_OFF` (0): secondary vCPUs start off and wait for PSCI CPU_ON (as kvmtool does).
+    PowerOff,
     /// `KVM_ARM_VCPU_PSCI_0_2` (2): required for realms.
     Psci02,
     /// `KVM_ARM_VCPU_SVE` (4).
@@ -206,7 +208,11 @@ impl Plan {
         }
         let p = &cfg.params;
         for vcpu in 0..cfg.cpus {
-            let mut features = vec![Step::feature_psci()];
+            let mut features = if vcpu == 0 {
+                vec![VcpuFeature::Psci02]
+            } else {
+                vec![VcpuFeature::PowerOff, VcpuFeature::Psci02]
+            };
             if p.sve_vl.is_some() {
                 features.push(VcpuFeature::Sve);
             }
@@ -291,12 +297,6 @@ impl Plan {
             }
         }
         out
-    }
-}
-
-impl Step {
-    fn feature_psci() -> VcpuFeature {
-        VcpuFeature::Psci02
     }
 }
 

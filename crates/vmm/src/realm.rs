@@ -469,6 +469,7 @@ fn create_vcpu(b: &mut Built<'_>, vcpu: u32, features: &[VcpuFeature]) -> Result
     )?;
     for f in features {
         init.set_feature(match f {
+            VcpuFeature::PowerOff => k::KVM_ARM_VCPU_POWER_OFF,
             VcpuFeature::Psci02 => k::KVM_ARM_VCPU_PSCI_0_2,
             VcpuFeature::Sve => k::KVM_ARM_VCPU_SVE,
             VcpuFeature::PmuV3 => k::KVM_ARM_VCPU_PMU_V3,

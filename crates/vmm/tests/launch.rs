@@ -45,6 +45,37 @@ mod tests {
         (report.outcome, console, conv.ctx.gprs[..3].to_vec())
     }
 
+    /// vCPU 0 brings vCPU 1 up with PSCI CPU_ON (in-kernel PSCI), writes 'A' and then waits; vCPU 1 writes
+    /// 'B' and powers the system off; vCPU 0's thread is kicked out of KVM_RUN.
+    #[test]
+    fn secondary_vcpu_started_by_cpu_on_powers_off() {
+        for abi in [Abi::V12, Abi::V10] {
+            let cfg = realm_vmm::demo::config(abi);
+            let p = prepare(&cfg).unwrap();
+            let uart = p.map.uart.range.base | (1u64 << (p.map.ipa_bits - 1));
+            let cpus = ScriptedCpus::new();
+            cpus.script(0)
+                .push(Step::smc(0xC400_0003, &[1, p.map.pc, 0])) // PSCI CPU_ON(MPIDR 1, entry, context)
+                .push(Step::store(uart, 1, 1, u64::from(b'A')));
+            cpus.script(1)
+                .push(Step::store(uart, 1, 1, u64::from(b'B')))
+                .push(Step::smc(0x8400_0008, &[]));
+            let backend = SimulatedBackend::with_cpu(abi, cpus.model());
+            let mut console = Vec::new();
+            let report = ops::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
+            assert_eq!(
+                report.outcome,
+                LaunchOutcome::Stopped(ExitStatus::PowerOff),
+                "{abi}"
+            );
+            let mut out = console.clone();
+            out.sort_unstable();
+            assert_eq!(out, b"AB", "{abi}: {:?}", String::from_utf8_lossy(&console));
+            // CPU_ON returned PSCI_SUCCESS to vCPU 0.
+            assert_eq!(cpus.script(0).records()[0].ctx.gprs[0], 0, "{abi}");
+        }
+    }
+
     #[test]
     fn uart_output_and_system_off() {
         for abi in [Abi::V12, Abi::V10] {

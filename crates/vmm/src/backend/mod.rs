@@ -101,7 +101,7 @@ pub trait MeasuringBackend {
 }
 
 /// A kernel reached through fds and ioctls.
-pub trait KvmBackend: fmt::Debug {
+pub trait KvmBackend: fmt::Debug + Send + Sync {
     /// A short name for messages (`simulated`, `kvm`).
     fn name(&self) -> &'static str;
     /// The ABI revision the kernel speaks.
@@ -122,6 +122,9 @@ pub trait KvmBackend: fmt::Debug {
     fn measuring(&self) -> Option<&dyn MeasuringBackend> {
         None
     }
+    /// Make a vCPU blocked in `KVM_RUN` return (-EINTR), as a signal to its thread would. The host backend
+    /// does not install a signal handler: there a vCPU returns at its next exit.
+    fn kick(&self, _vcpu_fd: Fd) {}
     /// Whether entering a vCPU executes guest code (false for the simulated platform's default CPU model,
     /// which has no AArch64 execution).
     fn runs_guest_code(&self) -> bool {

@@ -135,6 +135,10 @@ impl KvmBackend for SimulatedBackend {
     fn runs_guest_code(&self) -> bool {
         self.runs_code
     }
+
+    fn kick(&self, vcpu_fd: Fd) {
+        let _ = self.kernel.kick(vcpu_fd);
+    }
 }
 
 impl MeasuringBackend for SimulatedBackend {
