@@ -173,11 +173,18 @@ impl PhysMem {
 
     /// Copy the whole granule `src` to `dst` (both aligned), the RMM's copy of a host page into a realm
     /// granule: the contents are shared until either side is written.
-    pub(crate) fn copy_granule(&self, src: u64, dst: u64) {
+    /// Returns the shared contents (`None`: all zero), so the caller can hash them without a lookup.
+    pub(crate) fn copy_granule(&self, src: u64, dst: u64) -> Option<Arc<Granule>> {
         let from = read_lock(self.shard(src))
             .get(&src)
             .and_then(|p| p.data.clone());
-        write_lock(self.shard(dst)).entry(dst).or_default().data = from;
+        write_lock(self.shard(dst)).entry(dst).or_default().data = from.clone();
+        from
+    }
+
+    /// The all-zero granule.
+    pub(crate) fn zero_granule() -> &'static Granule {
+        &ZERO_GRANULE
     }
 
     /// The first address of `[pa, pa + len)` outside DRAM, if any.

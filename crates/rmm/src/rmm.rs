@@ -1,6 +1,6 @@
 //! The RMM object: platform, physical memory and the RMM's state behind one lock.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -38,9 +38,9 @@ pub struct Rmm {
 pub(crate) struct RmmState {
     pub(crate) granules: Granules,
     /// RDs by PA.
-    pub(crate) realms: HashMap<u64, Realm>,
+    pub(crate) realms: PaMap<Realm>,
     /// RECs by PA.
-    pub(crate) recs: HashMap<u64, Rec>,
+    pub(crate) recs: PaMap<Rec>,
     /// RTT contents by PA.
     pub(crate) rtts: PaMap<Box<Table>>,
     /// VMIDs in use.

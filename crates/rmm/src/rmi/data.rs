@@ -6,6 +6,8 @@
 //! all cores, then the RIM is extended in call order, so every status, granule state and RIM equals the
 //! one-by-one result.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
 use super::rtt::{level_walk, table_mut};
@@ -14,17 +16,19 @@ use crate::Rmm;
 use crate::abi::{RMI_MEASURE_CONTENT, RMI_NO_MEASURE_CONTENT};
 use crate::granule::GranuleState;
 use crate::measurement::Slot;
+use crate::memory::{Granule, PhysMem};
 use crate::realm::RealmState;
 use crate::rmm::RmmState;
 use crate::s2tt::{OA_BITS, PAGE_LEVEL, S2Ctx, skip_non_live};
 
 /// A DATA granule created, its measurement still to be done.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct DataCreated {
     rd: u64,
     ipa: u64,
     flags: u64,
-    data: u64,
+    /// The granule's contents as copied (shared with the source; `None` is all zero).
+    contents: Option<Arc<Granule>>,
 }
 
 /// The checks and state change shared by DATA_CREATE (`src = Some`) and DATA_CREATE_UNKNOWN (TF-RMM
@@ -65,16 +69,14 @@ fn data_create_common(
         Some(_) => s2.assigned(data, PAGE_LEVEL, crate::s2tt::RIPAS_RAM),
         None => s2.assigned(data, PAGE_LEVEL, S2Ctx::ripas_field(e)),
     };
-    if let Some(src) = src {
-        rmm.mem.copy_granule(src, data);
-    }
+    let contents = src.and_then(|src| rmm.mem.copy_granule(src, data));
     st.granules.refcount_add(w.table, 1);
     st.granules.set_state(data, GranuleState::Data);
     Ok(DataCreated {
         rd,
         ipa,
         flags: a.arg(5),
-        data,
+        contents,
     })
 }
 
@@ -90,11 +92,12 @@ fn data_create_locked(rmm: &Rmm, st: &mut RmmState, a: &RawArgs) -> Result<DataC
     data_create_common(rmm, st, a, Some(src))
 }
 
-fn content_hash(rmm: &Rmm, st: &RmmState, d: &DataCreated) -> Slot {
+fn content_hash(st: &RmmState, d: &DataCreated) -> Slot {
     match st.realms.get(&d.rd) {
-        Some(r) if d.flags == RMI_MEASURE_CONTENT => rmm
-            .mem
-            .with_granule(d.data, |g| r.measurements.algo.hash(g)),
+        Some(r) if d.flags == RMI_MEASURE_CONTENT => r
+            .measurements
+            .algo
+            .hash(d.contents.as_deref().unwrap_or(PhysMem::zero_granule())),
         _ => [0; 64],
     }
 }
@@ -110,7 +113,7 @@ fn extend(st: &mut RmmState, d: &DataCreated, content: &Slot) {
 pub(crate) fn data_create(rmm: &Rmm, a: &RawArgs) -> RmiResult {
     let mut st = rmm.lock();
     let d = data_create_locked(rmm, &mut st, a)?;
-    let content = content_hash(rmm, &st, &d);
+    let content = content_hash(&st, &d);
     extend(&mut st, &d, &content);
     Ok(Reply::OK)
 }
@@ -135,7 +138,7 @@ pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {
     }
     let hashes: Vec<Slot> = {
         let st = &*st;
-        done.par_iter().map(|d| content_hash(rmm, st, d)).collect()
+        done.par_iter().map(|d| content_hash(st, d)).collect()
     };
     for (d, h) in done.iter().zip(&hashes) {
         extend(&mut st, d, h);
