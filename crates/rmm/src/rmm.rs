@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::ops::Range;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::granule::{GranuleState, Granules};
 use crate::host::{HostAccessFault, HostMemory, Rmi, SmcRegs};
@@ -31,6 +31,10 @@ pub struct Rmm {
     platform: PlatformConfig,
     pub(crate) mem: PhysMem,
     state: Mutex<RmmState>,
+    /// Threads that hash DATA_CREATE contents for `call_many`: a pool of the RMM's own, so waiting for it
+    /// with the state lock held never runs unrelated work (which might call the RMM) on this thread, as
+    /// work-stealing on the global rayon pool could.
+    hash_pool: OnceLock<Option<rayon::ThreadPool>>,
 }
 
 /// Everything the RMM tracks, behind the state lock.
@@ -61,6 +65,23 @@ impl Rmm {
             mem: PhysMem::new(&platform.dram),
             platform,
             state: Mutex::default(),
+            hash_pool: OnceLock::new(),
+        }
+    }
+
+    /// Run `f` on the RMM's hashing pool (or on this thread if no pool could be built).
+    pub(crate) fn on_hash_pool<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        let pool = self.hash_pool.get_or_init(|| {
+            let n = std::thread::available_parallelism().map_or(1, usize::from);
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .thread_name(|i| format!("rmm-hash-{i}"))
+                .build()
+                .ok()
+        });
+        match pool {
+            Some(p) => p.install(f),
+            None => f(),
         }
     }
 

@@ -138,7 +138,7 @@ pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {
     }
     let hashes: Vec<Slot> = {
         let st = &*st;
-        done.par_iter().map(|d| content_hash(st, d)).collect()
+        rmm.on_hash_pool(|| done.par_iter().map(|d| content_hash(st, d)).collect())
     };
     for (d, h) in done.iter().zip(&hashes) {
         extend(&mut st, d, h);
