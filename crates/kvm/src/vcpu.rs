@@ -280,9 +280,22 @@ fn set_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
         }
         None if id == reg::PMCR_EL0 => {
             arg.user().read(addr, &mut v)?;
+            set_pmcr(vm, u64::from_le_bytes(v));
             Ok(())
         }
         None => Err(Errno::ENOENT),
+    }
+}
+
+/// `set_pmcr()` (v6.19 `sys_regs.c`): PMCR_EL0.N (bits [15:11]) sets `kvm->arch.nr_pmu_counters` while the VM
+/// has not run and N is within the maximum (for a realm, FEATURES PMU_NUM_CTRS); otherwise it is ignored
+/// without an error, "to maintain compatibility with the existing KVM behavior".
+fn set_pmcr(vm: &Vm, val: u64) {
+    let max = crate::rmi::feat::pmu_num_ctrs(vm.shared.rmm_feat_reg0.unwrap_or(0));
+    let n = (val >> 11) & 0x1f;
+    let mut inner = vm.lock();
+    if !inner.has_ran_once && n <= max {
+        inner.realm.nr_pmu_counters = Some(n);
     }
 }
 

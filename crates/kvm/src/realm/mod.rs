@@ -45,6 +45,10 @@ pub(crate) struct Realm {
     pub(crate) dfr0_bps_wps: Option<(u64, u64)>,
     /// `kvm->arch.arm_pmu` set (a vCPU was initialised with `KVM_ARM_VCPU_PMU_V3`).
     pub(crate) pmu: bool,
+    /// `kvm->arch.nr_pmu_counters` once userspace wrote PMCR_EL0.N (v6.19 `set_pmcr`); until then the
+    /// maximum, which for a realm is the RMM's FEATURES PMU_NUM_CTRS. `realm_create_rd()` (v12 37/46, v10
+    /// `rme.c`) copies it into `pmu_num_ctrs`.
+    pub(crate) nr_pmu_counters: Option<u64>,
 }
 
 impl Default for Realm {
@@ -58,6 +62,7 @@ impl Default for Realm {
             hash_algo: 0,
             dfr0_bps_wps: None,
             pmu: false,
+            nr_pmu_counters: None,
         }
     }
 }
@@ -199,7 +204,10 @@ fn realm_params(vm: &Vm, realm: &Realm, vmid: u16, rtt_num_start: u64) -> Vec<u8
     let mut flags = 0;
     if realm.pmu {
         flags |= rp::FLAG_PMU;
-        put(&mut p, rp::PMU_NUM_CTRS, rmi::feat::pmu_num_ctrs(feat));
+        let nr = realm
+            .nr_pmu_counters
+            .unwrap_or_else(|| rmi::feat::pmu_num_ctrs(feat));
+        put(&mut p, rp::PMU_NUM_CTRS, nr);
     }
     put(&mut p, rp::FLAGS, flags);
     put(&mut p, rp::S2SZ, u64::from(vm.ia_bits));

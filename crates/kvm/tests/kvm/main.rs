@@ -13,6 +13,8 @@ mod errno_v12;
 #[cfg(test)]
 mod exits;
 #[cfg(test)]
+mod pmu;
+#[cfg(test)]
 mod random_ioctls;
 #[cfg(test)]
 mod realm_run;
