@@ -298,3 +298,30 @@ fn rec_params_must_be_ns() {
     let _ = w.rmm.write(params, &[0]);
     let _ = RecParams::runnable(0);
 }
+
+/// TF-RMM `smc_rtt_read_entry` (the `s2tt_context` version of `runtime/rmi/rtt.c`, without planes): an
+/// assigned_destroyed entry reports state ASSIGNED, RIPAS DESTROYED and its PA. (The reference page says 0,
+/// which is what the older pre-`s2tt_context` rtt.c does; see docs/rmm-failure-conditions.md.)
+#[test]
+fn read_entry_assigned_destroyed_reports_its_address() {
+    let mut w = World::new();
+    let p = RealmParams::default_sha256();
+    let rd = w.realm_create(&p);
+    let ipa = 0x20_0000;
+    w.rtt_path(rd, 1, ipa, 3);
+    let data = w.data_create(rd, ipa, &[0x5a; 4096], true);
+    let r = w.rmi(abi::RMI_RTT_READ_ENTRY, &[rd, ipa, 3]);
+    assert_eq!(r.x[..5], [0, 3, abi::RMI_ASSIGNED, data, abi::RMI_RAM]);
+    // DATA_DESTROY of assigned_ram leaves unassigned_destroyed; DATA_CREATE_UNKNOWN then makes it
+    // assigned_destroyed.
+    w.ok(abi::RMI_DATA_DESTROY, &[rd, ipa]);
+    let r = w.rmi(abi::RMI_RTT_READ_ENTRY, &[rd, ipa, 3]);
+    assert_eq!(r.x[..5], [0, 3, abi::RMI_UNASSIGNED, 0, abi::RMI_DESTROYED]);
+    w.ok(abi::RMI_DATA_CREATE_UNKNOWN, &[rd, data, ipa]);
+    let r = w.rmi(abi::RMI_RTT_READ_ENTRY, &[rd, ipa, 3]);
+    assert_eq!(
+        r.x[..5],
+        [0, 3, abi::RMI_ASSIGNED, data, abi::RMI_DESTROYED]
+    );
+    w.rmm.check_invariants().unwrap();
+}
