@@ -1,145 +1,22 @@
-//! The kernel's view of the RMI: `arch/arm64/include/asm/rmi_smc.h` (function ids, statuses, the params
-//! page layouts, RMM v1.0-rel0) and the `rmi_cmds.h` wrappers (one SMC each), over [`Rmi`].
+//! The kernel's RMI layer: the `rmi_cmds.h` wrappers (one SMC each, over [`Rmi`]) and the RTT geometry
+//! helpers of `rmi.c`/`rme.c`.
 //!
-//! As in Linux, the kernel keeps its own copy of these definitions; the page layouts are written byte by
-//! byte at the offsets DEN0137 1.0-rel0 B4.4 pins (the same offsets `struct realm_params`/`rec_params`/
-//! `rec_run` have in v10/v12 `rmi_smc.h`).
+//! The definitions of `arch/arm64/include/asm/rmi_smc.h` (function ids, status codes, feature register
+//! fields, the `realm_params`/`rec_params`/`rec_run` page layouts, RMM v1.0-rel0) are not copied here: the
+//! kernel uses `realm_rmm::abi` (DEN0137 1.0-rel0, laid out and checked once, in the RMM crate).
 
+use realm_rmm::abi::{
+    RMI_DATA_CREATE, RMI_DATA_CREATE_UNKNOWN, RMI_DATA_DESTROY, RMI_FEATURES, RMI_GRANULE_DELEGATE,
+    RMI_GRANULE_UNDELEGATE, RMI_PSCI_COMPLETE, RMI_REALM_ACTIVATE, RMI_REALM_CREATE,
+    RMI_REALM_DESTROY, RMI_REC_AUX_COUNT, RMI_REC_CREATE, RMI_REC_DESTROY, RMI_REC_ENTER,
+    RMI_RTT_CREATE, RMI_RTT_DESTROY, RMI_RTT_FOLD, RMI_RTT_INIT_RIPAS, RMI_RTT_SET_RIPAS,
+    RMI_RTT_UNMAP_UNPROTECTED, RMI_VERSION, feature_register_0 as feat,
+};
 use realm_rmm::host::{Rmi, SmcRegs};
 
-/// `SMC_RMI_CALL(func)`: fast call, SMC64, standard owner.
-const fn fid(n: u32) -> u32 {
-    0xC400_0000 | n
-}
-
-/// Function ids (v10/v12 `rmi_smc.h`, RMM v1.0).
-pub(crate) mod fids {
-    use super::fid;
-    pub(crate) const VERSION: u32 = fid(0x150);
-    pub(crate) const GRANULE_DELEGATE: u32 = fid(0x151);
-    pub(crate) const GRANULE_UNDELEGATE: u32 = fid(0x152);
-    pub(crate) const DATA_CREATE: u32 = fid(0x153);
-    pub(crate) const DATA_CREATE_UNKNOWN: u32 = fid(0x154);
-    pub(crate) const DATA_DESTROY: u32 = fid(0x155);
-    pub(crate) const REALM_ACTIVATE: u32 = fid(0x157);
-    pub(crate) const REALM_CREATE: u32 = fid(0x158);
-    pub(crate) const REALM_DESTROY: u32 = fid(0x159);
-    pub(crate) const REC_CREATE: u32 = fid(0x15a);
-    pub(crate) const REC_DESTROY: u32 = fid(0x15b);
-    pub(crate) const REC_ENTER: u32 = fid(0x15c);
-    pub(crate) const RTT_CREATE: u32 = fid(0x15d);
-    pub(crate) const RTT_DESTROY: u32 = fid(0x15e);
-    pub(crate) const RTT_UNMAP_UNPROTECTED: u32 = fid(0x162);
-    pub(crate) const PSCI_COMPLETE: u32 = fid(0x164);
-    pub(crate) const FEATURES: u32 = fid(0x165);
-    pub(crate) const RTT_FOLD: u32 = fid(0x166);
-    pub(crate) const REC_AUX_COUNT: u32 = fid(0x167);
-    pub(crate) const RTT_INIT_RIPAS: u32 = fid(0x168);
-    pub(crate) const RTT_SET_RIPAS: u32 = fid(0x169);
-}
-
-/// `RMI_SUCCESS`.
-pub(crate) const RMI_SUCCESS: u8 = 0;
-/// `RMI_ERROR_RTT`.
-pub(crate) const RMI_ERROR_RTT: u8 = 4;
-/// `RMI_ERROR_REALM`.
-pub(crate) const RMI_ERROR_REALM: u8 = 2;
-/// `RMI_ABI_MAJOR_VERSION` / `RMI_ABI_MINOR_VERSION`: the kernel asks for 1.0.
-pub(crate) const RMI_ABI_VERSION: u64 = 1 << 16;
-/// `SMCCC_RET_NOT_SUPPORTED`.
-pub(crate) const SMCCC_RET_NOT_SUPPORTED: u64 = u64::MAX;
-/// `RMI_EMPTY` / `RMI_RAM` RIPAS values.
-pub(crate) const RMI_EMPTY: u64 = 0;
-/// See [`RMI_EMPTY`].
-pub(crate) const RMI_RAM: u64 = 1;
-
-/// RMM feature register 0 fields (v12 03/46 `RMI_FEATURE_REGISTER_0_*`).
-pub(crate) mod feat {
-    pub(crate) const fn field(reg: u64, lsb: u32, width: u32) -> u64 {
-        (reg >> lsb) & ((1 << width) - 1)
-    }
-    pub(crate) fn s2sz(r: u64) -> u64 {
-        field(r, 0, 8)
-    }
-    pub(crate) fn sve_en(r: u64) -> bool {
-        field(r, 9, 1) != 0
-    }
-    pub(crate) fn num_bps(r: u64) -> u64 {
-        field(r, 14, 6)
-    }
-    pub(crate) fn num_wps(r: u64) -> u64 {
-        field(r, 20, 6)
-    }
-    pub(crate) fn pmu_en(r: u64) -> bool {
-        field(r, 26, 1) != 0
-    }
-    pub(crate) fn pmu_num_ctrs(r: u64) -> u64 {
-        field(r, 27, 5)
-    }
-    pub(crate) fn hash_sha_256(r: u64) -> bool {
-        field(r, 32, 1) != 0
-    }
-    pub(crate) fn hash_sha_512(r: u64) -> bool {
-        field(r, 33, 1) != 0
-    }
-}
-
-/// `struct realm_params` offsets (DEN0137 1.0-rel0 B4.4.4 RmiRealmParams; v12 03/46).
-pub(crate) mod realm_params {
-    pub(crate) const FLAGS: usize = 0x000;
-    pub(crate) const S2SZ: usize = 0x008;
-    pub(crate) const NUM_BPS: usize = 0x018;
-    pub(crate) const NUM_WPS: usize = 0x020;
-    pub(crate) const PMU_NUM_CTRS: usize = 0x028;
-    pub(crate) const HASH_ALGO: usize = 0x030;
-    pub(crate) const RPV: usize = 0x400;
-    pub(crate) const VMID: usize = 0x800;
-    pub(crate) const RTT_BASE: usize = 0x808;
-    pub(crate) const RTT_LEVEL_START: usize = 0x810;
-    pub(crate) const RTT_NUM_START: usize = 0x818;
-    /// `RMI_REALM_PARAM_FLAG_PMU`.
-    pub(crate) const FLAG_PMU: u64 = 1 << 2;
-}
-
-/// `struct rec_params` offsets (DEN0137 1.0-rel0 B4.4.6 RmiRecParams).
-pub(crate) mod rec_params {
-    pub(crate) const FLAGS: usize = 0x000;
-    pub(crate) const MPIDR: usize = 0x100;
-    pub(crate) const PC: usize = 0x200;
-    pub(crate) const GPRS: usize = 0x300;
-    pub(crate) const NUM_REC_AUX: usize = 0x800;
-    pub(crate) const AUX: usize = 0x808;
-    /// `REC_PARAMS_FLAG_RUNNABLE`.
-    pub(crate) const FLAG_RUNNABLE: u64 = 1;
-    /// `REC_PARAMS_AUX_GRANULES`.
-    pub(crate) const AUX_GRANULES: u64 = 16;
-}
-
-/// `struct rec_run` offsets (DEN0137 1.0-rel0 B4.4.7-9 RmiRecRun = RmiRecEnter + RmiRecExit).
-pub(crate) mod rec_run {
-    pub(crate) const ENTER_FLAGS: usize = 0x000;
-    pub(crate) const ENTER_GPRS: usize = 0x200;
-    pub(crate) const EXIT: usize = 0x800;
-    pub(crate) const EXIT_REASON: usize = EXIT;
-    pub(crate) const EXIT_ESR: usize = EXIT + 0x100;
-    pub(crate) const EXIT_FAR: usize = EXIT + 0x108;
-    pub(crate) const EXIT_HPFAR: usize = EXIT + 0x110;
-    pub(crate) const EXIT_GPRS: usize = EXIT + 0x200;
-    pub(crate) const EXIT_RIPAS_BASE: usize = EXIT + 0x500;
-    pub(crate) const EXIT_RIPAS_TOP: usize = EXIT + 0x508;
-    pub(crate) const EXIT_RIPAS_VALUE: usize = EXIT + 0x510;
-    /// `REC_ENTER_FLAG_EMULATED_MMIO`.
-    pub(crate) const ENTER_FLAG_EMULATED_MMIO: u64 = 1 << 0;
-    /// `REC_ENTER_FLAG_RIPAS_RESPONSE` (reject).
-    pub(crate) const ENTER_FLAG_RIPAS_RESPONSE: u64 = 1 << 4;
-    /// `REC_RUN_GPRS`.
-    pub(crate) const GPRS: usize = 31;
-    pub(crate) const EXIT_SYNC: u8 = 0;
-    pub(crate) const EXIT_IRQ: u8 = 1;
-    pub(crate) const EXIT_FIQ: u8 = 2;
-    pub(crate) const EXIT_PSCI: u8 = 3;
-    pub(crate) const EXIT_RIPAS_CHANGE: u8 = 4;
-    pub(crate) const EXIT_HOST_CALL: u8 = 5;
+/// `RMI_FEATURE_REGISTER_0_S2SZ` of `rmm_feat_reg0`: the largest IPA width a realm may have.
+pub(crate) fn feat_s2sz(reg: u64) -> u32 {
+    u32::try_from(feat::S2SZ.get(reg)).unwrap_or(0)
 }
 
 /// One RMI call's returned registers, with the kernel's accessors (`RMI_RETURN_STATUS/INDEX`).
@@ -171,76 +48,73 @@ impl Cmds<'_> {
         Ret(ret)
     }
     pub(crate) fn version(&self, req: u64) -> Ret {
-        self.call(fids::VERSION, &[req])
+        self.call(RMI_VERSION, &[req])
     }
     pub(crate) fn features(&self, index: u64) -> Ret {
-        self.call(fids::FEATURES, &[index])
+        self.call(RMI_FEATURES, &[index])
     }
     pub(crate) fn granule_delegate(&self, pa: u64) -> Ret {
-        self.call(fids::GRANULE_DELEGATE, &[pa])
+        self.call(RMI_GRANULE_DELEGATE, &[pa])
     }
     pub(crate) fn granule_undelegate(&self, pa: u64) -> Ret {
-        self.call(fids::GRANULE_UNDELEGATE, &[pa])
+        self.call(RMI_GRANULE_UNDELEGATE, &[pa])
     }
     pub(crate) fn data_create(&self, rd: u64, data: u64, ipa: u64, src: u64, flags: u64) -> Ret {
-        self.call(fids::DATA_CREATE, &[rd, data, ipa, src, flags])
+        self.call(RMI_DATA_CREATE, &[rd, data, ipa, src, flags])
     }
     pub(crate) fn data_create_unknown(&self, rd: u64, data: u64, ipa: u64) -> Ret {
-        self.call(fids::DATA_CREATE_UNKNOWN, &[rd, data, ipa])
+        self.call(RMI_DATA_CREATE_UNKNOWN, &[rd, data, ipa])
     }
     /// x1 = data PA, x2 = top.
     pub(crate) fn data_destroy(&self, rd: u64, ipa: u64) -> Ret {
-        self.call(fids::DATA_DESTROY, &[rd, ipa])
+        self.call(RMI_DATA_DESTROY, &[rd, ipa])
     }
     pub(crate) fn realm_activate(&self, rd: u64) -> Ret {
-        self.call(fids::REALM_ACTIVATE, &[rd])
+        self.call(RMI_REALM_ACTIVATE, &[rd])
     }
     pub(crate) fn realm_create(&self, rd: u64, params: u64) -> Ret {
-        self.call(fids::REALM_CREATE, &[rd, params])
+        self.call(RMI_REALM_CREATE, &[rd, params])
     }
     pub(crate) fn realm_destroy(&self, rd: u64) -> Ret {
-        self.call(fids::REALM_DESTROY, &[rd])
+        self.call(RMI_REALM_DESTROY, &[rd])
     }
     pub(crate) fn rec_create(&self, rd: u64, rec: u64, params: u64) -> Ret {
-        self.call(fids::REC_CREATE, &[rd, rec, params])
+        self.call(RMI_REC_CREATE, &[rd, rec, params])
     }
     pub(crate) fn rec_destroy(&self, rec: u64) -> Ret {
-        self.call(fids::REC_DESTROY, &[rec])
+        self.call(RMI_REC_DESTROY, &[rec])
     }
     pub(crate) fn rec_enter(&self, rec: u64, run: u64) -> Ret {
-        self.call(fids::REC_ENTER, &[rec, run])
+        self.call(RMI_REC_ENTER, &[rec, run])
     }
     pub(crate) fn rec_aux_count(&self, rd: u64) -> Ret {
-        self.call(fids::REC_AUX_COUNT, &[rd])
+        self.call(RMI_REC_AUX_COUNT, &[rd])
     }
     pub(crate) fn rtt_create(&self, rd: u64, rtt: u64, ipa: u64, level: i64) -> Ret {
-        self.call(fids::RTT_CREATE, &[rd, rtt, ipa, level.cast_unsigned()])
+        self.call(RMI_RTT_CREATE, &[rd, rtt, ipa, level.cast_unsigned()])
     }
     /// x1 = RTT PA, x2 = top.
     pub(crate) fn rtt_destroy(&self, rd: u64, ipa: u64, level: i64) -> Ret {
-        self.call(fids::RTT_DESTROY, &[rd, ipa, level.cast_unsigned()])
+        self.call(RMI_RTT_DESTROY, &[rd, ipa, level.cast_unsigned()])
     }
     /// x1 = RTT PA.
     pub(crate) fn rtt_fold(&self, rd: u64, ipa: u64, level: i64) -> Ret {
-        self.call(fids::RTT_FOLD, &[rd, ipa, level.cast_unsigned()])
+        self.call(RMI_RTT_FOLD, &[rd, ipa, level.cast_unsigned()])
     }
     /// x1 = top.
     pub(crate) fn rtt_unmap_unprotected(&self, rd: u64, ipa: u64, level: i64) -> Ret {
-        self.call(
-            fids::RTT_UNMAP_UNPROTECTED,
-            &[rd, ipa, level.cast_unsigned()],
-        )
+        self.call(RMI_RTT_UNMAP_UNPROTECTED, &[rd, ipa, level.cast_unsigned()])
     }
     /// x1 = top of the range processed.
     pub(crate) fn rtt_init_ripas(&self, rd: u64, base: u64, top: u64) -> Ret {
-        self.call(fids::RTT_INIT_RIPAS, &[rd, base, top])
+        self.call(RMI_RTT_INIT_RIPAS, &[rd, base, top])
     }
     /// x1 = top.
     pub(crate) fn rtt_set_ripas(&self, rd: u64, rec: u64, base: u64, top: u64) -> Ret {
-        self.call(fids::RTT_SET_RIPAS, &[rd, rec, base, top])
+        self.call(RMI_RTT_SET_RIPAS, &[rd, rec, base, top])
     }
     pub(crate) fn psci_complete(&self, calling: u64, target: u64, status: u64) -> Ret {
-        self.call(fids::PSCI_COMPLETE, &[calling, target, status])
+        self.call(RMI_PSCI_COMPLETE, &[calling, target, status])
     }
 }
 

@@ -7,7 +7,9 @@ use realm_rmm::host::Rmi;
 
 use crate::abi::{self, cap};
 use crate::fd::{Arg, Outcome};
-use crate::rmi::{self, Cmds};
+use realm_rmm::abi::{RMI_ABI_VERSION, SMC_UNKNOWN, feature_register_0 as feat};
+
+use crate::rmi::Cmds;
 use crate::vm::Vm;
 use crate::{AbiRevision, Errno, Shared};
 
@@ -16,8 +18,8 @@ use crate::{AbiRevision, Errno, Shared};
 /// register 0. Returns `None` when realms are unavailable.
 pub(crate) fn init_rmi(rmi: &dyn Rmi) -> Option<u64> {
     let cmds = Cmds(rmi);
-    let v = cmds.version(rmi::RMI_ABI_VERSION);
-    if v.out(0) == rmi::SMCCC_RET_NOT_SUPPORTED || !v.ok() {
+    let v = cmds.version(RMI_ABI_VERSION);
+    if v.out(0) == SMC_UNKNOWN || !v.ok() {
         return None;
     }
     let f = cmds.features(0);
@@ -75,9 +77,16 @@ fn realm_ext_allowed(shared: &Shared, ext: u64) -> bool {
         | cap::KVM_CAP_ARM_PTRAUTH_ADDRESS
         | cap::KVM_CAP_ARM_PTRAUTH_GENERIC
         | cap::KVM_CAP_ARM_RMI => true,
-        cap::KVM_CAP_ARM_SVE => shared.rmm_feat_reg0.is_some_and(rmi::feat::sve_en),
+        cap::KVM_CAP_ARM_SVE => sve_en(shared),
         _ => false,
     }
+}
+
+/// `RMI_FEATURE_REGISTER_0_SVE_EN` of the probed RMM (false without one).
+fn sve_en(shared: &Shared) -> bool {
+    shared
+        .rmm_feat_reg0
+        .is_some_and(|r| feat::SVE_EN.get(r) != 0)
 }
 
 /// `kvm_vm_ioctl_check_extension_generic()` then arm64's `kvm_vm_ioctl_check_extension()`. In v12 a realm
@@ -122,9 +131,7 @@ pub(crate) fn check_extension(shared: &Shared, vm: Option<VmView>, ext: u64) -> 
         (cap::KVM_CAP_ARM_VM_IPA_SIZE, _) => {
             i64::from(vm.map_or(shared.cfg.host_ipa_limit, |v| v.ia_limit))
         }
-        (cap::KVM_CAP_ARM_SVE, _) if realm_vm => {
-            i64::from(shared.rmm_feat_reg0.is_some_and(rmi::feat::sve_en))
-        }
+        (cap::KVM_CAP_ARM_SVE, _) if realm_vm => i64::from(sve_en(shared)),
         (cap::KVM_CAP_ARM_RME, AbiRevision::V10) | (cap::KVM_CAP_ARM_RMI, AbiRevision::V12) => {
             i64::from(rmi_up)
         }

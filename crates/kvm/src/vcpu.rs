@@ -4,6 +4,8 @@
 
 use std::sync::{Arc, Condvar, Mutex};
 
+use realm_rmm::abi::feature_register_0 as feat;
+
 use crate::abi::{self, feature, reg, u32_at, u64_at};
 use crate::fd::{Arg, Outcome};
 use crate::realm::{self, RealmState};
@@ -53,7 +55,7 @@ pub(crate) struct VcpuArch {
     /// ESR of the last REC exit (for the hypercall exit's SMC flag).
     pub(crate) last_esr: u64,
     /// The exit reason of the last REC exit, for `kvm_rec_pre_enter`.
-    pub(crate) last_exit: Option<u8>,
+    pub(crate) last_exit: Option<u64>,
 }
 
 impl VcpuArch {
@@ -161,7 +163,7 @@ fn supported_features(vm: &Vm) -> u32 {
         || vm
             .shared
             .rmm_feat_reg0
-            .is_some_and(crate::rmi::feat::pmu_en)
+            .is_some_and(|r| feat::PMU_EN.get(r) != 0)
     {
         f |= 1 << feature::KVM_ARM_VCPU_PMU_V3;
     }
@@ -291,7 +293,7 @@ fn set_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
 /// has not run and N is within the maximum (for a realm, FEATURES PMU_NUM_CTRS); otherwise it is ignored
 /// without an error, "to maintain compatibility with the existing KVM behavior".
 fn set_pmcr(vm: &Vm, val: u64) {
-    let max = crate::rmi::feat::pmu_num_ctrs(vm.shared.rmm_feat_reg0.unwrap_or(0));
+    let max = feat::PMU_NUM_CTRS.get(vm.shared.rmm_feat_reg0.unwrap_or(0));
     let n = (val >> 11) & 0x1f;
     let mut inner = vm.lock();
     if !inner.has_ran_once && n <= max {
@@ -316,11 +318,12 @@ fn get_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
         }
         None if id == reg::MPIDR_EL1 => lock(&vcpu.arch).mpidr | (1 << 31),
         None if id == reg::ID_AA64DFR0_EL1 => {
-            let feat = vm.shared.rmm_feat_reg0.unwrap_or(0);
-            let (b, w) = vm.lock().realm.dfr0_bps_wps.unwrap_or((
-                crate::rmi::feat::num_bps(feat) & 0xf,
-                crate::rmi::feat::num_wps(feat) & 0xf,
-            ));
+            let reg0 = vm.shared.rmm_feat_reg0.unwrap_or(0);
+            let (b, w) = vm
+                .lock()
+                .realm
+                .dfr0_bps_wps
+                .unwrap_or((feat::NUM_BPS.get(reg0) & 0xf, feat::NUM_WPS.get(reg0) & 0xf));
             0x6 | (b << 12) | (w << 20)
         }
         None => return Err(Errno::ENOENT),

@@ -103,13 +103,7 @@ impl Vm {
             }
             _ => return Err(Errno::EINVAL),
         };
-        let limit = if is_realm {
-            shared
-                .rmm_feat_reg0
-                .map_or(0, |r| u32::try_from(crate::rmi::feat::s2sz(r)).unwrap_or(0))
-        } else {
-            shared.cfg.host_ipa_limit
-        };
+        let limit = ipa_limit(shared, is_realm);
         let requested = u32::try_from(ty & abi::KVM_VM_TYPE_ARM_IPA_SIZE_MASK).unwrap_or(0);
         let ia_bits = if requested != 0 {
             if requested > limit || requested < MIN_PARANGE_BITS {
@@ -174,16 +168,9 @@ impl Vm {
     }
 
     fn view(&self) -> VmView {
-        let ia_limit = if self.is_realm {
-            self.shared
-                .rmm_feat_reg0
-                .map_or(0, |r| u32::try_from(crate::rmi::feat::s2sz(r)).unwrap_or(0))
-        } else {
-            self.shared.cfg.host_ipa_limit
-        };
         VmView {
             is_realm: self.is_realm,
-            ia_limit,
+            ia_limit: ipa_limit(&self.shared, self.is_realm),
         }
     }
 
@@ -211,6 +198,15 @@ impl Drop for Vm {
                 self.shared.pages.free(pa);
             }
         }
+    }
+}
+
+/// The IPA-size limit of a VM: the RMM's FEATURES.S2SZ for a realm, the host's PARange otherwise.
+fn ipa_limit(shared: &Shared, is_realm: bool) -> u32 {
+    if is_realm {
+        shared.rmm_feat_reg0.map_or(0, crate::rmi::feat_s2sz)
+    } else {
+        shared.cfg.host_ipa_limit
     }
 }
 

@@ -6,7 +6,11 @@ pub(crate) mod rec;
 pub(crate) mod rtt;
 pub(crate) mod v10;
 
-use crate::rmi::{self, Cmds, realm_params as rp};
+use realm_rmm::abi::feature_register_0::{NUM_BPS, NUM_WPS, PMU_NUM_CTRS};
+use realm_rmm::abi::{RMI_REALM_FLAGS_PMU, RmiRealmParams};
+use zerocopy::{FromZeros, IntoBytes};
+
+use crate::rmi::{self, Cmds};
 use crate::vm::{Vm, VmInner};
 use crate::{AbiRevision, Errno, PAGE_SIZE, Shared, lock};
 
@@ -39,7 +43,7 @@ pub(crate) struct Realm {
     pub(crate) vmid: Option<u16>,
     /// v10 CONFIG_REALM: RPV and hash algorithm (v12 leaves both zero).
     pub(crate) rpv: [u8; 64],
-    pub(crate) hash_algo: u64,
+    pub(crate) hash_algo: u8,
     /// The VM's ID_AA64DFR0_EL1 BRPs/WRPs (v12 38/46, 39/46) once userspace wrote them; otherwise the RMM's
     /// FEATURES NUM_BPS/NUM_WPS.
     pub(crate) dfr0_bps_wps: Option<(u64, u64)>,
@@ -173,7 +177,7 @@ pub(crate) fn create_rd(vm: &Vm, inner: &mut VmInner) -> Result<(), Errno> {
         return fail(vm.pgd_pages, true, Errno::ENOMEM);
     };
     let params = realm_params(vm, &inner.realm, vmid, rtt_num_start);
-    shared.write_page(params_pa, &params);
+    shared.write_page(params_pa, params.as_bytes());
     let created = shared.cmds().realm_create(rd, params_pa).ok();
     shared.pages.free(params_pa);
     if !created {
@@ -191,38 +195,31 @@ pub(crate) fn create_rd(vm: &Vm, inner: &mut VmInner) -> Result<(), Errno> {
     Ok(())
 }
 
-/// The `struct realm_params` page the kernel passes to `RMI_REALM_CREATE`.
-fn realm_params(vm: &Vm, realm: &Realm, vmid: u16, rtt_num_start: u64) -> Vec<u8> {
+/// The `struct realm_params` page the kernel passes to `RMI_REALM_CREATE` (zeroed, then the fields below).
+fn realm_params(vm: &Vm, realm: &Realm, vmid: u16, rtt_num_start: u64) -> RmiRealmParams {
     let feat = vm.shared.rmm_feat_reg0.unwrap_or(0);
-    let mut p = vec![0u8; crate::pages::PAGE_BYTES];
-    let put =
-        |p: &mut Vec<u8>, off: usize, v: u64| p[off..off + 8].copy_from_slice(&v.to_le_bytes());
-    let (bps, wps) = realm.dfr0_bps_wps.unwrap_or((
-        rmi::feat::num_bps(feat) & 0xf,
-        rmi::feat::num_wps(feat) & 0xf,
-    ));
-    let mut flags = 0;
+    // Every value below is a small field (4- or 5-bit counts, a hash algorithm id, a table count).
+    let narrow = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+    let (bps, wps) = realm
+        .dfr0_bps_wps
+        .unwrap_or((NUM_BPS.get(feat) & 0xf, NUM_WPS.get(feat) & 0xf));
+    let mut p = RmiRealmParams::new_zeroed();
     if realm.pmu {
-        flags |= rp::FLAG_PMU;
+        p.flags |= RMI_REALM_FLAGS_PMU;
         let nr = realm
             .nr_pmu_counters
-            .unwrap_or_else(|| rmi::feat::pmu_num_ctrs(feat));
-        put(&mut p, rp::PMU_NUM_CTRS, nr);
+            .unwrap_or_else(|| PMU_NUM_CTRS.get(feat));
+        p.pmu_num_ctrs = narrow(nr);
     }
-    put(&mut p, rp::FLAGS, flags);
-    put(&mut p, rp::S2SZ, u64::from(vm.ia_bits));
-    put(&mut p, rp::NUM_BPS, bps);
-    put(&mut p, rp::NUM_WPS, wps);
-    put(&mut p, rp::HASH_ALGO, realm.hash_algo);
-    p[rp::RPV..rp::RPV + 64].copy_from_slice(&realm.rpv);
-    put(&mut p, rp::VMID, u64::from(vmid));
-    put(&mut p, rp::RTT_BASE, vm.pgd);
-    put(
-        &mut p,
-        rp::RTT_LEVEL_START,
-        rmi::start_level(vm.ia_bits).cast_unsigned(),
-    );
-    put(&mut p, rp::RTT_NUM_START, rtt_num_start);
+    p.s2sz = vm.ia_bits;
+    p.num_bps = narrow(bps);
+    p.num_wps = narrow(wps);
+    p.hash_algo = realm.hash_algo;
+    p.rpv = realm.rpv;
+    p.vmid = vmid;
+    p.rtt_base = vm.pgd;
+    p.rtt_level_start = rmi::start_level(vm.ia_bits);
+    p.rtt_num_start = narrow(rtt_num_start);
     p
 }
 

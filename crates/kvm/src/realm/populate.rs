@@ -8,12 +8,13 @@
 //! which stops at the first non-success, so the observable call sequence is unchanged. `src` is the PA of
 //! an NS bounce page holding the user page (Linux passes the pinned user page's PA).
 
+use realm_rmm::abi::{RMI_DATA_CREATE, RMI_ERROR_RTT, RMI_GRANULE_DELEGATE};
 use realm_rmm::host::SmcRegs;
 
 use crate::abi::{self, u32_at, u64_at};
 use crate::gmem::Gmem;
 use crate::memslot::range_is_private;
-use crate::rmi::{RMI_ERROR_RTT, RMM_RTT_MAX_LEVEL, Ret, fids};
+use crate::rmi::{RMM_RTT_MAX_LEVEL, Ret};
 use crate::user_memory::UserMemory;
 use crate::vm::{Vm, VmInner};
 use crate::{Errno, PAGE_SIZE};
@@ -95,8 +96,8 @@ fn create_data_pages(
                 .zip(&srcs[k..])
                 .flat_map(|(job, &src)| {
                     [
-                        SmcRegs::call(fids::GRANULE_DELEGATE, &[job.dst]),
-                        SmcRegs::call(fids::DATA_CREATE, &[rd, job.dst, job.ipa, src, flags]),
+                        SmcRegs::call(RMI_GRANULE_DELEGATE, &[job.dst]),
+                        SmcRegs::call(RMI_DATA_CREATE, &[rd, job.dst, job.ipa, src, flags]),
                     ]
                 })
                 .collect();

@@ -2,7 +2,11 @@
 //! `KVM_ARM_VCPU_FINALIZE(KVM_ARM_VCPU_REC)`).
 
 use crate::abi::feature;
-use crate::rmi::rec_params as rp;
+use realm_rmm::abi::{
+    MAX_REC_AUX_GRANULES, REC_CREATE_NR_GPRS, RMI_REC_CREATE_FLAGS_RUNNABLE, RmiRecParams,
+};
+use zerocopy::{FromZeros, IntoBytes};
+
 use crate::vcpu::{Rec, Vcpu};
 use crate::vm::{Vm, VmInner};
 use crate::{Errno, lock};
@@ -26,7 +30,7 @@ pub(crate) fn create(vm: &Vm, inner: &VmInner, vcpu: &Vcpu) -> Result<(), Errno>
         return Err(Errno::EINVAL);
     }
     let rd = inner.realm.rd.ok_or(Errno::ENXIO)?;
-    let num_aux = inner.realm.num_aux.min(rp::AUX_GRANULES);
+    let num_aux = inner.realm.num_aux.min(MAX_REC_AUX_GRANULES as u64);
     let (Some(params_pa), Some(rec_pa), Some(run_pa)) = (
         shared.pages.alloc(),
         shared.pages.alloc(),
@@ -43,15 +47,13 @@ pub(crate) fn create(vm: &Vm, inner: &VmInner, vcpu: &Vcpu) -> Result<(), Errno>
             shared.pages.free(rec_pa)
         }
     };
-    let mut params = vec![0u8; crate::pages::PAGE_BYTES];
-    let put =
-        |p: &mut Vec<u8>, off: usize, v: u64| p[off..off + 8].copy_from_slice(&v.to_le_bytes());
-    for i in 0..8 {
-        put(&mut params, rp::GPRS + 8 * i, arch.regs[i]);
-    }
-    put(&mut params, rp::PC, arch.pc);
+    let mut params = RmiRecParams::new_zeroed();
+    params
+        .gprs
+        .copy_from_slice(&arch.regs[..REC_CREATE_NR_GPRS]);
+    params.pc = arch.pc;
     if vcpu.id == 0 {
-        put(&mut params, rp::FLAGS, rp::FLAG_RUNNABLE);
+        params.flags = RMI_REC_CREATE_FLAGS_RUNNABLE;
     }
     if !shared.delegate(rec_pa) {
         free3(false);
@@ -72,12 +74,10 @@ pub(crate) fn create(vm: &Vm, inner: &VmInner, vcpu: &Vcpu) -> Result<(), Errno>
         }
         aux.push(pa);
     }
-    for (i, pa) in aux.iter().enumerate() {
-        put(&mut params, rp::AUX + 8 * i, *pa);
-    }
-    put(&mut params, rp::NUM_REC_AUX, num_aux);
-    put(&mut params, rp::MPIDR, arch.mpidr);
-    shared.write_page(params_pa, &params);
+    params.aux[..aux.len()].copy_from_slice(&aux);
+    params.num_aux = num_aux;
+    params.mpidr = arch.mpidr;
+    shared.write_page(params_pa, params.as_bytes());
     shared.write_page(run_pa, &vec![0u8; crate::pages::PAGE_BYTES]);
     if !shared.cmds().rec_create(rd, rec_pa, params_pa).ok() {
         free_aux(vm, &aux);

@@ -8,7 +8,9 @@
 
 use std::cell::Cell;
 
-use crate::rmi::{self, RMI_ERROR_RTT, RMI_SUCCESS, RMM_RTT_MAX_LEVEL, Ret, rtt_level_mapsize};
+use realm_rmm::abi::{RMI_ERROR_RTT, RMI_SUCCESS};
+
+use crate::rmi::{self, RMM_RTT_MAX_LEVEL, Ret, rtt_level_mapsize};
 use crate::{Errno, PAGE_SIZE, Shared};
 
 /// RMI calls one walk may issue before it is abandoned.

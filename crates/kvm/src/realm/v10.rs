@@ -3,7 +3,8 @@
 //! POPULATE_REALM, ACTIVATE_REALM. All run under `kvm->lock`.
 
 use crate::abi::{self, rme, u32_at, u64_at};
-use crate::rmi;
+use realm_rmm::abi::feature_register_0::{HASH_SHA_256, HASH_SHA_512};
+
 use crate::user_memory::UserMemory;
 use crate::vm::Vm;
 use crate::{Errno, lock};
@@ -57,14 +58,14 @@ fn config_realm(vm: &Vm, uaddr: u64, user: &UserMemory) -> Result<(), Errno> {
         rme::ARM_RME_CONFIG_HASH_ALGO => {
             let algo = u32_at(&b, 4);
             let ok = match algo {
-                rme::ARM_RME_CONFIG_HASH_ALGO_SHA256 => rmi::feat::hash_sha_256(feat),
-                rme::ARM_RME_CONFIG_HASH_ALGO_SHA512 => rmi::feat::hash_sha_512(feat),
+                rme::ARM_RME_CONFIG_HASH_ALGO_SHA256 => HASH_SHA_256.get(feat) != 0,
+                rme::ARM_RME_CONFIG_HASH_ALGO_SHA512 => HASH_SHA_512.get(feat) != 0,
                 _ => false,
             };
             if !ok {
                 return Err(Errno::EINVAL);
             }
-            inner.realm.hash_algo = u64::from(algo);
+            inner.realm.hash_algo = u8::try_from(algo).map_err(|_| Errno::EINVAL)?;
             Ok(())
         }
         _ => Err(Errno::EINVAL),

@@ -1,11 +1,18 @@
 //! Entering a REC and mapping its exits to what the VMM sees (v12 `arch/arm64/kvm/rmi-exit.c`,
 //! `kvm_rec_pre_enter`/`kvm_rec_enter` of rmi.c, the realm hooks in `mmio.c`/`psci.c`/`hypercalls.c`).
 
+use std::mem::offset_of;
 use std::sync::Arc;
+
+use realm_rmm::abi::{
+    REC_ENTRY_FLAG_EMUL_MMIO, REC_ENTRY_FLAG_RIPAS_RESPONSE, RMI_EMPTY, RMI_ERROR_REALM,
+    RMI_EXIT_FIQ, RMI_EXIT_HOST_CALL, RMI_EXIT_IRQ, RMI_EXIT_PSCI, RMI_EXIT_RIPAS_CHANGE,
+    RMI_EXIT_SYNC, RMI_RAM, RmiRecEnter, RmiRecExit, RmiRecRun,
+};
+use zerocopy::{FromZeros, IntoBytes};
 
 use crate::abi::{self, run::*};
 use crate::realm::RealmState;
-use crate::rmi::{RMI_EMPTY, RMI_ERROR_REALM, RMI_RAM, rec_run as rr};
 use crate::vm::Vm;
 use crate::{Errno, PAGE_SIZE, lock};
 
@@ -64,15 +71,23 @@ pub(crate) fn realm_psci_complete(
     }
 }
 
-fn read_run(vm: &Vm, run_pa: u64) -> Vec<u8> {
-    let mut page = vec![0u8; crate::pages::PAGE_BYTES];
-    let r = vm.shared.mem.read(run_pa, &mut page);
+/// Offsets in `rec_run` of the fields the kernel writes back one at a time.
+const ENTER_FLAGS: u64 = (offset_of!(RmiRecRun, enter) + offset_of!(RmiRecEnter, flags)) as u64;
+const ENTER_GPRS: u64 = (offset_of!(RmiRecRun, enter) + offset_of!(RmiRecEnter, gprs)) as u64;
+const EXIT_RIPAS_BASE: u64 =
+    (offset_of!(RmiRecRun, exit) + offset_of!(RmiRecExit, ripas_base)) as u64;
+
+/// The REC's `rec_run` page.
+fn read_run(vm: &Vm, run_pa: u64) -> RmiRecRun {
+    let mut run = RmiRecRun::new_zeroed();
+    let r = vm.shared.mem.read(run_pa, run.as_mut_bytes());
     debug_assert!(r.is_ok(), "rec_run {run_pa:#x} unreadable: {r:?}");
-    page
+    run
 }
 
-fn u64_at(b: &[u8], off: usize) -> u64 {
-    abi::u64_at(b, off)
+/// `exit.exit_reason` as the kernel reads it (a `u8` in `struct rec_exit`).
+fn exit_reason(exit: &RmiRecExit) -> u64 {
+    exit.exit_reason & 0xff
 }
 
 /// The run loop of `kvm_arch_vcpu_ioctl_run` for a REC.
@@ -136,11 +151,11 @@ fn complete_mmio(vm: &Vm, vcpu: &Vcpu) {
         let (_, data, _, _) = vcpu.run.mmio();
         let n = usize::try_from(len).unwrap_or(8).min(8);
         enter[..n].copy_from_slice(&data[..n]);
-        let _ = vm.shared.mem.write(run_pa + rr::ENTER_GPRS as u64, &enter);
+        let _ = vm.shared.mem.write(run_pa + ENTER_GPRS, &enter);
     }
     let mut flags = [0u8; 8];
     let _ = vm.shared.mem.read(run_pa, &mut flags);
-    let f = u64::from_le_bytes(flags) | rr::ENTER_FLAG_EMULATED_MMIO;
+    let f = u64::from_le_bytes(flags) | REC_ENTRY_FLAG_EMUL_MMIO;
     let _ = vm.shared.mem.write(run_pa, &f.to_le_bytes());
 }
 
@@ -155,14 +170,11 @@ fn pre_enter(vm: &Vm, vcpu: &Vcpu) -> Result<(u64, u64), Errno> {
     }
     let rec = arch.rec.clone().ok_or(Errno::EINVAL)?;
     match arch.last_exit.take() {
-        Some(rr::EXIT_PSCI | rr::EXIT_HOST_CALL) => {
-            let mut g = vec![0u8; 8 * rr::GPRS];
-            for (i, r) in arch.regs.iter().enumerate() {
-                g[8 * i..8 * i + 8].copy_from_slice(&r.to_le_bytes());
-            }
-            let _ = vm.shared.mem.write(rec.run + rr::ENTER_GPRS as u64, &g);
+        Some(RMI_EXIT_PSCI | RMI_EXIT_HOST_CALL) => {
+            let g: Vec<u8> = arch.regs.iter().flat_map(|r| r.to_le_bytes()).collect();
+            let _ = vm.shared.mem.write(rec.run + ENTER_GPRS, &g);
         }
-        Some(rr::EXIT_RIPAS_CHANGE) => {
+        Some(RMI_EXIT_RIPAS_CHANGE) => {
             drop(arch);
             complete_ripas_change(vm, rec.rec, rec.run);
             arch = lock(&vcpu.arch);
@@ -176,12 +188,8 @@ fn pre_enter(vm: &Vm, vcpu: &Vcpu) -> Result<(u64, u64), Errno> {
 /// `kvm_complete_ripas_change()`: `RMI_RTT_SET_RIPAS` over `[ripas_base, ripas_top)` (with the v12 skip
 /// hack), unmapping private pages made EMPTY; `exit.ripas_base` records the progress.
 fn complete_ripas_change(vm: &Vm, rec: u64, run_pa: u64) {
-    let page = read_run(vm, run_pa);
-    let (mut base, top, ripas) = (
-        u64_at(&page, rr::EXIT_RIPAS_BASE),
-        u64_at(&page, rr::EXIT_RIPAS_TOP),
-        u64::from(page[rr::EXIT_RIPAS_VALUE]),
-    );
+    let exit = read_run(vm, run_pa).exit;
+    let (mut base, top, ripas) = (exit.ripas_base, exit.ripas_top, u64::from(exit.ripas_value));
     let inner = vm.lock();
     let Some(ctx) = vm.ctx(&inner) else { return };
     let v12 = vm.abi() == crate::AbiRevision::V12;
@@ -202,7 +210,7 @@ fn complete_ripas_change(vm: &Vm, rec: u64, run_pa: u64) {
     let _ = vm
         .shared
         .mem
-        .write(run_pa + rr::EXIT_RIPAS_BASE as u64, &base.to_le_bytes());
+        .write(run_pa + EXIT_RIPAS_BASE, &base.to_le_bytes());
 }
 
 /// `handle_rec_exit()` (v12 rmi-exit.c).
@@ -216,42 +224,33 @@ fn handle_exit(vm: &Vm, vcpu: &Vcpu, run_pa: u64, x0: u64) -> Result<Continue, E
     if x0 != 0 {
         return Err(Errno::ENXIO);
     }
-    let page = read_run(vm, run_pa);
+    let exit = read_run(vm, run_pa).exit;
     // The entry flags are reset for the next run of the REC.
     let _ = vm
         .shared
         .mem
-        .write(run_pa + rr::ENTER_FLAGS as u64, &0u64.to_le_bytes());
-    let reason = page[rr::EXIT_REASON];
-    let esr = u64_at(&page, rr::EXIT_ESR);
+        .write(run_pa + ENTER_FLAGS, &0u64.to_le_bytes());
+    let reason = exit_reason(&exit);
+    let esr = exit.esr;
     {
         let mut arch = lock(&vcpu.arch);
         arch.last_esr = esr;
         arch.last_exit = Some(reason);
     }
     match reason {
-        rr::EXIT_SYNC => sync_exit(vm, vcpu, &page, esr),
-        rr::EXIT_IRQ | rr::EXIT_FIQ => Ok(Continue::Enter),
-        rr::EXIT_PSCI | rr::EXIT_HOST_CALL => {
-            {
-                let mut arch = lock(&vcpu.arch);
-                for i in 0..rr::GPRS {
-                    arch.regs[i] = u64_at(&page, rr::EXIT_GPRS + 8 * i);
-                }
-            }
+        RMI_EXIT_SYNC => sync_exit(vm, vcpu, &exit, esr),
+        RMI_EXIT_IRQ | RMI_EXIT_FIQ => Ok(Continue::Enter),
+        RMI_EXIT_PSCI | RMI_EXIT_HOST_CALL => {
+            lock(&vcpu.arch).regs = exit.gprs;
             smccc_call(vm, vcpu, esr)
         }
-        rr::EXIT_RIPAS_CHANGE => {
-            let (base, top, ripas) = (
-                u64_at(&page, rr::EXIT_RIPAS_BASE),
-                u64_at(&page, rr::EXIT_RIPAS_TOP),
-                u64::from(page[rr::EXIT_RIPAS_VALUE]),
-            );
+        RMI_EXIT_RIPAS_CHANGE => {
+            let (base, top, ripas) = (exit.ripas_base, exit.ripas_top, u64::from(exit.ripas_value));
             let sb = vm.shared_bit();
             if base & sb != 0 || top.wrapping_sub(1) & sb != 0 || top <= base {
                 let _ = vm.shared.mem.write(
-                    run_pa + rr::ENTER_FLAGS as u64,
-                    &rr::ENTER_FLAG_RIPAS_RESPONSE.to_le_bytes(),
+                    run_pa + ENTER_FLAGS,
+                    &REC_ENTRY_FLAG_RIPAS_RESPONSE.to_le_bytes(),
                 );
                 return Err(Errno::EINVAL);
             }
@@ -269,13 +268,12 @@ fn handle_exit(vm: &Vm, vcpu: &Vcpu, run_pa: u64, x0: u64) -> Result<Continue, E
 /// A synchronous exit: data aborts in the shared half with a valid syndrome and no memslot become
 /// `KVM_EXIT_MMIO` (write data from `exit.gprs[0]`); WFx re-enters; anything else → internal error (stage-2
 /// faulting of guest memory is not modelled).
-fn sync_exit(vm: &Vm, vcpu: &Vcpu, page: &[u8], esr: u64) -> Result<Continue, Errno> {
+fn sync_exit(vm: &Vm, vcpu: &Vcpu, exit: &RmiRecExit, esr: u64) -> Result<Continue, Errno> {
     let ec = (esr >> 26) & 0x3f;
     match ec {
         0x01 => Ok(Continue::Enter),
         0x20 | 0x24 => {
-            let far = u64_at(page, rr::EXIT_FAR);
-            let hpfar = u64_at(page, rr::EXIT_HPFAR);
+            let (far, hpfar) = (exit.far, exit.hpfar);
             let ipa = ((hpfar & 0xff_ffff_fff0) << 8) | (far & 0xfff);
             let isv = esr & (1 << 24) != 0;
             let gpa = ipa & !vm.shared_bit();
@@ -295,7 +293,7 @@ fn sync_exit(vm: &Vm, vcpu: &Vcpu, page: &[u8], esr: u64) -> Result<Continue, Er
             let is_write = esr & (1 << 6) != 0;
             let mut data = [0u8; 8];
             if is_write {
-                let v = u64_at(page, rr::EXIT_GPRS).to_le_bytes();
+                let v = exit.gprs[0].to_le_bytes();
                 let n = usize::try_from(len).unwrap_or(8);
                 data[..n].copy_from_slice(&v[..n]);
             }

@@ -3,7 +3,9 @@
 
 use crate::abi::run::KVM_EXIT_MEMORY_FAULT;
 use crate::memslot::range_is_private;
-use crate::rmi::{RMI_ERROR_RTT, RMM_RTT_MAX_LEVEL};
+use realm_rmm::abi::RMI_ERROR_RTT;
+
+use crate::rmi::RMM_RTT_MAX_LEVEL;
 use crate::vm::Vm;
 use crate::{Errno, PAGE_SIZE};
 
