@@ -3,8 +3,17 @@
 
 use std::sync::Arc;
 
+use realm_uapi::arm64::{
+    KVM_CREATE_DEVICE_TEST, KVM_DEV_TYPE_ARM_VGIC_V3, KVM_GET_DEVICE_ATTR, KVM_HAS_DEVICE_ATTR,
+    KVM_SET_DEVICE_ATTR, kvm_create_device, kvm_device_attr,
+};
+use zerocopy::IntoBytes;
+
 use crate::Errno;
-use crate::abi::{self, u32_at, u64_at};
+use crate::abi::{
+    KVM_ARM_VM_SMCCC_CTRL, KVM_ARM_VM_SMCCC_FILTER, KVM_DEV_TYPE_ARM_VGIC_V2,
+    KVM_SMCCC_FILTER_FWD_TO_USER, kvm_smccc_filter,
+};
 use crate::fd::{Arg, File, Outcome};
 use crate::vm::{FilterRange, Vm};
 
@@ -21,7 +30,7 @@ pub(crate) struct DeviceFile {
 /// GICv2 (v12; errno -EINVAL **[uncertain]**).
 pub(crate) fn create_vgic(vm: &Arc<Vm>, ty: u32) -> Result<(), Errno> {
     let mut inner = vm.lock();
-    if vm.is_realm && ty != abi::KVM_DEV_TYPE_ARM_VGIC_V3 {
+    if vm.is_realm && ty != KVM_DEV_TYPE_ARM_VGIC_V3 {
         return Err(Errno::EINVAL);
     }
     if inner.irqchip {
@@ -37,12 +46,12 @@ pub(crate) fn create_vgic(vm: &Arc<Vm>, ty: u32) -> Result<(), Errno> {
 /// `kvm_ioctl_create_device()`: unknown types → -ENODEV; `KVM_CREATE_DEVICE_TEST` only probes. Only the
 /// vGIC device types are modelled.
 pub(crate) fn create_device(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
-    let mut b = arg.read(abi::size::CREATE_DEVICE)?;
-    let (ty, flags) = (u32_at(&b, 0), u32_at(&b, 8));
-    if ty != abi::KVM_DEV_TYPE_ARM_VGIC_V2 && ty != abi::KVM_DEV_TYPE_ARM_VGIC_V3 {
+    let mut cd: kvm_create_device = arg.read_struct()?;
+    let ty = cd.r#type;
+    if ty != KVM_DEV_TYPE_ARM_VGIC_V2 && ty != KVM_DEV_TYPE_ARM_VGIC_V3 {
         return Err(Errno::ENODEV);
     }
-    if flags & abi::KVM_CREATE_DEVICE_TEST != 0 {
+    if cd.flags & KVM_CREATE_DEVICE_TEST != 0 {
         return Ok(Outcome::Value(0));
     }
     create_vgic(vm, ty)?;
@@ -53,8 +62,8 @@ pub(crate) fn create_device(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Result<Outco
         _ty: ty,
     }));
     let fd = arg.install(file)?;
-    abi::put_u32(&mut b, 4, fd.0.cast_unsigned());
-    arg.write(&b)?;
+    cd.fd = fd.0.cast_unsigned();
+    arg.write(cd.as_bytes())?;
     Ok(Outcome::Value(0))
 }
 
@@ -62,12 +71,12 @@ pub(crate) fn create_device(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Result<Outco
 /// request → -ENOTTY (the vGIC has no `ioctl` op).
 pub(crate) fn device_ioctl(
     _dev: &Arc<DeviceFile>,
-    cmd: u32,
+    cmd: u64,
     arg: &mut Arg<'_, '_>,
 ) -> Result<Outcome, Errno> {
     match cmd {
-        abi::KVM_SET_DEVICE_ATTR | abi::KVM_GET_DEVICE_ATTR | abi::KVM_HAS_DEVICE_ATTR => {
-            arg.read(abi::size::DEVICE_ATTR)?;
+        KVM_SET_DEVICE_ATTR | KVM_GET_DEVICE_ATTR | KVM_HAS_DEVICE_ATTR => {
+            arg.read_struct::<kvm_device_attr>()?;
             Ok(Outcome::Value(0))
         }
         _ => Err(Errno::ENOTTY),
@@ -78,25 +87,23 @@ pub(crate) fn device_ioctl(
 /// (`kvm_smccc_set_filter`, arch/arm64/kvm/hypercalls.c); other groups → -ENXIO.
 pub(crate) fn vm_device_attr(
     vm: &Arc<Vm>,
-    cmd: u32,
+    cmd: u64,
     arg: &mut Arg<'_, '_>,
 ) -> Result<Outcome, Errno> {
-    let b = arg.read(abi::size::DEVICE_ATTR)?;
-    let (group, attr, addr) = (u32_at(&b, 4), u64_at(&b, 8), u64_at(&b, 16));
-    if group != abi::KVM_ARM_VM_SMCCC_CTRL || attr != abi::KVM_ARM_VM_SMCCC_FILTER {
+    let a: kvm_device_attr = arg.read_struct()?;
+    if a.group != KVM_ARM_VM_SMCCC_CTRL || a.attr != KVM_ARM_VM_SMCCC_FILTER {
         return Err(Errno::ENXIO);
     }
-    if cmd == abi::KVM_HAS_DEVICE_ATTR {
+    if cmd == KVM_HAS_DEVICE_ATTR {
         return Ok(Outcome::Value(0));
     }
-    let mut f = [0u8; 24];
-    arg.user().read(addr, &mut f)?;
-    let (base, nr, action) = (u32_at(&f, 0), u32_at(&f, 4), f[8]);
-    if f[9..].iter().any(|&p| p != 0) || nr == 0 {
+    let f: kvm_smccc_filter = arg.user().read_struct(a.addr)?;
+    let (base, nr, action) = (f.base, f.nr_functions, f.action);
+    if f.pad.iter().any(|&p| p != 0) || nr == 0 {
         return Err(Errno::EINVAL);
     }
     let end = base.checked_add(nr - 1).ok_or(Errno::EINVAL)?;
-    if action > abi::KVM_SMCCC_FILTER_FWD_TO_USER {
+    if action > KVM_SMCCC_FILTER_FWD_TO_USER {
         return Err(Errno::EINVAL);
     }
     let mut inner = vm.lock();

@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use zerocopy::{FromBytes, IntoBytes};
+
 use crate::user_memory::UserMemory;
 use crate::{Errno, Fd, IoctlArg};
 
@@ -110,6 +112,14 @@ impl<'a, 'k> Arg<'a, 'k> {
                 Ok(v)
             }
         }
+    }
+
+    /// `copy_from_user(&s, argp, sizeof(s))` into a uAPI struct.
+    pub(crate) fn read_struct<T: FromBytes + IntoBytes>(&self) -> Result<T, Errno> {
+        let mut s = T::new_zeroed();
+        let b = self.read(size_of::<T>())?;
+        s.as_mut_bytes().copy_from_slice(&b);
+        Ok(s)
     }
 
     /// `copy_to_user(argp, &s, size)`.

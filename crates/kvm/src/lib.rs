@@ -39,7 +39,8 @@ pub use user_memory::UserMemory;
 
 use realm_rmm::host::{HostMemory, Rmi};
 
-/// Request numbers and constants of the user ABI as this kernel decodes them (kernel names).
+/// The user-ABI items this kernel decodes that `realm_uapi` does not define (kernel names); everything else
+/// is `realm_uapi`'s.
 pub mod uapi {
     pub use crate::abi::*;
 }
@@ -175,11 +176,8 @@ impl Kernel {
     /// the errno. `request` is truncated to 32 bits as the syscall's `unsigned int cmd` is.
     pub fn ioctl(&self, fd: Fd, request: u64, arg: IoctlArg<'_>) -> Result<i64, Errno> {
         let file = self.fd_table().get(fd)?;
-        #[expect(
-            clippy::cast_possible_truncation,
-            reason = "the syscall takes unsigned int cmd"
-        )]
-        let cmd = request as u32;
+        // The syscall takes `unsigned int cmd`: the upper half of `request` is dropped.
+        let cmd = u64::from(realm_uapi::ioctl::cmd(request));
         let mut arg = fd::Arg::new(arg, &self.shared.user, &self.fds);
         let _span = tracing::debug_span!(target: "realm_kvm", "ioctl", fd = fd.0, cmd = format_args!("{cmd:#x}")).entered();
         let res = match &file {

@@ -5,7 +5,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::abi::{self, u32_at, u64_at};
+use realm_uapi::arm64::{
+    KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_READONLY, KVM_MEMORY_ATTRIBUTE_PRIVATE,
+    KVM_SET_USER_MEMORY_REGION2, kvm_create_guest_memfd, kvm_memory_attributes,
+    kvm_userspace_memory_region, kvm_userspace_memory_region2,
+};
+use zerocopy::FromZeros;
+
 use crate::fd::{Arg, File, Outcome};
 use crate::gmem::{Gmem, GmemFile};
 use crate::realm;
@@ -20,37 +26,45 @@ const TASK_SIZE: u64 = 1 << 48;
 /// `KVM_SET_USER_MEMORY_REGION(2)` → `__kvm_set_memory_region()` (v6.19), checks in the kernel's order.
 pub(crate) fn set_memory_region(
     vm: &Arc<Vm>,
-    cmd: u32,
+    cmd: u64,
     arg: &mut Arg<'_, '_>,
 ) -> Result<Outcome, Errno> {
-    let v2 = cmd == abi::KVM_SET_USER_MEMORY_REGION2;
-    let size = if v2 {
-        abi::size::USERSPACE_MEMORY_REGION2
+    let v2 = cmd == KVM_SET_USER_MEMORY_REGION2;
+    // KVM_SET_USER_MEMORY_REGION's struct is the prefix of region2's; the rest reads as zero.
+    let r = if v2 {
+        arg.read_struct::<kvm_userspace_memory_region2>()?
     } else {
-        abi::size::USERSPACE_MEMORY_REGION
+        let r1: kvm_userspace_memory_region = arg.read_struct()?;
+        kvm_userspace_memory_region2 {
+            slot: r1.slot,
+            flags: r1.flags,
+            guest_phys_addr: r1.guest_phys_addr,
+            memory_size: r1.memory_size,
+            userspace_addr: r1.userspace_addr,
+            ..kvm_userspace_memory_region2::new_zeroed()
+        }
     };
-    let mut b = arg.read(size)?;
-    b.resize(abi::size::USERSPACE_MEMORY_REGION2, 0);
-    let slot = u32_at(&b, 0);
-    let flags = u32_at(&b, 4);
-    let gpa = u64_at(&b, 8);
-    let mem_size = u64_at(&b, 16);
-    let uaddr = u64_at(&b, 24);
-    let gmem_offset = u64_at(&b, 32);
-    let gmem_fd = u32_at(&b, 40);
-    if !v2 && flags & !(abi::KVM_MEM_LOG_DIRTY_PAGES | abi::KVM_MEM_READONLY) != 0 {
+    let (slot, flags, gpa, mem_size, uaddr) = (
+        r.slot,
+        r.flags,
+        r.guest_phys_addr,
+        r.memory_size,
+        r.userspace_addr,
+    );
+    let (gmem_offset, gmem_fd) = (r.guest_memfd_offset, r.guest_memfd);
+    if !v2 && flags & !(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY) != 0 {
         return Err(Errno::EINVAL);
     }
     if slot & 0xffff >= KVM_USER_MEM_SLOTS {
         return Err(Errno::EINVAL);
     }
     // check_memory_region_flags()
-    let mut valid = abi::KVM_MEM_LOG_DIRTY_PAGES | abi::KVM_MEM_READONLY;
+    let mut valid = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
     if vm.is_realm {
-        valid |= abi::KVM_MEM_GUEST_MEMFD;
+        valid |= KVM_MEM_GUEST_MEMFD;
     }
-    if flags & abi::KVM_MEM_GUEST_MEMFD != 0 {
-        valid &= !abi::KVM_MEM_LOG_DIRTY_PAGES;
+    if flags & KVM_MEM_GUEST_MEMFD != 0 {
+        valid &= !KVM_MEM_LOG_DIRTY_PAGES;
     }
     if flags & !valid != 0 {
         return Err(Errno::EINVAL);
@@ -64,7 +78,7 @@ pub(crate) fn set_memory_region(
     {
         return Err(Errno::EINVAL);
     }
-    let is_gmem = flags & abi::KVM_MEM_GUEST_MEMFD != 0;
+    let is_gmem = flags & KVM_MEM_GUEST_MEMFD != 0;
     if is_gmem
         && (!gmem_offset.is_multiple_of(PAGE_SIZE) || gmem_offset.checked_add(mem_size).is_none())
     {
@@ -84,14 +98,7 @@ pub(crate) fn set_memory_region(
         let Some(old) = old else {
             return Err(Errno::EINVAL);
         };
-        // kvm_arch_flush_shadow_memslot(): unmap the slot's range (realm: shared and private).
-        realm::unmap_range(
-            vm,
-            &mut inner,
-            old.base_gfn * PAGE_SIZE,
-            old.npages * PAGE_SIZE,
-            true,
-        );
+        flush_shadow_memslot(vm, &mut inner, &old);
         inner.memslots.remove(&id);
         if let Some((g, _)) = &old.gmem {
             g.unbind(id);
@@ -104,7 +111,7 @@ pub(crate) fn set_memory_region(
         }
         if uaddr != old.userspace_addr
             || npages != old.npages
-            || (flags ^ old.flags) & abi::KVM_MEM_READONLY != 0
+            || (flags ^ old.flags) & KVM_MEM_READONLY != 0
         {
             return Err(Errno::EINVAL);
         }
@@ -136,13 +143,7 @@ pub(crate) fn set_memory_region(
     };
     if let Some(old) = &old {
         // Move / flags change of a shared slot: flush the old range.
-        realm::unmap_range(
-            vm,
-            &mut inner,
-            old.base_gfn * PAGE_SIZE,
-            old.npages * PAGE_SIZE,
-            true,
-        );
+        flush_shadow_memslot(vm, &mut inner, old);
     }
     inner.memslots.insert(
         id,
@@ -158,14 +159,24 @@ pub(crate) fn set_memory_region(
     Ok(Outcome::Value(0))
 }
 
+/// `kvm_arch_flush_shadow_memslot()`: unmap the slot's range (realm: shared and private).
+fn flush_shadow_memslot(vm: &Vm, inner: &mut VmInner, slot: &Memslot) {
+    realm::unmap_range(
+        vm,
+        inner,
+        slot.base_gfn * PAGE_SIZE,
+        slot.npages * PAGE_SIZE,
+        true,
+    );
+}
+
 /// `kvm_vm_ioctl_set_mem_attributes()` (v6.19): flags must be 0, attributes ⊆ supported (PRIVATE for a
 /// realm, nothing otherwise), size non-zero without wrap, address and size page aligned; else -EINVAL.
 pub(crate) fn set_memory_attributes(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
-    let b = arg.read(abi::size::MEMORY_ATTRIBUTES)?;
-    let (address, size, attributes, flags) =
-        (u64_at(&b, 0), u64_at(&b, 8), u64_at(&b, 16), u64_at(&b, 24));
+    let a: kvm_memory_attributes = arg.read_struct()?;
+    let (address, size, attributes, flags) = (a.address, a.size, a.attributes, a.flags);
     let supported = if vm.is_realm {
-        abi::KVM_MEMORY_ATTRIBUTE_PRIVATE
+        u64::from(KVM_MEMORY_ATTRIBUTE_PRIVATE)
     } else {
         0
     };
@@ -182,7 +193,7 @@ pub(crate) fn set_memory_attributes(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Resu
         &mut inner.private,
         start,
         end,
-        attributes & abi::KVM_MEMORY_ATTRIBUTE_PRIVATE != 0,
+        attributes & u64::from(KVM_MEMORY_ATTRIBUTE_PRIVATE) != 0,
     );
     Ok(Outcome::Value(0))
 }
@@ -237,8 +248,8 @@ pub(crate) fn range_is_private(inner: &VmInner, start: u64, end: u64) -> bool {
 /// `kvm_gmem_create()` (v6.19 `virt/kvm/guest_memfd.c`): flags must be 0 (no MMAP/INIT_SHARED for
 /// arm64 realms in v12), size page aligned and non-zero, else -EINVAL; only VMs with private memory.
 pub(crate) fn create_guest_memfd(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
-    let b = arg.read(abi::size::CREATE_GUEST_MEMFD)?;
-    let (size, flags) = (u64_at(&b, 0), u64_at(&b, 8));
+    let g: kvm_create_guest_memfd = arg.read_struct()?;
+    let (size, flags) = (g.size, g.flags);
     if !vm.is_realm {
         return Err(Errno::EINVAL);
     }

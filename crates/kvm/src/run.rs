@@ -2,7 +2,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::abi::run::*;
+use realm_uapi::arm64::{
+    KVM_EXIT_HYPERCALL, KVM_EXIT_MEMORY_FAULT, KVM_EXIT_MMIO, KVM_EXIT_SYSTEM_EVENT,
+    KVM_MEMORY_EXIT_FLAG_PRIVATE, KvmRunExit, kvm_run, kvm_run_hypercall, kvm_run_memory_fault,
+    kvm_run_mmio, kvm_run_system_event,
+};
+use zerocopy::{FromBytes, FromZeros, IntoBytes};
+
+use crate::abi::KVM_RUN_SIZE;
 use crate::lock;
 
 /// A vCPU's `struct kvm_run`, shared between the kernel and the VMM as the mmap is.
@@ -26,128 +33,124 @@ impl KvmRun {
         f(&mut lock(&self.0))
     }
 
+    /// Read the mapping as `struct kvm_run` (its first 2352 bytes).
+    fn get(&self) -> kvm_run {
+        self.with(|b| {
+            kvm_run::read_from_prefix(b).map_or_else(|_| kvm_run::new_zeroed(), |(r, _)| r)
+        })
+    }
+
+    /// Read, modify and write back `struct kvm_run`.
+    fn update(&self, f: impl FnOnce(&mut kvm_run)) {
+        self.with(|b| {
+            if let Ok((mut r, _)) = kvm_run::read_from_prefix(b) {
+                f(&mut r);
+                let _ = r.write_to_prefix(b);
+            }
+        });
+    }
+
     /// `exit_reason`.
     pub fn exit_reason(&self) -> u32 {
-        self.with(|b| crate::abi::u32_at(b, OFF_EXIT_REASON))
+        self.get().exit_reason
     }
 
     /// `immediate_exit` (`immediate_exit__unsafe`).
     pub fn immediate_exit(&self) -> u8 {
-        self.with(|b| b[OFF_IMMEDIATE_EXIT])
+        self.get().immediate_exit
     }
 
     /// Set `immediate_exit`.
     pub fn set_immediate_exit(&self, v: u8) {
-        self.with(|b| b[OFF_IMMEDIATE_EXIT] = v);
+        self.update(|r| r.immediate_exit = v);
     }
 
     /// The `mmio` exit: `(phys_addr, data, len, is_write)`.
     pub fn mmio(&self) -> (u64, [u8; 8], u32, bool) {
-        self.with(|b| {
-            let mut data = [0; 8];
-            data.copy_from_slice(&b[OFF_EXIT + 8..OFF_EXIT + 16]);
-            (
-                crate::abi::u64_at(b, OFF_EXIT),
-                data,
-                crate::abi::u32_at(b, OFF_EXIT + 16),
-                b[OFF_EXIT + 20] != 0,
-            )
-        })
+        let m: kvm_run_mmio = self.get().exit_as();
+        (m.phys_addr, m.data, m.len, m.is_write != 0)
     }
 
     /// Set the MMIO read data the next `KVM_RUN` completes the access with.
     pub fn set_mmio_data(&self, data: [u8; 8]) {
-        self.with(|b| b[OFF_EXIT + 8..OFF_EXIT + 16].copy_from_slice(&data));
+        self.update(|r| {
+            let mut m: kvm_run_mmio = r.exit_as();
+            m.data = data;
+            r.set_exit(&m);
+        });
     }
 
     /// The `memory_fault` exit: `(flags, gpa, size)`.
     pub fn memory_fault(&self) -> (u64, u64, u64) {
-        self.with(|b| {
-            (
-                crate::abi::u64_at(b, OFF_EXIT),
-                crate::abi::u64_at(b, OFF_EXIT + 8),
-                crate::abi::u64_at(b, OFF_EXIT + 16),
-            )
-        })
+        let f: kvm_run_memory_fault = self.get().exit_as();
+        (f.flags, f.gpa, f.size)
     }
 
     /// The `hypercall` exit: `(nr, flags)`.
     pub fn hypercall(&self) -> (u64, u64) {
-        self.with(|b| {
-            (
-                crate::abi::u64_at(b, OFF_EXIT),
-                crate::abi::u64_at(b, OFF_EXIT + 64),
-            )
-        })
+        let h: kvm_run_hypercall = self.get().exit_as();
+        (h.nr, h.flags)
     }
 
     /// The `system_event` exit: `(type, ndata, data[0])`.
     pub fn system_event(&self) -> (u32, u32, u64) {
-        self.with(|b| {
-            (
-                crate::abi::u32_at(b, OFF_EXIT),
-                crate::abi::u32_at(b, OFF_EXIT + 4),
-                crate::abi::u64_at(b, OFF_EXIT + 8),
-            )
-        })
+        let e: kvm_run_system_event = self.get().exit_as();
+        (e.r#type, e.ndata, e.data[0])
     }
 
     pub(crate) fn set_exit_reason(&self, reason: u32) {
-        self.with(|b| {
-            crate::abi::put_u32(b, OFF_EXIT_REASON, reason);
-            b[OFF_FLAGS..OFF_FLAGS + 2].fill(0);
+        self.update(|r| {
+            r.exit_reason = reason;
+            r.flags = 0;
+        });
+    }
+
+    /// Set `exit_reason` and the exit union to `exit` (the rest of the union zeroed).
+    fn prepare_exit<T: KvmRunExit>(&self, reason: u32, exit: &T) {
+        self.update(|r| {
+            r.exit_reason = reason;
+            r.exit = [0; _];
+            r.set_exit(exit);
         });
     }
 
     /// `kvm_prepare_memory_fault_exit(vcpu, gpa, size, write, exec, private)`.
     pub(crate) fn prepare_memory_fault(&self, gpa: u64, size: u64, private: bool) {
-        self.with(|b| {
-            crate::abi::put_u32(b, OFF_EXIT_REASON, KVM_EXIT_MEMORY_FAULT);
-            b[OFF_EXIT..OFF_EXIT + 256].fill(0);
-            crate::abi::put_u64(
-                b,
-                OFF_EXIT,
-                if private {
-                    KVM_MEMORY_EXIT_FLAG_PRIVATE
-                } else {
-                    0
-                },
-            );
-            crate::abi::put_u64(b, OFF_EXIT + 8, gpa);
-            crate::abi::put_u64(b, OFF_EXIT + 16, size);
-        });
+        let flags = if private {
+            u64::from(KVM_MEMORY_EXIT_FLAG_PRIVATE)
+        } else {
+            0
+        };
+        self.prepare_exit(
+            KVM_EXIT_MEMORY_FAULT,
+            &kvm_run_memory_fault { flags, gpa, size },
+        );
     }
 
     /// `kvm_prepare_hypercall_exit(vcpu, func_id)`.
     pub(crate) fn prepare_hypercall(&self, nr: u64, flags: u64) {
-        self.with(|b| {
-            crate::abi::put_u32(b, OFF_EXIT_REASON, KVM_EXIT_HYPERCALL);
-            b[OFF_EXIT..OFF_EXIT + 256].fill(0);
-            crate::abi::put_u64(b, OFF_EXIT, nr);
-            crate::abi::put_u64(b, OFF_EXIT + 64, flags);
-        });
+        let mut h = kvm_run_hypercall::new_zeroed();
+        h.nr = nr;
+        h.flags = flags;
+        self.prepare_exit(KVM_EXIT_HYPERCALL, &h);
     }
 
     /// `kvm_prepare_system_event(vcpu, type, flags)`: `ndata = 1`, `data[0] = flags`.
     pub(crate) fn prepare_system_event(&self, ty: u32, flags: u64) {
-        self.with(|b| {
-            crate::abi::put_u32(b, OFF_EXIT_REASON, KVM_EXIT_SYSTEM_EVENT);
-            b[OFF_EXIT..OFF_EXIT + 256].fill(0);
-            crate::abi::put_u32(b, OFF_EXIT, ty);
-            crate::abi::put_u32(b, OFF_EXIT + 4, 1);
-            crate::abi::put_u64(b, OFF_EXIT + 8, flags);
-        });
+        let mut e = kvm_run_system_event::new_zeroed();
+        e.r#type = ty;
+        e.ndata = 1;
+        e.data[0] = flags;
+        self.prepare_exit(KVM_EXIT_SYSTEM_EVENT, &e);
     }
 
     /// An MMIO exit (`io_mem_abort`).
     pub(crate) fn prepare_mmio(&self, addr: u64, data: [u8; 8], len: u32, is_write: bool) {
-        self.with(|b| {
-            crate::abi::put_u32(b, OFF_EXIT_REASON, KVM_EXIT_MMIO);
-            b[OFF_EXIT..OFF_EXIT + 256].fill(0);
-            crate::abi::put_u64(b, OFF_EXIT, addr);
-            b[OFF_EXIT + 8..OFF_EXIT + 16].copy_from_slice(&data);
-            crate::abi::put_u32(b, OFF_EXIT + 16, len);
-            b[OFF_EXIT + 20] = u8::from(is_write);
-        });
+        let mut m = kvm_run_mmio::new_zeroed();
+        m.phys_addr = addr;
+        m.data = data;
+        m.len = len;
+        m.is_write = u8::from(is_write);
+        self.prepare_exit(KVM_EXIT_MMIO, &m);
     }
 }

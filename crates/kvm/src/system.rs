@@ -5,7 +5,18 @@ use std::sync::Arc;
 
 use realm_rmm::host::Rmi;
 
-use crate::abi::{self, cap};
+use realm_uapi::arm64::{
+    KVM_API_VERSION, KVM_CAP_ARM_PMU_V3, KVM_CAP_ARM_PSCI, KVM_CAP_ARM_PSCI_0_2,
+    KVM_CAP_ARM_PTRAUTH_ADDRESS, KVM_CAP_ARM_PTRAUTH_GENERIC, KVM_CAP_ARM_SVE,
+    KVM_CAP_ARM_VM_IPA_SIZE, KVM_CAP_DEVICE_CTRL, KVM_CAP_GUEST_MEMFD, KVM_CAP_IMMEDIATE_EXIT,
+    KVM_CAP_IRQCHIP, KVM_CAP_MAX_VCPU_ID, KVM_CAP_MAX_VCPUS, KVM_CAP_MEMORY_ATTRIBUTES,
+    KVM_CAP_MSI_DEVID, KVM_CAP_NR_VCPUS, KVM_CAP_ONE_REG, KVM_CAP_USER_MEMORY,
+    KVM_CAP_USER_MEMORY2, KVM_CHECK_EXTENSION, KVM_CREATE_VM, KVM_GET_API_VERSION,
+    KVM_GET_VCPU_MMAP_SIZE, KVM_MEMORY_ATTRIBUTE_PRIVATE,
+};
+use realm_uapi::{v10::KVM_CAP_ARM_RME, v12::KVM_CAP_ARM_RMI};
+
+use crate::abi::KVM_CAP_NR_MEMSLOTS;
 use crate::fd::{Arg, Outcome};
 use realm_rmm::abi::{RMI_ABI_VERSION, SMC_UNKNOWN, feature_register_0 as feat};
 
@@ -30,21 +41,21 @@ pub(crate) fn init_rmi(rmi: &dyn Rmi) -> Option<u64> {
 /// returns -EINVAL.
 pub(crate) fn ioctl(
     shared: &Arc<Shared>,
-    cmd: u32,
+    cmd: u64,
     arg: &mut Arg<'_, '_>,
 ) -> Result<Outcome, Errno> {
     match cmd {
-        abi::KVM_GET_API_VERSION => {
+        KVM_GET_API_VERSION => {
             if arg.value() != 0 {
                 return Err(Errno::EINVAL);
             }
-            Ok(Outcome::Value(abi::KVM_API_VERSION))
+            Ok(Outcome::Value(i64::from(KVM_API_VERSION)))
         }
-        abi::KVM_CREATE_VM => {
+        KVM_CREATE_VM => {
             Vm::create(shared, arg.value()).map(|vm| Outcome::NewFile(crate::fd::File::Vm(vm)))
         }
-        abi::KVM_CHECK_EXTENSION => Ok(Outcome::Value(check_extension(shared, None, arg.value()))),
-        abi::KVM_GET_VCPU_MMAP_SIZE => {
+        KVM_CHECK_EXTENSION => Ok(Outcome::Value(check_extension(shared, None, arg.value()))),
+        KVM_GET_VCPU_MMAP_SIZE => {
             if arg.value() != 0 {
                 return Err(Errno::EINVAL);
             }
@@ -63,21 +74,21 @@ pub(crate) struct VmView {
 }
 
 /// `kvm_realm_ext_allowed()` (v12 07/46 + 42/46): the arch capabilities a realm VM reports.
-fn realm_ext_allowed(shared: &Shared, ext: u64) -> bool {
+fn realm_ext_allowed(shared: &Shared, ext: u32) -> bool {
     match ext {
-        cap::KVM_CAP_IRQCHIP
-        | cap::KVM_CAP_ARM_PSCI
-        | cap::KVM_CAP_ARM_PSCI_0_2
-        | cap::KVM_CAP_NR_VCPUS
-        | cap::KVM_CAP_MAX_VCPUS
-        | cap::KVM_CAP_MAX_VCPU_ID
-        | cap::KVM_CAP_MSI_DEVID
-        | cap::KVM_CAP_ARM_VM_IPA_SIZE
-        | cap::KVM_CAP_ARM_PMU_V3
-        | cap::KVM_CAP_ARM_PTRAUTH_ADDRESS
-        | cap::KVM_CAP_ARM_PTRAUTH_GENERIC
-        | cap::KVM_CAP_ARM_RMI => true,
-        cap::KVM_CAP_ARM_SVE => sve_en(shared),
+        KVM_CAP_IRQCHIP
+        | KVM_CAP_ARM_PSCI
+        | KVM_CAP_ARM_PSCI_0_2
+        | KVM_CAP_NR_VCPUS
+        | KVM_CAP_MAX_VCPUS
+        | KVM_CAP_MAX_VCPU_ID
+        | KVM_CAP_MSI_DEVID
+        | KVM_CAP_ARM_VM_IPA_SIZE
+        | KVM_CAP_ARM_PMU_V3
+        | KVM_CAP_ARM_PTRAUTH_ADDRESS
+        | KVM_CAP_ARM_PTRAUTH_GENERIC
+        | KVM_CAP_ARM_RMI => true,
+        KVM_CAP_ARM_SVE => sve_en(shared),
         _ => false,
     }
 }
@@ -92,23 +103,27 @@ fn sve_en(shared: &Shared) -> bool {
 /// `kvm_vm_ioctl_check_extension_generic()` then arm64's `kvm_vm_ioctl_check_extension()`. In v12 a realm
 /// VM answers 0 for any arch capability outside [`realm_ext_allowed`]; v10 has no allowlist (only SVE
 /// follows the RMM). The generic capabilities (memslots, guest_memfd, memory attributes) are answered
-/// before the arch filter, as in `virt/kvm/kvm_main.c`.
+/// before the arch filter, as in `virt/kvm/kvm_main.c`. No capability number exceeds 32 bits, so a larger
+/// `ext` answers 0.
 pub(crate) fn check_extension(shared: &Shared, vm: Option<VmView>, ext: u64) -> i64 {
+    let Ok(ext) = u32::try_from(ext) else {
+        return 0;
+    };
     let realm_vm = vm.is_some_and(|v| v.is_realm);
     let rmi_up = shared.rmm_feat_reg0.is_some();
     // Generic part.
     match ext {
-        cap::KVM_CAP_USER_MEMORY | cap::KVM_CAP_USER_MEMORY2 => return 1,
-        cap::KVM_CAP_NR_MEMSLOTS => return 32767,
-        cap::KVM_CAP_MEMORY_ATTRIBUTES => {
+        KVM_CAP_USER_MEMORY | KVM_CAP_USER_MEMORY2 => return 1,
+        KVM_CAP_NR_MEMSLOTS => return 32767,
+        KVM_CAP_MEMORY_ATTRIBUTES => {
             // kvm_supported_mem_attributes(): PRIVATE only for VMs with private memory (realms).
             return if realm_vm {
-                i64::try_from(abi::KVM_MEMORY_ATTRIBUTE_PRIVATE).unwrap_or(0)
+                i64::from(KVM_MEMORY_ATTRIBUTE_PRIVATE)
             } else {
                 0
             };
         }
-        cap::KVM_CAP_GUEST_MEMFD => return i64::from(vm.is_none() || realm_vm),
+        KVM_CAP_GUEST_MEMFD => return i64::from(vm.is_none() || realm_vm),
         _ => {}
     }
     if realm_vm && shared.cfg.abi == AbiRevision::V12 && !realm_ext_allowed(shared, ext) {
@@ -116,23 +131,23 @@ pub(crate) fn check_extension(shared: &Shared, vm: Option<VmView>, ext: u64) -> 
     }
     let max_vcpus = i64::from(shared.cfg.max_vcpus);
     match (ext, shared.cfg.abi) {
-        (cap::KVM_CAP_IRQCHIP, _)
-        | (cap::KVM_CAP_DEVICE_CTRL, _)
-        | (cap::KVM_CAP_ONE_REG, _)
-        | (cap::KVM_CAP_ARM_PSCI, _)
-        | (cap::KVM_CAP_ARM_PSCI_0_2, _)
-        | (cap::KVM_CAP_IMMEDIATE_EXIT, _)
-        | (cap::KVM_CAP_ARM_PMU_V3, _)
-        | (cap::KVM_CAP_ARM_PTRAUTH_ADDRESS, _)
-        | (cap::KVM_CAP_ARM_PTRAUTH_GENERIC, _) => 1,
-        (cap::KVM_CAP_NR_VCPUS | cap::KVM_CAP_MAX_VCPUS | cap::KVM_CAP_MAX_VCPU_ID, _) => max_vcpus,
+        (KVM_CAP_IRQCHIP, _)
+        | (KVM_CAP_DEVICE_CTRL, _)
+        | (KVM_CAP_ONE_REG, _)
+        | (KVM_CAP_ARM_PSCI, _)
+        | (KVM_CAP_ARM_PSCI_0_2, _)
+        | (KVM_CAP_IMMEDIATE_EXIT, _)
+        | (KVM_CAP_ARM_PMU_V3, _)
+        | (KVM_CAP_ARM_PTRAUTH_ADDRESS, _)
+        | (KVM_CAP_ARM_PTRAUTH_GENERIC, _) => 1,
+        (KVM_CAP_NR_VCPUS | KVM_CAP_MAX_VCPUS | KVM_CAP_MAX_VCPU_ID, _) => max_vcpus,
         // !kvm || kvm->arch.vgic.msis_require_devid (no ITS is modelled).
-        (cap::KVM_CAP_MSI_DEVID, _) => i64::from(vm.is_none()),
-        (cap::KVM_CAP_ARM_VM_IPA_SIZE, _) => {
+        (KVM_CAP_MSI_DEVID, _) => i64::from(vm.is_none()),
+        (KVM_CAP_ARM_VM_IPA_SIZE, _) => {
             i64::from(vm.map_or(shared.cfg.host_ipa_limit, |v| v.ia_limit))
         }
-        (cap::KVM_CAP_ARM_SVE, _) if realm_vm => i64::from(sve_en(shared)),
-        (cap::KVM_CAP_ARM_RME, AbiRevision::V10) | (cap::KVM_CAP_ARM_RMI, AbiRevision::V12) => {
+        (KVM_CAP_ARM_SVE, _) if realm_vm => i64::from(sve_en(shared)),
+        (KVM_CAP_ARM_RME, AbiRevision::V10) | (KVM_CAP_ARM_RMI, AbiRevision::V12) => {
             i64::from(rmi_up)
         }
         _ => 0,

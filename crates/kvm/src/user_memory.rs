@@ -93,6 +93,16 @@ impl UserMemory {
         }
         Ok(())
     }
+
+    /// `copy_from_user(&s, uaddr, sizeof(s))` into a uAPI struct (-EFAULT if unmapped).
+    pub(crate) fn read_struct<T: zerocopy::FromBytes + zerocopy::IntoBytes>(
+        &self,
+        hva: u64,
+    ) -> Result<T, Errno> {
+        let mut s = T::new_zeroed();
+        self.read(hva, s.as_mut_bytes())?;
+        Ok(s)
+    }
 }
 
 #[cfg(test)]

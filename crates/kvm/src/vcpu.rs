@@ -5,8 +5,16 @@
 use std::sync::{Arc, Condvar, Mutex};
 
 use realm_rmm::abi::feature_register_0 as feat;
+use realm_uapi::arm64::{
+    CoreReg, KVM_ARM_TARGET_GENERIC_V8, KVM_ARM_VCPU_FINALIZE, KVM_ARM_VCPU_INIT,
+    KVM_ARM_VCPU_PMU_V3, KVM_ARM_VCPU_POWER_OFF, KVM_ARM_VCPU_PSCI_0_2,
+    KVM_ARM_VCPU_PTRAUTH_ADDRESS, KVM_ARM_VCPU_PTRAUTH_GENERIC, KVM_GET_ONE_REG, KVM_REG_ARM64,
+    KVM_REG_SIZE_MASK, KVM_RUN, KVM_SET_ONE_REG, kvm_one_reg, kvm_vcpu_init,
+};
+use realm_uapi::v10::KVM_ARM_VCPU_REC;
+use realm_uapi::v12::{KVM_ARM_VCPU_RMI_PSCI_COMPLETE, kvm_arm_rmi_psci_complete};
 
-use crate::abi::{self, feature, reg, u32_at, u64_at};
+use crate::abi::sysreg::{ID_AA64DFR0_EL1, MPIDR_EL1, PMCR_EL0};
 use crate::fd::{Arg, Outcome};
 use crate::realm::{self, RealmState};
 use crate::run::KvmRun;
@@ -106,43 +114,40 @@ pub(crate) struct VcpuFile {
 }
 
 /// `kvm_vcpu_ioctl()`; unknown requests → arm64 `kvm_arch_vcpu_ioctl()` → -EINVAL.
-pub(crate) fn ioctl(f: &Arc<VcpuFile>, cmd: u32, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
+pub(crate) fn ioctl(f: &Arc<VcpuFile>, cmd: u64, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
     let (vm, vcpu) = (&f.vm, &f.vcpu);
     let _guard = lock(&vcpu.mutex);
     let v = match cmd {
-        abi::KVM_RUN => {
+        KVM_RUN => {
             if arg.value() != 0 {
                 return Err(Errno::EINVAL);
             }
             run(vm, vcpu)?
         }
-        abi::KVM_ARM_VCPU_INIT => {
-            let b = arg.read(abi::size::VCPU_INIT)?;
-            vcpu_init(vm, vcpu, &b)?;
+        KVM_ARM_VCPU_INIT => {
+            vcpu_init(vm, vcpu, &arg.read_struct()?)?;
             0
         }
-        abi::KVM_SET_ONE_REG | abi::KVM_GET_ONE_REG => {
+        KVM_SET_ONE_REG | KVM_GET_ONE_REG => {
             if !lock(&vcpu.arch).initialized {
                 return Err(Errno::ENOEXEC);
             }
-            let b = arg.read(abi::size::ONE_REG)?;
-            let (id, addr) = (u64_at(&b, 0), u64_at(&b, 8));
-            if cmd == abi::KVM_SET_ONE_REG {
+            let kvm_one_reg { id, addr } = arg.read_struct()?;
+            if cmd == KVM_SET_ONE_REG {
                 set_one_reg(vm, vcpu, id, addr, arg)?;
             } else {
                 get_one_reg(vm, vcpu, id, addr, arg)?;
             }
             0
         }
-        abi::KVM_ARM_VCPU_FINALIZE => {
+        KVM_ARM_VCPU_FINALIZE => {
             if !lock(&vcpu.arch).initialized {
                 return Err(Errno::ENOEXEC);
             }
-            let b = arg.read(abi::size::INT)?;
-            finalize(vm, vcpu, u32_at(&b, 0).cast_signed())?;
+            finalize(vm, vcpu, arg.read_struct()?)?;
             0
         }
-        abi::KVM_ARM_VCPU_RMI_PSCI_COMPLETE => {
+        KVM_ARM_VCPU_RMI_PSCI_COMPLETE => {
             psci_complete_ioctl(vm, vcpu, arg)?;
             0
         }
@@ -155,20 +160,20 @@ pub(crate) fn ioctl(f: &Arc<VcpuFile>, cmd: u32, arg: &mut Arg<'_, '_>) -> Resul
 /// pointer-auth pair, PMUv3 (for realms only if FEATURES.PMU_EN), and v10's REC bit for realms. AArch32
 /// EL1, nested virtualisation and SVE are not offered.
 fn supported_features(vm: &Vm) -> u32 {
-    let mut f = (1 << feature::KVM_ARM_VCPU_POWER_OFF)
-        | (1 << feature::KVM_ARM_VCPU_PSCI_0_2)
-        | (1 << feature::KVM_ARM_VCPU_PTRAUTH_ADDRESS)
-        | (1 << feature::KVM_ARM_VCPU_PTRAUTH_GENERIC);
+    let mut f = (1 << KVM_ARM_VCPU_POWER_OFF)
+        | (1 << KVM_ARM_VCPU_PSCI_0_2)
+        | (1 << KVM_ARM_VCPU_PTRAUTH_ADDRESS)
+        | (1 << KVM_ARM_VCPU_PTRAUTH_GENERIC);
     if !vm.is_realm
         || vm
             .shared
             .rmm_feat_reg0
             .is_some_and(|r| feat::PMU_EN.get(r) != 0)
     {
-        f |= 1 << feature::KVM_ARM_VCPU_PMU_V3;
+        f |= 1 << KVM_ARM_VCPU_PMU_V3;
     }
     if vm.is_realm && vm.abi() == AbiRevision::V10 {
-        f |= 1 << feature::KVM_ARM_VCPU_REC;
+        f |= 1 << KVM_ARM_VCPU_REC;
     }
     f
 }
@@ -178,15 +183,14 @@ fn supported_features(vm: &Vm) -> u32 {
 /// REC), unsupported → -EINVAL, one pointer-auth bit without the other → -EINVAL, AArch32 → -EINVAL
 /// (realms always, 12/46); then every vCPU of the VM must use the same features except POWER_OFF (-EINVAL);
 /// (re)init resets the registers.
-fn vcpu_init(vm: &Vm, vcpu: &Vcpu, b: &[u8]) -> Result<(), Errno> {
-    let target = u32_at(b, 0);
-    if target != abi::KVM_ARM_TARGET_GENERIC_V8 {
+fn vcpu_init(vm: &Vm, vcpu: &Vcpu, init: &kvm_vcpu_init) -> Result<(), Errno> {
+    if init.target != KVM_ARM_TARGET_GENERIC_V8 {
         return Err(Errno::EINVAL);
     }
-    if (1..7).any(|i| u32_at(b, 4 + 4 * i) != 0) {
+    if init.features[1..].iter().any(|&w| w != 0) {
         return Err(Errno::ENOENT);
     }
-    let features = u32_at(b, 4);
+    let features = init.features[0];
     let max_features = if vm.abi() == AbiRevision::V10 { 10 } else { 9 };
     if features >> max_features != 0 {
         return Err(Errno::ENOENT);
@@ -194,19 +198,19 @@ fn vcpu_init(vm: &Vm, vcpu: &Vcpu, b: &[u8]) -> Result<(), Errno> {
     if features & !supported_features(vm) != 0 {
         return Err(Errno::EINVAL);
     }
-    let pa = features & (1 << feature::KVM_ARM_VCPU_PTRAUTH_ADDRESS) != 0;
-    let pg = features & (1 << feature::KVM_ARM_VCPU_PTRAUTH_GENERIC) != 0;
+    let pa = features & (1 << KVM_ARM_VCPU_PTRAUTH_ADDRESS) != 0;
+    let pg = features & (1 << KVM_ARM_VCPU_PTRAUTH_GENERIC) != 0;
     if pa != pg {
         return Err(Errno::EINVAL);
     }
     let mut inner = vm.lock();
     // POWER_OFF is per vCPU (VMMs start secondaries powered off); every other bit is VM-wide.
-    let vm_features = features & !(1 << feature::KVM_ARM_VCPU_POWER_OFF);
+    let vm_features = features & !(1 << KVM_ARM_VCPU_POWER_OFF);
     if inner.vcpu_features.is_some_and(|f| f != vm_features) {
         return Err(Errno::EINVAL);
     }
     inner.vcpu_features = Some(vm_features);
-    if features & (1 << feature::KVM_ARM_VCPU_PMU_V3) != 0 {
+    if features & (1 << KVM_ARM_VCPU_PMU_V3) != 0 {
         inner.realm.pmu = true;
     }
     drop(inner);
@@ -218,25 +222,24 @@ fn vcpu_init(vm: &Vm, vcpu: &Vcpu, b: &[u8]) -> Result<(), Errno> {
     arch.sp = 0;
     arch.pc = 0;
     arch.pstate = 0x3c5;
-    arch.power_off = features & (1 << feature::KVM_ARM_VCPU_POWER_OFF) != 0;
+    arch.power_off = features & (1 << KVM_ARM_VCPU_POWER_OFF) != 0;
     Ok(())
 }
 
-/// Core register index of a `KVM_REG_ARM_CORE` id: `Some(n)` for x0..x30 (n), SP (31), PC (32), PSTATE (33).
+/// Core register index of a 64-bit `KVM_REG_ARM_CORE` id: `Some(n)` for x0..x30 (n), SP (31), PC (32),
+/// PSTATE (33).
 fn core_index(id: u64) -> Option<usize> {
-    if id & reg::KVM_REG_SIZE_MASK != reg::KVM_REG_SIZE_U64
-        || id & !0xffff != reg::core(0) & !0xffff
-    {
-        return None;
+    match CoreReg::from_id(id)? {
+        CoreReg::X(n) => Some(usize::from(n)),
+        CoreReg::Sp => Some(31),
+        CoreReg::Pc => Some(32),
+        CoreReg::Pstate => Some(33),
     }
-    let off = id & 0xffff;
-    match off {
-        0..=61 if off.is_multiple_of(2) => usize::try_from(off / 2).ok(),
-        62 => Some(31),
-        64 => Some(32),
-        66 => Some(33),
-        _ => None,
-    }
+}
+
+/// Whether `id` lies in the arm64 one-reg id space (`KVM_REG_ARM64`, any size): else -EINVAL.
+fn is_arm64_reg(id: u64) -> bool {
+    (id & !KVM_REG_SIZE_MASK) >> 32 == KVM_REG_ARM64 >> 32
 }
 
 /// `kvm_arm_set_reg()`: an id outside the arm64 space → -EINVAL; then `validate_realm_set_reg()` (v10 and
@@ -244,13 +247,12 @@ fn core_index(id: u64) -> Option<usize> {
 /// ID_AA64DFR0_EL1, anything else → -EINVAL. The value is read from `addr` in user memory (-EFAULT).
 /// Unknown ids → -ENOENT.
 fn set_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> Result<(), Errno> {
-    if (id & !reg::KVM_REG_SIZE_MASK) >> 32 != reg::KVM_REG_ARM64 >> 32 {
+    if !is_arm64_reg(id) {
         return Err(Errno::EINVAL);
     }
     let core = core_index(id);
     if vm.is_realm {
-        let allowed =
-            matches!(core, Some(0..=30 | 32)) || id == reg::ID_AA64DFR0_EL1 || id == reg::PMCR_EL0;
+        let allowed = matches!(core, Some(0..=30 | 32)) || id == ID_AA64DFR0_EL1 || id == PMCR_EL0;
         if !allowed {
             return Err(Errno::EINVAL);
         }
@@ -269,7 +271,7 @@ fn set_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
             }
             Ok(())
         }
-        None if id == reg::ID_AA64DFR0_EL1 => {
+        None if id == ID_AA64DFR0_EL1 => {
             arg.user().read(addr, &mut v)?;
             let val = u64::from_le_bytes(v);
             let mut inner = vm.lock();
@@ -280,7 +282,7 @@ fn set_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
             inner.realm.dfr0_bps_wps = Some(((val >> 12) & 0xf, (val >> 20) & 0xf));
             Ok(())
         }
-        None if id == reg::PMCR_EL0 => {
+        None if id == PMCR_EL0 => {
             arg.user().read(addr, &mut v)?;
             set_pmcr(vm, u64::from_le_bytes(v));
             Ok(())
@@ -303,7 +305,7 @@ fn set_pmcr(vm: &Vm, val: u64) {
 
 /// `kvm_arm_get_reg()`: core registers, MPIDR_EL1 and ID_AA64DFR0_EL1; the value is written to `addr`.
 fn get_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> Result<(), Errno> {
-    if (id & !reg::KVM_REG_SIZE_MASK) >> 32 != reg::KVM_REG_ARM64 >> 32 {
+    if !is_arm64_reg(id) {
         return Err(Errno::EINVAL);
     }
     let val = match core_index(id) {
@@ -316,8 +318,8 @@ fn get_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
                 _ => arch.pstate,
             }
         }
-        None if id == reg::MPIDR_EL1 => lock(&vcpu.arch).mpidr | (1 << 31),
-        None if id == reg::ID_AA64DFR0_EL1 => {
+        None if id == MPIDR_EL1 => lock(&vcpu.arch).mpidr | (1 << 31),
+        None if id == ID_AA64DFR0_EL1 => {
             let reg0 = vm.shared.rmm_feat_reg0.unwrap_or(0);
             let (b, w) = vm
                 .lock()
@@ -335,7 +337,7 @@ fn get_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
 /// (SVE is not modelled).
 fn finalize(vm: &Vm, vcpu: &Vcpu, what: i32) -> Result<(), Errno> {
     match (what, vm.abi()) {
-        (w, AbiRevision::V10) if w == feature::KVM_ARM_VCPU_REC.cast_signed() => {
+        (w, AbiRevision::V10) if w == KVM_ARM_VCPU_REC.cast_signed() => {
             realm::v10::finalize_rec(vm, vcpu)
         }
         _ => Err(Errno::EINVAL),
@@ -347,13 +349,12 @@ fn finalize(vm: &Vm, vcpu: &Vcpu, what: i32) -> Result<(), Errno> {
 /// REC, target REC, status)` failure → -EINVAL. Issued on the calling (source) vCPU's fd.
 fn psci_complete_ioctl(vm: &Vm, vcpu: &Vcpu, arg: &Arg<'_, '_>) -> Result<(), Errno> {
     let is_rec = vm.is_realm
-        && (vm.abi() == AbiRevision::V12
-            || lock(&vcpu.arch).has_feature(feature::KVM_ARM_VCPU_REC));
+        && (vm.abi() == AbiRevision::V12 || lock(&vcpu.arch).has_feature(KVM_ARM_VCPU_REC));
     if !is_rec {
         return Err(Errno::EPERM);
     }
-    let b = arg.read(abi::size::PSCI_COMPLETE)?;
-    let (target_mpidr, status) = (u64_at(&b, 0), u32_at(&b, 8));
+    let req: kvm_arm_rmi_psci_complete = arg.read_struct()?;
+    let (target_mpidr, status) = (req.target_mpidr, req.psci_status);
     let target = exit::mpidr_to_vcpu(vm, target_mpidr).ok_or(Errno::EINVAL)?;
     exit::realm_psci_complete(vm, vcpu, &target, u64::from(status))
 }
@@ -369,7 +370,7 @@ fn run(vm: &Arc<Vm>, vcpu: &Vcpu) -> Result<i64, Errno> {
         }
         if vm.is_realm
             && vm.abi() == AbiRevision::V10
-            && arch.has_feature(feature::KVM_ARM_VCPU_REC)
+            && arch.has_feature(KVM_ARM_VCPU_REC)
             && arch.rec.is_none()
         {
             return Err(Errno::EPERM);

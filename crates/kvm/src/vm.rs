@@ -6,7 +6,20 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::abi::{self, u32_at, u64_at};
+use realm_uapi::arm64::{
+    KVM_ARM_PREFERRED_TARGET, KVM_ARM_TARGET_GENERIC_V8, KVM_CHECK_EXTENSION, KVM_CREATE_DEVICE,
+    KVM_CREATE_GUEST_MEMFD, KVM_CREATE_VCPU, KVM_ENABLE_CAP, KVM_HAS_DEVICE_ATTR,
+    KVM_MEM_GUEST_MEMFD, KVM_SET_DEVICE_ATTR, KVM_SET_MEMORY_ATTRIBUTES,
+    KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2, KVM_VM_TYPE_ARM_IPA_SIZE_MASK,
+    kvm_enable_cap, kvm_vcpu_init,
+};
+use realm_uapi::v10::{
+    KVM_CAP_ARM_RME, KVM_VM_TYPE_ARM_MASK, KVM_VM_TYPE_ARM_NORMAL, KVM_VM_TYPE_ARM_REALM,
+};
+use realm_uapi::v12::KVM_ARM_RMI_POPULATE;
+use zerocopy::{FromZeros, IntoBytes};
+
+use crate::abi::{KVM_CREATE_IRQCHIP, KVM_DEV_TYPE_ARM_VGIC_V2, KVM_SMCCC_FILTER_HANDLE};
 use crate::fd::{Arg, File, Outcome};
 use crate::gmem::Gmem;
 use crate::realm::{self, Realm, RealmState};
@@ -34,7 +47,7 @@ pub(crate) struct Memslot {
 impl Memslot {
     /// `kvm_slot_has_gmem()`.
     pub(crate) fn has_gmem(&self) -> bool {
-        self.flags & abi::KVM_MEM_GUEST_MEMFD != 0
+        self.flags & KVM_MEM_GUEST_MEMFD != 0
     }
     pub(crate) fn contains(&self, gfn: u64) -> bool {
         gfn >= self.base_gfn && gfn - self.base_gfn < self.npages
@@ -87,12 +100,12 @@ impl Vm {
     /// `kvm_init_ipa_range()`: the IPA size in bits [7:0] (0 → 40) must lie in [32, limit], the limit being
     /// the RMM's FEATURES.S2SZ for realms and the host's PARange otherwise, else -EINVAL.
     pub(crate) fn create(shared: &Arc<Shared>, ty: u64) -> Result<Arc<Vm>, Errno> {
-        if ty & !(abi::KVM_VM_TYPE_ARM_MASK | abi::KVM_VM_TYPE_ARM_IPA_SIZE_MASK) != 0 {
+        if ty & !(KVM_VM_TYPE_ARM_MASK | KVM_VM_TYPE_ARM_IPA_SIZE_MASK) != 0 {
             return Err(Errno::EINVAL);
         }
-        let is_realm = match (ty & abi::KVM_VM_TYPE_ARM_MASK) >> abi::KVM_VM_TYPE_ARM_SHIFT {
-            abi::KVM_VM_TYPE_ARM_NORMAL => false,
-            abi::KVM_VM_TYPE_ARM_REALM => {
+        let is_realm = match ty & KVM_VM_TYPE_ARM_MASK {
+            KVM_VM_TYPE_ARM_NORMAL => false,
+            KVM_VM_TYPE_ARM_REALM => {
                 if shared.rmm_feat_reg0.is_none() {
                     return Err(match shared.cfg.abi {
                         AbiRevision::V10 => Errno::EPERM,
@@ -104,7 +117,7 @@ impl Vm {
             _ => return Err(Errno::EINVAL),
         };
         let limit = ipa_limit(shared, is_realm);
-        let requested = u32::try_from(ty & abi::KVM_VM_TYPE_ARM_IPA_SIZE_MASK).unwrap_or(0);
+        let requested = u32::try_from(ty & KVM_VM_TYPE_ARM_IPA_SIZE_MASK).unwrap_or(0);
         let ia_bits = if requested != 0 {
             if requested > limit || requested < MIN_PARANGE_BITS {
                 return Err(Errno::EINVAL);
@@ -216,50 +229,50 @@ fn reserved_smccc_ranges() -> Vec<FilterRange> {
         FilterRange {
             start: 0x8000_0000,
             end: 0x8000_ffff,
-            action: abi::KVM_SMCCC_FILTER_HANDLE,
+            action: KVM_SMCCC_FILTER_HANDLE,
         },
         FilterRange {
             start: 0xc000_0000,
             end: 0xc000_ffff,
-            action: abi::KVM_SMCCC_FILTER_HANDLE,
+            action: KVM_SMCCC_FILTER_HANDLE,
         },
     ]
 }
 
 /// `kvm_vm_ioctl()`. Unknown requests fall through to `kvm_arch_vm_ioctl()`, which on arm64 returns
 /// -EINVAL (not -ENOTTY).
-pub(crate) fn ioctl(vm: &Arc<Vm>, cmd: u32, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
+pub(crate) fn ioctl(vm: &Arc<Vm>, cmd: u64, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
     match cmd {
-        abi::KVM_CREATE_VCPU => create_vcpu(vm, arg.value()),
-        abi::KVM_CHECK_EXTENSION => Ok(Outcome::Value(system::check_extension(
+        KVM_CREATE_VCPU => create_vcpu(vm, arg.value()),
+        KVM_CHECK_EXTENSION => Ok(Outcome::Value(system::check_extension(
             &vm.shared,
             Some(vm.view()),
             arg.value(),
         ))),
-        abi::KVM_SET_USER_MEMORY_REGION | abi::KVM_SET_USER_MEMORY_REGION2 => {
+        KVM_SET_USER_MEMORY_REGION | KVM_SET_USER_MEMORY_REGION2 => {
             memslot::set_memory_region(vm, cmd, arg)
         }
-        abi::KVM_SET_MEMORY_ATTRIBUTES => memslot::set_memory_attributes(vm, arg),
-        abi::KVM_CREATE_GUEST_MEMFD => memslot::create_guest_memfd(vm, arg),
-        abi::KVM_CREATE_DEVICE => device::create_device(vm, arg),
-        abi::KVM_ENABLE_CAP => enable_cap(vm, arg),
-        abi::KVM_CREATE_IRQCHIP => {
+        KVM_SET_MEMORY_ATTRIBUTES => memslot::set_memory_attributes(vm, arg),
+        KVM_CREATE_GUEST_MEMFD => memslot::create_guest_memfd(vm, arg),
+        KVM_CREATE_DEVICE => device::create_device(vm, arg),
+        KVM_ENABLE_CAP => enable_cap(vm, arg),
+        KVM_CREATE_IRQCHIP => {
             // kvm_vgic_create(kvm, KVM_DEV_TYPE_ARM_VGIC_V2)
-            device::create_vgic(vm, abi::KVM_DEV_TYPE_ARM_VGIC_V2).map(|()| Outcome::Value(0))
+            device::create_vgic(vm, KVM_DEV_TYPE_ARM_VGIC_V2).map(|()| Outcome::Value(0))
         }
-        abi::KVM_ARM_PREFERRED_TARGET => {
-            let mut init = [0u8; abi::size::VCPU_INIT];
-            abi::put_u32(&mut init, 0, abi::KVM_ARM_TARGET_GENERIC_V8);
-            arg.write(&init)?;
+        KVM_ARM_PREFERRED_TARGET => {
+            let mut init = kvm_vcpu_init::new_zeroed();
+            init.target = KVM_ARM_TARGET_GENERIC_V8;
+            arg.write(init.as_bytes())?;
             Ok(Outcome::Value(0))
         }
-        abi::KVM_SET_DEVICE_ATTR | abi::KVM_HAS_DEVICE_ATTR => device::vm_device_attr(vm, cmd, arg),
-        abi::KVM_ARM_RMI_POPULATE if vm.abi() == AbiRevision::V12 => {
+        KVM_SET_DEVICE_ATTR | KVM_HAS_DEVICE_ATTR => device::vm_device_attr(vm, cmd, arg),
+        KVM_ARM_RMI_POPULATE if vm.abi() == AbiRevision::V12 => {
             // v12 20/46 kvm_arch_vm_ioctl: non-realm → -EPERM, then copy_from_user.
             if !vm.is_realm {
                 return Err(Errno::EPERM);
             }
-            let req = arg.read(abi::size::RMI_POPULATE)?;
+            let req = arg.read_struct()?;
             realm::populate::rmi_populate(vm, &req, arg.user()).map(Outcome::Value)
         }
         _ => Err(Errno::EINVAL),
@@ -298,20 +311,13 @@ fn create_vcpu(vm: &Arc<Vm>, id: u64) -> Result<Outcome, Errno> {
 /// `KVM_ENABLE_CAP` on a VM: v10 `KVM_CAP_ARM_RME` (under `kvm->lock`) dispatches the realm actions; v12
 /// has no realm capability to enable. `flags` must be 0 for arch caps (-EINVAL); unknown caps → -EINVAL.
 fn enable_cap(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
-    let b = arg.read(abi::size::ENABLE_CAP)?;
-    let (cap, flags) = (u64::from(u32_at(&b, 0)), u32_at(&b, 4));
-    let args = [
-        u64_at(&b, 8),
-        u64_at(&b, 16),
-        u64_at(&b, 24),
-        u64_at(&b, 32),
-    ];
-    if flags != 0 {
+    let cap: kvm_enable_cap = arg.read_struct()?;
+    if cap.flags != 0 {
         return Err(Errno::EINVAL);
     }
-    match (cap, vm.abi()) {
-        (abi::cap::KVM_CAP_ARM_RME, AbiRevision::V10) => {
-            realm::v10::enable_cap(vm, args, arg.user()).map(|()| Outcome::Value(0))
+    match (cap.cap, vm.abi()) {
+        (KVM_CAP_ARM_RME, AbiRevision::V10) => {
+            realm::v10::enable_cap(vm, cap.args, arg.user()).map(|()| Outcome::Value(0))
         }
         _ => Err(Errno::EINVAL),
     }

@@ -7,13 +7,19 @@
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use realm_kvm::uapi::*;
 use realm_kvm::{AbiRevision, Fd, IoctlArg, Kernel, KernelConfig};
 use realm_rmm::{PlatformConfig, Rmm};
+use realm_uapi::arm64::{
+    KVM_ARM_VCPU_FINALIZE, KVM_ARM_VCPU_INIT, KVM_CHECK_EXTENSION, KVM_CREATE_DEVICE,
+    KVM_CREATE_GUEST_MEMFD, KVM_CREATE_VCPU, KVM_CREATE_VM, KVM_ENABLE_CAP, KVM_GET_ONE_REG,
+    KVM_RUN, KVM_SET_DEVICE_ATTR, KVM_SET_MEMORY_ATTRIBUTES, KVM_SET_ONE_REG,
+    KVM_SET_USER_MEMORY_REGION2,
+};
+use realm_uapi::v12::{KVM_ARM_RMI_POPULATE, KVM_ARM_VCPU_RMI_PSCI_COMPLETE};
 use vm_memory::MmapRegion;
 
 /// Requests the fuzzer picks by index (anything else is taken literally).
-const REQUESTS: &[u32] = &[
+const REQUESTS: &[u64] = &[
     KVM_CREATE_VM,
     KVM_CHECK_EXTENSION,
     KVM_CREATE_VCPU,
@@ -51,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
         let fd = fds[usize::from(head[0]) % fds.len()];
         let req = match REQUESTS.get(usize::from(head[1])) {
             Some(&r) => r,
-            None => u32::from(head[1]) << 8 | u32::from(head[2]) | 0xAE00,
+            None => u64::from(head[1]) << 8 | u64::from(head[2]) | 0xAE00,
         };
         let len = usize::from(head[3]).min(tail.len());
         let (arg, tail) = tail.split_at(len);
@@ -70,7 +76,7 @@ fuzz_target!(|data: &[u8]| {
         let r = if head[2] & 2 == 2 {
             k.ioctl(
                 fd,
-                u64::from(req),
+                req,
                 IoctlArg::Val(u64::from_le_bytes(
                     bytes
                         .get(..8)
@@ -79,7 +85,7 @@ fuzz_target!(|data: &[u8]| {
                 )),
             )
         } else {
-            k.ioctl(fd, u64::from(req), IoctlArg::Buf(&mut bytes))
+            k.ioctl(fd, req, IoctlArg::Buf(&mut bytes))
         };
         match r {
             Ok(v) if [KVM_CREATE_VM, KVM_CREATE_VCPU, KVM_CREATE_GUEST_MEMFD].contains(&req) => {

@@ -11,7 +11,9 @@
 use realm_rmm::abi::{RMI_DATA_CREATE, RMI_ERROR_RTT, RMI_GRANULE_DELEGATE};
 use realm_rmm::host::SmcRegs;
 
-use crate::abi::{self, u32_at, u64_at};
+use realm_uapi::v10::{KVM_ARM_RME_POPULATE_FLAGS_MEASURE, arm_rme_populate_realm};
+use realm_uapi::v12::{KVM_ARM_RMI_POPULATE_FLAGS_MEASURE, kvm_arm_rmi_populate};
+
 use crate::gmem::Gmem;
 use crate::memslot::range_is_private;
 use crate::rmi::{RMM_RTT_MAX_LEVEL, Ret};
@@ -158,17 +160,21 @@ fn undelegate_failed(vm: &Vm, dst: u64) {
 ///
 /// Partial progress, as Linux reports it: the number of bytes populated when an error occurs after at
 /// least one page, or when the range runs past the end of the memslot; the error itself otherwise.
-pub(crate) fn rmi_populate(vm: &Vm, req: &[u8], user: &UserMemory) -> Result<i64, Errno> {
+pub(crate) fn rmi_populate(
+    vm: &Vm,
+    req: &kvm_arm_rmi_populate,
+    user: &UserMemory,
+) -> Result<i64, Errno> {
     let (base, size, src, flags, reserved) = (
-        u64_at(req, 0),
-        u64_at(req, 8),
-        u64_at(req, 16),
-        u32_at(req, 24),
-        u32_at(req, 28),
+        req.base,
+        req.size,
+        req.source_uaddr,
+        req.flags,
+        req.reserved,
     );
     let end = base.wrapping_add(size);
     if reserved != 0
-        || flags & !abi::KVM_ARM_RMI_POPULATE_FLAGS_MEASURE != 0
+        || flags & !KVM_ARM_RMI_POPULATE_FLAGS_MEASURE != 0
         || base % PAGE_SIZE != 0
         || end % PAGE_SIZE != 0
     {
@@ -248,16 +254,16 @@ pub(crate) fn rmi_populate(vm: &Vm, req: &[u8], user: &UserMemory) -> Result<i64
 pub(crate) fn v10_populate(
     vm: &Vm,
     inner: &VmInner,
-    args: &[u8],
+    args: &arm_rme_populate_realm,
     user: &UserMemory,
 ) -> Result<(), Errno> {
-    let (base, size, flags) = (u64_at(args, 0), u64_at(args, 8), u32_at(args, 16));
+    let (base, size, flags) = (args.base, args.size, args.flags);
     if inner.realm.state != RealmState::New {
         return Err(Errno::EPERM);
     }
     if base % PAGE_SIZE != 0
         || size % PAGE_SIZE != 0
-        || flags & !abi::rme::KVM_ARM_RME_POPULATE_FLAGS_MEASURE != 0
+        || flags & !KVM_ARM_RME_POPULATE_FLAGS_MEASURE != 0
     {
         return Err(Errno::EINVAL);
     }

@@ -1,10 +1,10 @@
 //! RECs (v12 12/46 `kvm_create_rec`/`kvm_destroy_rec`; v10 the same function, reached from
 //! `KVM_ARM_VCPU_FINALIZE(KVM_ARM_VCPU_REC)`).
 
-use crate::abi::feature;
 use realm_rmm::abi::{
     MAX_REC_AUX_GRANULES, REC_CREATE_NR_GPRS, RMI_REC_CREATE_FLAGS_RUNNABLE, RmiRecParams,
 };
+use realm_uapi::arm64::KVM_ARM_VCPU_PSCI_0_2;
 use zerocopy::{FromZeros, IntoBytes};
 
 use crate::vcpu::{Rec, Vcpu};
@@ -26,7 +26,7 @@ pub(crate) fn create(vm: &Vm, inner: &VmInner, vcpu: &Vcpu) -> Result<(), Errno>
     if arch.rec.is_some() {
         return Err(Errno::EBUSY);
     }
-    if !arch.has_feature(feature::KVM_ARM_VCPU_PSCI_0_2) {
+    if !arch.has_feature(KVM_ARM_VCPU_PSCI_0_2) {
         return Err(Errno::EINVAL);
     }
     let rd = inner.realm.rd.ok_or(Errno::ENXIO)?;

@@ -98,51 +98,46 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
-    /// `ripas_change(kvm, NULL, ipa, end, RIPAS_INIT)`: `RMI_RTT_INIT_RIPAS` until `end`, creating missing
-    /// RTTs down to `find_map_level()` on `RMI_ERROR_RTT`. When the error level is already at or below the
-    /// map level: v12 skips one page ("FIXME: Ugly hack to skip regions which are already RIPAS_RAM",
-    /// 17/46, `skip_hack`); v10 returns -EINVAL. Other failures → -ENXIO.
-    pub(crate) fn ripas_init(&self, mut ipa: u64, end: u64, skip_hack: bool) -> Result<(), Errno> {
-        while ipa < end {
-            if !self.step() {
-                return Err(Errno::ENXIO);
-            }
-            let ret = self.shared.cmds().rtt_init_ripas(self.rd, ipa, end);
-            match ret.status() {
-                RMI_SUCCESS => ipa = ret.out(1),
-                RMI_ERROR_RTT => {
-                    let err_level = i64::from(ret.index());
-                    let level = rmi::find_map_level(self.ia_bits, ipa, end);
-                    if err_level >= level {
-                        if skip_hack {
-                            ipa += PAGE_SIZE;
-                            continue;
-                        }
-                        return Err(Errno::EINVAL);
-                    }
-                    self.create_rtt_levels(ipa, err_level, level)?;
-                }
-                _ => return Err(Errno::ENXIO),
-            }
-        }
-        Ok(())
+    /// `ripas_change(kvm, NULL, ipa, end, RIPAS_INIT)`: `RMI_RTT_INIT_RIPAS` until `end` (see
+    /// [`Self::ripas_change`]); v10 passes `skip_hack = false`.
+    pub(crate) fn ripas_init(&self, ipa: u64, end: u64, skip_hack: bool) -> Result<(), Errno> {
+        self.ripas_change(ipa, end, skip_hack, |ipa, end| {
+            self.shared.cmds().rtt_init_ripas(self.rd, ipa, end)
+        })
+        .map(|_| ())
     }
 
     /// `ripas_change(kvm, vcpu, ..., RIPAS_SET)`: `RMI_RTT_SET_RIPAS` from `ipa` to `end` for the REC
-    /// `rec`; returns the top reached. An error level at or below the map level: v12 skips a page as for
-    /// INIT; v10 → -EINVAL.
+    /// `rec` (see [`Self::ripas_change`]); returns the top reached.
     pub(crate) fn ripas_set(
         &self,
         rec: u64,
+        ipa: u64,
+        end: u64,
+        skip_hack: bool,
+    ) -> Result<u64, Errno> {
+        self.ripas_change(ipa, end, skip_hack, |ipa, end| {
+            self.shared.cmds().rtt_set_ripas(self.rd, rec, ipa, end)
+        })
+    }
+
+    /// `ripas_change()` (v12 17/46; v10 the same loop): issue `call(ipa, end)` (RTT_INIT_RIPAS or
+    /// RTT_SET_RIPAS) until `end`, following the RMM's `top`; on `RMI_ERROR_RTT` create the missing RTTs
+    /// down to `find_map_level()` and retry. When the error level is already at or below the map level: v12
+    /// skips one page ("FIXME: Ugly hack to skip regions which are already RIPAS_RAM", `skip_hack`); v10
+    /// returns -EINVAL. Other failures → -ENXIO. Returns the top reached.
+    fn ripas_change(
+        &self,
         mut ipa: u64,
         end: u64,
         skip_hack: bool,
+        call: impl Fn(u64, u64) -> Ret,
     ) -> Result<u64, Errno> {
         while ipa < end {
             if !self.step() {
                 return Err(Errno::ENXIO);
             }
-            let ret = self.shared.cmds().rtt_set_ripas(self.rd, rec, ipa, end);
+            let ret = call(ipa, end);
             match ret.status() {
                 RMI_SUCCESS => ipa = ret.out(1),
                 RMI_ERROR_RTT => {

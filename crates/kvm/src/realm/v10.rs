@@ -2,8 +2,13 @@
 //! in v9/v8 which the v10 changelogs leave unchanged): CONFIG_REALM, CREATE_REALM, INIT_RIPAS_REALM,
 //! POPULATE_REALM, ACTIVATE_REALM. All run under `kvm->lock`.
 
-use crate::abi::{self, rme, u32_at, u64_at};
 use realm_rmm::abi::feature_register_0::{HASH_SHA_256, HASH_SHA_512};
+use realm_uapi::v10::{
+    ARM_RME_CONFIG_HASH_ALGO, ARM_RME_CONFIG_HASH_ALGO_SHA256, ARM_RME_CONFIG_HASH_ALGO_SHA512,
+    ARM_RME_CONFIG_RPV, KVM_ARM_VCPU_REC, KVM_CAP_ARM_RME_ACTIVATE_REALM,
+    KVM_CAP_ARM_RME_CONFIG_REALM, KVM_CAP_ARM_RME_CREATE_REALM, KVM_CAP_ARM_RME_INIT_RIPAS_REALM,
+    KVM_CAP_ARM_RME_POPULATE_REALM, arm_rme_config, arm_rme_init_ripas,
+};
 
 use crate::user_memory::UserMemory;
 use crate::vm::Vm;
@@ -17,21 +22,23 @@ pub(crate) fn enable_cap(vm: &Vm, args: [u64; 4], user: &UserMemory) -> Result<(
     if !vm.is_realm {
         return Err(Errno::EINVAL);
     }
-    match args[0] {
-        rme::KVM_CAP_ARM_RME_CONFIG_REALM => config_realm(vm, args[1], user),
-        rme::KVM_CAP_ARM_RME_CREATE_REALM => create_realm(vm),
-        rme::KVM_CAP_ARM_RME_INIT_RIPAS_REALM => {
-            let mut b = [0u8; abi::size::ARM_RME_INIT_RIPAS];
-            user.read(args[1], &mut b)?;
-            init_ripas(vm, u64_at(&b, 0), u64_at(&b, 8))
+    // Actions are small numbers; anything beyond 32 bits is unknown too.
+    let Ok(action) = u32::try_from(args[0]) else {
+        return Err(Errno::EINVAL);
+    };
+    match action {
+        KVM_CAP_ARM_RME_CONFIG_REALM => config_realm(vm, args[1], user),
+        KVM_CAP_ARM_RME_CREATE_REALM => create_realm(vm),
+        KVM_CAP_ARM_RME_INIT_RIPAS_REALM => {
+            let r: arm_rme_init_ripas = user.read_struct(args[1])?;
+            init_ripas(vm, r.base, r.size)
         }
-        rme::KVM_CAP_ARM_RME_POPULATE_REALM => {
-            let mut b = [0u8; abi::size::ARM_RME_POPULATE_REALM];
-            user.read(args[1], &mut b)?;
+        KVM_CAP_ARM_RME_POPULATE_REALM => {
+            let p = user.read_struct(args[1])?;
             let inner = vm.lock();
-            super::populate::v10_populate(vm, &inner, &b, user)
+            super::populate::v10_populate(vm, &inner, &p, user)
         }
-        rme::KVM_CAP_ARM_RME_ACTIVATE_REALM => activate(vm),
+        KVM_CAP_ARM_RME_ACTIVATE_REALM => activate(vm),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -44,22 +51,18 @@ fn config_realm(vm: &Vm, uaddr: u64, user: &UserMemory) -> Result<(), Errno> {
     if inner.realm.state != RealmState::None {
         return Err(Errno::EBUSY);
     }
-    let mut b = vec![0u8; abi::size::ARM_RME_CONFIG];
-    user.read(uaddr, &mut b)?;
+    let cfg: arm_rme_config = user.read_struct(uaddr)?;
     let feat = vm.shared.rmm_feat_reg0.unwrap_or(0);
-    match u32_at(&b, 0) {
-        rme::ARM_RME_CONFIG_RPV => {
-            inner
-                .realm
-                .rpv
-                .copy_from_slice(&b[4..4 + rme::ARM_RME_CONFIG_RPV_SIZE]);
+    match cfg.cfg {
+        ARM_RME_CONFIG_RPV => {
+            inner.realm.rpv = cfg.rpv();
             Ok(())
         }
-        rme::ARM_RME_CONFIG_HASH_ALGO => {
-            let algo = u32_at(&b, 4);
+        ARM_RME_CONFIG_HASH_ALGO => {
+            let algo = cfg.hash_algo();
             let ok = match algo {
-                rme::ARM_RME_CONFIG_HASH_ALGO_SHA256 => HASH_SHA_256.get(feat) != 0,
-                rme::ARM_RME_CONFIG_HASH_ALGO_SHA512 => HASH_SHA_512.get(feat) != 0,
+                ARM_RME_CONFIG_HASH_ALGO_SHA256 => HASH_SHA_256.get(feat) != 0,
+                ARM_RME_CONFIG_HASH_ALGO_SHA512 => HASH_SHA_512.get(feat) != 0,
                 _ => false,
             };
             if !ok {
@@ -112,7 +115,7 @@ fn activate(vm: &Vm) -> Result<(), Errno> {
 /// `KVM_ARM_VCPU_FINALIZE(KVM_ARM_VCPU_REC)` (v10 12/43): non-realm or no REC feature → -EINVAL; already
 /// finalized → -EBUSY (from `kvm_create_rec`); realm not NEW → -ENOENT; then `kvm_create_rec`.
 pub(crate) fn finalize_rec(vm: &Vm, vcpu: &crate::vcpu::Vcpu) -> Result<(), Errno> {
-    if !vm.is_realm || !lock(&vcpu.arch).has_feature(abi::feature::KVM_ARM_VCPU_REC) {
+    if !vm.is_realm || !lock(&vcpu.arch).has_feature(KVM_ARM_VCPU_REC) {
         return Err(Errno::EINVAL);
     }
     let inner = vm.lock();

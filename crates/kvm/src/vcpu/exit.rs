@@ -11,7 +11,12 @@ use realm_rmm::abi::{
 };
 use zerocopy::{FromZeros, IntoBytes};
 
-use crate::abi::{self, run::*};
+use realm_uapi::arm64::{
+    KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_INTR, KVM_EXIT_MMIO, KVM_EXIT_SHUTDOWN, KVM_EXIT_UNKNOWN,
+    KVM_HYPERCALL_EXIT_SMC, KVM_SYSTEM_EVENT_RESET, KVM_SYSTEM_EVENT_SHUTDOWN,
+};
+
+use crate::abi::{KVM_SMCCC_FILTER_DENY, KVM_SMCCC_FILTER_FWD_TO_USER, KVM_SMCCC_FILTER_HANDLE};
 use crate::realm::RealmState;
 use crate::vm::Vm;
 use crate::{Errno, PAGE_SIZE, lock};
@@ -321,19 +326,19 @@ fn smccc_call(vm: &Vm, vcpu: &Vcpu, esr: u64) -> Result<Continue, Errno> {
         .smccc_filter
         .iter()
         .find(|r| r.start <= func && func <= r.end)
-        .map_or(abi::KVM_SMCCC_FILTER_HANDLE, |r| r.action);
+        .map_or(KVM_SMCCC_FILTER_HANDLE, |r| r.action);
     match action {
-        abi::KVM_SMCCC_FILTER_FWD_TO_USER => {
+        KVM_SMCCC_FILTER_FWD_TO_USER => {
             let ec = (esr >> 26) & 0x3f;
             let flags = if ec == 0x17 || ec == 0x13 {
-                KVM_HYPERCALL_EXIT_SMC
+                u64::from(KVM_HYPERCALL_EXIT_SMC)
             } else {
                 0
             };
             vcpu.run.prepare_hypercall(u64::from(func), flags);
             Ok(Continue::User)
         }
-        abi::KVM_SMCCC_FILTER_DENY => {
+        KVM_SMCCC_FILTER_DENY => {
             lock(&vcpu.arch).regs[0] = SMCCC_RET_NOT_SUPPORTED;
             Ok(Continue::Enter)
         }

@@ -1,9 +1,9 @@
 //! Stage-2 faults on protected guest memory after activation (v12 24/46 "Runtime faulting of memory":
 //! `private_memslot_fault` → `kvm_gmem_get_pfn` → `realm_map_protected`).
 
-use crate::abi::run::KVM_EXIT_MEMORY_FAULT;
 use crate::memslot::range_is_private;
 use realm_rmm::abi::RMI_ERROR_RTT;
+use realm_uapi::arm64::KVM_EXIT_MEMORY_FAULT;
 
 use crate::rmi::RMM_RTT_MAX_LEVEL;
 use crate::vm::Vm;

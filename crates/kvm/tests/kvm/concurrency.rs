@@ -36,7 +36,7 @@ fn realm(h: &mut H<Rmm>, n: u64) -> (Fd, Fd, Fd, Vec<Fd>) {
         let off = if i == 0 {
             0
         } else {
-            1 << realm_kvm::uapi::feature::KVM_ARM_VCPU_POWER_OFF
+            1 << crate::common::uapi::feature::KVM_ARM_VCPU_POWER_OFF
         };
         h.vcpu_init(v, psci_0_2() | off).unwrap();
     }

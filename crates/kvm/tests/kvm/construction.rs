@@ -1,6 +1,6 @@
 //! Complete realm constructions, as a VMM does them, for each revision.
 
-use realm_kvm::uapi::*;
+use crate::common::uapi::*;
 use realm_kvm::{AbiRevision, Errno, RealmState};
 
 use crate::common::{H, RAM_GPA, psci_0_2};

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use realm_kvm::uapi::*;
+use crate::common::uapi::*;
 use realm_kvm::{AbiRevision, Errno, Fd, IoctlArg, RealmState};
 
 use crate::common::mini_rmm::MiniRmm;

@@ -1,8 +1,8 @@
 //! REC exits as the VMM sees them (v12 rmi-exit.c and the realm hooks in mmio.c/psci.c/hypercalls.c),
 //! with REC_ENTER scripted by the test double (the RMM's REC_ENTER lands with the rmmrun work).
 
-use realm_kvm::uapi::run::*;
-use realm_kvm::uapi::*;
+use crate::common::uapi::run::*;
+use crate::common::uapi::*;
 use realm_kvm::{AbiRevision, Errno, Fd};
 
 use crate::common::{H, RAM_GPA, psci_0_2};

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use realm_kvm::uapi::*;
+use crate::common::uapi::*;
 use realm_kvm::{AbiRevision, Fd};
 use realm_rmm::{PlatformConfig, Rmm};
 use sha2::{Digest, Sha256};

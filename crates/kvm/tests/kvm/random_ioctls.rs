@@ -1,8 +1,8 @@
 //! Property: random ioctl sequences with random argument bytes never panic, every call returns a value or
 //! a known errno, and closing every fd leaves nothing behind (no granule in the Realm PAS, no page).
 
+use crate::common::uapi::*;
 use proptest::prelude::*;
-use realm_kvm::uapi::*;
 use realm_kvm::{AbiRevision, Fd, IoctlArg};
 
 use crate::common::{H, RAM_GPA};

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use realm_kvm::uapi::run::*;
+use crate::common::uapi::run::*;
 use realm_kvm::{AbiRevision, Errno};
 use realm_rmm::cpu::scripted::{ScriptedCpus, Step};
 use realm_rmm::{PlatformConfig, Rmm};

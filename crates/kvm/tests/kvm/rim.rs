@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use realm_kvm::uapi::*;
+use crate::common::uapi::*;
 use realm_kvm::{AbiRevision, Errno, Fd, RealmState};
 use realm_rmm::host::{HostMemory, Rmi, SmcRegs};
 use realm_rmm::{PlatformConfig, Rmm};

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use realm_kvm::uapi::*;
+use crate::common::uapi::*;
 use realm_kvm::{AbiRevision, Errno, Fd};
 
 use crate::common::mini_rmm::MiniRmm;

@@ -6,11 +6,12 @@
 )]
 
 pub mod mini_rmm;
+pub mod uapi;
 
 use std::sync::Arc;
 
+use crate::common::uapi::*;
 use mini_rmm::MiniRmm;
-use realm_kvm::uapi::*;
 use realm_kvm::{AbiRevision, Errno, Fd, IoctlArg, Kernel, KernelConfig};
 use realm_rmm::host::{HostMemory, Rmi, SmcRegs};
 use vm_memory::MmapRegion;
