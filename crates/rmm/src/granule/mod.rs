@@ -2,12 +2,13 @@
 //!
 //! Modelled on TF-RMM `rmm-spec-v1.0-rel0` `lib/granule`: states NS (here `Undelegated`), DELEGATED, RD,
 //! REC, REC_AUX, DATA, RTT. Absent entries are `Undelegated` with refcount 0, so tracking is sparse.
-//! Reference counts: an RD counts its RECs; an RTT counts its live entries (see `s2tt`); a REC counts
+//! Metadata is stored in contiguous 2 MiB chunks (512 granules), so runs of neighbouring granules cost
+//! one map lookup and share cache lines. Reference counts: an RD counts its RECs; an RTT counts its live entries (see `s2tt`); a REC counts
 //! whether it is running.
 //!
 //! All metadata sits behind the RMM's one state lock, taken before any memory shard lock.
 
-use crate::memory::PaMap;
+use crate::memory::{PaMap, granule_aligned};
 
 /// The state of a granule — DEN0137 1.0-rel0 A2.2 / TF-RMM `enum granule_state`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -54,23 +55,51 @@ pub(crate) struct GranuleInfo {
     pub(crate) refcount: u64,
 }
 
-/// The granule table.
+/// Granules per chunk: one 2 MiB block of 4 KiB granules.
+const CHUNK_GRANULES: usize = 512;
+/// log2 of a chunk's size in bytes (2 MiB).
+const CHUNK_SHIFT: u32 = 21;
+
+/// The metadata of one 2 MiB block, contiguous so neighbouring granules (a realm's DATA pages, its RTTs)
+/// share cache lines and one map lookup.
+#[derive(Debug)]
+struct Chunk {
+    entries: [GranuleInfo; CHUNK_GRANULES],
+    /// Entries not `Undelegated`.
+    tracked: usize,
+}
+
+/// The granule table: a sparse map of 2 MiB chunks of contiguous metadata.
 #[derive(Debug, Default)]
 pub(crate) struct Granules {
-    map: PaMap<GranuleInfo>,
+    chunks: PaMap<Box<Chunk>>,
+    tracked: usize,
+}
+
+/// The chunk key and index within the chunk of the aligned address `pa`.
+fn split(pa: u64) -> (u64, usize) {
+    // The mask keeps the index below 512.
+    let idx = usize::try_from((pa >> 12) & (CHUNK_GRANULES as u64 - 1)).unwrap_or(0);
+    (pa >> CHUNK_SHIFT, idx)
 }
 
 impl Granules {
+    fn get(&self, pa: u64) -> Option<&GranuleInfo> {
+        if !granule_aligned(pa) {
+            return None;
+        }
+        let (key, idx) = split(pa);
+        self.chunks.get(&key).map(|c| &c.entries[idx])
+    }
+
     /// State of the granule at `pa` (aligned).
     pub(crate) fn state(&self, pa: u64) -> GranuleState {
-        self.map
-            .get(&pa)
-            .map_or(GranuleState::Undelegated, |g| g.state)
+        self.get(pa).map_or(GranuleState::Undelegated, |g| g.state)
     }
 
     /// Reference count of the granule at `pa`.
     pub(crate) fn refcount(&self, pa: u64) -> u64 {
-        self.map.get(&pa).map_or(0, |g| g.refcount)
+        self.get(pa).map_or(0, |g| g.refcount)
     }
 
     /// Move the granule at `pa` to `to`; its refcount restarts at zero. Disallowed transitions are a bug
@@ -81,36 +110,64 @@ impl Granules {
             GranuleState::transition_allowed(from, to),
             "{from:?} -> {to:?} at {pa:#x}"
         );
-        if to == GranuleState::Undelegated {
-            self.map.remove(&pa);
-        } else {
-            self.map.insert(
-                pa,
-                GranuleInfo {
-                    state: to,
-                    refcount: 0,
-                },
-            );
+        debug_assert!(granule_aligned(pa), "unaligned granule {pa:#x}");
+        let (key, idx) = split(pa);
+        let was = from != GranuleState::Undelegated;
+        let is = to != GranuleState::Undelegated;
+        if !is {
+            if let Some(c) = self.chunks.get_mut(&key) {
+                c.entries[idx] = GranuleInfo::default();
+                if was {
+                    c.tracked -= 1;
+                    self.tracked -= 1;
+                }
+                if c.tracked == 0 {
+                    self.chunks.remove(&key);
+                }
+            }
+            return;
+        }
+        let c = self.chunks.entry(key).or_insert_with(|| {
+            Box::new(Chunk {
+                entries: [GranuleInfo::default(); CHUNK_GRANULES],
+                tracked: 0,
+            })
+        });
+        c.entries[idx] = GranuleInfo {
+            state: to,
+            refcount: 0,
+        };
+        if !was {
+            c.tracked += 1;
+            self.tracked += 1;
         }
     }
 
     /// Add `delta` (may be negative) to the refcount of `pa`.
     pub(crate) fn refcount_add(&mut self, pa: u64, delta: i64) {
-        if let Some(g) = self.map.get_mut(&pa) {
-            g.refcount = g.refcount.saturating_add_signed(delta);
-        } else {
-            debug_assert!(false, "refcount change on untracked granule {pa:#x}");
+        let (key, idx) = split(pa);
+        match self.chunks.get_mut(&key).map(|c| &mut c.entries[idx]) {
+            Some(g) if g.state != GranuleState::Undelegated && granule_aligned(pa) => {
+                g.refcount = g.refcount.saturating_add_signed(delta);
+            }
+            _ => debug_assert!(false, "refcount change on untracked granule {pa:#x}"),
         }
     }
 
     /// Every tracked (non-NS) granule.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, GranuleInfo)> + '_ {
-        self.map.iter().map(|(pa, g)| (*pa, *g))
+        self.chunks.iter().flat_map(|(key, c)| {
+            c.entries
+                .iter()
+                .zip(0u64..)
+                .filter(|(g, _)| g.state != GranuleState::Undelegated)
+                .map(move |(g, i)| ((key << CHUNK_SHIFT) | (i << 12), *g))
+        })
     }
 
     /// Number of tracked (Realm PAS) granules.
     pub(crate) fn len(&self) -> usize {
-        self.map.len()
+        self.tracked
     }
 }
 

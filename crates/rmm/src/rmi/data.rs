@@ -3,8 +3,8 @@
 //! Failure conditions in the order of TF-RMM `rmm-spec-v1.0-rel0` `runtime/rmi/rtt.c` (`data_create`,
 //! `smc_data_destroy`). RMI_DATA_CREATE also has a batch form for [`crate::host::Rmi::call_many`]: the
 //! calls are applied in order under one lock hold, the contents of the measured granules are hashed on
-//! all cores, then the RIM is extended in call order, so every status, granule state and RIM equals the
-//! one-by-one result.
+//! all cores and the RIM is extended in call order (pipelined with the hashing), so every status, granule
+//! state and RIM equals the one-by-one result.
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use super::{RawArgs, Reply, RmiError, RmiResult};
 use crate::Rmm;
 use crate::abi::{RMI_MEASURE_CONTENT, RMI_NO_MEASURE_CONTENT};
 use crate::granule::GranuleState;
-use crate::measurement::Slot;
+use crate::measurement::{HashAlgorithm, Slot};
 use crate::memory::{Granule, PhysMem};
 use crate::realm::RealmState;
 use crate::rmm::RmmState;
@@ -27,8 +27,20 @@ pub(crate) struct DataCreated {
     rd: u64,
     ipa: u64,
     flags: u64,
+    /// The realm's algorithm when the contents are measured (`None`: content hash zero).
+    algo: Option<HashAlgorithm>,
     /// The granule's contents as copied (shared with the source; `None` is all zero).
     contents: Option<Arc<Granule>>,
+}
+
+impl DataCreated {
+    /// The content hash (zero unless MEASURE_CONTENT); needs no RMM state, so it can run on any thread.
+    fn content_hash(&self) -> Slot {
+        match self.algo {
+            Some(algo) => algo.hash(self.contents.as_deref().unwrap_or(PhysMem::zero_granule())),
+            None => [0; 64],
+        }
+    }
 }
 
 /// The checks and state change shared by DATA_CREATE (`src = Some`) and DATA_CREATE_UNKNOWN (TF-RMM
@@ -52,7 +64,7 @@ fn data_create_common(
     if src.is_some() && realm.state != RealmState::New {
         return Err(RmiError::REALM);
     }
-    let s2 = realm.s2;
+    let (s2, algo) = (realm.s2, realm.measurements.algo);
     if !s2.in_par(ipa) || !s2.valid_map_addr(ipa, PAGE_LEVEL) {
         return Err(RmiError::INPUT);
     }
@@ -72,10 +84,12 @@ fn data_create_common(
     let contents = src.and_then(|src| rmm.mem.copy_granule(src, data));
     st.granules.refcount_add(w.table, 1);
     st.granules.set_state(data, GranuleState::Data);
+    let flags = a.arg(5);
     Ok(DataCreated {
         rd,
         ipa,
-        flags: a.arg(5),
+        flags,
+        algo: (src.is_some() && flags == RMI_MEASURE_CONTENT).then_some(algo),
         contents,
     })
 }
@@ -92,16 +106,6 @@ fn data_create_locked(rmm: &Rmm, st: &mut RmmState, a: &RawArgs) -> Result<DataC
     data_create_common(rmm, st, a, Some(src))
 }
 
-fn content_hash(st: &RmmState, d: &DataCreated) -> Slot {
-    match st.realms.get(&d.rd) {
-        Some(r) if d.flags == RMI_MEASURE_CONTENT => r
-            .measurements
-            .algo
-            .hash(d.contents.as_deref().unwrap_or(PhysMem::zero_granule())),
-        _ => [0; 64],
-    }
-}
-
 fn extend(st: &mut RmmState, d: &DataCreated, content: &Slot) {
     if let Some(r) = st.realms.get_mut(&d.rd) {
         r.measurements.extend_data(d.ipa, d.flags, content);
@@ -113,13 +117,17 @@ fn extend(st: &mut RmmState, d: &DataCreated, content: &Slot) {
 pub(crate) fn data_create(rmm: &Rmm, a: &RawArgs) -> RmiResult {
     let mut st = rmm.lock();
     let d = data_create_locked(rmm, &mut st, a)?;
-    let content = content_hash(&st, &d);
-    extend(&mut st, &d, &content);
+    extend(&mut st, &d, &d.content_hash());
     Ok(Reply::OK)
 }
 
+/// Calls per step of the batch pipeline: the contents of one step are hashed on the pool while the RIM is
+/// chained over the previous step's.
+const BATCH_STEP: usize = 512;
+
 /// A run of RMI_DATA_CREATE calls applied in order, stopping after the first failure; returns the reply of
-/// every call made. Contents are hashed in parallel, the RIM is chained in call order.
+/// every call made. Contents are hashed in parallel, the RIM is chained in call order, overlapped with the
+/// hashing of the next step.
 pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {
     let mut st = rmm.lock();
     let mut replies = Vec::with_capacity(calls.len());
@@ -136,13 +144,31 @@ pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {
             }
         }
     }
-    let hashes: Vec<Slot> = {
-        let st = &*st;
-        rmm.on_hash_pool(|| done.par_iter().map(|d| content_hash(st, d)).collect())
+    let hash_step = |ds: &[DataCreated]| -> Vec<Slot> {
+        ds.par_iter().map(DataCreated::content_hash).collect()
     };
-    for (d, h) in done.iter().zip(&hashes) {
-        extend(&mut st, d, h);
-    }
+    let st = &mut *st;
+    rmm.on_hash_pool(|| {
+        let mut steps = done.chunks(BATCH_STEP);
+        let Some(first) = steps.next() else {
+            return;
+        };
+        let mut prev = (first, hash_step(first));
+        for next in steps {
+            let ((), hashes) = rayon::join(
+                || {
+                    for (d, h) in prev.0.iter().zip(&prev.1) {
+                        extend(st, d, h);
+                    }
+                },
+                || hash_step(next),
+            );
+            prev = (next, hashes);
+        }
+        for (d, h) in prev.0.iter().zip(&prev.1) {
+            extend(st, d, h);
+        }
+    });
     replies
 }
 
