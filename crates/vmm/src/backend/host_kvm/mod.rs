@@ -6,6 +6,8 @@
 
 mod sys;
 
+pub(crate) use sys::{advise_hugepages, cpu_time};
+
 use std::sync::{Arc, Mutex};
 
 use vm_memory::MmapRegion;
@@ -129,6 +131,7 @@ impl KvmBackend for HostKvm {
             size,
             source: std::io::Error::other(e.to_string()),
         })?;
+        let _ = advise_hugepages(&region);
         let hva = region.as_ptr().addr() as u64;
         Ok(UserMemory {
             region: Arc::new(region),
