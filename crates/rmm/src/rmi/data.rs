@@ -121,52 +121,69 @@ pub(crate) fn data_create(rmm: &Rmm, a: &RawArgs) -> RmiResult {
     Ok(Reply::OK)
 }
 
-/// Calls per step of the batch pipeline: the contents of one step are hashed on the pool while the RIM is
-/// chained over the previous step's.
-const BATCH_STEP: usize = 512;
+/// Calls per step of the batch pipeline: while the pool hashes the contents of one step, this thread chains
+/// the RIM over the previous step's and applies the next step's calls.
+const BATCH_STEP: usize = 256;
 
-/// A run of RMI_DATA_CREATE calls applied in order, stopping after the first failure; returns the reply of
-/// every call made. Contents are hashed in parallel, the RIM is chained in call order, overlapped with the
-/// hashing of the next step.
-pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {
-    let mut st = rmm.lock();
-    let mut replies = Vec::with_capacity(calls.len());
+/// Apply `calls` in order until one fails (setting `failed`); push every reply, return the created granules.
+fn apply_step(
+    rmm: &Rmm,
+    st: &mut RmmState,
+    calls: Option<&[RawArgs]>,
+    replies: &mut Vec<Reply>,
+    failed: &mut bool,
+) -> Vec<DataCreated> {
+    let calls = calls.unwrap_or_default();
     let mut done = Vec::with_capacity(calls.len());
     for a in calls {
-        match data_create_locked(rmm, &mut st, a) {
+        match data_create_locked(rmm, st, a) {
             Ok(d) => {
                 done.push(d);
                 replies.push(Reply::OK);
             }
             Err(e) => {
                 replies.push(e.into());
+                *failed = true;
                 break;
             }
         }
     }
-    let hash_step = |ds: &[DataCreated]| -> Vec<Slot> {
-        ds.par_iter().map(DataCreated::content_hash).collect()
-    };
-    let st = &mut *st;
+    done
+}
+
+/// A run of RMI_DATA_CREATE calls applied in order, stopping after the first failure; returns the reply of
+/// every call made. A three-stage pipeline under one lock hold: apply step k+1 and chain the RIM over step
+/// k-1 (in call order, on this thread) while the pool hashes the contents of step k. Nothing outside the
+/// lock can observe the interleaving, and the RIM chain and states are those of the calls one by one.
+pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {
+    let mut guard = rmm.lock();
+    let st = &mut *guard;
+    let mut replies = Vec::with_capacity(calls.len());
+    let mut failed = false;
+    let mut steps = calls.chunks(BATCH_STEP);
     rmm.on_hash_pool(|| {
-        let mut steps = done.chunks(BATCH_STEP);
-        let Some(first) = steps.next() else {
-            return;
-        };
-        let mut prev = (first, hash_step(first));
-        for next in steps {
-            let ((), hashes) = rayon::join(
+        let mut applied = apply_step(rmm, st, steps.next(), &mut replies, &mut failed);
+        let mut hashed: Option<(Vec<DataCreated>, Vec<Slot>)> = None;
+        while !applied.is_empty() || hashed.is_some() {
+            let next = if failed { None } else { steps.next() };
+            let (next_applied, hashes) = rayon::join(
                 || {
-                    for (d, h) in prev.0.iter().zip(&prev.1) {
-                        extend(st, d, h);
+                    if let Some((ds, hs)) = hashed.take() {
+                        for (d, h) in ds.iter().zip(&hs) {
+                            extend(st, d, h);
+                        }
                     }
+                    apply_step(rmm, st, next, &mut replies, &mut failed)
                 },
-                || hash_step(next),
+                || {
+                    applied
+                        .par_iter()
+                        .map(DataCreated::content_hash)
+                        .collect::<Vec<Slot>>()
+                },
             );
-            prev = (next, hashes);
-        }
-        for (d, h) in prev.0.iter().zip(&prev.1) {
-            extend(st, d, h);
+            hashed = (!applied.is_empty()).then_some((applied, hashes));
+            applied = next_applied;
         }
     });
     replies
