@@ -55,25 +55,24 @@ pub(crate) fn realm_psci_complete(
     target: &Vcpu,
     status: u64,
 ) -> Result<(), Errno> {
-    let c = lock(&calling.arch)
-        .rec
-        .as_ref()
-        .map(|r| r.rec)
-        .ok_or(Errno::EINVAL)?;
-    let t = if std::ptr::eq(calling, target) {
-        c
-    } else {
-        lock(&target.arch)
-            .rec
-            .as_ref()
-            .map(|r| r.rec)
-            .ok_or(Errno::EINVAL)?
-    };
+    let (c, t) = rec_pair(calling, target).ok_or(Errno::EINVAL)?;
     if vm.shared.cmds().psci_complete(c, t, status).ok() {
         Ok(())
     } else {
         Err(Errno::EINVAL)
     }
+}
+
+/// The REC addresses of `calling` and `target`, `None` if either has no REC.
+fn rec_pair(calling: &Vcpu, target: &Vcpu) -> Option<(u64, u64)> {
+    let rec = |v: &Vcpu| lock(&v.arch).rec.as_ref().map(|r| r.rec);
+    let c = rec(calling)?;
+    let t = if std::ptr::eq(calling, target) {
+        c
+    } else {
+        rec(target)?
+    };
+    Some((c, t))
 }
 
 /// Offsets in `rec_run` of the fields the kernel writes back one at a time.
@@ -360,9 +359,17 @@ fn psci_call(vm: &Vm, vcpu: &Vcpu, func: u32) -> Result<Continue, Errno> {
             set_x0(PSCI_RET_INVALID_PARAMS);
             return Ok(Continue::Enter);
         };
+        // v12 psci.c `kvm_psci_vcpu_on`: a powered-off target gets PSCI_COMPLETE(SUCCESS) under its
+        // mp_state lock, *before* it is made runnable ("Make sure we issue PSCI_COMPLETE before the VCPU
+        // can be scheduled"), so a woken vCPU never enters a REC whose CPU_ON the RMM still holds pending.
+        // Otherwise PSCI_COMPLETE follows the unlock: ALREADY_ON → SUCCESS, other failures → DENIED.
+        let recs = rec_pair(vcpu, &target);
         let ret = {
             let mut t = lock(&target.arch);
             if t.power_off {
+                if let Some((c, tr)) = recs {
+                    let _ = vm.shared.cmds().psci_complete(c, tr, PSCI_RET_SUCCESS);
+                }
                 t.power_off = false;
                 target.wake.notify_all();
                 PSCI_RET_SUCCESS
@@ -370,12 +377,14 @@ fn psci_call(vm: &Vm, vcpu: &Vcpu, func: u32) -> Result<Continue, Errno> {
                 PSCI_RET_ALREADY_ON
             }
         };
-        let status = if ret == PSCI_RET_SUCCESS || ret == PSCI_RET_ALREADY_ON {
-            PSCI_RET_SUCCESS
-        } else {
-            PSCI_RET_DENIED
-        };
-        let _ = realm_psci_complete(vm, vcpu, &target, status);
+        if ret != PSCI_RET_SUCCESS {
+            let status = if ret == PSCI_RET_ALREADY_ON {
+                PSCI_RET_SUCCESS
+            } else {
+                PSCI_RET_DENIED
+            };
+            let _ = realm_psci_complete(vm, vcpu, &target, status);
+        }
         set_x0(ret);
         return Ok(Continue::Enter);
     }

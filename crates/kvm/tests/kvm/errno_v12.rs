@@ -221,9 +221,18 @@ fn populate_argument_checks() {
         h.populate(vm, RAM_GPA, 2 * 4096, src, 0),
         Err(Errno::EEXIST)
     );
-    // Partial progress: an error after the first page returns the bytes done.
+    // Partial progress: an error after the first page returns the bytes done. The source's last page is
+    // the last page of the highest registered region: whatever is mapped after it (mmaps may be adjacent)
+    // is not registered, so the second page faults.
+    let last_page = h
+        .regions
+        .iter()
+        .map(|r| r.as_ptr() as u64 + r.size() as u64 - 4096)
+        .max()
+        .unwrap();
+    assert!(!h.k.user_memory().contains(last_page + 4096, 1));
     assert_eq!(
-        h.populate(vm, RAM_GPA + 0x1000, 2 * 4096, src + 15 * 4096, 0),
+        h.populate(vm, RAM_GPA + 0x1000, 2 * 4096, last_page, 0),
         Ok(4096)
     );
     // The count is clamped to the memslot's end.

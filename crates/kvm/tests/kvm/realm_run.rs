@@ -145,3 +145,94 @@ fn runtime_fault_on_private_memory() {
     assert_eq!(h.rmm.realm_granule_count(), 0);
     assert_eq!(h.k.page_allocator().in_use(), 0);
 }
+
+/// The real RMM with RMI_PSCI_COMPLETE slowed down, so that a target vCPU woken before its CPU_ON is
+/// completed would reach REC_ENTER first and fail (RMI_ERROR_REC → -ENXIO).
+struct SlowPsciComplete(Arc<Rmm>);
+
+impl realm_rmm::host::Rmi for SlowPsciComplete {
+    fn call(&self, regs: realm_rmm::host::SmcRegs) -> realm_rmm::host::SmcRegs {
+        if regs.x[0] == u64::from(realm_rmm::abi::RMI_PSCI_COMPLETE) {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        self.0.call(regs)
+    }
+}
+
+impl realm_rmm::host::HostMemory for SlowPsciComplete {
+    fn dram(&self) -> Vec<std::ops::Range<u64>> {
+        self.0.dram()
+    }
+    fn read(&self, pa: u64, buf: &mut [u8]) -> Result<(), realm_rmm::host::HostAccessFault> {
+        self.0.read(pa, buf)
+    }
+    fn write(&self, pa: u64, data: &[u8]) -> Result<(), realm_rmm::host::HostAccessFault> {
+        self.0.write(pa, data)
+    }
+}
+
+/// v12 psci.c `kvm_psci_vcpu_on`: in-kernel CPU_ON issues RMI_PSCI_COMPLETE *before* the powered-off
+/// target can run. vCPU 1 waits in KVM_RUN on its own thread; vCPU 0 calls CPU_ON(1), then writes to the
+/// UART; vCPU 1, once woken, must enter its REC and reach its own UART write, never fail with -ENXIO.
+#[test]
+fn cpu_on_completes_before_the_target_runs() {
+    let cpus = ScriptedCpus::new();
+    // PSCI CPU_ON (SMC64) of MPIDR 1 at the RAM base, then an MMIO exit.
+    cpus.script(0).extend([
+        Step::smc(0xc400_0003, &[1, RAM_GPA, 0]),
+        Step::store(UART, 1, 1, u64::from(b'0')),
+    ]);
+    cpus.script(1)
+        .extend([Step::store(UART, 1, 1, u64::from(b'1'))]);
+    let platform = PlatformConfig {
+        cpu: cpus.model(),
+        ..PlatformConfig::default()
+    };
+    let rmm = Arc::new(Rmm::new(platform));
+    let mut h = H::with_rmm(
+        AbiRevision::V12,
+        Arc::new(SlowPsciComplete(rmm.clone())),
+        None,
+    );
+    let vm = h.realm_vm();
+    let gic = h.vgic(vm).unwrap();
+    let shared = h.user(RAM);
+    let g = h.gmem(vm, RAM).unwrap();
+    h.memslot(vm, 0, RAM_GPA, RAM, shared, Some((g, 0)))
+        .unwrap();
+    h.private(vm, RAM_GPA, RAM, true).unwrap();
+    let v0 = h.vcpu(vm, 0).unwrap();
+    let v1 = h.vcpu(vm, 1).unwrap();
+    h.vcpu_init(v0, psci_0_2()).unwrap();
+    let off = 1 << crate::common::uapi::feature::KVM_ARM_VCPU_POWER_OFF;
+    h.vcpu_init(v1, psci_0_2() | off).unwrap();
+    let run0 = h.k.kvm_run(v0).unwrap();
+    let run1 = h.k.kvm_run(v1).unwrap();
+    let h = Arc::new(h);
+
+    let secondary = {
+        let h = h.clone();
+        std::thread::spawn(move || h.run(v1))
+    };
+    assert_eq!(h.run(v0), Ok(0));
+    assert_eq!(run0.exit_reason(), KVM_EXIT_MMIO);
+    assert_eq!(run0.mmio().1[0], b'0');
+    assert_eq!(
+        cpus.script(0).records()[0].ctx.gprs[0],
+        0,
+        "CPU_ON: SUCCESS"
+    );
+    assert_eq!(
+        secondary.join().unwrap(),
+        Ok(0),
+        "the woken vCPU entered its REC"
+    );
+    assert_eq!(run1.exit_reason(), KVM_EXIT_MMIO);
+    assert_eq!(run1.mmio().1[0], b'1');
+
+    for fd in [v0, v1, g, gic, vm] {
+        h.k.close(fd).unwrap();
+    }
+    rmm.check_invariants().unwrap();
+    assert_eq!(rmm.realm_granule_count(), 0);
+}
