@@ -1,14 +1,32 @@
 //! `call_many` over runs of RMI_DATA_CREATE longer than one step of the batch pipeline (apply, hash and RIM
-//! chain overlap across steps) gives exactly the one-by-one results, including a failure in a later step.
+//! chain overlap across steps) gives exactly the one-by-one results, including a failure in a later step;
+//! likewise for the kernel's populate sequence (GRANULE_DELEGATE of each destination, then DATA_CREATE).
 #![cfg(test)]
 
 use realm_rmm::abi;
 use realm_rmm::host::{Rmi as _, SmcRegs};
 use realm_rmm::testing::{RealmParams, World};
 
-/// A realm with tables over `n` pages and `n` DATA_CREATE calls; call `fail_at` uses an undelegated
-/// granule; flags cycle through measured / not measured.
-fn build(n: usize, fail_at: Option<usize>, sha512: bool) -> (World, u64, Vec<SmcRegs>) {
+/// How the run is made.
+#[derive(Clone, Copy)]
+struct Run {
+    pages: usize,
+    sha512: bool,
+    /// Each DATA_CREATE is preceded by the GRANULE_DELEGATE of its destination (the kernel's populate).
+    delegate: bool,
+    /// Page whose call fails: its DATA_CREATE destination is undelegated (without `delegate`), or its
+    /// GRANULE_DELEGATE names a granule that is already delegated (with `delegate`).
+    fail_at: Option<usize>,
+}
+
+/// A realm with tables over `n` pages and the calls of `run`; flags cycle through measured / not measured.
+fn build(run: Run) -> (World, u64, Vec<SmcRegs>) {
+    let Run {
+        pages: n,
+        sha512,
+        delegate,
+        fail_at,
+    } = run;
     let mut w = World::new();
     let p = RealmParams {
         hash_algo: u8::from(sha512),
@@ -24,11 +42,19 @@ fn build(n: usize, fail_at: Option<usize>, sha512: bool) -> (World, u64, Vec<Smc
     let mut calls = Vec::new();
     for (i, ipa) in (0..n).zip((0u64..).step_by(0x1000)) {
         let src = w.host_page(&[u8::try_from(i % 251).unwrap_or(0); 0x1000]);
-        let data = if fail_at == Some(i) {
+        let data = if fail_at == Some(i) || delegate {
             w.alloc()
         } else {
             w.delegated()
         };
+        if delegate {
+            let target = if fail_at == Some(i) {
+                w.delegated()
+            } else {
+                data
+            };
+            calls.push(SmcRegs::call(abi::RMI_GRANULE_DELEGATE, &[target]));
+        }
         let flags = if i % 3 == 0 {
             abi::RMI_NO_MEASURE_CONTENT
         } else {
@@ -42,8 +68,8 @@ fn build(n: usize, fail_at: Option<usize>, sha512: bool) -> (World, u64, Vec<Smc
     (w, rd, calls)
 }
 
-fn check(n: usize, fail_at: Option<usize>, sha512: bool) {
-    let (a, rd, calls) = build(n, fail_at, sha512);
+fn check(run: Run) {
+    let (a, rd, calls) = build(run);
     let mut one_by_one = Vec::new();
     for c in &calls {
         let r = a.rmm.call(*c);
@@ -52,14 +78,26 @@ fn check(n: usize, fail_at: Option<usize>, sha512: bool) {
             break;
         }
     }
-    let (b, _, calls_b) = build(n, fail_at, sha512);
+    let (b, _, calls_b) = build(run);
     let mut batched = Vec::new();
     b.rmm.call_many(&calls_b, &mut batched);
     assert_eq!(one_by_one, batched);
-    assert_eq!(batched.len(), fail_at.map_or(n, |f| f + 1));
+    let per_page = if run.delegate { 2 } else { 1 };
+    assert_eq!(
+        batched.len(),
+        run.fail_at
+            .map_or(run.pages * per_page, |f| f * per_page + 1)
+    );
+    assert_eq!(
+        batched.last().map(|r| r.x[0] != 0),
+        Some(run.fail_at.is_some())
+    );
     assert_eq!(a.rmm.measurement_log(rd), b.rmm.measurement_log(rd));
     assert_eq!(a.rmm.measurements(rd), b.rmm.measurements(rd));
-    for c in &calls {
+    for c in calls
+        .iter()
+        .filter(|c| c.x[0] == u64::from(abi::RMI_DATA_CREATE))
+    {
         let ra = a.rmi(abi::RMI_RTT_READ_ENTRY, &[rd, c.x[3], 3]);
         let rb = b.rmi(abi::RMI_RTT_READ_ENTRY, &[rd, c.x[3], 3]);
         assert_eq!(ra, rb);
@@ -68,15 +106,37 @@ fn check(n: usize, fail_at: Option<usize>, sha512: bool) {
     b.rmm.check_invariants().unwrap();
 }
 
+fn run(pages: usize, sha512: bool, delegate: bool, fail_at: Option<usize>) -> Run {
+    Run {
+        pages,
+        sha512,
+        delegate,
+        fail_at,
+    }
+}
+
 #[test]
 fn long_runs_equal_one_by_one() {
-    check(1100, None, false);
-    check(700, None, true);
+    check(run(1100, false, false, None));
+    check(run(700, true, false, None));
 }
 
 #[test]
 fn failure_in_a_later_step_stops_the_run_like_one_by_one() {
-    check(900, Some(611), false);
-    check(600, Some(256), true);
-    check(600, Some(0), false);
+    check(run(900, false, false, Some(611)));
+    check(run(600, true, false, Some(256)));
+    check(run(600, false, false, Some(0)));
+}
+
+#[test]
+fn delegate_and_data_create_pairs_equal_one_by_one() {
+    check(run(1100, false, true, None));
+    check(run(300, true, true, None));
+}
+
+#[test]
+fn a_failed_delegate_stops_the_pairs_like_one_by_one() {
+    check(run(700, false, true, Some(611)));
+    check(run(300, false, true, Some(1)));
+    check(run(300, true, true, Some(0)));
 }

@@ -1,8 +1,9 @@
 //! RMI_DATA_CREATE, RMI_DATA_CREATE_UNKNOWN, RMI_DATA_DESTROY — DEN0137 1.0-rel0 B4.3.
 //!
 //! Failure conditions in the order of TF-RMM `rmm-spec-v1.0-rel0` `runtime/rmi/rtt.c` (`data_create`,
-//! `smc_data_destroy`). RMI_DATA_CREATE also has a batch form for [`crate::host::Rmi::call_many`]: the
-//! calls are applied in order under one lock hold, the contents of the measured granules are hashed on
+//! `smc_data_destroy`). RMI_DATA_CREATE also has a batch form for [`crate::host::Rmi::call_many`] (runs of
+//! DATA_CREATE, with or without the GRANULE_DELEGATE of each destination before it): the calls are applied
+//! in order under one lock hold, the contents of the measured granules are hashed on
 //! all cores and the RIM is extended in call order (pipelined with the hashing), so every status, granule
 //! state and RIM equals the one-by-one result.
 
@@ -136,9 +137,14 @@ fn apply_step(
     let calls = calls.unwrap_or_default();
     let mut done = Vec::with_capacity(calls.len());
     for a in calls {
-        match data_create_locked(rmm, st, a) {
+        let result = if is_delegate(a) {
+            super::granule::granule_delegate_locked(rmm, st, a).map(|_| None)
+        } else {
+            data_create_locked(rmm, st, a).map(Some)
+        };
+        match result {
             Ok(d) => {
-                done.push(d);
+                done.extend(d);
                 replies.push(Reply::OK);
             }
             Err(e) => {
@@ -151,8 +157,14 @@ fn apply_step(
     done
 }
 
-/// A run of RMI_DATA_CREATE calls applied in order, stopping after the first failure; returns the reply of
-/// every call made. A three-stage pipeline under one lock hold: apply step k+1 and chain the RIM over step
+/// Whether a batch call is RMI_GRANULE_DELEGATE (the others are RMI_DATA_CREATE).
+fn is_delegate(a: &RawArgs) -> bool {
+    super::command(a.x[0]).is_some_and(|c| c.fid == crate::abi::RMI_GRANULE_DELEGATE)
+}
+
+/// A run of RMI_DATA_CREATE calls, possibly interleaved with the RMI_GRANULE_DELEGATE of their
+/// destinations (the kernel's populate sequence), applied in order, stopping after the first failure;
+/// returns the reply of every call made. A three-stage pipeline under one lock hold: apply step k+1 and chain the RIM over step
 /// k-1 (in call order, on this thread) while the pool hashes the contents of step k. Nothing outside the
 /// lock can observe the interleaving, and the RIM chain and states are those of the calls one by one.
 pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {

@@ -3,6 +3,7 @@
 use super::{RawArgs, Reply, RmiError, RmiResult};
 use crate::Rmm;
 use crate::granule::GranuleState;
+use crate::rmm::RmmState;
 
 /// RMI_GRANULE_DELEGATE(addr).
 ///
@@ -10,8 +11,12 @@ use crate::granule::GranuleState;
 /// aligned, outside DRAM, or not in state NS → `RMI_ERROR_INPUT`. (The EL3 GTSI call cannot fail here.)
 /// The granule moves to the Realm PAS, zeroed.
 pub(crate) fn granule_delegate(rmm: &Rmm, a: &RawArgs) -> RmiResult {
+    granule_delegate_locked(rmm, &mut rmm.lock(), a)
+}
+
+/// RMI_GRANULE_DELEGATE with the state lock held (the batch form of [`crate::host::Rmi::call_many`]).
+pub(crate) fn granule_delegate_locked(rmm: &Rmm, st: &mut RmmState, a: &RawArgs) -> RmiResult {
     let addr = a.arg(1);
-    let mut st = rmm.lock();
     if !rmm.mem.is_granule(addr) || st.granules.state(addr) != GranuleState::Undelegated {
         return Err(RmiError::INPUT);
     }

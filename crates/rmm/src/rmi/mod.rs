@@ -277,14 +277,16 @@ fn reply_regs(cmd: &Command, regs: &SmcRegs, reply: &Reply) -> SmcRegs {
     SmcRegs { x }
 }
 
-/// [`crate::host::Rmi::call_many`]: runs of RMI_DATA_CREATE go through the batch path (contents hashed
+/// [`crate::host::Rmi::call_many`]: runs of RMI_DATA_CREATE and RMI_GRANULE_DELEGATE go through the batch path (contents hashed
 /// on all cores), anything else one by one; stops after the first failure.
 pub(crate) fn dispatch_many(rmm: &Rmm, calls: &[SmcRegs], out: &mut Vec<SmcRegs>) {
-    let is_data_create =
-        |r: &SmcRegs| command(r.x[0]).is_some_and(|c| c.fid == abi::RMI_DATA_CREATE);
+    let batchable = |r: &SmcRegs| {
+        command(r.x[0])
+            .is_some_and(|c| c.fid == abi::RMI_DATA_CREATE || c.fid == abi::RMI_GRANULE_DELEGATE)
+    };
     let mut i = 0;
     while i < calls.len() {
-        let run = calls[i..].iter().take_while(|r| is_data_create(r)).count();
+        let run = calls[i..].iter().take_while(|r| batchable(r)).count();
         if run < 2 {
             let ret = dispatch(rmm, calls[i]);
             out.push(ret);
