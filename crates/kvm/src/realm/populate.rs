@@ -6,7 +6,8 @@
 //! flags)`; on `RMI_ERROR_RTT` the missing RTTs are created from the reported level down to level 3 and
 //! `DATA_CREATE` is retried once. Runs of pages are issued with [`Rmi::call_many`](realm_rmm::host::Rmi),
 //! which stops at the first non-success, so the observable call sequence is unchanged. `src` is the PA of
-//! an NS bounce page holding the user page (Linux passes the pinned user page's PA).
+//! an NS bounce page holding the user page (Linux passes the pinned user page's PA); a batch's user pages
+//! are copied into its bounce pages on two threads before its calls are issued.
 
 use realm_rmm::abi::{RMI_DATA_CREATE, RMI_ERROR_RTT, RMI_GRANULE_DELEGATE};
 use realm_rmm::host::SmcRegs;
@@ -23,8 +24,12 @@ use crate::{Errno, PAGE_SIZE};
 
 use super::RealmState;
 
-/// Pages per `call_many` batch (2 MiB, the v10 chunk).
-const BATCH: usize = 512;
+/// Pages per `call_many` batch (4 MiB): long enough for the RMM's hash pipeline to keep both cores busy, short
+/// enough that the bounce pages (live for one populate call) stay a small part of memory.
+const BATCH: usize = 1024;
+
+/// Threads copying a batch's user pages into its bounce pages.
+const COPY_THREADS: usize = 2;
 
 /// One page to populate: its IPA, destination gmem page and the user address of its source page.
 #[derive(Debug, Clone, Copy)]
@@ -42,21 +47,66 @@ struct Bounce<'a> {
 }
 
 impl Bounce<'_> {
-    fn get(&mut self, i: usize) -> Result<u64, Errno> {
-        while self.pages.len() <= i {
+    /// At least `n` bounce pages.
+    fn reserve(&mut self, n: usize) -> Result<(), Errno> {
+        while self.pages.len() < n {
             self.pages
                 .push(self.vm.shared.pages.alloc().ok_or(Errno::ENOMEM)?);
         }
-        Ok(self.pages[i])
+        Ok(())
     }
 }
 
 impl Drop for Bounce<'_> {
+    /// Scrub and free: pages are zeroed when freed, as with Linux's `init_on_free=1`, so copies of the
+    /// realm's images do not linger in Non-secure memory (and the simulated platform drops their storage).
     fn drop(&mut self) {
+        let zero = [0u8; crate::pages::PAGE_BYTES];
         for &pa in &self.pages {
+            self.vm.shared.write_page(pa, &zero);
             self.vm.shared.pages.free(pa);
         }
     }
+}
+
+/// `copy_from_user` of each job's source page into its bounce page, on [`COPY_THREADS`] threads. Returns
+/// how many pages, from the first, were copied before the first fault, and that fault.
+fn copy_sources(
+    vm: &Vm,
+    user: &UserMemory,
+    jobs: &[Job],
+    bounce: &[u64],
+) -> (usize, Option<Errno>) {
+    let copy = |jobs: &[Job], bounce: &[u64]| -> (usize, Option<Errno>) {
+        let mut page = [0u8; crate::pages::PAGE_BYTES];
+        for (n, (job, &pa)) in jobs.iter().zip(bounce).enumerate() {
+            if let Err(e) = user.read(job.src_uaddr, &mut page) {
+                return (n, Some(e));
+            }
+            vm.shared.write_page(pa, &page);
+        }
+        (jobs.len(), None)
+    };
+    let per_thread = jobs.len().div_ceil(COPY_THREADS).max(1);
+    let parts: Vec<(usize, Option<Errno>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .chunks(per_thread)
+            .zip(bounce.chunks(per_thread))
+            .map(|(j, b)| s.spawn(move || copy(j, b)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or((0, Some(Errno::EFAULT))))
+            .collect()
+    });
+    let mut done = 0;
+    for (n, err) in parts {
+        done += n;
+        if err.is_some() {
+            return (done, err);
+        }
+    }
+    (done, None)
 }
 
 /// Populate `jobs` in order. Returns how many pages were done and the error that stopped the run.
@@ -78,19 +128,14 @@ fn create_data_pages(
     };
     let mut done = 0;
     for batch in jobs.chunks(BATCH) {
-        let mut srcs = Vec::with_capacity(batch.len());
-        for (i, job) in batch.iter().enumerate() {
-            let mut page = vec![0u8; crate::pages::PAGE_BYTES];
-            if let Err(e) = user.read(job.src_uaddr, &mut page) {
-                return (done, Some(e));
-            }
-            let pa = match bounce.get(i) {
-                Ok(pa) => pa,
-                Err(e) => return (done, Some(e)),
-            };
-            vm.shared.write_page(pa, &page);
-            srcs.push(pa);
+        if let Err(e) = bounce.reserve(batch.len()) {
+            return (done, Some(e));
         }
+        let srcs = &bounce.pages[..batch.len()];
+        // A fault on page n stops the batch there: pages before it are still created, as Linux copies and
+        // creates page by page.
+        let (copied, fault) = copy_sources(vm, user, batch, srcs);
+        let batch = &batch[..copied];
         let mut k = 0;
         while k < batch.len() {
             let calls: Vec<SmcRegs> = batch[k..]
@@ -141,6 +186,9 @@ fn create_data_pages(
                 return (done, Some(Errno::ENXIO));
             }
             k += out.len() / 2;
+        }
+        if fault.is_some() {
+            return (done, fault);
         }
     }
     (done, None)
