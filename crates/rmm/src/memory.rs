@@ -204,8 +204,21 @@ impl PhysMem {
         });
     }
 
-    /// Write `data` at `off` of granule `pa` (RMM access, any PAS).
+    /// Write `data` at `off` of granule `pa` (RMM access, any PAS). A whole-granule store replaces the
+    /// contents (no copy-on-write clone of contents shared with a realm granule, which it would overwrite
+    /// anyway); a whole granule of zeros is stored as no contents.
     pub(crate) fn write_in_granule(&self, pa: u64, off: usize, data: &[u8]) {
+        if off == 0 && data.len() == GRANULE_BYTES {
+            let fresh = (data != &ZERO_GRANULE[..]).then(|| {
+                let mut g = Arc::new([0; GRANULE_BYTES]);
+                if let Some(dst) = Arc::get_mut(&mut g) {
+                    dst.copy_from_slice(data);
+                }
+                g
+            });
+            write_lock(self.shard(pa)).entry(pa).data = fresh;
+            return;
+        }
         let mut shard = write_lock(self.shard(pa));
         let page = shard.entry(pa);
         let g = Arc::make_mut(
@@ -357,6 +370,29 @@ mod tests {
         m.with_granule(0x8000_0000, |g| {
             assert_eq!(g[..9], [2, 2, 2, 2, 2, 2, 2, 2, 1])
         });
+    }
+
+    #[test]
+    fn whole_granule_stores_replace_shared_contents() {
+        let m = mem();
+        m.host_write(0x8000_0000, &[1; 4096]).unwrap();
+        m.set_realm(0x8000_2000, true);
+        let shared = m.copy_granule(0x8000_0000, 0x8000_2000).unwrap();
+        m.host_write(0x8000_0000, &[2; 4096]).unwrap();
+        assert!(
+            shared.iter().all(|b| *b == 1),
+            "the realm's copy is untouched"
+        );
+        m.with_granule(0x8000_2000, |g| assert!(g.iter().all(|b| *b == 1)));
+        m.with_granule(0x8000_0000, |g| assert!(g.iter().all(|b| *b == 2)));
+        m.host_write(0x8000_0000, &[0; 4096]).unwrap();
+        m.with_granule(0x8000_0000, |g| assert!(g.iter().all(|b| *b == 0)));
+        let (key, idx) = split(0x8000_0000);
+        let shard = read_lock(m.shard(0x8000_0000));
+        assert!(
+            shard.chunks[&key][idx].data.is_none(),
+            "zeros are no contents"
+        );
     }
 
     #[test]
