@@ -21,13 +21,7 @@ fn kernel_is_send_and_sync() {
 
 /// One realm VM with `n` vCPUs, not yet run; returns (vm, gic, gmem, vcpus).
 fn realm(h: &mut H<Rmm>, n: u64) -> (Fd, Fd, Fd, Vec<Fd>) {
-    let vm = h.realm_vm();
-    let gic = h.vgic(vm).unwrap();
-    let shared = h.user(RAM);
-    let g = h.gmem(vm, RAM).unwrap();
-    h.memslot(vm, 0, RAM_GPA, RAM, shared, Some((g, 0)))
-        .unwrap();
-    h.private(vm, RAM_GPA, RAM, true).unwrap();
+    let (vm, gic, g, _) = h.realm_with_ram(RAM, true);
     let src = h.user(4096);
     h.populate(vm, RAM_GPA, 4096, src, 1).unwrap();
     let vcpus: Vec<Fd> = (0..n).map(|id| h.vcpu(vm, id).unwrap()).collect();

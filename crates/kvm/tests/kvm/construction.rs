@@ -11,13 +11,7 @@ const RAM: u64 = 16 << 20;
 #[test]
 fn v12_construction_order() {
     let mut h = H::new(AbiRevision::V12);
-    let vm = h.realm_vm();
-    let gic = h.vgic(vm).unwrap();
-    let shared = h.user(RAM);
-    let g = h.gmem(vm, RAM).unwrap();
-    h.memslot(vm, 0, RAM_GPA, RAM, shared, Some((g, 0)))
-        .unwrap();
-    h.private(vm, RAM_GPA, RAM, true).unwrap();
+    let (vm, gic, g, _) = h.realm_with_ram(RAM, true);
     let v0 = h.vcpu(vm, 0).unwrap();
     let v1 = h.vcpu(vm, 1).unwrap();
     for v in [v0, v1] {

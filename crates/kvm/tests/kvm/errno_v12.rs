@@ -13,13 +13,7 @@ const REALM40: u64 = (KVM_VM_TYPE_ARM_REALM << KVM_VM_TYPE_ARM_SHIFT) | 40;
 
 /// A realm VM with a vGIC, a private gmem slot at RAM_GPA and one initialised vCPU.
 fn setup(h: &mut H) -> (Fd, Fd, u64) {
-    let vm = h.realm_vm();
-    h.vgic(vm).unwrap();
-    let shared = h.user(RAM);
-    let g = h.gmem(vm, RAM).unwrap();
-    h.memslot(vm, 0, RAM_GPA, RAM, shared, Some((g, 0)))
-        .unwrap();
-    h.private(vm, RAM_GPA, RAM, true).unwrap();
+    let (vm, ..) = h.realm_with_ram(RAM, true);
     let v = h.vcpu(vm, 0).unwrap();
     h.vcpu_init(v, psci_0_2()).unwrap();
     let src = h.user(16 * 4096);

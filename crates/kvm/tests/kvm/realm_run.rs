@@ -31,13 +31,7 @@ fn scripted_guest_mmio_ripas_psci() {
         ..PlatformConfig::default()
     };
     let mut h = H::with_rmm(AbiRevision::V12, Arc::new(Rmm::new(platform)), None);
-    let vm = h.realm_vm();
-    let gic = h.vgic(vm).unwrap();
-    let shared = h.user(RAM);
-    let g = h.gmem(vm, RAM).unwrap();
-    h.memslot(vm, 0, RAM_GPA, RAM, shared, Some((g, 0)))
-        .unwrap();
-    h.private(vm, RAM_GPA, RAM, true).unwrap();
+    let (vm, gic, g, _) = h.realm_with_ram(RAM, true);
     let v0 = h.vcpu(vm, 0).unwrap();
     h.vcpu_init(v0, psci_0_2()).unwrap();
     let run = h.k.kvm_run(v0).unwrap();
@@ -107,12 +101,7 @@ fn runtime_fault_on_private_memory() {
         ..PlatformConfig::default()
     };
     let mut h = H::with_rmm(AbiRevision::V12, Arc::new(Rmm::new(platform)), None);
-    let vm = h.realm_vm();
-    let gic = h.vgic(vm).unwrap();
-    let shared = h.user(RAM);
-    let g = h.gmem(vm, RAM).unwrap();
-    h.memslot(vm, 0, RAM_GPA, RAM, shared, Some((g, 0)))
-        .unwrap();
+    let (vm, gic, g, _) = h.realm_with_ram(RAM, false);
     h.private(vm, RAM_GPA, 0x30_0000, true).unwrap();
     let v0 = h.vcpu(vm, 0).unwrap();
     h.vcpu_init(v0, psci_0_2()).unwrap();
@@ -194,13 +183,7 @@ fn cpu_on_completes_before_the_target_runs() {
         Arc::new(SlowPsciComplete(rmm.clone())),
         None,
     );
-    let vm = h.realm_vm();
-    let gic = h.vgic(vm).unwrap();
-    let shared = h.user(RAM);
-    let g = h.gmem(vm, RAM).unwrap();
-    h.memslot(vm, 0, RAM_GPA, RAM, shared, Some((g, 0)))
-        .unwrap();
-    h.private(vm, RAM_GPA, RAM, true).unwrap();
+    let (vm, gic, g, _) = h.realm_with_ram(RAM, true);
     let v0 = h.vcpu(vm, 0).unwrap();
     let v1 = h.vcpu(vm, 1).unwrap();
     h.vcpu_init(v0, psci_0_2()).unwrap();

@@ -102,6 +102,21 @@ impl<R: Rmi + HostMemory + 'static> H<R> {
         r.map(|fd| Fd(fd as i32))
     }
 
+    /// A realm VM with a vGIC and `ram` bytes of RAM at [`RAM_GPA`] (guest_memfd slot 0 with a shared
+    /// alias in user memory, private if `private`): returns (vm, gic, gmem, shared alias HVA).
+    pub fn realm_with_ram(&mut self, ram: u64, private: bool) -> (Fd, Fd, Fd, u64) {
+        let vm = self.realm_vm();
+        let gic = self.vgic(vm).unwrap();
+        let shared = self.user(ram);
+        let g = self.gmem(vm, ram).unwrap();
+        self.memslot(vm, 0, RAM_GPA, ram, shared, Some((g, 0)))
+            .unwrap();
+        if private {
+            self.private(vm, RAM_GPA, ram, true).unwrap();
+        }
+        (vm, gic, g, shared)
+    }
+
     pub fn realm_vm(&self) -> Fd {
         self.vm((KVM_VM_TYPE_ARM_REALM << KVM_VM_TYPE_ARM_SHIFT) | 40)
             .unwrap()
