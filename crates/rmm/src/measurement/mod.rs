@@ -10,6 +10,9 @@ use zerocopy::{FromZeros as _, IntoBytes as _};
 
 use crate::abi::{RmiRealmParams, RmiRecParams};
 
+mod pipeline;
+pub(crate) use pipeline::{MAX_PENDING, MeasurementChain};
+
 /// Size of a measurement slot.
 pub const MAX_MEASUREMENT_SIZE: usize = 64;
 /// One measurement slot (digest bytes then zero padding).
