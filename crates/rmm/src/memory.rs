@@ -6,7 +6,7 @@
 //! per shard, separately from the RMM's metadata, so host loads and stores do not wait behind RMI calls.
 //! Shards hold 2 MiB chunks of contiguous granule entries, so runs of neighbouring granules (a realm's
 //! image, copied page by page) stay in one shard, one lookup and shared cache lines.
-//! Lock order: the RMM state lock, then one shard lock at a time.
+//! Lock order: the RMM state lock, then one shard lock at a time (never with a measurement-chain mutex).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

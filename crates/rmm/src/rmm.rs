@@ -31,13 +31,17 @@ pub struct Rmm {
     platform: PlatformConfig,
     pub(crate) mem: PhysMem,
     state: Mutex<RmmState>,
-    /// Threads that hash DATA_CREATE contents for `call_many`: a pool of the RMM's own, so waiting for it
-    /// with the state lock held never runs unrelated work (which might call the RMM) on this thread, as
-    /// work-stealing on the global rayon pool could.
+    /// Threads that hash DATA_CREATE contents (`call_many`, and the measurement pipeline behind one-by-one
+    /// calls): a pool of the RMM's own, so waiting for it with the state lock held never runs unrelated
+    /// work (which might call the RMM) on this thread, as work-stealing on the global rayon pool could.
     hash_pool: OnceLock<Option<rayon::ThreadPool>>,
 }
 
 /// Everything the RMM tracks, behind the state lock.
+///
+/// Lock order: the state lock, then either one memory shard lock (`memory`) or one realm's
+/// measurement-chain mutex (`measurement::pipeline`), never both at once. Hash-pool tasks take only chain
+/// mutexes, so waiting for them with the state lock held cannot deadlock.
 #[derive(Debug, Default)]
 pub(crate) struct RmmState {
     pub(crate) granules: Granules,
@@ -69,17 +73,23 @@ impl Rmm {
         }
     }
 
+    /// The RMM's hashing pool (built on first use; `None` if it could not be).
+    pub(crate) fn hash_pool(&self) -> Option<&rayon::ThreadPool> {
+        self.hash_pool
+            .get_or_init(|| {
+                let n = std::thread::available_parallelism().map_or(1, usize::from);
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .thread_name(|i| format!("rmm-hash-{i}"))
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+
     /// Run `f` on the RMM's hashing pool (or on this thread if no pool could be built).
     pub(crate) fn on_hash_pool<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        let pool = self.hash_pool.get_or_init(|| {
-            let n = std::thread::available_parallelism().map_or(1, usize::from);
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .thread_name(|i| format!("rmm-hash-{i}"))
-                .build()
-                .ok()
-        });
-        match pool {
+        match self.hash_pool() {
             Some(p) => p.install(f),
             None => f(),
         }
@@ -110,7 +120,7 @@ impl Rmm {
         self.lock()
             .realms
             .get(&rd_pa)
-            .map(|r| r.measurements.view())
+            .map(|r| r.measurements.with(|m| m.view()))
     }
 
     /// Every RIM extension of the realm whose RD is at `rd_pa`, in order, `None` if there is no RD there.
@@ -118,7 +128,7 @@ impl Rmm {
         self.lock()
             .realms
             .get(&rd_pa)
-            .map(|r| r.measurements.events())
+            .map(|r| r.measurements.with(|m| m.events()))
     }
 
     /// Number of granules in the Realm PAS (0 after a full teardown).

@@ -10,6 +10,9 @@ use zerocopy::{FromZeros as _, IntoBytes as _};
 
 use crate::abi::{RmiRealmParams, RmiRecParams};
 
+mod pipeline;
+pub(crate) use pipeline::{MAX_PENDING, MeasurementChain};
+
 /// Size of a measurement slot.
 pub const MAX_MEASUREMENT_SIZE: usize = 64;
 /// One measurement slot (digest bytes then zero padding).
@@ -106,12 +109,14 @@ pub struct MeasurementEvent {
     pub rim_after: Vec<u8>,
 }
 
-/// A compact log record (no per-event allocation on the hot path).
+/// A compact log record: what was measured, without the content digest (kept in
+/// [`RealmMeasurements::digests`]) or the RIM after it (recomputed by [`RealmMeasurements::events`]), so a
+/// DATA_CREATE appends 24 + digest-length bytes instead of two 64-byte slots.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum LogRecord {
     RealmCreate,
-    Data { ipa: u64, flags: u64, content: Slot },
-    Rec { content: Slot },
+    Data { ipa: u64, flags: u64 },
+    Rec,
     Ripas { base: u64, top: u64 },
 }
 
@@ -121,7 +126,48 @@ pub(crate) struct RealmMeasurements {
     pub(crate) algo: HashAlgorithm,
     /// Slot 0 = RIM, 1..=4 = REM0..REM3.
     pub(crate) slots: [Slot; 5],
-    pub(crate) log: Vec<(LogRecord, Slot)>,
+    /// The RIM set by RMI_REALM_CREATE, where [`Self::events`] starts its replay.
+    initial_rim: Slot,
+    /// Every RIM extension in order (the first is `RealmCreate`).
+    log: Chunked<LogRecord, 4096>,
+    /// The content digests of the `Data` and `Rec` records in order, digest-length bytes each (a chunk's
+    /// capacity is a multiple of every digest length, so no digest straddles two chunks).
+    digests: Chunked<u8, 0x1_0000>,
+}
+
+/// An append-only sequence in chunks of `CAP` elements, each allocated whole: growing it never moves what
+/// is stored (a single `Vec` would copy the whole log at every doubling), so an append is constant time.
+#[derive(Clone, Debug)]
+struct Chunked<T, const CAP: usize> {
+    chunks: Vec<Vec<T>>,
+}
+
+impl<T, const CAP: usize> Default for Chunked<T, CAP> {
+    fn default() -> Self {
+        Self { chunks: Vec::new() }
+    }
+}
+
+impl<T: Copy, const CAP: usize> Chunked<T, CAP> {
+    fn push(&mut self, v: T) {
+        self.extend_from_slice(std::slice::from_ref(&v));
+    }
+
+    /// Append `vs` (its length dividing `CAP`, so it never straddles two chunks).
+    fn extend_from_slice(&mut self, vs: &[T]) {
+        match self.chunks.last_mut() {
+            Some(c) if c.len() + vs.len() <= CAP => c.extend_from_slice(vs),
+            _ => {
+                let mut c = Vec::with_capacity(CAP);
+                c.extend_from_slice(vs);
+                self.chunks.push(c);
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.chunks.iter().flatten()
+    }
 }
 
 fn desc(ty: u8, rim: &Slot) -> [u8; DESC_SIZE] {
@@ -129,6 +175,30 @@ fn desc(ty: u8, rim: &Slot) -> [u8; DESC_SIZE] {
     d[0] = ty;
     d[0x08..0x10].copy_from_slice(&(DESC_SIZE as u64).to_le_bytes());
     d[0x10..0x50].copy_from_slice(rim);
+    d
+}
+
+/// TF-RMM `measurement_data_granule_measure`'s descriptor: RIM, IPA, flags, content hash.
+fn data_desc(rim: &Slot, ipa: u64, flags: u64, content: &Slot) -> [u8; DESC_SIZE] {
+    let mut d = desc(DESC_TYPE_DATA, rim);
+    d[0x50..0x58].copy_from_slice(&ipa.to_le_bytes());
+    d[0x58..0x60].copy_from_slice(&flags.to_le_bytes());
+    d[0x60..0xa0].copy_from_slice(content);
+    d
+}
+
+/// TF-RMM `measurement_rec_params_measure`'s descriptor: RIM, hash of the measured REC parameters.
+fn rec_desc(rim: &Slot, content: &Slot) -> [u8; DESC_SIZE] {
+    let mut d = desc(DESC_TYPE_REC, rim);
+    d[0x50..0x90].copy_from_slice(content);
+    d
+}
+
+/// TF-RMM `measurement_init_ripas_measure`'s descriptor: RIM, base, top.
+fn ripas_desc(rim: &Slot, base: u64, top: u64) -> [u8; DESC_SIZE] {
+    let mut d = desc(DESC_TYPE_RIPAS, rim);
+    d[0x50..0x58].copy_from_slice(&base.to_le_bytes());
+    d[0x58..0x60].copy_from_slice(&top.to_le_bytes());
     d
 }
 
@@ -152,29 +222,31 @@ impl RealmMeasurements {
         Self {
             algo,
             slots: [rim, [0; 64], [0; 64], [0; 64], [0; 64]],
-            log: vec![(LogRecord::RealmCreate, rim)],
+            initial_rim: rim,
+            log: {
+                let mut log = Chunked::default();
+                log.push(LogRecord::RealmCreate);
+                log
+            },
+            digests: Chunked::default(),
         }
     }
 
     fn extend(&mut self, d: &[u8; DESC_SIZE], rec: LogRecord) {
         self.slots[0] = self.algo.hash(d);
-        self.log.push((rec, self.slots[0]));
+        self.log.push(rec);
+    }
+
+    fn push_digest(&mut self, content: &Slot) {
+        self.digests
+            .extend_from_slice(&content[..self.algo.digest_len()]);
     }
 
     /// Extend with a DATA descriptor; `content` is the content hash (zero when not measured).
     pub(crate) fn extend_data(&mut self, ipa: u64, flags: u64, content: &Slot) {
-        let mut d = desc(DESC_TYPE_DATA, &self.slots[0]);
-        d[0x50..0x58].copy_from_slice(&ipa.to_le_bytes());
-        d[0x58..0x60].copy_from_slice(&flags.to_le_bytes());
-        d[0x60..0xa0].copy_from_slice(content);
-        self.extend(
-            &d,
-            LogRecord::Data {
-                ipa,
-                flags,
-                content: *content,
-            },
-        );
+        let d = data_desc(&self.slots[0], ipa, flags, content);
+        self.push_digest(content);
+        self.extend(&d, LogRecord::Data { ipa, flags });
     }
 
     /// Extend with a REC descriptor for `params` (flags, pc and gprs measured).
@@ -184,16 +256,14 @@ impl RealmMeasurements {
         m.pc = params.pc;
         m.gprs = params.gprs;
         let content = self.algo.hash(m.as_bytes());
-        let mut d = desc(DESC_TYPE_REC, &self.slots[0]);
-        d[0x50..0x90].copy_from_slice(&content);
-        self.extend(&d, LogRecord::Rec { content });
+        let d = rec_desc(&self.slots[0], &content);
+        self.push_digest(&content);
+        self.extend(&d, LogRecord::Rec);
     }
 
     /// Extend with a RIPAS descriptor for `[base, top)`.
     pub(crate) fn extend_ripas(&mut self, base: u64, top: u64) {
-        let mut d = desc(DESC_TYPE_RIPAS, &self.slots[0]);
-        d[0x50..0x58].copy_from_slice(&base.to_le_bytes());
-        d[0x58..0x60].copy_from_slice(&top.to_le_bytes());
+        let d = ripas_desc(&self.slots[0], base, top);
         self.extend(&d, LogRecord::Ripas { base, top });
     }
 
@@ -207,29 +277,49 @@ impl RealmMeasurements {
         }
     }
 
-    /// The public log.
+    /// The public log: the records replayed from the initial RIM through the same descriptors, so every
+    /// `rim_after` is the RIM the extension produced (the last one is the current RIM).
     pub(crate) fn events(&self) -> Vec<MeasurementEvent> {
         let n = self.algo.digest_len();
+        let mut rim = self.initial_rim;
+        let mut digests = self.digests.chunks.iter().flat_map(|c| c.chunks_exact(n));
+        let mut next_digest = || {
+            let mut s = [0; MAX_MEASUREMENT_SIZE];
+            if let Some(c) = digests.next() {
+                s[..n].copy_from_slice(c);
+            }
+            s
+        };
         self.log
             .iter()
-            .map(|(rec, rim)| MeasurementEvent {
-                kind: match *rec {
+            .map(|rec| {
+                let kind = match *rec {
                     LogRecord::RealmCreate => MeasurementKind::RealmCreate,
-                    LogRecord::Data {
-                        ipa,
-                        flags,
-                        content,
-                    } => MeasurementKind::Data {
-                        ipa,
-                        flags,
-                        content_hash: content[..n].to_vec(),
-                    },
-                    LogRecord::Rec { content } => MeasurementKind::Rec {
-                        content_hash: content[..n].to_vec(),
-                    },
-                    LogRecord::Ripas { base, top } => MeasurementKind::Ripas { base, top },
-                },
-                rim_after: rim[..n].to_vec(),
+                    LogRecord::Data { ipa, flags } => {
+                        let content = next_digest();
+                        rim = self.algo.hash(&data_desc(&rim, ipa, flags, &content));
+                        MeasurementKind::Data {
+                            ipa,
+                            flags,
+                            content_hash: content[..n].to_vec(),
+                        }
+                    }
+                    LogRecord::Rec => {
+                        let content = next_digest();
+                        rim = self.algo.hash(&rec_desc(&rim, &content));
+                        MeasurementKind::Rec {
+                            content_hash: content[..n].to_vec(),
+                        }
+                    }
+                    LogRecord::Ripas { base, top } => {
+                        rim = self.algo.hash(&ripas_desc(&rim, base, top));
+                        MeasurementKind::Ripas { base, top }
+                    }
+                };
+                MeasurementEvent {
+                    kind,
+                    rim_after: rim[..n].to_vec(),
+                }
             })
             .collect()
     }
@@ -267,6 +357,69 @@ mod tests {
             "799e434048fb57eb9d4f0e2a2b98158720377252deab2bdfcd69b5a8f82237f4\
              34bd6bb1c75bf160a2d49382f733b3439a3ff769e4ea5dd9a6f72239d44bbbab"
         );
+    }
+
+    /// The compact log replays to the RIM after every extension, with the content digests in order, for
+    /// both algorithms and every record kind.
+    #[test]
+    fn log_replay_matches_the_rim_after_each_extension() {
+        for algo in [0, 1] {
+            let a = HashAlgorithm::from_rmi(algo).unwrap();
+            let n = a.digest_len();
+            let mut m = RealmMeasurements::new(a, &vector_params(algo));
+            let mut rims = vec![m.slots[0][..n].to_vec()];
+            for i in 0..5u64 {
+                let mut content = [0; 64];
+                content[..n].fill(u8::try_from(i + 1).unwrap());
+                m.extend_data(i << 12, i & 1, &content);
+                rims.push(m.slots[0][..n].to_vec());
+            }
+            let mut rec = RmiRecParams::new_zeroed();
+            rec.pc = 0x8000;
+            m.extend_rec(&rec);
+            rims.push(m.slots[0][..n].to_vec());
+            m.extend_ripas(0x1000, 0x3000);
+            rims.push(m.slots[0][..n].to_vec());
+            m.extend_data(0x9000, 0, &[0; 64]);
+            rims.push(m.slots[0][..n].to_vec());
+            let ev = m.events();
+            assert_eq!(
+                ev.iter().map(|e| e.rim_after.clone()).collect::<Vec<_>>(),
+                rims
+            );
+            assert_eq!(ev[0].kind, MeasurementKind::RealmCreate);
+            assert_eq!(
+                ev[3].kind,
+                MeasurementKind::Data {
+                    ipa: 0x2000,
+                    flags: 0,
+                    content_hash: vec![3; n]
+                }
+            );
+            // Only measured fields are set, so the whole struct is what is measured.
+            let rec_hash = a.hash(rec.as_bytes());
+            assert_eq!(
+                ev[6].kind,
+                MeasurementKind::Rec {
+                    content_hash: rec_hash[..n].to_vec()
+                }
+            );
+            assert_eq!(
+                ev[7].kind,
+                MeasurementKind::Ripas {
+                    base: 0x1000,
+                    top: 0x3000
+                }
+            );
+            assert_eq!(
+                ev[8].kind,
+                MeasurementKind::Data {
+                    ipa: 0x9000,
+                    flags: 0,
+                    content_hash: vec![0; n]
+                }
+            );
+        }
     }
 
     #[test]

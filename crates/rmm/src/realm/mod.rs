@@ -1,6 +1,6 @@
 //! The Realm Descriptor (RD): what RMI_REALM_CREATE records about a realm.
 
-use crate::measurement::RealmMeasurements;
+use crate::measurement::MeasurementChain;
 use crate::s2tt::S2Ctx;
 
 /// The state of a realm — DEN0137 1.0-rel0 A2.1 / TF-RMM `enum realm_state`.
@@ -35,5 +35,6 @@ pub(crate) struct Realm {
     /// PMU enabled, and its counters.
     pub(crate) pmu_en: bool,
     pub(crate) pmu_num_ctrs: u32,
-    pub(crate) measurements: RealmMeasurements,
+    /// The RIM, REMs and log, behind the asynchronous DATA_CREATE pipeline.
+    pub(crate) measurements: MeasurementChain,
 }

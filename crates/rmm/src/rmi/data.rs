@@ -65,7 +65,7 @@ fn data_create_common(
     if src.is_some() && realm.state != RealmState::New {
         return Err(RmiError::REALM);
     }
-    let (s2, algo) = (realm.s2, realm.measurements.algo);
+    let (s2, algo) = (realm.s2, realm.measurements.algo());
     if !s2.in_par(ipa) || !s2.valid_map_addr(ipa, PAGE_LEVEL) {
         return Err(RmiError::INPUT);
     }
@@ -107,18 +107,29 @@ fn data_create_locked(rmm: &Rmm, st: &mut RmmState, a: &RawArgs) -> Result<DataC
     data_create_common(rmm, st, a, Some(src))
 }
 
-fn extend(st: &mut RmmState, d: &DataCreated, content: &Slot) {
-    if let Some(r) = st.realms.get_mut(&d.rd) {
-        r.measurements.extend_data(d.ipa, d.flags, content);
+fn extend(st: &RmmState, d: &DataCreated, content: &Slot) {
+    if let Some(r) = st.realms.get(&d.rd) {
+        r.measurements
+            .with(|m| m.extend_data(d.ipa, d.flags, content));
     }
 }
 
 /// RMI_DATA_CREATE(rd, data, ipa, src, flags): copy the NS granule `src` into `data`, map it at `ipa` as
-/// assigned_ram and extend the RIM (content hash only with MEASURE_CONTENT).
+/// assigned_ram and extend the RIM (content hash only with MEASURE_CONTENT). The extension is queued on
+/// the realm's measurement pipeline: the RMM's hash pool hashes the contents after this returns, and
+/// every reader of the measurements waits for it ([`crate::measurement::MeasurementChain`]).
 pub(crate) fn data_create(rmm: &Rmm, a: &RawArgs) -> RmiResult {
     let mut st = rmm.lock();
     let d = data_create_locked(rmm, &mut st, a)?;
-    extend(&mut st, &d, &d.content_hash());
+    if let Some(r) = st.realms.get(&d.rd) {
+        r.measurements.extend_data(
+            rmm.hash_pool(),
+            d.ipa,
+            d.flags,
+            d.algo.is_some(),
+            d.contents,
+        );
+    }
     Ok(Reply::OK)
 }
 

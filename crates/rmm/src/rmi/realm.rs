@@ -9,7 +9,7 @@ use crate::abi::{
     RmiRealmParams,
 };
 use crate::granule::GranuleState;
-use crate::measurement::{HashAlgorithm, RealmMeasurements};
+use crate::measurement::{HashAlgorithm, MAX_PENDING, MeasurementChain, RealmMeasurements};
 use crate::memory::GRANULE_SIZE;
 use crate::realm::{Realm, RealmState};
 use crate::rmm::RmmState;
@@ -175,7 +175,7 @@ pub(crate) fn realm_create(rmm: &Rmm, a: &RawArgs) -> RmiResult {
         sve_vq: if sve_en { p.sve_vl } else { 0 },
         pmu_en: p.flags & RMI_REALM_FLAGS_PMU != 0,
         pmu_num_ctrs: p.pmu_num_ctrs,
-        measurements: RealmMeasurements::new(algo, &p),
+        measurements: MeasurementChain::new(RealmMeasurements::new(algo, &p), MAX_PENDING),
     };
     st.vmids.insert(p.vmid);
     for (pa, t) in init_root_tables(&s2) {
@@ -224,6 +224,11 @@ pub(crate) fn realm_destroy(rmm: &Rmm, a: &RawArgs) -> RmiResult {
         .collect();
     if roots.iter().map(|r| st.granules.refcount(*r)).sum::<u64>() != 0 {
         return Err(RmiError::REALM);
+    }
+    // Finish the realm's queued measurement work before its RD goes (bounded work, no pool tasks left
+    // holding the realm's contents).
+    if let Some(r) = st.realms.get(&rd) {
+        r.measurements.with(|_| ());
     }
     st.vmids.remove(&s2.vmid);
     for r in roots {

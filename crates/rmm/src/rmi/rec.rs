@@ -75,7 +75,7 @@ pub(crate) fn rec_create(rmm: &Rmm, a: &RawArgs) -> RmiResult {
     if let Some(realm) = st.realms.get_mut(&rd) {
         realm.rec_count += 1;
         if runnable {
-            realm.measurements.extend_rec(&p);
+            realm.measurements.with(|m| m.extend_rec(&p));
         }
     }
     st.recs.insert(

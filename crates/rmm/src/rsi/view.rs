@@ -103,7 +103,7 @@ impl RealmAccess for RealmView<'_> {
     }
 
     fn hash_algo(&self) -> u8 {
-        match self.realm().map(|r| r.measurements.algo) {
+        match self.realm().map(|r| r.measurements.algo()) {
             Some(HashAlgorithm::Sha512) => 1,
             _ => 0,
         }
@@ -119,18 +119,17 @@ impl RealmAccess for RealmView<'_> {
 
     fn measurement(&self, idx: usize) -> [u8; 64] {
         self.realm()
-            .and_then(|r| r.measurements.slots.get(idx).copied())
+            .and_then(|r| r.measurements.with(|m| m.slots.get(idx).copied()))
             .unwrap_or([0; 64])
     }
 
     fn set_measurement(&mut self, idx: usize, value: [u8; 64]) {
-        if let Some(slot) = self
-            .st
-            .realms
-            .get_mut(&self.rd)
-            .and_then(|r| r.measurements.slots.get_mut(idx))
-        {
-            *slot = value;
+        if let Some(r) = self.st.realms.get(&self.rd) {
+            r.measurements.with(|m| {
+                if let Some(slot) = m.slots.get_mut(idx) {
+                    *slot = value;
+                }
+            });
         }
     }
 

@@ -54,10 +54,12 @@ pub(crate) fn rtt_init_ripas(rmm: &Rmm, a: &RawArgs) -> RmiResult {
         measured.push((addr, next));
         addr = next;
     }
-    if let Some(realm) = st.realms.get_mut(&rd) {
-        for (b, t) in measured {
-            realm.measurements.extend_ripas(b, t);
-        }
+    if let Some(realm) = st.realms.get(&rd) {
+        realm.measurements.with(|m| {
+            for (b, t) in measured {
+                m.extend_ripas(b, t);
+            }
+        });
     }
     if addr > base {
         Ok(Reply::outputs([addr, 0, 0, 0]))
