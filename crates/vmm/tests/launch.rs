@@ -45,8 +45,9 @@ mod tests {
         (report.outcome, console, conv.ctx.gprs[..3].to_vec())
     }
 
-    /// vCPU 0 brings vCPU 1 up with PSCI CPU_ON (in-kernel PSCI), writes 'A' and then waits; vCPU 1 writes
-    /// 'B' and powers the system off; vCPU 0's thread is kicked out of KVM_RUN.
+    /// vCPU 0 writes 'A', brings vCPU 1 up with PSCI CPU_ON (in-kernel PSCI) and then waits; vCPU 1 writes
+    /// 'B' and powers the system off; vCPU 0's thread is kicked out of KVM_RUN. ('A' comes before CPU_ON: a
+    /// write after it would race with vCPU 1's SYSTEM_OFF, which may stop the realm first.)
     #[test]
     fn secondary_vcpu_started_by_cpu_on_powers_off() {
         for abi in [Abi::V12, Abi::V10] {
@@ -55,8 +56,8 @@ mod tests {
             let uart = p.map.uart.range.base | (1u64 << (p.map.ipa_bits - 1));
             let cpus = ScriptedCpus::new();
             cpus.script(0)
-                .push(Step::smc(0xC400_0003, &[1, p.map.pc, 0])) // PSCI CPU_ON(MPIDR 1, entry, context)
-                .push(Step::store(uart, 1, 1, u64::from(b'A')));
+                .push(Step::store(uart, 1, 1, u64::from(b'A')))
+                .push(Step::smc(0xC400_0003, &[1, p.map.pc, 0])); // PSCI CPU_ON(MPIDR 1, entry, context)
             cpus.script(1)
                 .push(Step::store(uart, 1, 1, u64::from(b'B')))
                 .push(Step::smc(0x8400_0008, &[]));
@@ -68,11 +69,18 @@ mod tests {
                 LaunchOutcome::Stopped(ExitStatus::PowerOff),
                 "{abi}"
             );
-            let mut out = console.clone();
-            out.sort_unstable();
-            assert_eq!(out, b"AB", "{abi}: {:?}", String::from_utf8_lossy(&console));
-            // CPU_ON returned PSCI_SUCCESS to vCPU 0.
-            assert_eq!(cpus.script(0).records()[0].ctx.gprs[0], 0, "{abi}");
+            assert_eq!(
+                console,
+                b"AB",
+                "{abi}: {:?}",
+                String::from_utf8_lossy(&console)
+            );
+            // 'B' shows CPU_ON powered vCPU 1 on. Its return value reaches vCPU 0 only if vCPU 0 re-entered
+            // before vCPU 1's SYSTEM_OFF stopped the realm (a race by design here; realm-kvm's
+            // `cpu_on_completes_before_the_target_runs` checks it deterministically): when it did, SUCCESS.
+            if let Some(cpu_on) = cpus.script(0).records().get(1) {
+                assert_eq!(cpu_on.ctx.gprs[0], 0, "{abi}");
+            }
         }
     }
 

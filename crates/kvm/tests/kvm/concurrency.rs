@@ -3,7 +3,7 @@
 //! is left behind.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 
 use realm_kvm::{AbiRevision, Errno, Fd, Kernel};
@@ -49,10 +49,12 @@ fn teardown_while_vcpus_run() {
     let vms: Vec<_> = (0..2).map(|_| realm(&mut h, 3)).collect();
     let h = Arc::new(h);
     let stop = Arc::new(AtomicBool::new(false));
+    // Threads whose KVM_RUN has returned at least once.
+    let running = Arc::new(AtomicUsize::new(0));
     let mut threads = Vec::new();
     for (_, _, _, vcpus) in &vms {
         for &v in vcpus {
-            let (h, stop) = (Arc::clone(&h), Arc::clone(&stop));
+            let (h, stop, running) = (Arc::clone(&h), Arc::clone(&stop), Arc::clone(&running));
             threads.push(thread::spawn(move || {
                 let mut runs = 0;
                 while !stop.load(Ordering::SeqCst) {
@@ -60,13 +62,17 @@ fn teardown_while_vcpus_run() {
                         Err(Errno::EINTR) => runs += 1,
                         other => panic!("KVM_RUN: {other:?}"),
                     }
+                    if runs == 1 {
+                        running.fetch_add(1, Ordering::SeqCst);
+                    }
                 }
                 runs
             }));
         }
     }
-    // Let the vCPUs run, then close the VM, vGIC and guest_memfd fds under them.
-    for _ in 0..20 {
+    // Let every vCPU run (kicked out of KVM_RUN at least once, so each thread is in its run loop), then
+    // close the VM, vGIC and guest_memfd fds under them.
+    while running.load(Ordering::SeqCst) < threads.len() {
         for (_, _, _, vcpus) in &vms {
             for &v in vcpus {
                 let _ = h.k.kick(v);
