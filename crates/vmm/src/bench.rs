@@ -182,18 +182,40 @@ pub fn cold_copy_seconds(data: &[u8], runs: usize) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// The machine floor of a measure of `payload` bytes on two cores: its one-core SHA-256 time plus two cold
+/// The firmware payload of a benchmark configuration.
+fn firmware_bytes(cfg: &RealmConfig) -> Option<&[u8]> {
+    match &cfg.firmware {
+        Some(ImageSource::Bytes { data, .. }) => Some(data),
+        _ => None,
+    }
+}
+
+/// The machine floor of a measure of a payload on two cores: its one-core SHA-256 time plus two cold
 /// copies of it, spread perfectly over both cores. No faithful measure can beat it on this machine.
-fn floor_note(measure_secs: f64, hash_secs: f64, cold_copy_secs: f64) -> (f64, String) {
+/// Returns two notes: the floor with the measure's ratio to it, and whether `target_secs` (the longest
+/// measure the target allows) lies above or below it.
+fn floor_notes(
+    measure_secs: f64,
+    hash_secs: f64,
+    cold_copy_secs: f64,
+    target_secs: f64,
+) -> [String; 2] {
     let floor = (hash_secs + 2.0 * cold_copy_secs) / 2.0;
-    (
-        floor,
+    [
         format!(
             "machine floor (one core's SHA-256 {hash_secs:.3} s + 2 cold first-touch copies {cold_copy_secs:.3} s \
              each, over 2 cores) {floor:.3} s; measure / floor = {:.2}",
             measure_secs / floor
         ),
-    )
+        format!(
+            "the target needs the measure within {target_secs:.3} s: {} this machine's floor ({floor:.3} s)",
+            if target_secs < floor {
+                "below"
+            } else {
+                "above"
+            }
+        ),
+    ]
 }
 
 /// Peak resident set size of this process, bytes (`VmHWM`), if readable.
@@ -248,16 +270,12 @@ pub fn run() -> Result<Vec<Figure>, BenchError> {
 
     // 1: 1 GiB firmware.
     let cfg = firmware_config(2 * GIB, 1 << 30, 1);
-    let cold_copy = match &cfg.firmware {
-        Some(ImageSource::Bytes { data, .. }) => cold_copy_seconds(data, 2),
-        _ => f64::NAN,
-    };
+    let cold_copy = firmware_bytes(&cfg).map_or(f64::NAN, |data| cold_copy_seconds(data, 2));
     let d = time_measure("1 GiB firmware", &cfg)?;
     let secs = d.rim.as_secs_f64();
     let rate = 1024.0 / secs;
     let hash_1g = 1024.0 / sha_rate;
-    let (floor, floor_text) = floor_note(secs, hash_1g, cold_copy);
-    let target_secs = hash_1g / 1.4;
+    let floor = floor_notes(secs, hash_1g, cold_copy, hash_1g / 1.4);
     let mut cpu_ratio = String::from("CPU-time ratio unavailable");
     if let Some(idle) = d.idle_two_core_secs() {
         cpu_ratio = format!(
@@ -277,32 +295,21 @@ pub fn run() -> Result<Vec<Figure>, BenchError> {
             teardown_note(&d),
             cpu_note(&d),
             cpu_ratio,
-            floor_text,
-            format!(
-                "the target needs the measure within {target_secs:.3} s: {} this machine's floor",
-                if target_secs < floor {
-                    "below"
-                } else {
-                    "above"
-                }
-            ),
-        ],
+        ]
+        .into_iter()
+        .chain(floor)
+        .collect(),
     });
     drop(cfg);
 
     // 2: 4 GiB RAM, 64 MiB payload.
     let cfg = firmware_config(4 * GIB, 64 << 20, 2);
-    let (hash_secs, hash_cpu) = match &cfg.firmware {
-        Some(ImageSource::Bytes { data, .. }) => sha256_times(data, 3),
-        _ => (f64::NAN, f64::NAN),
-    };
-    let cold_copy = match &cfg.firmware {
-        Some(ImageSource::Bytes { data, .. }) => cold_copy_seconds(data, 3),
-        _ => f64::NAN,
-    };
+    let (hash_secs, hash_cpu) =
+        firmware_bytes(&cfg).map_or((f64::NAN, f64::NAN), |data| sha256_times(data, 3));
+    let cold_copy = firmware_bytes(&cfg).map_or(f64::NAN, |data| cold_copy_seconds(data, 3));
     let d = time_measure("4 GiB", &cfg)?;
     let secs = d.rim.as_secs_f64();
-    let (floor, floor_text) = floor_note(secs, hash_secs, cold_copy);
+    let floor = floor_notes(secs, hash_secs, cold_copy, 1.25 * hash_secs);
     let mut cpu_ratio = String::from("CPU-time ratio unavailable");
     if let Some(idle) = d.idle_two_core_secs() {
         cpu_ratio = format!(
@@ -317,21 +324,10 @@ pub fn run() -> Result<Vec<Figure>, BenchError> {
         reference: format!("SHA-256 of the payload on one core: {:.3} s", hash_secs),
         ratio: secs / hash_secs,
         target: "≤ 1.25 (measure time / payload hash time)".into(),
-        notes: vec![
-            teardown_note(&d),
-            cpu_note(&d),
-            cpu_ratio,
-            floor_text,
-            format!(
-                "the target needs the measure within {:.3} s: {} this machine's floor ({floor:.3} s)",
-                1.25 * hash_secs,
-                if 1.25 * hash_secs < floor {
-                    "below"
-                } else {
-                    "above"
-                }
-            ),
-        ],
+        notes: [teardown_note(&d), cpu_note(&d), cpu_ratio]
+            .into_iter()
+            .chain(floor)
+            .collect(),
     });
     Ok(out)
 }

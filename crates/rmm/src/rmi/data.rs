@@ -175,8 +175,8 @@ fn is_delegate(a: &RawArgs) -> bool {
 
 /// A run of RMI_DATA_CREATE calls, possibly interleaved with the RMI_GRANULE_DELEGATE of their
 /// destinations (the kernel's populate sequence), applied in order, stopping after the first failure;
-/// returns the reply of every call made. A three-stage pipeline under one lock hold: apply step k+1 and chain the RIM over step
-/// k-1 (in call order, on this thread) while the pool hashes the contents of step k. Nothing outside the
+/// returns the reply of every call made. A three-stage pipeline under one lock hold: apply step k+1 and
+/// chain the RIM over step k-1 (in call order, on this thread) while the pool hashes the contents of step k. Nothing outside the
 /// lock can observe the interleaving, and the RIM chain and states are those of the calls one by one.
 pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {
     let mut guard = rmm.lock();

@@ -277,8 +277,8 @@ fn reply_regs(cmd: &Command, regs: &SmcRegs, reply: &Reply) -> SmcRegs {
     SmcRegs { x }
 }
 
-/// [`crate::host::Rmi::call_many`]: runs of RMI_DATA_CREATE and RMI_GRANULE_DELEGATE go through the batch path (contents hashed
-/// on all cores), anything else one by one; stops after the first failure.
+/// [`crate::host::Rmi::call_many`]: runs of RMI_DATA_CREATE and RMI_GRANULE_DELEGATE go through the batch
+/// path (contents hashed on all cores), anything else one by one; stops after the first failure.
 pub(crate) fn dispatch_many(rmm: &Rmm, calls: &[SmcRegs], out: &mut Vec<SmcRegs>) {
     let batchable = |r: &SmcRegs| {
         command(r.x[0])
