@@ -37,7 +37,7 @@ pub use realm::RealmState;
 pub use run::KvmRun;
 pub use user_memory::UserMemory;
 
-use realm_rmm::host::{HostMemory, Rmi};
+use realm_rmi::host::{HostMemory, Rmi};
 
 /// The user-ABI items this kernel decodes that `realm_uapi` does not define (kernel names); everything else
 /// is `realm_uapi`'s.

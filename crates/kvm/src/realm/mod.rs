@@ -6,8 +6,8 @@ pub(crate) mod rec;
 pub(crate) mod rtt;
 pub(crate) mod v10;
 
-use realm_rmm::abi::feature_register_0::{NUM_BPS, NUM_WPS, PMU_NUM_CTRS};
-use realm_rmm::abi::{RMI_REALM_FLAGS_PMU, RmiRealmParams};
+use realm_rmi::feature_register_0::{NUM_BPS, NUM_WPS, PMU_NUM_CTRS};
+use realm_rmi::{RMI_REALM_FLAGS_PMU, RmiRealmParams};
 use zerocopy::{FromZeros, IntoBytes};
 
 use crate::rmi::{self, Cmds};

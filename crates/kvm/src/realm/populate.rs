@@ -4,13 +4,13 @@
 //!
 //! Per 4 KiB page the RMI sequence is Linux's: `GRANULE_DELEGATE(dst)`, `DATA_CREATE(rd, dst, ipa, src,
 //! flags)`; on `RMI_ERROR_RTT` the missing RTTs are created from the reported level down to level 3 and
-//! `DATA_CREATE` is retried once. Runs of pages are issued with [`Rmi::call_many`](realm_rmm::host::Rmi),
+//! `DATA_CREATE` is retried once. Runs of pages are issued with [`Rmi::call_many`](realm_rmi::host::Rmi),
 //! which stops at the first non-success, so the observable call sequence is unchanged. `src` is the PA of
 //! an NS bounce page holding the user page (Linux passes the pinned user page's PA); a batch's user pages
 //! are copied into its bounce pages on two threads before its calls are issued.
 
-use realm_rmm::abi::{RMI_DATA_CREATE, RMI_ERROR_RTT, RMI_GRANULE_DELEGATE};
-use realm_rmm::host::SmcRegs;
+use realm_rmi::host::SmcRegs;
+use realm_rmi::{RMI_DATA_CREATE, RMI_ERROR_RTT, RMI_GRANULE_DELEGATE};
 
 use realm_uapi::v10::{KVM_ARM_RME_POPULATE_FLAGS_MEASURE, arm_rme_populate_realm};
 use realm_uapi::v12::{KVM_ARM_RMI_POPULATE_FLAGS_MEASURE, kvm_arm_rmi_populate};

@@ -1,7 +1,7 @@
 //! RECs (v12 12/46 `kvm_create_rec`/`kvm_destroy_rec`; v10 the same function, reached from
 //! `KVM_ARM_VCPU_FINALIZE(KVM_ARM_VCPU_REC)`).
 
-use realm_rmm::abi::{
+use realm_rmi::{
     MAX_REC_AUX_GRANULES, REC_CREATE_NR_GPRS, RMI_REC_CREATE_FLAGS_RUNNABLE, RmiRecParams,
 };
 use realm_uapi::arm64::KVM_ARM_VCPU_PSCI_0_2;

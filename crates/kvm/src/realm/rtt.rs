@@ -8,7 +8,7 @@
 
 use std::cell::Cell;
 
-use realm_rmm::abi::{RMI_ERROR_RTT, RMI_SUCCESS};
+use realm_rmi::{RMI_ERROR_RTT, RMI_SUCCESS};
 
 use crate::rmi::{self, RMM_RTT_MAX_LEVEL, Ret, rtt_level_mapsize};
 use crate::{Errno, PAGE_SIZE, Shared};

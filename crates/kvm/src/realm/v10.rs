@@ -2,7 +2,7 @@
 //! in v9/v8 which the v10 changelogs leave unchanged): CONFIG_REALM, CREATE_REALM, INIT_RIPAS_REALM,
 //! POPULATE_REALM, ACTIVATE_REALM. All run under `kvm->lock`.
 
-use realm_rmm::abi::feature_register_0::{HASH_SHA_256, HASH_SHA_512};
+use realm_rmi::feature_register_0::{HASH_SHA_256, HASH_SHA_512};
 use realm_uapi::v10::{
     ARM_RME_CONFIG_HASH_ALGO, ARM_RME_CONFIG_HASH_ALGO_SHA256, ARM_RME_CONFIG_HASH_ALGO_SHA512,
     ARM_RME_CONFIG_RPV, KVM_ARM_VCPU_REC, KVM_CAP_ARM_RME_ACTIVATE_REALM,

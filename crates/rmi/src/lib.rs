@@ -1,9 +1,16 @@
-//! The RMI ABI as the host sees it: function ids, status codes and their packing, enumerations, the
-//! feature register fields and the host-visible structures.
+//! The RMI and RSI as the wire sees them, and the SMC-shaped contract between a host and an RMM.
 //!
-//! DEN0137 1.0-rel0 (RMI 1.0), values as in TF-RMM `rmm-spec-v1.0-rel0` `lib/smc/include/smc-rmi.h` and
-//! `lib/smc/include/smc.h`. Constants keep the spec's spelling.
+//! DEN0137 1.0-rel0 (RMI 1.0, RSI 1.0): function ids, status codes and their packing, enumerations, the
+//! feature register fields and the host-visible structures, with values as in TF-RMM `rmm-spec-v1.0-rel0`
+//! `lib/smc/include/smc-rmi.h`, `smc-rsi.h` and `smc.h`; PSCI/SMCCC ids ([`psci`]); and the two traits a host
+//! kernel reaches an RMM through ([`host::Rmi`], [`host::HostMemory`]). Both sides depend on this crate and
+//! on nothing else of each other: the kernel layer (`realm-kvm`) can talk to any RMM — realmkit's
+//! (`realm-rmm`), a recorded one, a remote one — and an RMM can be tested without the kernel layer.
+//! Constants keep the spec's spelling. Nothing here has behaviour beyond encoding and decoding.
+#![forbid(unsafe_code)]
 
+pub mod host;
+pub mod psci;
 pub mod rsi;
 mod structs;
 
@@ -281,6 +288,34 @@ pub mod feature_register_0 {
     pub const GICV3_NUM_LRS: FeatureField = FeatureField::new(34, 4);
     /// `MAX_RECS_ORDER[41:38]`.
     pub const MAX_RECS_ORDER: FeatureField = FeatureField::new(38, 4);
+}
+
+/// The hash algorithm of a realm's measurements (`RmiHashAlgorithm`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HashAlgorithm {
+    /// SHA-256 (`RMI_HASH_SHA_256`).
+    Sha256,
+    /// SHA-512 (`RMI_HASH_SHA_512`).
+    Sha512,
+}
+
+impl HashAlgorithm {
+    /// The algorithm for an `RmiHashAlgorithm` value.
+    pub fn from_rmi(value: u8) -> Option<Self> {
+        match value {
+            0 => Some(Self::Sha256),
+            1 => Some(Self::Sha512),
+            _ => None,
+        }
+    }
+
+    /// Digest length in bytes.
+    pub fn digest_len(self) -> usize {
+        match self {
+            Self::Sha256 => 32,
+            Self::Sha512 => 64,
+        }
+    }
 }
 
 #[cfg(test)]
