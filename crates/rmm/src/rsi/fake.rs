@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{IpaWalk, RealmAccess, Ripas};
+use crate::rec::access::{IpaWalk, RealmAccess, Ripas};
 
 /// A realm: `ipa_bits`, granule entries by IPA, DATA contents by PA (PA = IPA + `PA_OFFSET` for RAM).
 #[derive(Debug)]

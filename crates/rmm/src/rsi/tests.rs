@@ -3,15 +3,16 @@
 use zerocopy::FromZeros;
 
 use super::fake::{FakeRealm, PA_OFFSET};
-use super::{IpaWalk, RealmAccess, Ripas};
 use crate::abi::rsi::*;
 use crate::abi::{
     REC_ENTRY_FLAG_EMUL_MMIO, REC_ENTRY_FLAG_INJECT_SEA, RMI_EXIT_HOST_CALL, RMI_EXIT_IRQ,
     RMI_EXIT_PSCI, RMI_EXIT_RIPAS_CHANGE, RMI_EXIT_SYNC, RmiRecEnter, RmiRecExit, SMC_UNKNOWN,
 };
-use crate::cpu::rec_state::RecRun;
-use crate::cpu::{DataAbort, RealmExit, Stage2Fault, entry, esr, exit::handle_realm_exit};
+use crate::cpu::{DataAbort, RealmExit, Stage2Fault, esr};
 use crate::psci::{self, complete::complete_request};
+use crate::rec::access::{IpaWalk, RealmAccess, Ripas};
+use crate::rec::run::{entry, exit::handle_realm_exit};
+use crate::rec::state::RecRun;
 
 const PAR: u64 = 1 << 38; // ipa_bits 39
 
