@@ -44,7 +44,14 @@ pub(crate) struct Cmds<'a>(pub(crate) &'a dyn Rmi);
 impl Cmds<'_> {
     fn call(&self, f: u32, args: &[u64]) -> Ret {
         let ret = self.0.call(SmcRegs::call(f, args));
-        tracing::trace!(target: "realm_kvm", fid = format_args!("{f:#x}"), ?args, x0 = ret.x[0], "rmi");
+        tracing::debug!(
+            target: "realm_kvm::rmi",
+            cmd = realm_rmi::command_name(f).unwrap_or("?"),
+            args = format_args!("{args:#x?}"),
+            x0 = format_args!("{:#x}", ret.x[0]),
+            x1 = format_args!("{:#x}", ret.x[1]),
+            "rmi"
+        );
         Ret(ret)
     }
     pub(crate) fn version(&self, req: u64) -> Ret {

@@ -15,7 +15,7 @@ use realm_uapi::v10::KVM_ARM_VCPU_REC;
 use realm_uapi::v12::{KVM_ARM_VCPU_RMI_PSCI_COMPLETE, kvm_arm_rmi_psci_complete};
 
 use crate::fd::{Arg, Outcome};
-use crate::realm::{self, RealmState};
+use crate::realm::{self, KvmRealmState};
 use crate::run::KvmRun;
 use crate::vm::Vm;
 use crate::{AbiRevision, Errno, lock};
@@ -276,7 +276,7 @@ fn set_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
             arg.user().read(addr, &mut v)?;
             let val = u64::from_le_bytes(v);
             let mut inner = vm.lock();
-            if inner.has_ran_once || inner.realm.state != RealmState::None {
+            if inner.has_ran_once || inner.realm.state != KvmRealmState::None {
                 // The VM-wide ID register is immutable once the VM has run / the realm exists.
                 return Err(Errno::EBUSY);
             }

@@ -22,7 +22,7 @@ use zerocopy::{FromZeros, IntoBytes};
 use crate::abi::{KVM_CREATE_IRQCHIP, KVM_DEV_TYPE_ARM_VGIC_V2, KVM_SMCCC_FILTER_HANDLE};
 use crate::fd::{Arg, File, Outcome};
 use crate::gmem::Gmem;
-use crate::realm::{self, Realm, RealmState};
+use crate::realm::{self, KvmRealmState, Realm};
 use crate::system::{self, VmView};
 use crate::vcpu::{Vcpu, VcpuFile};
 use crate::{AbiRevision, Errno, PAGE_SIZE, Shared, device, lock, memslot};
@@ -176,7 +176,7 @@ impl Vm {
         self.lock().realm.rd
     }
 
-    pub(crate) fn realm_state(&self) -> Option<RealmState> {
+    pub(crate) fn realm_state(&self) -> Option<KvmRealmState> {
         self.is_realm.then(|| self.lock().realm.state)
     }
 

@@ -290,6 +290,36 @@ pub mod feature_register_0 {
     pub const MAX_RECS_ORDER: FeatureField = FeatureField::new(38, 4);
 }
 
+/// The spec name of RMI command `fid` (`RMI_VERSION` …), `None` for an FID outside RMI 1.0.
+pub const fn command_name(fid: u32) -> Option<&'static str> {
+    Some(match fid {
+        RMI_VERSION => "RMI_VERSION",
+        RMI_GRANULE_DELEGATE => "RMI_GRANULE_DELEGATE",
+        RMI_GRANULE_UNDELEGATE => "RMI_GRANULE_UNDELEGATE",
+        RMI_DATA_CREATE => "RMI_DATA_CREATE",
+        RMI_DATA_CREATE_UNKNOWN => "RMI_DATA_CREATE_UNKNOWN",
+        RMI_DATA_DESTROY => "RMI_DATA_DESTROY",
+        RMI_REALM_ACTIVATE => "RMI_REALM_ACTIVATE",
+        RMI_REALM_CREATE => "RMI_REALM_CREATE",
+        RMI_REALM_DESTROY => "RMI_REALM_DESTROY",
+        RMI_REC_CREATE => "RMI_REC_CREATE",
+        RMI_REC_DESTROY => "RMI_REC_DESTROY",
+        RMI_REC_ENTER => "RMI_REC_ENTER",
+        RMI_RTT_CREATE => "RMI_RTT_CREATE",
+        RMI_RTT_DESTROY => "RMI_RTT_DESTROY",
+        RMI_RTT_MAP_UNPROTECTED => "RMI_RTT_MAP_UNPROTECTED",
+        RMI_RTT_READ_ENTRY => "RMI_RTT_READ_ENTRY",
+        RMI_RTT_UNMAP_UNPROTECTED => "RMI_RTT_UNMAP_UNPROTECTED",
+        RMI_PSCI_COMPLETE => "RMI_PSCI_COMPLETE",
+        RMI_FEATURES => "RMI_FEATURES",
+        RMI_RTT_FOLD => "RMI_RTT_FOLD",
+        RMI_REC_AUX_COUNT => "RMI_REC_AUX_COUNT",
+        RMI_RTT_INIT_RIPAS => "RMI_RTT_INIT_RIPAS",
+        RMI_RTT_SET_RIPAS => "RMI_RTT_SET_RIPAS",
+        _ => return None,
+    })
+}
+
 /// The hash algorithm of a realm's measurements (`RmiHashAlgorithm`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum HashAlgorithm {
@@ -321,6 +351,18 @@ impl HashAlgorithm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_rmi_1_0_fid_has_its_name() {
+        let named = (RMI_FID_FIRST..=RMI_FID_LAST)
+            .filter_map(|fid| command_name(fid).map(|n| (fid, n)))
+            .collect::<Vec<_>>();
+        // 23 commands; 0x156, 0x160 and 0x163 are not RMI 1.0 commands.
+        assert_eq!(named.len(), 23);
+        assert_eq!(command_name(0xC400_0160), None);
+        assert_eq!(command_name(RMI_REC_ENTER), Some("RMI_REC_ENTER"));
+        assert_eq!(command_name(RMI_RTT_SET_RIPAS), Some("RMI_RTT_SET_RIPAS"));
+    }
 
     #[test]
     fn packing_round_trips() {

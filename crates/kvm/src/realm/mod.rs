@@ -16,9 +16,10 @@ use crate::{AbiRevision, Errno, PAGE_SIZE, Shared, lock};
 
 use rtt::Ctx;
 
-/// `enum realm_state` (kernel-internal, mirrors the RMM's lifecycle; v10 and v12).
+/// The kernel's `enum realm_state` (`kvm->arch.realm.state`, v10 and v12): its view of the realm's lifecycle, not
+/// the RMM's realm state (`realm_rmm::RealmState`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RealmState {
+pub enum KvmRealmState {
     /// VM created, no RD.
     #[default]
     None,
@@ -35,7 +36,7 @@ pub enum RealmState {
 /// `struct realm` (the fields the kernel keeps).
 #[derive(Debug)]
 pub(crate) struct Realm {
-    pub(crate) state: RealmState,
+    pub(crate) state: KvmRealmState,
     /// PA of the RD once created.
     pub(crate) rd: Option<u64>,
     /// `RMI_REC_AUX_COUNT` result.
@@ -58,7 +59,7 @@ pub(crate) struct Realm {
 impl Default for Realm {
     fn default() -> Self {
         Self {
-            state: RealmState::None,
+            state: KvmRealmState::None,
             rd: None,
             num_aux: 0,
             vmid: None,
@@ -191,7 +192,7 @@ pub(crate) fn create_rd(vm: &Vm, inner: &mut VmInner) -> Result<(), Errno> {
     inner.realm.num_aux = aux.out(1);
     inner.realm.rd = Some(rd);
     inner.realm.vmid = Some(vmid);
-    inner.realm.state = RealmState::New;
+    inner.realm.state = KvmRealmState::New;
     Ok(())
 }
 
@@ -239,10 +240,10 @@ fn release_vmid(shared: &Shared, vmid: u16) {
 /// ACTIVE/DYING → -EBUSY.
 pub(crate) fn ensure_created(vm: &Vm, inner: &mut VmInner) -> Result<(), Errno> {
     match inner.realm.state {
-        RealmState::None => create_rd(vm, inner),
-        RealmState::New => Ok(()),
-        RealmState::Dead => Err(Errno::ENXIO),
-        RealmState::Active | RealmState::Dying => Err(Errno::EBUSY),
+        KvmRealmState::None => create_rd(vm, inner),
+        KvmRealmState::New => Ok(()),
+        KvmRealmState::Dead => Err(Errno::ENXIO),
+        KvmRealmState::Active | KvmRealmState::Dying => Err(Errno::EBUSY),
     }
 }
 
@@ -255,11 +256,11 @@ pub(crate) fn activate_v12(vm: &Vm) -> Result<(), Errno> {
         return Err(Errno::ENXIO);
     }
     let mut inner = vm.lock();
-    if inner.realm.state == RealmState::Active {
+    if inner.realm.state == KvmRealmState::Active {
         return Ok(());
     }
     ensure_created(vm, &mut inner)?;
-    inner.realm.state = RealmState::Dead;
+    inner.realm.state = KvmRealmState::Dead;
     if !inner.irqchip {
         return Err(Errno::EOPNOTSUPP);
     }
@@ -271,7 +272,7 @@ pub(crate) fn activate_v12(vm: &Vm) -> Result<(), Errno> {
     if !vm.shared.cmds().realm_activate(rd).ok() {
         return Err(Errno::ENXIO);
     }
-    inner.realm.state = RealmState::Active;
+    inner.realm.state = KvmRealmState::Active;
     Ok(())
 }
 
@@ -314,7 +315,7 @@ pub(crate) fn unmap_range(
     size: u64,
     unmap_private: bool,
 ) {
-    if !vm.is_realm || inner.realm.state == RealmState::None {
+    if !vm.is_realm || inner.realm.state == KvmRealmState::None {
         return;
     }
     let end = start.saturating_add(size).min(vm.shared_bit());
@@ -338,7 +339,7 @@ pub(crate) fn destroy_vm(vm: &mut Vm) {
     let vcpus = vm.vcpu_list();
     let vm: &Vm = vm;
     let mut inner = vm.lock();
-    if !matches!(inner.realm.state, RealmState::Dead | RealmState::None)
+    if !matches!(inner.realm.state, KvmRealmState::Dead | KvmRealmState::None)
         && let Some(ctx) = vm.ctx(&inner)
     {
         ctx.destroy_rtts();
@@ -347,10 +348,10 @@ pub(crate) fn destroy_vm(vm: &mut Vm) {
         rec::destroy(vm, &inner, vcpu);
     }
     unmap_range(vm, &mut inner, 0, vm.shared_bit(), true);
-    if inner.realm.state == RealmState::None {
+    if inner.realm.state == KvmRealmState::None {
         return;
     }
-    inner.realm.state = RealmState::Dying;
+    inner.realm.state = KvmRealmState::Dying;
     if let Some(rd) = inner.realm.rd {
         if let Some(ctx) = vm.ctx(&inner) {
             ctx.destroy_rtts();
@@ -368,7 +369,7 @@ pub(crate) fn destroy_vm(vm: &mut Vm) {
             return;
         }
     }
-    inner.realm.state = RealmState::Dead;
+    inner.realm.state = KvmRealmState::Dead;
     if let Some(vmid) = inner.realm.vmid.take() {
         release_vmid(&vm.shared, vmid);
     }

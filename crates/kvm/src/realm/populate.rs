@@ -22,7 +22,7 @@ use crate::user_memory::UserMemory;
 use crate::vm::{Vm, VmInner};
 use crate::{Errno, PAGE_SIZE};
 
-use super::RealmState;
+use super::KvmRealmState;
 
 /// Pages per `call_many` batch (4 MiB): long enough for the RMM's hash pipeline to keep both cores busy, short
 /// enough that the bounce pages (live for one populate call) stay a small part of memory.
@@ -306,7 +306,7 @@ pub(crate) fn v10_populate(
     user: &UserMemory,
 ) -> Result<(), Errno> {
     let (base, size, flags) = (args.base, args.size, args.flags);
-    if inner.realm.state != RealmState::New {
+    if inner.realm.state != KvmRealmState::New {
         return Err(Errno::EPERM);
     }
     if base % PAGE_SIZE != 0

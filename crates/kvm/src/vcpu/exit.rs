@@ -23,7 +23,7 @@ use realm_rmi::psci::{
 };
 
 use crate::abi::{KVM_SMCCC_FILTER_DENY, KVM_SMCCC_FILTER_FWD_TO_USER, KVM_SMCCC_FILTER_HANDLE};
-use crate::realm::RealmState;
+use crate::realm::KvmRealmState;
 use crate::vm::Vm;
 use crate::{Errno, PAGE_SIZE, lock};
 
@@ -165,7 +165,7 @@ fn complete_mmio(vm: &Vm, vcpu: &Vcpu) {
 fn pre_enter(vm: &Vm, vcpu: &Vcpu) -> Result<(u64, u64), Errno> {
     let state = vm.lock().realm.state;
     let mut arch = lock(&vcpu.arch);
-    if state != RealmState::Active {
+    if state != KvmRealmState::Active {
         return Err(Errno::EINVAL);
     }
     let rec = arch.rec.clone().ok_or(Errno::EINVAL)?;
