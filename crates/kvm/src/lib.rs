@@ -21,8 +21,8 @@ mod fd;
 mod gmem;
 mod memslot;
 mod pages;
-mod realm;
 mod rmi;
+mod rmi_cmds;
 mod run;
 mod system;
 mod user_memory;
@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 
 pub use errno::Errno;
 pub use pages::{PAGE_SIZE, PageAllocator};
-pub use realm::KvmRealmState;
+pub use rmi::KvmRealmState;
 pub use run::KvmRun;
 pub use user_memory::UserMemory;
 

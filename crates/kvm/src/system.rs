@@ -20,7 +20,7 @@ use crate::abi::KVM_CAP_NR_MEMSLOTS;
 use crate::fd::{Arg, Outcome};
 use realm_rmi::{RMI_ABI_VERSION, SMC_UNKNOWN, feature_register_0 as feat};
 
-use crate::rmi::Cmds;
+use crate::rmi_cmds::Cmds;
 use crate::vm::Vm;
 use crate::{AbiRevision, Errno, Shared};
 

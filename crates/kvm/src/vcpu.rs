@@ -15,7 +15,7 @@ use realm_uapi::v10::KVM_ARM_VCPU_REC;
 use realm_uapi::v12::{KVM_ARM_VCPU_RMI_PSCI_COMPLETE, kvm_arm_rmi_psci_complete};
 
 use crate::fd::{Arg, Outcome};
-use crate::realm::{self, KvmRealmState};
+use crate::rmi::{self, KvmRealmState};
 use crate::run::KvmRun;
 use crate::vm::Vm;
 use crate::{AbiRevision, Errno, lock};
@@ -339,7 +339,7 @@ fn get_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
 fn finalize(vm: &Vm, vcpu: &Vcpu, what: i32) -> Result<(), Errno> {
     match (what, vm.abi()) {
         (w, AbiRevision::V10) if w == KVM_ARM_VCPU_REC.cast_signed() => {
-            realm::v10::finalize_rec(vm, vcpu)
+            rmi::v10::finalize_rec(vm, vcpu)
         }
         _ => Err(Errno::EINVAL),
     }
@@ -380,7 +380,7 @@ fn run(vm: &Arc<Vm>, vcpu: &Vcpu) -> Result<i64, Errno> {
     };
     if first {
         if vm.is_realm && vm.abi() == AbiRevision::V12 {
-            realm::activate_v12(vm)?;
+            rmi::activate_v12(vm)?;
         }
         vm.lock().has_ran_once = true;
         lock(&vcpu.arch).has_run = true;

@@ -23,7 +23,7 @@ use realm_rmi::psci::{
 };
 
 use crate::abi::{KVM_SMCCC_FILTER_DENY, KVM_SMCCC_FILTER_FWD_TO_USER, KVM_SMCCC_FILTER_HANDLE};
-use crate::realm::KvmRealmState;
+use crate::rmi::KvmRealmState;
 use crate::vm::Vm;
 use crate::{Errno, PAGE_SIZE, lock};
 

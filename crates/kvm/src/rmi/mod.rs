@@ -10,7 +10,7 @@ use realm_rmi::feature_register_0::{NUM_BPS, NUM_WPS, PMU_NUM_CTRS};
 use realm_rmi::{RMI_REALM_FLAGS_PMU, RmiRealmParams};
 use zerocopy::{FromZeros, IntoBytes};
 
-use crate::rmi::{self, Cmds};
+use crate::rmi_cmds::{self, Cmds};
 use crate::vm::{Vm, VmInner};
 use crate::{AbiRevision, Errno, PAGE_SIZE, Shared, lock};
 
@@ -140,7 +140,7 @@ impl Vm {
 /// `RMI_REALM_DESTROY`); any RMI failure → undelegate what was delegated and -ENXIO. Sets NEW.
 pub(crate) fn create_rd(vm: &Vm, inner: &mut VmInner) -> Result<(), Errno> {
     let shared = &vm.shared;
-    let rtt_num_start = rmi::num_root_rtts(vm.ia_bits);
+    let rtt_num_start = rmi_cmds::num_root_rtts(vm.ia_bits);
     if inner.realm.rd.is_some() {
         return Err(Errno::EEXIST);
     }
@@ -219,7 +219,7 @@ fn realm_params(vm: &Vm, realm: &Realm, vmid: u16, rtt_num_start: u64) -> RmiRea
     p.rpv = realm.rpv;
     p.vmid = vmid;
     p.rtt_base = vm.pgd;
-    p.rtt_level_start = rmi::start_level(vm.ia_bits);
+    p.rtt_level_start = rmi_cmds::start_level(vm.ia_bits);
     p.rtt_num_start = narrow(rtt_num_start);
     p
 }
@@ -320,7 +320,7 @@ pub(crate) fn unmap_range(
     }
     let end = start.saturating_add(size).min(vm.shared_bit());
     let Some(ctx) = vm.ctx(inner) else { return };
-    ctx.unmap_shared_range(rmi::find_map_level(vm.ia_bits, start, end), start, end);
+    ctx.unmap_shared_range(rmi_cmds::find_map_level(vm.ia_bits, start, end), start, end);
     if unmap_private {
         ctx.unmap_private_range(start, end);
     }

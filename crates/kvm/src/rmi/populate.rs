@@ -17,7 +17,7 @@ use realm_uapi::v12::{KVM_ARM_RMI_POPULATE_FLAGS_MEASURE, kvm_arm_rmi_populate};
 
 use crate::gmem::Gmem;
 use crate::memslot::range_is_private;
-use crate::rmi::{RMM_RTT_MAX_LEVEL, Ret};
+use crate::rmi_cmds::{RMM_RTT_MAX_LEVEL, Ret};
 use crate::user_memory::UserMemory;
 use crate::vm::{Vm, VmInner};
 use crate::{Errno, PAGE_SIZE};
