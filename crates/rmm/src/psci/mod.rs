@@ -4,5 +4,7 @@
 
 pub(crate) mod complete;
 pub(crate) mod handle;
+#[cfg(test)]
+mod tests;
 
 pub use realm_rmi::psci::*;

@@ -12,6 +12,8 @@
 
 pub(crate) mod access;
 pub(crate) mod call;
+#[cfg(test)]
+pub(crate) mod fake;
 pub(crate) mod run;
 pub(crate) mod state;
 pub(crate) mod view;

@@ -5,8 +5,6 @@
 
 pub(crate) mod attestation;
 pub(crate) mod config;
-#[cfg(test)]
-mod fake;
 pub(crate) mod host_call;
 pub(crate) mod ipa_state;
 pub(crate) mod measurement;

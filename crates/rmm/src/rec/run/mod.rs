@@ -5,6 +5,8 @@ pub(crate) mod entry;
 pub(crate) mod exit;
 mod inject;
 mod smc;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use smc::emulate_stage2_data_abort;
 
