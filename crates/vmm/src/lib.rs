@@ -18,6 +18,7 @@ pub mod fdt;
 pub mod image;
 pub mod launch;
 pub mod layout;
+pub mod limits;
 pub mod measure;
 mod os;
 pub mod plan;

@@ -254,6 +254,9 @@ pub enum BackendError {
     /// A host ABI revision this VMM cannot drive.
     #[error("the host KVM speaks realm ABI {0}; this VMM drives v10 and v12 (RMM 1.0) only")]
     UnsupportedAbi(realm_uapi::AbiRevision),
+    /// The configuration is beyond what the platform can host (checked before the first ioctl).
+    #[error(transparent)]
+    Limit(#[from] crate::limits::LimitError),
     /// More breakpoints or watchpoints than the kernel offers (its `ID_AA64DFR0_EL1` reset value).
     #[error("{asked} {what} asked for; the {backend} platform supports at most {max}")]
     DebugResources {
@@ -315,7 +318,8 @@ impl BackendError {
             | Self::NoRealmSupport(_)
             | Self::AbiMismatch { .. }
             | Self::UnsupportedAbi(_)
-            | Self::DebugResources { .. } => true,
+            | Self::DebugResources { .. }
+            | Self::Limit(_) => true,
             Self::Ioctl { source, .. } => {
                 matches!(*source, Errno::EINVAL | Errno::ENOENT | Errno::EOPNOTSUPP)
             }

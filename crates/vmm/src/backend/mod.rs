@@ -127,6 +127,11 @@ pub trait KvmBackend: fmt::Debug + Send + Sync {
     /// Make a vCPU blocked in `KVM_RUN` return (-EINTR), as a signal to its thread would. The host backend
     /// does not install a signal handler: there a vCPU returns at its next exit.
     fn kick(&self, _vcpu_fd: Fd) {}
+    /// What the platform can host, when the backend knows it before building (the simulated platform); `None`
+    /// when only the kernel can tell (the host, which refuses with an errno).
+    fn limits(&self) -> Option<crate::limits::PlatformLimits> {
+        None
+    }
     /// Whether entering a vCPU executes guest code (false for the simulated platform's default CPU model,
     /// which has no AArch64 execution).
     fn runs_guest_code(&self) -> bool {

@@ -134,6 +134,10 @@ impl KvmBackend for SimulatedBackend {
         Some(self)
     }
 
+    fn limits(&self) -> Option<crate::limits::PlatformLimits> {
+        Some(crate::limits::PlatformLimits::simulated())
+    }
+
     fn runs_guest_code(&self) -> bool {
         self.runs_code
     }

@@ -171,6 +171,9 @@ pub fn realm<'b>(
             host: backend.abi(),
         });
     }
+    if let Some(limits) = backend.limits() {
+        limits.check(prepared)?;
+    }
     let kvm_fd = backend.open_kvm()?;
     let scratch = backend.map_memory(4096)?;
     let mut b = Built {
