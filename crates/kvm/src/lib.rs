@@ -21,8 +21,8 @@ mod fd;
 mod gmem;
 mod memslot;
 mod pages;
-mod realm;
 mod rmi;
+mod rmi_cmds;
 mod run;
 mod system;
 mod user_memory;
@@ -33,11 +33,11 @@ use std::sync::{Arc, Mutex};
 
 pub use errno::Errno;
 pub use pages::{PAGE_SIZE, PageAllocator};
-pub use realm::RealmState;
+pub use rmi::KvmRealmState;
 pub use run::KvmRun;
 pub use user_memory::UserMemory;
 
-use realm_rmm::host::{HostMemory, Rmi};
+use realm_rmi::host::{HostMemory, Rmi};
 
 /// The user-ABI items this kernel decodes that `realm_uapi` does not define (kernel names); everything else
 /// is `realm_uapi`'s.
@@ -179,7 +179,9 @@ impl Kernel {
         // The syscall takes `unsigned int cmd`: the upper half of `request` is dropped.
         let cmd = u64::from(realm_uapi::ioctl::cmd(request));
         let mut arg = fd::Arg::new(arg, &self.shared.user, &self.fds);
-        let _span = tracing::debug_span!(target: "realm_kvm", "ioctl", fd = fd.0, cmd = format_args!("{cmd:#x}")).entered();
+        let name = realm_uapi::catalog::request_name(cmd).unwrap_or("?");
+        let _span =
+            tracing::debug_span!(target: "realm_kvm", "ioctl", fd = fd.0, req = name).entered();
         let res = match &file {
             fd::File::Kvm => system::ioctl(&self.shared, cmd, &mut arg),
             fd::File::Vm(vm) => vm::ioctl(vm, cmd, &mut arg),
@@ -187,14 +189,20 @@ impl Kernel {
             fd::File::Gmem(_) => Err(Errno::ENOTTY),
             fd::File::Device(dev) => device::device_ioctl(dev, cmd, &mut arg),
         };
-        match res {
+        let res = match res {
             Ok(fd::Outcome::Value(v)) => Ok(v),
             Ok(fd::Outcome::NewFile(f)) => self.fd_table().install(f).map(|fd| i64::from(fd.0)),
+            Err(e) => Err(e),
+        };
+        match &res {
+            Ok(v) => {
+                tracing::debug!(target: "realm_kvm", req = name, cmd = format_args!("{cmd:#x}"), ret = v, "ioctl")
+            }
             Err(e) => {
-                tracing::debug!(target: "realm_kvm", errno = %e, "ioctl failed");
-                Err(e)
+                tracing::debug!(target: "realm_kvm", req = name, cmd = format_args!("{cmd:#x}"), errno = %e, "ioctl failed")
             }
         }
+        res
     }
 
     /// The vCPU's `struct kvm_run` (what mmap of the vCPU fd gives): a shared, byte-exact buffer.
@@ -227,7 +235,7 @@ impl Kernel {
     }
 
     /// Debug accessor: the realm state of `vm_fd` (`None` for a non-realm VM or a bad fd).
-    pub fn debug_realm_state(&self, vm_fd: Fd) -> Option<RealmState> {
+    pub fn debug_realm_state(&self, vm_fd: Fd) -> Option<KvmRealmState> {
         match self.fd_table().get(vm_fd).ok()? {
             fd::File::Vm(vm) => vm.realm_state(),
             _ => None,

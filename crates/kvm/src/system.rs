@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use realm_rmm::host::Rmi;
+use realm_rmi::host::Rmi;
 
 use realm_uapi::arm64::{
     KVM_API_VERSION, KVM_CAP_ARM_PMU_V3, KVM_CAP_ARM_PSCI, KVM_CAP_ARM_PSCI_0_2,
@@ -18,9 +18,9 @@ use realm_uapi::{v10::KVM_CAP_ARM_RME, v12::KVM_CAP_ARM_RMI};
 
 use crate::abi::KVM_CAP_NR_MEMSLOTS;
 use crate::fd::{Arg, Outcome};
-use realm_rmm::abi::{RMI_ABI_VERSION, SMC_UNKNOWN, feature_register_0 as feat};
+use realm_rmi::{RMI_ABI_VERSION, SMC_UNKNOWN, feature_register_0 as feat};
 
-use crate::rmi::Cmds;
+use crate::rmi_cmds::Cmds;
 use crate::vm::Vm;
 use crate::{AbiRevision, Errno, Shared};
 

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Condvar, Mutex};
 
-use realm_rmm::abi::feature_register_0 as feat;
+use realm_rmi::feature_register_0 as feat;
 use realm_uapi::arm64::{
     CoreReg, KVM_ARM_TARGET_GENERIC_V8, KVM_ARM_VCPU_FINALIZE, KVM_ARM_VCPU_INIT,
     KVM_ARM_VCPU_PMU_V3, KVM_ARM_VCPU_POWER_OFF, KVM_ARM_VCPU_PSCI_0_2,
@@ -14,12 +14,12 @@ use realm_uapi::arm64::{
 use realm_uapi::v10::KVM_ARM_VCPU_REC;
 use realm_uapi::v12::{KVM_ARM_VCPU_RMI_PSCI_COMPLETE, kvm_arm_rmi_psci_complete};
 
-use crate::abi::sysreg::{ID_AA64DFR0_EL1, MPIDR_EL1, PMCR_EL0};
 use crate::fd::{Arg, Outcome};
-use crate::realm::{self, RealmState};
+use crate::rmi::{self, KvmRealmState};
 use crate::run::KvmRun;
 use crate::vm::Vm;
 use crate::{AbiRevision, Errno, lock};
+use realm_uapi::arm64::{REG_ID_AA64DFR0_EL1, REG_MPIDR_EL1, REG_PMCR_EL0};
 
 mod exit;
 mod fault;
@@ -252,7 +252,8 @@ fn set_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
     }
     let core = core_index(id);
     if vm.is_realm {
-        let allowed = matches!(core, Some(0..=30 | 32)) || id == ID_AA64DFR0_EL1 || id == PMCR_EL0;
+        let allowed =
+            matches!(core, Some(0..=30 | 32)) || id == REG_ID_AA64DFR0_EL1 || id == REG_PMCR_EL0;
         if !allowed {
             return Err(Errno::EINVAL);
         }
@@ -271,18 +272,18 @@ fn set_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
             }
             Ok(())
         }
-        None if id == ID_AA64DFR0_EL1 => {
+        None if id == REG_ID_AA64DFR0_EL1 => {
             arg.user().read(addr, &mut v)?;
             let val = u64::from_le_bytes(v);
             let mut inner = vm.lock();
-            if inner.has_ran_once || inner.realm.state != RealmState::None {
+            if inner.has_ran_once || inner.realm.state != KvmRealmState::None {
                 // The VM-wide ID register is immutable once the VM has run / the realm exists.
                 return Err(Errno::EBUSY);
             }
             inner.realm.dfr0_bps_wps = Some(((val >> 12) & 0xf, (val >> 20) & 0xf));
             Ok(())
         }
-        None if id == PMCR_EL0 => {
+        None if id == REG_PMCR_EL0 => {
             arg.user().read(addr, &mut v)?;
             set_pmcr(vm, u64::from_le_bytes(v));
             Ok(())
@@ -291,7 +292,7 @@ fn set_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
     }
 }
 
-/// `set_pmcr()` (v6.19 `sys_regs.c`): PMCR_EL0.N (bits [15:11]) sets `kvm->arch.nr_pmu_counters` while the VM
+/// `set_pmcr()` (v6.19 `sys_regs.c`): REG_PMCR_EL0.N (bits [15:11]) sets `kvm->arch.nr_pmu_counters` while the VM
 /// has not run and N is within the maximum (for a realm, FEATURES PMU_NUM_CTRS); otherwise it is ignored
 /// without an error, "to maintain compatibility with the existing KVM behavior".
 fn set_pmcr(vm: &Vm, val: u64) {
@@ -303,7 +304,7 @@ fn set_pmcr(vm: &Vm, val: u64) {
     }
 }
 
-/// `kvm_arm_get_reg()`: core registers, MPIDR_EL1 and ID_AA64DFR0_EL1; the value is written to `addr`.
+/// `kvm_arm_get_reg()`: core registers, REG_MPIDR_EL1 and REG_ID_AA64DFR0_EL1; the value is written to `addr`.
 fn get_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> Result<(), Errno> {
     if !is_arm64_reg(id) {
         return Err(Errno::EINVAL);
@@ -318,8 +319,8 @@ fn get_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
                 _ => arch.pstate,
             }
         }
-        None if id == MPIDR_EL1 => lock(&vcpu.arch).mpidr | (1 << 31),
-        None if id == ID_AA64DFR0_EL1 => {
+        None if id == REG_MPIDR_EL1 => lock(&vcpu.arch).mpidr | (1 << 31),
+        None if id == REG_ID_AA64DFR0_EL1 => {
             let reg0 = vm.shared.rmm_feat_reg0.unwrap_or(0);
             let (b, w) = vm
                 .lock()
@@ -338,7 +339,7 @@ fn get_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
 fn finalize(vm: &Vm, vcpu: &Vcpu, what: i32) -> Result<(), Errno> {
     match (what, vm.abi()) {
         (w, AbiRevision::V10) if w == KVM_ARM_VCPU_REC.cast_signed() => {
-            realm::v10::finalize_rec(vm, vcpu)
+            rmi::v10::finalize_rec(vm, vcpu)
         }
         _ => Err(Errno::EINVAL),
     }
@@ -379,7 +380,7 @@ fn run(vm: &Arc<Vm>, vcpu: &Vcpu) -> Result<i64, Errno> {
     };
     if first {
         if vm.is_realm && vm.abi() == AbiRevision::V12 {
-            realm::activate_v12(vm)?;
+            rmi::activate_v12(vm)?;
         }
         vm.lock().has_ran_once = true;
         lock(&vcpu.arch).has_run = true;

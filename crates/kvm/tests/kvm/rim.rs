@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::common::uapi::*;
-use realm_kvm::{AbiRevision, Errno, Fd, RealmState};
+use realm_kvm::{AbiRevision, Errno, Fd, KvmRealmState};
 use realm_rmm::host::{HostMemory, Rmi, SmcRegs};
 use realm_rmm::{PlatformConfig, Rmm};
 
@@ -220,7 +220,7 @@ fn v12_rim_equals_direct_rmi_sequence() {
     );
     h.k.kvm_run(v0).unwrap().set_immediate_exit(1);
     assert_eq!(h.run(v0), Err(Errno::EINTR));
-    assert_eq!(h.k.debug_realm_state(vm), Some(RealmState::Active));
+    assert_eq!(h.k.debug_realm_state(vm), Some(KvmRealmState::Active));
     h.rmm.check_invariants().unwrap();
     let rd = h.k.debug_realm_rd(vm).unwrap();
     let got = h.rmm.measurements(rd).unwrap();

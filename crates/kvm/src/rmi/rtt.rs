@@ -8,9 +8,9 @@
 
 use std::cell::Cell;
 
-use realm_rmm::abi::{RMI_ERROR_RTT, RMI_SUCCESS};
+use realm_rmi::{RMI_ERROR_RTT, RMI_SUCCESS};
 
-use crate::rmi::{self, RMM_RTT_MAX_LEVEL, Ret, rtt_level_mapsize};
+use crate::rmi_cmds::{self, RMM_RTT_MAX_LEVEL, Ret, rtt_level_mapsize};
 use crate::{Errno, PAGE_SIZE, Shared};
 
 /// RMI calls one walk may issue before it is abandoned.
@@ -58,7 +58,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn start_level(&self) -> i64 {
-        rmi::start_level(self.ia_bits)
+        rmi_cmds::start_level(self.ia_bits)
     }
 
     /// `free_rtt()`.
@@ -142,7 +142,7 @@ impl<'a> Ctx<'a> {
                 RMI_SUCCESS => ipa = ret.out(1),
                 RMI_ERROR_RTT => {
                     let err_level = i64::from(ret.index());
-                    let level = rmi::find_map_level(self.ia_bits, ipa, end);
+                    let level = rmi_cmds::find_map_level(self.ia_bits, ipa, end);
                     if err_level >= level {
                         if skip_hack {
                             ipa += PAGE_SIZE;

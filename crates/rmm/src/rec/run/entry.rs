@@ -2,12 +2,13 @@
 //! state, injecting an SEA or completing an emulated MMIO access the host asked for, and reporting the GIC
 //! state back. As TF-RMM `rmm-spec-v1.0-rel0` `runtime/rmi/run.c` and `lib/arch/src/gic.c`.
 
-use super::rec_state::RecRun;
-use super::{esr, inject_sync_external_abort};
+use super::inject::inject_sync_external_abort;
 use crate::abi::{
     REC_ENTRY_FLAG_EMUL_MMIO, REC_ENTRY_FLAG_INJECT_SEA, REC_ENTRY_FLAG_TRAP_WFE,
     REC_ENTRY_FLAG_TRAP_WFI, RmiRecEnter, RmiRecExit,
 };
+use crate::cpu::esr;
+use crate::rec::state::RecRun;
 
 /// `ICH_HCR_EL2` bits the host controls: UIE, LRENPIE, NPIE, VGrp0EIE, VGrp0DIE, VGrp1EIE, VGrp1DIE, TDIR
 /// (TF-RMM `ICH_HCR_EL2_NS_MASK`).

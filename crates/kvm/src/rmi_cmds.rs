@@ -3,16 +3,16 @@
 //!
 //! The definitions of `arch/arm64/include/asm/rmi_smc.h` (function ids, status codes, feature register
 //! fields, the `realm_params`/`rec_params`/`rec_run` page layouts, RMM v1.0-rel0) are not copied here: the
-//! kernel uses `realm_rmm::abi` (DEN0137 1.0-rel0, laid out and checked once, in the RMM crate).
+//! kernel uses `realm_rmi` (DEN0137 1.0-rel0, laid out and checked once, in the RMM crate).
 
-use realm_rmm::abi::{
+use realm_rmi::host::{Rmi, SmcRegs};
+use realm_rmi::{
     RMI_DATA_CREATE, RMI_DATA_CREATE_UNKNOWN, RMI_DATA_DESTROY, RMI_FEATURES, RMI_GRANULE_DELEGATE,
     RMI_GRANULE_UNDELEGATE, RMI_PSCI_COMPLETE, RMI_REALM_ACTIVATE, RMI_REALM_CREATE,
     RMI_REALM_DESTROY, RMI_REC_AUX_COUNT, RMI_REC_CREATE, RMI_REC_DESTROY, RMI_REC_ENTER,
     RMI_RTT_CREATE, RMI_RTT_DESTROY, RMI_RTT_FOLD, RMI_RTT_INIT_RIPAS, RMI_RTT_SET_RIPAS,
     RMI_RTT_UNMAP_UNPROTECTED, RMI_VERSION, feature_register_0 as feat,
 };
-use realm_rmm::host::{Rmi, SmcRegs};
 
 /// `RMI_FEATURE_REGISTER_0_S2SZ` of `rmm_feat_reg0`: the largest IPA width a realm may have.
 pub(crate) fn feat_s2sz(reg: u64) -> u32 {
@@ -44,7 +44,14 @@ pub(crate) struct Cmds<'a>(pub(crate) &'a dyn Rmi);
 impl Cmds<'_> {
     fn call(&self, f: u32, args: &[u64]) -> Ret {
         let ret = self.0.call(SmcRegs::call(f, args));
-        tracing::trace!(target: "realm_kvm", fid = format_args!("{f:#x}"), ?args, x0 = ret.x[0], "rmi");
+        tracing::debug!(
+            target: "realm_kvm::rmi",
+            cmd = realm_rmi::command_name(f).unwrap_or("?"),
+            args = format_args!("{args:#x?}"),
+            x0 = format_args!("{:#x}", ret.x[0]),
+            x1 = format_args!("{:#x}", ret.x[1]),
+            "rmi"
+        );
         Ret(ret)
     }
     pub(crate) fn version(&self, req: u64) -> Ret {

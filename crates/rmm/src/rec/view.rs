@@ -1,9 +1,9 @@
 //! The RMM state as the REC run loop sees it: a REC's run state, the realm behind [`RealmAccess`] (under the
 //! state lock), and realm memory through stage 2 for the CPU model ([`RealmMem`], locking per access).
 
-use super::{IpaWalk, RealmAccess, Ripas};
+use super::access::{IpaWalk, RealmAccess, Ripas};
+use super::state::RecRun;
 use crate::Rmm;
-use crate::cpu::rec_state::RecRun;
 use crate::cpu::{RealmMemory, Stage2Fault};
 use crate::measurement::HashAlgorithm;
 use crate::realm::{Realm, RealmState};

@@ -5,8 +5,8 @@
 
 use std::sync::Mutex;
 
-use super::{RealmCpu, RecContext};
 use crate::abi::REC_GIC_NUM_LRS;
+use crate::cpu::{RealmCpu, RecContext};
 
 /// A pending RIPAS change requested by RSI_IPA_STATE_SET (TF-RMM `rec->set_ripas`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -3,7 +3,32 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{IpaWalk, RealmAccess, Ripas};
+use zerocopy::FromZeros as _;
+
+use crate::abi::RmiRecExit;
+use crate::cpu::RealmExit;
+use crate::rec::access::{IpaWalk, RealmAccess, Ripas};
+use crate::rec::run::exit::handle_realm_exit;
+use crate::rec::state::RecRun;
+
+/// The protected-range size of the fake realms the tests build (`ipa_bits` 39).
+pub(crate) const PAR: u64 = 1 << 38;
+
+/// A REC of the fake realm, with X4/X5 marked to check preservation.
+pub(crate) fn rec(idx: u64) -> RecRun {
+    let mut r = RecRun::new(0x1000, idx, idx, 0x100, &[], true);
+    r.ctx.gprs[4] = 0x4444;
+    r.ctx.gprs[5] = 0x5555;
+    r
+}
+
+/// Execute an SMC with `regs` in X0..; returns (resumed, exit).
+pub(crate) fn smc(rec: &mut RecRun, realm: &mut FakeRealm, regs: &[u64]) -> (bool, RmiRecExit) {
+    rec.ctx.gprs[..regs.len()].copy_from_slice(regs);
+    let mut exit = RmiRecExit::new_zeroed();
+    let resumed = handle_realm_exit(rec, realm, &mut exit, RealmExit::Smc);
+    (resumed, exit)
+}
 
 /// A realm: `ipa_bits`, granule entries by IPA, DATA contents by PA (PA = IPA + `PA_OFFSET` for RAM).
 #[derive(Debug)]

@@ -2,7 +2,7 @@
 //! in v9/v8 which the v10 changelogs leave unchanged): CONFIG_REALM, CREATE_REALM, INIT_RIPAS_REALM,
 //! POPULATE_REALM, ACTIVATE_REALM. All run under `kvm->lock`.
 
-use realm_rmm::abi::feature_register_0::{HASH_SHA_256, HASH_SHA_512};
+use realm_rmi::feature_register_0::{HASH_SHA_256, HASH_SHA_512};
 use realm_uapi::v10::{
     ARM_RME_CONFIG_HASH_ALGO, ARM_RME_CONFIG_HASH_ALGO_SHA256, ARM_RME_CONFIG_HASH_ALGO_SHA512,
     ARM_RME_CONFIG_RPV, KVM_ARM_VCPU_REC, KVM_CAP_ARM_RME_ACTIVATE_REALM,
@@ -14,7 +14,7 @@ use crate::user_memory::UserMemory;
 use crate::vm::Vm;
 use crate::{Errno, lock};
 
-use super::RealmState;
+use super::KvmRealmState;
 
 /// `kvm_realm_enable_cap()`: non-realm VM → -EINVAL; unknown action → -EINVAL; action structs are copied
 /// from `args[1]` (unmapped → -EFAULT).
@@ -48,7 +48,7 @@ pub(crate) fn enable_cap(vm: &Vm, args: [u64; 4], user: &UserMemory) -> Result<(
 /// else -EINVAL; unknown `cfg` → -EINVAL.
 fn config_realm(vm: &Vm, uaddr: u64, user: &UserMemory) -> Result<(), Errno> {
     let mut inner = vm.lock();
-    if inner.realm.state != RealmState::None {
+    if inner.realm.state != KvmRealmState::None {
         return Err(Errno::EBUSY);
     }
     let cfg: arm_rme_config = user.read_struct(uaddr)?;
@@ -79,7 +79,7 @@ fn config_realm(vm: &Vm, uaddr: u64, user: &UserMemory) -> Result<(), Errno> {
 /// -ENOMEM, -ENXIO as there). NONE → NEW.
 fn create_realm(vm: &Vm) -> Result<(), Errno> {
     let mut inner = vm.lock();
-    if inner.realm.state != RealmState::None {
+    if inner.realm.state != KvmRealmState::None {
         return Err(Errno::EEXIST);
     }
     super::create_rd(vm, &mut inner)
@@ -90,7 +90,7 @@ fn create_realm(vm: &Vm) -> Result<(), Errno> {
 fn init_ripas(vm: &Vm, base: u64, size: u64) -> Result<(), Errno> {
     let end = base.checked_add(size).ok_or(Errno::EINVAL)?;
     let inner = vm.lock();
-    if inner.realm.state != RealmState::New {
+    if inner.realm.state != KvmRealmState::New {
         return Err(Errno::EPERM);
     }
     let ctx = vm.ctx(&inner).ok_or(Errno::ENXIO)?;
@@ -101,14 +101,14 @@ fn init_ripas(vm: &Vm, base: u64, size: u64) -> Result<(), Errno> {
 /// ACTIVE.
 fn activate(vm: &Vm) -> Result<(), Errno> {
     let mut inner = vm.lock();
-    if inner.realm.state != RealmState::New {
+    if inner.realm.state != KvmRealmState::New {
         return Err(Errno::EINVAL);
     }
     let rd = inner.realm.rd.ok_or(Errno::ENXIO)?;
     if !vm.shared.cmds().realm_activate(rd).ok() {
         return Err(Errno::ENXIO);
     }
-    inner.realm.state = RealmState::Active;
+    inner.realm.state = KvmRealmState::Active;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! RECs (v12 12/46 `kvm_create_rec`/`kvm_destroy_rec`; v10 the same function, reached from
 //! `KVM_ARM_VCPU_FINALIZE(KVM_ARM_VCPU_REC)`).
 
-use realm_rmm::abi::{
+use realm_rmi::{
     MAX_REC_AUX_GRANULES, REC_CREATE_NR_GPRS, RMI_REC_CREATE_FLAGS_RUNNABLE, RmiRecParams,
 };
 use realm_uapi::arm64::KVM_ARM_VCPU_PSCI_0_2;
@@ -11,7 +11,7 @@ use crate::vcpu::{Rec, Vcpu};
 use crate::vm::{Vm, VmInner};
 use crate::{Errno, lock};
 
-use super::RealmState;
+use super::KvmRealmState;
 
 /// `kvm_create_rec(vcpu)`: a REC already made → -EBUSY; no `KVM_ARM_VCPU_PSCI_0_2` → -EINVAL (v10 first:
 /// realm not NEW → -ENOENT); params page with x0..x7 and PC from the vCPU registers, RUNNABLE iff
@@ -20,7 +20,7 @@ use super::RealmState;
 pub(crate) fn create(vm: &Vm, inner: &VmInner, vcpu: &Vcpu) -> Result<(), Errno> {
     let shared = &vm.shared;
     let mut arch = lock(&vcpu.arch);
-    if super::is_v10(vm) && inner.realm.state != RealmState::New {
+    if super::is_v10(vm) && inner.realm.state != KvmRealmState::New {
         return Err(Errno::ENOENT);
     }
     if arch.rec.is_some() {

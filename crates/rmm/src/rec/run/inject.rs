@@ -2,7 +2,9 @@
 //! (Arm ARM `AArch64.TakeException`), with the syndromes TF-RMM `rmm-spec-v1.0-rel0`
 //! `runtime/core/inject_exp.c` builds.
 
-use super::{PSTATE_INIT, PSTATE_MODE_EL0T, PSTATE_MODE_EL1T, PSTATE_MODE_MASK, RecContext, esr};
+use crate::cpu::{
+    PSTATE_INIT, PSTATE_MODE_EL0T, PSTATE_MODE_EL1T, PSTATE_MODE_MASK, RecContext, esr,
+};
 
 /// Vector offset of a synchronous exception taken from the current EL using `SP_EL0`.
 const VECTOR_CURRENT_SP0: u64 = 0x000;

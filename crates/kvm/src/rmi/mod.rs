@@ -6,19 +6,20 @@ pub(crate) mod rec;
 pub(crate) mod rtt;
 pub(crate) mod v10;
 
-use realm_rmm::abi::feature_register_0::{NUM_BPS, NUM_WPS, PMU_NUM_CTRS};
-use realm_rmm::abi::{RMI_REALM_FLAGS_PMU, RmiRealmParams};
+use realm_rmi::feature_register_0::{NUM_BPS, NUM_WPS, PMU_NUM_CTRS};
+use realm_rmi::{RMI_REALM_FLAGS_PMU, RmiRealmParams};
 use zerocopy::{FromZeros, IntoBytes};
 
-use crate::rmi::{self, Cmds};
+use crate::rmi_cmds::{self, Cmds};
 use crate::vm::{Vm, VmInner};
 use crate::{AbiRevision, Errno, PAGE_SIZE, Shared, lock};
 
 use rtt::Ctx;
 
-/// `enum realm_state` (kernel-internal, mirrors the RMM's lifecycle; v10 and v12).
+/// The kernel's `enum realm_state` (`kvm->arch.realm.state`, v10 and v12): its view of the realm's lifecycle, not
+/// the RMM's realm state (`realm_rmm::RealmState`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RealmState {
+pub enum KvmRealmState {
     /// VM created, no RD.
     #[default]
     None,
@@ -35,7 +36,7 @@ pub enum RealmState {
 /// `struct realm` (the fields the kernel keeps).
 #[derive(Debug)]
 pub(crate) struct Realm {
-    pub(crate) state: RealmState,
+    pub(crate) state: KvmRealmState,
     /// PA of the RD once created.
     pub(crate) rd: Option<u64>,
     /// `RMI_REC_AUX_COUNT` result.
@@ -58,7 +59,7 @@ pub(crate) struct Realm {
 impl Default for Realm {
     fn default() -> Self {
         Self {
-            state: RealmState::None,
+            state: KvmRealmState::None,
             rd: None,
             num_aux: 0,
             vmid: None,
@@ -139,7 +140,7 @@ impl Vm {
 /// `RMI_REALM_DESTROY`); any RMI failure → undelegate what was delegated and -ENXIO. Sets NEW.
 pub(crate) fn create_rd(vm: &Vm, inner: &mut VmInner) -> Result<(), Errno> {
     let shared = &vm.shared;
-    let rtt_num_start = rmi::num_root_rtts(vm.ia_bits);
+    let rtt_num_start = rmi_cmds::num_root_rtts(vm.ia_bits);
     if inner.realm.rd.is_some() {
         return Err(Errno::EEXIST);
     }
@@ -191,7 +192,7 @@ pub(crate) fn create_rd(vm: &Vm, inner: &mut VmInner) -> Result<(), Errno> {
     inner.realm.num_aux = aux.out(1);
     inner.realm.rd = Some(rd);
     inner.realm.vmid = Some(vmid);
-    inner.realm.state = RealmState::New;
+    inner.realm.state = KvmRealmState::New;
     Ok(())
 }
 
@@ -218,7 +219,7 @@ fn realm_params(vm: &Vm, realm: &Realm, vmid: u16, rtt_num_start: u64) -> RmiRea
     p.rpv = realm.rpv;
     p.vmid = vmid;
     p.rtt_base = vm.pgd;
-    p.rtt_level_start = rmi::start_level(vm.ia_bits);
+    p.rtt_level_start = rmi_cmds::start_level(vm.ia_bits);
     p.rtt_num_start = narrow(rtt_num_start);
     p
 }
@@ -239,10 +240,10 @@ fn release_vmid(shared: &Shared, vmid: u16) {
 /// ACTIVE/DYING → -EBUSY.
 pub(crate) fn ensure_created(vm: &Vm, inner: &mut VmInner) -> Result<(), Errno> {
     match inner.realm.state {
-        RealmState::None => create_rd(vm, inner),
-        RealmState::New => Ok(()),
-        RealmState::Dead => Err(Errno::ENXIO),
-        RealmState::Active | RealmState::Dying => Err(Errno::EBUSY),
+        KvmRealmState::None => create_rd(vm, inner),
+        KvmRealmState::New => Ok(()),
+        KvmRealmState::Dead => Err(Errno::ENXIO),
+        KvmRealmState::Active | KvmRealmState::Dying => Err(Errno::EBUSY),
     }
 }
 
@@ -255,11 +256,11 @@ pub(crate) fn activate_v12(vm: &Vm) -> Result<(), Errno> {
         return Err(Errno::ENXIO);
     }
     let mut inner = vm.lock();
-    if inner.realm.state == RealmState::Active {
+    if inner.realm.state == KvmRealmState::Active {
         return Ok(());
     }
     ensure_created(vm, &mut inner)?;
-    inner.realm.state = RealmState::Dead;
+    inner.realm.state = KvmRealmState::Dead;
     if !inner.irqchip {
         return Err(Errno::EOPNOTSUPP);
     }
@@ -271,7 +272,7 @@ pub(crate) fn activate_v12(vm: &Vm) -> Result<(), Errno> {
     if !vm.shared.cmds().realm_activate(rd).ok() {
         return Err(Errno::ENXIO);
     }
-    inner.realm.state = RealmState::Active;
+    inner.realm.state = KvmRealmState::Active;
     Ok(())
 }
 
@@ -314,12 +315,12 @@ pub(crate) fn unmap_range(
     size: u64,
     unmap_private: bool,
 ) {
-    if !vm.is_realm || inner.realm.state == RealmState::None {
+    if !vm.is_realm || inner.realm.state == KvmRealmState::None {
         return;
     }
     let end = start.saturating_add(size).min(vm.shared_bit());
     let Some(ctx) = vm.ctx(inner) else { return };
-    ctx.unmap_shared_range(rmi::find_map_level(vm.ia_bits, start, end), start, end);
+    ctx.unmap_shared_range(rmi_cmds::find_map_level(vm.ia_bits, start, end), start, end);
     if unmap_private {
         ctx.unmap_private_range(start, end);
     }
@@ -338,7 +339,7 @@ pub(crate) fn destroy_vm(vm: &mut Vm) {
     let vcpus = vm.vcpu_list();
     let vm: &Vm = vm;
     let mut inner = vm.lock();
-    if !matches!(inner.realm.state, RealmState::Dead | RealmState::None)
+    if !matches!(inner.realm.state, KvmRealmState::Dead | KvmRealmState::None)
         && let Some(ctx) = vm.ctx(&inner)
     {
         ctx.destroy_rtts();
@@ -347,10 +348,10 @@ pub(crate) fn destroy_vm(vm: &mut Vm) {
         rec::destroy(vm, &inner, vcpu);
     }
     unmap_range(vm, &mut inner, 0, vm.shared_bit(), true);
-    if inner.realm.state == RealmState::None {
+    if inner.realm.state == KvmRealmState::None {
         return;
     }
-    inner.realm.state = RealmState::Dying;
+    inner.realm.state = KvmRealmState::Dying;
     if let Some(rd) = inner.realm.rd {
         if let Some(ctx) = vm.ctx(&inner) {
             ctx.destroy_rtts();
@@ -368,7 +369,7 @@ pub(crate) fn destroy_vm(vm: &mut Vm) {
             return;
         }
     }
-    inner.realm.state = RealmState::Dead;
+    inner.realm.state = KvmRealmState::Dead;
     if let Some(vmid) = inner.realm.vmid.take() {
         release_vmid(&vm.shared, vmid);
     }

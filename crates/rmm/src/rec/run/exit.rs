@@ -5,12 +5,12 @@
 //! Not modelled: external aborts, SError, system register traps, FPU/SVE traps (the CPU trait does not
 //! report them).
 
-use super::rec_state::{LastRunInfo, RecRun};
-use super::{
-    DataAbort, InstructionAbort, RealmExit, esr, inject_sync_external_abort, inject_undefined,
-};
+use super::inject::{inject_sync_external_abort, inject_undefined};
+use super::smc::handle_realm_smc;
 use crate::abi::{RMI_EXIT_FIQ, RMI_EXIT_IRQ, RMI_EXIT_SYNC, RmiRecExit};
-use crate::rsi::{self, RealmAccess, Ripas};
+use crate::cpu::{DataAbort, InstructionAbort, RealmExit, esr};
+use crate::rec::access::{IpaWalk, RealmAccess, Ripas};
+use crate::rec::state::{LastRunInfo, RecRun};
 
 /// `ESR_EL2` of an `SMC #0` from AArch64 (IL set, imm16 zero).
 const ESR_SMC: u64 = esr::EC_SMC | esr::IL_BIT;
@@ -27,7 +27,7 @@ pub(crate) fn handle_realm_exit(
     let (resume, syndrome) = match taken {
         RealmExit::Smc => {
             exit.exit_reason = RMI_EXIT_SYNC;
-            let resume = rsi::handle_realm_smc(rec, realm, exit);
+            let resume = handle_realm_smc(rec, realm, exit);
             (
                 resume,
                 Some(LastRunInfo {
@@ -165,7 +165,7 @@ fn ipa_is_empty(realm: &dyn RealmAccess, ipa: u64) -> bool {
     realm.in_par(ipa)
         && matches!(
             realm.ipa_to_pa(ipa),
-            rsi::IpaWalk::Fail {
+            IpaWalk::Fail {
                 ripas: Ripas::Empty,
                 ..
             }

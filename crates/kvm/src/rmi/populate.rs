@@ -4,25 +4,25 @@
 //!
 //! Per 4 KiB page the RMI sequence is Linux's: `GRANULE_DELEGATE(dst)`, `DATA_CREATE(rd, dst, ipa, src,
 //! flags)`; on `RMI_ERROR_RTT` the missing RTTs are created from the reported level down to level 3 and
-//! `DATA_CREATE` is retried once. Runs of pages are issued with [`Rmi::call_many`](realm_rmm::host::Rmi),
+//! `DATA_CREATE` is retried once. Runs of pages are issued with [`Rmi::call_many`](realm_rmi::host::Rmi),
 //! which stops at the first non-success, so the observable call sequence is unchanged. `src` is the PA of
 //! an NS bounce page holding the user page (Linux passes the pinned user page's PA); a batch's user pages
 //! are copied into its bounce pages on two threads before its calls are issued.
 
-use realm_rmm::abi::{RMI_DATA_CREATE, RMI_ERROR_RTT, RMI_GRANULE_DELEGATE};
-use realm_rmm::host::SmcRegs;
+use realm_rmi::host::SmcRegs;
+use realm_rmi::{RMI_DATA_CREATE, RMI_ERROR_RTT, RMI_GRANULE_DELEGATE};
 
 use realm_uapi::v10::{KVM_ARM_RME_POPULATE_FLAGS_MEASURE, arm_rme_populate_realm};
 use realm_uapi::v12::{KVM_ARM_RMI_POPULATE_FLAGS_MEASURE, kvm_arm_rmi_populate};
 
 use crate::gmem::Gmem;
 use crate::memslot::range_is_private;
-use crate::rmi::{RMM_RTT_MAX_LEVEL, Ret};
+use crate::rmi_cmds::{RMM_RTT_MAX_LEVEL, Ret};
 use crate::user_memory::UserMemory;
 use crate::vm::{Vm, VmInner};
 use crate::{Errno, PAGE_SIZE};
 
-use super::RealmState;
+use super::KvmRealmState;
 
 /// Pages per `call_many` batch (4 MiB): long enough for the RMM's hash pipeline to keep both cores busy, short
 /// enough that the bounce pages (live for one populate call) stay a small part of memory.
@@ -306,7 +306,7 @@ pub(crate) fn v10_populate(
     user: &UserMemory,
 ) -> Result<(), Errno> {
     let (base, size, flags) = (args.base, args.size, args.flags);
-    if inner.realm.state != RealmState::New {
+    if inner.realm.state != KvmRealmState::New {
         return Err(Errno::EPERM);
     }
     if base % PAGE_SIZE != 0

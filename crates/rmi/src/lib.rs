@@ -1,9 +1,16 @@
-//! The RMI ABI as the host sees it: function ids, status codes and their packing, enumerations, the
-//! feature register fields and the host-visible structures.
+//! The RMI and RSI as the wire sees them, and the SMC-shaped contract between a host and an RMM.
 //!
-//! DEN0137 1.0-rel0 (RMI 1.0), values as in TF-RMM `rmm-spec-v1.0-rel0` `lib/smc/include/smc-rmi.h` and
-//! `lib/smc/include/smc.h`. Constants keep the spec's spelling.
+//! DEN0137 1.0-rel0 (RMI 1.0, RSI 1.0): function ids, status codes and their packing, enumerations, the
+//! feature register fields and the host-visible structures, with values as in TF-RMM `rmm-spec-v1.0-rel0`
+//! `lib/smc/include/smc-rmi.h`, `smc-rsi.h` and `smc.h`; PSCI/SMCCC ids ([`psci`]); and the two traits a host
+//! kernel reaches an RMM through ([`host::Rmi`], [`host::HostMemory`]). Both sides depend on this crate and
+//! on nothing else of each other: the kernel layer (`realm-kvm`) can talk to any RMM — realmkit's
+//! (`realm-rmm`), a recorded one, a remote one — and an RMM can be tested without the kernel layer.
+//! Constants keep the spec's spelling. Nothing here has behaviour beyond encoding and decoding.
+#![forbid(unsafe_code)]
 
+pub mod host;
+pub mod psci;
 pub mod rsi;
 mod structs;
 
@@ -283,9 +290,79 @@ pub mod feature_register_0 {
     pub const MAX_RECS_ORDER: FeatureField = FeatureField::new(38, 4);
 }
 
+/// The spec name of RMI command `fid` (`RMI_VERSION` …), `None` for an FID outside RMI 1.0.
+pub const fn command_name(fid: u32) -> Option<&'static str> {
+    Some(match fid {
+        RMI_VERSION => "RMI_VERSION",
+        RMI_GRANULE_DELEGATE => "RMI_GRANULE_DELEGATE",
+        RMI_GRANULE_UNDELEGATE => "RMI_GRANULE_UNDELEGATE",
+        RMI_DATA_CREATE => "RMI_DATA_CREATE",
+        RMI_DATA_CREATE_UNKNOWN => "RMI_DATA_CREATE_UNKNOWN",
+        RMI_DATA_DESTROY => "RMI_DATA_DESTROY",
+        RMI_REALM_ACTIVATE => "RMI_REALM_ACTIVATE",
+        RMI_REALM_CREATE => "RMI_REALM_CREATE",
+        RMI_REALM_DESTROY => "RMI_REALM_DESTROY",
+        RMI_REC_CREATE => "RMI_REC_CREATE",
+        RMI_REC_DESTROY => "RMI_REC_DESTROY",
+        RMI_REC_ENTER => "RMI_REC_ENTER",
+        RMI_RTT_CREATE => "RMI_RTT_CREATE",
+        RMI_RTT_DESTROY => "RMI_RTT_DESTROY",
+        RMI_RTT_MAP_UNPROTECTED => "RMI_RTT_MAP_UNPROTECTED",
+        RMI_RTT_READ_ENTRY => "RMI_RTT_READ_ENTRY",
+        RMI_RTT_UNMAP_UNPROTECTED => "RMI_RTT_UNMAP_UNPROTECTED",
+        RMI_PSCI_COMPLETE => "RMI_PSCI_COMPLETE",
+        RMI_FEATURES => "RMI_FEATURES",
+        RMI_RTT_FOLD => "RMI_RTT_FOLD",
+        RMI_REC_AUX_COUNT => "RMI_REC_AUX_COUNT",
+        RMI_RTT_INIT_RIPAS => "RMI_RTT_INIT_RIPAS",
+        RMI_RTT_SET_RIPAS => "RMI_RTT_SET_RIPAS",
+        _ => return None,
+    })
+}
+
+/// The hash algorithm of a realm's measurements (`RmiHashAlgorithm`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HashAlgorithm {
+    /// SHA-256 (`RMI_HASH_SHA_256`).
+    Sha256,
+    /// SHA-512 (`RMI_HASH_SHA_512`).
+    Sha512,
+}
+
+impl HashAlgorithm {
+    /// The algorithm for an `RmiHashAlgorithm` value.
+    pub fn from_rmi(value: u8) -> Option<Self> {
+        match value {
+            0 => Some(Self::Sha256),
+            1 => Some(Self::Sha512),
+            _ => None,
+        }
+    }
+
+    /// Digest length in bytes.
+    pub fn digest_len(self) -> usize {
+        match self {
+            Self::Sha256 => 32,
+            Self::Sha512 => 64,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_rmi_1_0_fid_has_its_name() {
+        let named = (RMI_FID_FIRST..=RMI_FID_LAST)
+            .filter_map(|fid| command_name(fid).map(|n| (fid, n)))
+            .collect::<Vec<_>>();
+        // 23 commands; 0x156, 0x160 and 0x163 are not RMI 1.0 commands.
+        assert_eq!(named.len(), 23);
+        assert_eq!(command_name(0xC400_0160), None);
+        assert_eq!(command_name(RMI_REC_ENTER), Some("RMI_REC_ENTER"));
+        assert_eq!(command_name(RMI_RTT_SET_RIPAS), Some("RMI_RTT_SET_RIPAS"));
+    }
 
     #[test]
     fn packing_round_trips() {
