@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::backend::host_kvm::cpu_time;
+use crate::build::Quiet;
 use crate::config::{Abi, Layout, RealmConfig, RealmParams};
 use crate::image::{ImageSource, filler};
-use crate::ops::{self, OpsError};
+use crate::measure::{MeasureError, measure};
+use crate::os::cpu_time;
 use crate::prepare::{PrepareError, prepare};
-use crate::realm::Quiet;
 use crate::size::{GIB, MIB};
 
 /// One benchmark's figures.
@@ -52,7 +52,7 @@ pub enum BenchError {
     Prepare(&'static str, #[source] PrepareError),
     /// Measuring failed.
     #[error("measuring the {0} benchmark realm")]
-    Measure(&'static str, #[source] OpsError),
+    Measure(&'static str, #[source] MeasureError),
 }
 
 fn firmware_config(mem: u64, payload: usize, seed: u8) -> RealmConfig {
@@ -112,7 +112,7 @@ fn time_measure(name: &'static str, cfg: &RealmConfig) -> Result<Timing, BenchEr
     let p = prepare(cfg).map_err(|e| BenchError::Prepare(name, e))?;
     let (cpu0, main0) = (cpu_time(false), cpu_time(true));
     let t = Instant::now();
-    let report = ops::measure(&p, &mut Quiet).map_err(|e| BenchError::Measure(name, e))?;
+    let report = measure(&p, &mut Quiet).map_err(|e| BenchError::Measure(name, e))?;
     let with_teardown = t.elapsed();
     Ok(Timing {
         rim: report.stats.total_time,

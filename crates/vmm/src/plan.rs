@@ -315,7 +315,7 @@ mod tests {
     use super::*;
     use crate::config::ConfigFile;
     use crate::image::synthetic_image;
-    use crate::layout::{ImageSizes, place};
+    use crate::layout::{BootImage, ImageSizes, place};
 
     fn plan(abi: &str, extra: impl FnOnce(&mut ConfigFile)) -> Plan {
         let mut f = ConfigFile {
@@ -330,7 +330,7 @@ mod tests {
         let map = place(
             &cfg,
             &ImageSizes {
-                kernel: Some(&k),
+                kernel: Some(BootImage::of(&k)),
                 initrd: Some(5000),
                 ..Default::default()
             },

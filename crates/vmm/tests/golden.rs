@@ -12,11 +12,12 @@ mod tests {
 
     use super::support::rim::{Order, Populate, RealmDesc, compute};
     use realm_vmm::backend::simulated::SimulatedBackend;
+    use realm_vmm::build::Quiet;
     use realm_vmm::config::{Abi, ConfigFile, ImageKind, RealmConfig};
     use realm_vmm::image::{ImageSource, filler, synthetic_image};
-    use realm_vmm::ops::{self, LaunchOutcome};
+    use realm_vmm::launch::{self, LaunchOutcome};
+    use realm_vmm::measure;
     use realm_vmm::prepare::{Prepared, prepare};
-    use realm_vmm::realm::Quiet;
 
     const MIB: usize = 1 << 20;
 
@@ -95,7 +96,7 @@ mod tests {
     /// Measure, compare with the calculator, check launch agrees; returns the RIM.
     fn check(cfg: &RealmConfig, ram: &[(u64, u64)], s2sz: u8) -> String {
         let p = prepare(cfg).unwrap();
-        let report = ops::measure_explained(&p, &mut Quiet, true).unwrap();
+        let report = measure::measure_explained(&p, &mut Quiet, true).unwrap();
         let (expected, log) = compute(&desc(&p, ram, s2sz));
         if hex::encode(&expected) != report.rim {
             let first = log
@@ -119,7 +120,7 @@ mod tests {
         assert_eq!(report.extensions.len(), log.len());
         let backend = SimulatedBackend::new(cfg.abi);
         let mut console = Vec::new();
-        let launched = ops::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
+        let launched = launch::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
         assert_eq!(launched.outcome, LaunchOutcome::ActivatedNoCode);
         assert_eq!(
             hex::encode(launched.measured.unwrap().rim),
@@ -264,7 +265,7 @@ mod tests {
         for (abi, edit) in [(Abi::V12, "v12"), (Abi::V10, "v10")] {
             let cfg = realm_vmm::demo::config(abi);
             let p = prepare(&cfg).unwrap();
-            let report = ops::measure_explained(&p, &mut Quiet, true).unwrap();
+            let report = measure::measure_explained(&p, &mut Quiet, true).unwrap();
             let (expected, _) = compute(&desc(&p, &[(0x8000_0000, 256 << 20)], 33));
             assert_eq!(report.rim, hex::encode(expected), "{edit}");
         }

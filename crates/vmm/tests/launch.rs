@@ -6,11 +6,12 @@
 mod tests {
     use realm_rmm::cpu::scripted::{ScriptedCpus, Step};
     use realm_vmm::backend::simulated::SimulatedBackend;
+    use realm_vmm::build::Quiet;
     use realm_vmm::config::Abi;
     use realm_vmm::exits::ExitStatus;
-    use realm_vmm::ops::{self, LaunchOutcome};
+    use realm_vmm::launch::{self, LaunchOutcome};
+    use realm_vmm::measure;
     use realm_vmm::prepare::prepare;
-    use realm_vmm::realm::Quiet;
 
     /// RSI_IPA_STATE_SET: RIPAS EMPTY over 2 MiB of unpopulated RAM (a shared/private conversion).
     const RSI_IPA_STATE_SET: u32 = 0xC400_0197;
@@ -30,8 +31,8 @@ mod tests {
         script.push(Step::smc(0x8400_0008, &[])); // PSCI SYSTEM_OFF
         let backend = SimulatedBackend::with_cpu(abi, cpus.model());
         let mut console = Vec::new();
-        let report = ops::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
-        let measured = ops::measure(&p, &mut Quiet).unwrap();
+        let report = launch::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
+        let measured = measure::measure(&p, &mut Quiet).unwrap();
         assert_eq!(
             hex::encode(report.measured.unwrap().rim),
             measured.rim,
@@ -63,7 +64,7 @@ mod tests {
                 .push(Step::smc(0x8400_0008, &[]));
             let backend = SimulatedBackend::with_cpu(abi, cpus.model());
             let mut console = Vec::new();
-            let report = ops::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
+            let report = launch::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
             assert_eq!(
                 report.outcome,
                 LaunchOutcome::Stopped(ExitStatus::PowerOff),

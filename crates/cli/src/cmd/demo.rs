@@ -26,8 +26,8 @@ pub fn run(args: &DemoArgs) -> CliResult {
     let backend = realm_vmm::backend::simulated::SimulatedBackend::new(abi);
     let mut bar = Bar::default();
     let mut console = std::io::stdout();
-    let report = realm_vmm::ops::launch(&backend, &prepared, &mut console, &mut bar, true)
-        .map_err(super::ops_error)?;
+    let report = realm_vmm::launch::launch(&backend, &prepared, &mut console, &mut bar, true)
+        .map_err(super::launch_error)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "The demo realm: a synthetic arm64 Image, an initrd and a generated DTB, built on the simulated").map_err(runtime)?;
     writeln!(

@@ -32,8 +32,8 @@ pub fn run(args: &MeasureArgs) -> CliResult {
     let cfg = args.realm.config()?;
     let prepared = realm_args::prepare(&cfg)?;
     let mut bar = Bar::default();
-    let report = realm_vmm::ops::measure_explained(&prepared, &mut bar, args.explain)
-        .map_err(super::ops_error)?;
+    let report = realm_vmm::measure::measure_explained(&prepared, &mut bar, args.explain)
+        .map_err(super::measure_error)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let mut value = serde_json::to_value(&report).map_err(runtime)?;

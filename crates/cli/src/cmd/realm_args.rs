@@ -8,10 +8,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use realm_vmm::backend::Extension;
+use realm_vmm::build::{BuildStats, Progress};
 use realm_vmm::config::{ConfigError, ConfigFile, RealmConfig};
 use realm_vmm::plan::Step;
 use realm_vmm::prepare::{PrepareError, Prepared};
-use realm_vmm::realm::{BuildStats, Progress};
 use realm_vmm::size::{ByteSize, MIB};
 
 use crate::error::{CliError, input};

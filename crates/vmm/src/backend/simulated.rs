@@ -10,8 +10,8 @@ use realm_rmm::{PlatformConfig, Rmm};
 use vm_memory::MmapRegion;
 
 use super::{
-    BackendError, Errno, Extension, Fd, IoctlArg, KvmBackend, Measured, MeasuringBackend, RunArea,
-    UserMemory,
+    BackendError, Errno, Extension, Fd, Ioctl, IoctlArg, KvmBackend, Measured, MeasuringBackend,
+    RunArea, UserMemory,
 };
 use crate::config::Abi;
 
@@ -92,7 +92,7 @@ impl KvmBackend for SimulatedBackend {
     fn open_kvm(&self) -> Result<Fd, BackendError> {
         self.kernel
             .open_kvm()
-            .map_err(|e| BackendError::ioctl("open /dev/kvm", e))
+            .map_err(|e| BackendError::ioctl(Ioctl::OpenKvm, e))
     }
 
     fn ioctl(&self, fd: Fd, request: u64, arg: IoctlArg<'_>) -> Result<i64, Errno> {
@@ -113,7 +113,7 @@ impl KvmBackend for SimulatedBackend {
             source: std::io::Error::other(e.to_string()),
         })?);
         // A hint: huge pages where images are loaded (fewer faults); untouched RAM stays unallocated.
-        let _ = super::host_kvm::advise_hugepages(&region);
+        let _ = crate::os::advise_hugepages(&region);
         let hva = self.kernel.user_memory().register(Arc::clone(&region));
         Ok(UserMemory { region, hva })
     }
@@ -126,12 +126,16 @@ impl KvmBackend for SimulatedBackend {
         let run = self
             .kernel
             .kvm_run(vcpu_fd)
-            .map_err(|e| BackendError::ioctl("mmap of the vCPU fd", e))?;
+            .map_err(|e| BackendError::ioctl(Ioctl::MapRun, e))?;
         Ok(Box::new(SimRun(run)))
     }
 
     fn measuring(&self) -> Option<&dyn MeasuringBackend> {
         Some(self)
+    }
+
+    fn limits(&self) -> Option<crate::limits::PlatformLimits> {
+        Some(crate::limits::PlatformLimits::simulated())
     }
 
     fn runs_guest_code(&self) -> bool {

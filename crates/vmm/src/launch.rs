@@ -1,5 +1,5 @@
-//! The two things users do with a plan: `measure` it on the simulated platform and read the RIM back, or
-//! `launch` it on a backend and run it. Both build through [`crate::realm::build`]: one code path.
+//! `launch`: build a plan on a backend, activate the realm, and run its vCPUs until it stops, handling their
+//! exits ([`crate::exits`]). Building goes through [`crate::build::realm`], the path `measure` takes.
 #![forbid(unsafe_code)]
 
 use std::io::Write;
@@ -11,36 +11,15 @@ use realm_uapi::{v10, v12};
 use serde::Serialize;
 use zerocopy::IntoBytes;
 
-use crate::backend::simulated::SimulatedBackend;
-use crate::backend::{BackendError, Extension, IoctlArg, KvmBackend, Measured};
+use crate::backend::{BackendError, Extension, Ioctl, IoctlArg, KvmBackend, Measured};
+use crate::build::{self, BuildStats, Built, Progress};
 use crate::config::Abi;
 use crate::exits::{self, ExitAction, ExitStatus, Uart};
-use crate::plan::Step;
 use crate::prepare::Prepared;
-use crate::realm::{self, BuildStats, Built, Progress};
 
-/// What `measure` found.
-#[derive(Clone, Debug, Serialize)]
-pub struct MeasureReport {
-    /// `sha256` / `sha512`.
-    pub hash_algo: String,
-    /// The RIM, lowercase hex.
-    pub rim: String,
-    /// REM0..REM3, hex.
-    pub rems: Vec<String>,
-    /// The plan's steps.
-    pub steps: Vec<Step>,
-    /// Every RIM extension (empty unless asked for: the log of a large realm is long).
-    #[serde(skip)]
-    pub extensions: Vec<Extension>,
-    /// Figures.
-    #[serde(skip)]
-    pub stats: BuildStats,
-}
-
-/// A failed `measure` or `launch`.
+/// A failed `launch`.
 #[derive(Debug, thiserror::Error)]
-pub enum OpsError {
+pub enum LaunchError {
     /// Building the realm failed.
     #[error("building the realm on the {backend} backend")]
     Build {
@@ -50,9 +29,6 @@ pub enum OpsError {
         #[source]
         source: BackendError,
     },
-    /// The platform gave no measurements back.
-    #[error("the simulated platform has no measurements for the realm")]
-    NoMeasurements,
     /// Running the realm failed.
     #[error("running vCPU {vcpu}")]
     Run {
@@ -70,48 +46,6 @@ pub enum OpsError {
         /// The exit.
         what: String,
     },
-}
-
-fn measured_report(
-    built: &Built<'_>,
-    prepared: &Prepared,
-    explain: bool,
-) -> Result<MeasureReport, OpsError> {
-    let m = built.measurements().ok_or(OpsError::NoMeasurements)?;
-    Ok(MeasureReport {
-        hash_algo: m.hash_algo,
-        rim: hex::encode(&m.rim),
-        rems: m.rems.iter().map(hex::encode).collect(),
-        steps: prepared.plan.steps.clone(),
-        extensions: if explain {
-            built.measurement_log().unwrap_or_default()
-        } else {
-            Vec::new()
-        },
-        stats: built.stats,
-    })
-}
-
-/// Build `prepared` on a fresh simulated platform and read its measurements back.
-pub fn measure(
-    prepared: &Prepared,
-    progress: &mut dyn Progress,
-) -> Result<MeasureReport, OpsError> {
-    measure_explained(prepared, progress, false)
-}
-
-/// [`measure`], with every RIM extension in [`MeasureReport::extensions`] when `explain`.
-pub fn measure_explained(
-    prepared: &Prepared,
-    progress: &mut dyn Progress,
-    explain: bool,
-) -> Result<MeasureReport, OpsError> {
-    let backend = SimulatedBackend::new(prepared.plan.abi);
-    let built = realm::build(&backend, prepared, progress).map_err(|source| OpsError::Build {
-        backend: "simulated",
-        source,
-    })?;
-    measured_report(&built, prepared, explain)
 }
 
 /// How a launch ended.
@@ -147,8 +81,8 @@ pub fn launch(
     console: &mut (dyn Write + Send),
     progress: &mut dyn Progress,
     explain: bool,
-) -> Result<LaunchReport, OpsError> {
-    let built = realm::build(backend, prepared, progress).map_err(|source| OpsError::Build {
+) -> Result<LaunchReport, LaunchError> {
+    let built = build::realm(backend, prepared, progress).map_err(|source| LaunchError::Build {
         backend: backend.name(),
         source,
     })?;
@@ -182,9 +116,9 @@ fn run(
     built: &Built<'_>,
     prepared: &Prepared,
     console: &mut (dyn Write + Send),
-) -> Result<ExitStatus, OpsError> {
+) -> Result<ExitStatus, LaunchError> {
     let uart: Console<'_> = Mutex::new(Uart::new(prepared.map.uart, console));
-    let result: Mutex<Option<Result<ExitStatus, OpsError>>> = Mutex::new(None);
+    let result: Mutex<Option<Result<ExitStatus, LaunchError>>> = Mutex::new(None);
     let stopping = AtomicBool::new(false);
     std::thread::scope(|s| {
         for (id, _) in (0u32..).zip(&built.vcpus) {
@@ -216,7 +150,7 @@ fn run(
     let r = result
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    r.unwrap_or(Err(OpsError::Unhandled {
+    r.unwrap_or(Err(LaunchError::Unhandled {
         vcpu: 0,
         what: "every vCPU stopped without a system event".into(),
     }))
@@ -229,10 +163,10 @@ fn run_vcpu(
     id: u32,
     uart: &Console<'_>,
     stopping: &AtomicBool,
-) -> Option<Result<ExitStatus, OpsError>> {
+) -> Option<Result<ExitStatus, LaunchError>> {
     let be = built.backend();
     let vcpu = built.vcpus[id as usize];
-    let err = |source| Some(Err(OpsError::Run { vcpu: id, source }));
+    let err = |source| Some(Err(LaunchError::Run { vcpu: id, source }));
     let run = match be.run_area(vcpu) {
         Ok(r) => r,
         Err(source) => return err(source),
@@ -244,7 +178,7 @@ fn run_vcpu(
         match be.ioctl(vcpu, k::KVM_RUN, IoctlArg::Val(0)) {
             Ok(_) | Err(crate::backend::Errno::EFAULT) => {}
             Err(crate::backend::Errno::EINTR) => continue,
-            Err(e) => return err(BackendError::ioctl("KVM_RUN", e)),
+            Err(e) => return err(BackendError::ioctl(Ioctl::Run, e)),
         }
         let mut action = ExitAction::Continue;
         run.with(&mut |bytes| {
@@ -257,7 +191,7 @@ fn run_vcpu(
             ExitAction::Continue => {}
             ExitAction::Stop(status) => return Some(Ok(status)),
             ExitAction::Unhandled(what) => {
-                return Some(Err(OpsError::Unhandled { vcpu: id, what }));
+                return Some(Err(LaunchError::Unhandled { vcpu: id, what }));
             }
             ExitAction::ConvertMemory { gpa, size, private } => {
                 let mut attrs = k::kvm_memory_attributes {
@@ -275,10 +209,7 @@ fn run_vcpu(
                     k::KVM_SET_MEMORY_ATTRIBUTES,
                     IoctlArg::Buf(attrs.as_mut_bytes()),
                 ) {
-                    return err(BackendError::ioctl(
-                        format!("KVM_SET_MEMORY_ATTRIBUTES {gpa:#x}+{size:#x}"),
-                        e,
-                    ));
+                    return err(BackendError::ioctl(Ioctl::ConvertMemory { gpa, size }, e));
                 }
             }
             ExitAction::PsciComplete {
@@ -334,7 +265,10 @@ fn psci_complete(
     be.ioctl(vcpu, request, IoctlArg::Buf(&mut bytes))
         .map_err(|e| {
             BackendError::ioctl(
-                format!("PSCI_COMPLETE(target {target_mpidr:#x}, status {status})"),
+                Ioctl::PsciComplete {
+                    target_mpidr,
+                    status,
+                },
                 e,
             )
         })?;
