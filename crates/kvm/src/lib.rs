@@ -58,15 +58,31 @@ pub struct KernelConfig {
     pub host_ipa_limit: u32,
     /// `KVM_CAP_MAX_VCPUS` / `KVM_CAP_MAX_VCPU_ID`.
     pub max_vcpus: u32,
+    /// The host's largest SVE vector length in bits (`kvm_sve_max_vl`); 0: no SVE, `KVM_ARM_VCPU_SVE` is
+    /// refused.
+    pub sve_max_vl: u32,
 }
 
 impl KernelConfig {
-    /// Defaults for `abi`: 48-bit host IPA limit, 512 vCPUs.
+    /// Defaults for `abi`: 48-bit host IPA limit, 512 vCPUs, no SVE.
     pub fn new(abi: AbiRevision) -> Self {
         Self {
             abi,
             host_ipa_limit: 48,
             max_vcpus: 512,
+            sve_max_vl: 0,
+        }
+    }
+
+    /// The kernel of a host described by `platform`: its IPA limit (`get_kvm_ipa_limit()` from PARange and
+    /// LPA2), vCPU limit and SVE vector lengths. (PMU counters and debug resources of realm vCPUs come from
+    /// the RMM's `RMI_FEATURES`, as in v10/v12.)
+    pub fn for_platform(abi: AbiRevision, platform: &realm_platform::Platform) -> Self {
+        Self {
+            abi,
+            host_ipa_limit: platform.kvm_ipa_limit(),
+            max_vcpus: platform.max_vcpus,
+            sve_max_vl: u32::from(platform.sve_max_vl),
         }
     }
 }
