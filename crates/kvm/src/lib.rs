@@ -61,21 +61,26 @@ pub struct KernelConfig {
     /// The host's largest SVE vector length in bits (`kvm_sve_max_vl`); 0: no SVE, `KVM_ARM_VCPU_SVE` is
     /// refused.
     pub sve_max_vl: u32,
+    /// `kvm_lpa2_is_enabled()`: the host kernel runs with FEAT_LPA2 (52-bit stage-2 output), so every
+    /// realm is created with `RMI_REALM_FLAGS_LPA2` (v10 `rme.c` / v12 `rmi.c` `realm_create_rd`).
+    pub lpa2: bool,
 }
 
 impl KernelConfig {
-    /// Defaults for `abi`: 48-bit host IPA limit, 512 vCPUs, no SVE.
+    /// Defaults for `abi`: 48-bit host IPA limit, 512 vCPUs, no SVE, no LPA2.
     pub fn new(abi: AbiRevision) -> Self {
         Self {
             abi,
             host_ipa_limit: 48,
             max_vcpus: 512,
             sve_max_vl: 0,
+            lpa2: false,
         }
     }
 
     /// The kernel of a host described by `platform`: its IPA limit (`get_kvm_ipa_limit()` from PARange and
-    /// LPA2), vCPU limit and SVE vector lengths. (PMU counters and debug resources of realm vCPUs come from
+    /// LPA2), vCPU limit, SVE vector lengths and LPA2 (a kernel built with LPA2 support uses it wherever the
+    /// hardware has it). (PMU counters and debug resources of realm vCPUs come from
     /// the RMM's `RMI_FEATURES`, as in v10/v12.)
     pub fn for_platform(abi: AbiRevision, platform: &realm_platform::Platform) -> Self {
         Self {
@@ -83,6 +88,7 @@ impl KernelConfig {
             host_ipa_limit: platform.kvm_ipa_limit(),
             max_vcpus: platform.max_vcpus,
             sve_max_vl: u32::from(platform.sve_max_vl),
+            lpa2: platform.lpa2,
         }
     }
 }

@@ -7,7 +7,7 @@ pub(crate) mod rtt;
 pub(crate) mod v10;
 
 use realm_rmi::feature_register_0::{NUM_BPS, NUM_WPS, PMU_NUM_CTRS};
-use realm_rmi::{RMI_REALM_FLAGS_PMU, RMI_REALM_FLAGS_SVE, RmiRealmParams};
+use realm_rmi::{RMI_REALM_FLAGS_LPA2, RMI_REALM_FLAGS_PMU, RMI_REALM_FLAGS_SVE, RmiRealmParams};
 use realm_uapi::arm64::KVM_ARM_VCPU_SVE;
 use zerocopy::{FromZeros, IntoBytes};
 
@@ -135,7 +135,7 @@ impl Vm {
     }
 }
 
-/// `realm_create_rd()` (v12 22/46 with 37/46 PMU, 39/46 BPs/WPs; v10 the same plus `hash_algo`/`rpv` from
+/// `realm_create_rd()` (v12 22/46 with 37/46 PMU, 39/46 BPs/WPs, 42/46 SVE, LPA2 when the host kernel uses it; v10 the same plus `hash_algo`/`rpv` from
 /// CONFIG_REALM). Order: check the PGD holds the root RTTs (-EINVAL), allocate and delegate the RD, delegate
 /// each PGD page, fill the zeroed params page, `RMI_REALM_CREATE`, `RMI_REC_AUX_COUNT` (failure →
 /// `RMI_REALM_DESTROY`); any RMI failure → undelegate what was delegated and -ENXIO. Sets NEW.
@@ -228,6 +228,9 @@ fn realm_params(
             .nr_pmu_counters
             .unwrap_or_else(|| PMU_NUM_CTRS.get(feat));
         p.pmu_num_ctrs = narrow(nr);
+    }
+    if vm.shared.cfg.lpa2 {
+        p.flags |= RMI_REALM_FLAGS_LPA2;
     }
     if let Some(vl) = sve_vl {
         p.flags |= RMI_REALM_FLAGS_SVE;

@@ -62,7 +62,11 @@ fn get_vls(h: &mut H<Rmm>, vcpu: Fd) -> Result<[u8; 64], Errno> {
 }
 
 fn finalize_sve(h: &H<Rmm>, vcpu: Fd) -> Result<i64, Errno> {
-    h.ios(vcpu, KVM_ARM_VCPU_FINALIZE, &mut SVE.cast_signed().to_le_bytes())
+    h.ios(
+        vcpu,
+        KVM_ARM_VCPU_FINALIZE,
+        &mut SVE.cast_signed().to_le_bytes(),
+    )
 }
 
 #[test]
@@ -133,12 +137,13 @@ fn vls_rules_finalize_and_run() {
     );
 }
 
-/// SHA-256 of the measured RmiRealmParams (rmm-v1.0.md §3.1): flags (bit 1 = SVE), s2sz 40, sve_vl,
-/// num_bps 5 / num_wps 3 (qemu-max FEATURES), hash_algo 0.
+/// SHA-256 of the measured RmiRealmParams (rmm-v1.0.md §3.1): flags (bit 0 = LPA2, which a kernel on the
+/// qemu-max platform's LPA2 hardware sets for every realm; bit 1 = SVE), s2sz 40, sve_vl, num_bps 5 /
+/// num_wps 3 (qemu-max FEATURES), hash_algo 0.
 fn expected(sve_vl: Option<u64>) -> Vec<u8> {
     let mut p = vec![0u8; 4096];
     let mut put = |off: usize, v: u64| p[off..off + 8].copy_from_slice(&v.to_le_bytes());
-    put(0x00, if sve_vl.is_some() { 1 << 1 } else { 0 });
+    put(0x00, 1 | if sve_vl.is_some() { 1 << 1 } else { 0 });
     put(0x08, 40);
     put(0x10, sve_vl.unwrap_or(0));
     put(0x18, 5);
