@@ -55,7 +55,7 @@ pub fn measure_explained(
     progress: &mut dyn Progress,
     explain: bool,
 ) -> Result<MeasureReport, MeasureError> {
-    let backend = SimulatedBackend::new(prepared.plan.abi);
+    let backend = SimulatedBackend::for_platform(prepared.plan.abi, &prepared.cfg.platform);
     let built = build::realm(&backend, prepared, progress).map_err(MeasureError::Build)?;
     let m = built.measurements().ok_or(MeasureError::NoMeasurements)?;
     Ok(MeasureReport {

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use realm_kvm::{Kernel, KernelConfig};
+use realm_platform::Platform;
 use realm_rmm::{PlatformConfig, Rmm};
 use vm_memory::MmapRegion;
 
@@ -20,41 +21,50 @@ use crate::config::Abi;
 pub struct SimulatedBackend {
     abi: Abi,
     runs_code: bool,
+    platform: Platform,
     rmm: Arc<Rmm>,
     kernel: Kernel,
 }
 
 impl SimulatedBackend {
-    /// A fresh platform (the RMM's default profile) whose kernel speaks `abi`.
+    /// A fresh `max` platform whose kernel speaks `abi`.
     pub fn new(abi: Abi) -> Self {
-        Self::with_platform(abi, PlatformConfig::default())
+        Self::for_platform(abi, &Platform::default())
     }
 
-    /// A fresh platform whose RECs run on `cpu` (e.g. realm-rmm's scripted CPUs): `launch` then enters the
+    /// A fresh machine described by `platform` (its RMM and kernel derive what they report from it); its
+    /// default CPU model runs no code.
+    pub fn for_platform(abi: Abi, platform: &Platform) -> Self {
+        Self::build(abi, platform, PlatformConfig::from_platform(platform))
+    }
+
+    /// A fresh `platform` whose RECs run on `cpu` (e.g. realm-rmm's scripted CPUs): `launch` then enters the
     /// realm and handles its exits.
-    pub fn with_cpu(abi: Abi, cpu: realm_rmm::cpu::CpuModel) -> Self {
-        let mut b = Self::with_platform(
-            abi,
-            PlatformConfig {
-                cpu,
-                ..PlatformConfig::default()
-            },
-        );
+    pub fn with_cpu(abi: Abi, platform: &Platform, cpu: realm_rmm::cpu::CpuModel) -> Self {
+        let rmm_view = PlatformConfig {
+            cpu,
+            ..PlatformConfig::from_platform(platform)
+        };
+        let mut b = Self::build(abi, platform, rmm_view);
         b.runs_code = true;
         b
     }
 
-    /// A fresh platform with `platform` (its default CPU model runs no code).
-    pub fn with_platform(abi: Abi, platform: PlatformConfig) -> Self {
-        let rmm = Arc::new(Rmm::new(platform));
+    fn build(abi: Abi, platform: &Platform, rmm_view: PlatformConfig) -> Self {
+        let rmm = Arc::new(Rmm::new(rmm_view));
         let kabi = match abi {
             Abi::V10 => realm_kvm::AbiRevision::V10,
             Abi::V12 => realm_kvm::AbiRevision::V12,
         };
-        let kernel = Kernel::new(rmm.clone(), rmm.clone(), KernelConfig::new(kabi));
+        let kernel = Kernel::new(
+            rmm.clone(),
+            rmm.clone(),
+            KernelConfig::for_platform(kabi, platform),
+        );
         Self {
             abi,
             runs_code: false,
+            platform: platform.clone(),
             rmm,
             kernel,
         }
@@ -134,8 +144,8 @@ impl KvmBackend for SimulatedBackend {
         Some(self)
     }
 
-    fn limits(&self) -> Option<crate::limits::PlatformLimits> {
-        Some(crate::limits::PlatformLimits::simulated())
+    fn platform(&self) -> Option<&Platform> {
+        Some(&self.platform)
     }
 
     fn runs_guest_code(&self) -> bool {
