@@ -262,7 +262,13 @@ fn read_bounded(path: &Path) -> Result<String, ConfigError> {
     if meta.is_file() && meta.len() > MAX_CONFIG_FILE {
         return Err(too_large());
     }
-    let mut bytes = Vec::new();
+    // One allocation of the most that will be read (untouched capacity costs no memory): no doubling copies.
+    let cap = if meta.is_file() {
+        meta.len()
+    } else {
+        MAX_CONFIG_FILE + 1
+    };
+    let mut bytes = Vec::with_capacity(usize::try_from(cap).unwrap_or(0));
     file.take(MAX_CONFIG_FILE + 1)
         .read_to_end(&mut bytes)
         .map_err(io)?;
