@@ -20,7 +20,7 @@ use vm_memory::MmapRegion;
 pub use error::{BackendError, Ioctl};
 pub use realm_kvm::{Errno, Fd, IoctlArg};
 
-use crate::config::Abi;
+use crate::config::AbiRevision;
 
 /// Which backend.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -107,7 +107,7 @@ pub trait KvmBackend: fmt::Debug + Send + Sync {
     /// A short name for messages (`simulated`, `kvm`).
     fn name(&self) -> &'static str;
     /// The ABI revision the kernel speaks.
-    fn abi(&self) -> Abi;
+    fn abi(&self) -> AbiRevision;
     /// `open("/dev/kvm")`.
     fn open_kvm(&self) -> Result<Fd, BackendError>;
     /// `ioctl(fd, request, arg)`.
@@ -140,7 +140,7 @@ pub trait KvmBackend: fmt::Debug + Send + Sync {
 }
 
 /// Open a backend of `kind` speaking `abi`.
-pub fn open(kind: BackendKind, abi: Abi) -> Result<Box<dyn KvmBackend>, BackendError> {
+pub fn open(kind: BackendKind, abi: AbiRevision) -> Result<Box<dyn KvmBackend>, BackendError> {
     match kind {
         BackendKind::Simulated => Ok(Box::new(simulated::SimulatedBackend::new(abi))),
         BackendKind::Kvm => Ok(Box::new(host_kvm::HostKvm::open(Some(abi))?)),

@@ -13,12 +13,12 @@ use super::{
     BackendError, Errno, Extension, Fd, Ioctl, IoctlArg, KvmBackend, Measured, MeasuringBackend,
     RunArea, UserMemory,
 };
-use crate::config::Abi;
+use crate::config::AbiRevision;
 
 /// realm-kvm + realm-rmm.
 #[derive(Debug)]
 pub struct SimulatedBackend {
-    abi: Abi,
+    abi: AbiRevision,
     runs_code: bool,
     rmm: Arc<Rmm>,
     kernel: Kernel,
@@ -26,13 +26,13 @@ pub struct SimulatedBackend {
 
 impl SimulatedBackend {
     /// A fresh platform (the RMM's default profile) whose kernel speaks `abi`.
-    pub fn new(abi: Abi) -> Self {
+    pub fn new(abi: AbiRevision) -> Self {
         Self::with_platform(abi, PlatformConfig::default())
     }
 
     /// A fresh platform whose RECs run on `cpu` (e.g. realm-rmm's scripted CPUs): `launch` then enters the
     /// realm and handles its exits.
-    pub fn with_cpu(abi: Abi, cpu: realm_rmm::cpu::CpuModel) -> Self {
+    pub fn with_cpu(abi: AbiRevision, cpu: realm_rmm::cpu::CpuModel) -> Self {
         let mut b = Self::with_platform(
             abi,
             PlatformConfig {
@@ -45,13 +45,10 @@ impl SimulatedBackend {
     }
 
     /// A fresh platform with `platform` (its default CPU model runs no code).
-    pub fn with_platform(abi: Abi, platform: PlatformConfig) -> Self {
+    pub fn with_platform(abi: AbiRevision, platform: PlatformConfig) -> Self {
         let rmm = Arc::new(Rmm::new(platform));
-        let kabi = match abi {
-            Abi::V10 => realm_kvm::AbiRevision::V10,
-            Abi::V12 => realm_kvm::AbiRevision::V12,
-        };
-        let kernel = Kernel::new(rmm.clone(), rmm.clone(), KernelConfig::new(kabi));
+
+        let kernel = Kernel::new(rmm.clone(), rmm.clone(), KernelConfig::new(abi));
         Self {
             abi,
             runs_code: false,
@@ -85,7 +82,7 @@ impl KvmBackend for SimulatedBackend {
         "simulated"
     }
 
-    fn abi(&self) -> Abi {
+    fn abi(&self) -> AbiRevision {
         self.abi
     }
 

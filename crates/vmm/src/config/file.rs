@@ -10,8 +10,8 @@ use std::str::FromStr;
 use serde::Deserialize;
 
 use super::{
-    Abi, ConfigError, DEFAULT_MEM, HashAlgo, ImageKind, Layout, MAX_CONFIG_FILE, MAX_CPUS,
-    RealmConfig, RealmParams, Rpv,
+    AbiRevision, ConfigError, DEFAULT_ABI, DEFAULT_MEM, HashAlgorithm, ImageKind, Layout,
+    MAX_CONFIG_FILE, MAX_CPUS, RealmConfig, RealmParams, Rpv, parse_abi, parse_hash,
 };
 use crate::image::ImageSource;
 use crate::size::{MIB, parse_size};
@@ -134,9 +134,9 @@ impl ConfigFile {
         let abi = self
             .abi
             .as_deref()
-            .map(Abi::from_str)
+            .map(parse_abi)
             .transpose()?
-            .unwrap_or_default();
+            .unwrap_or(DEFAULT_ABI);
         let layout = self
             .layout
             .as_deref()
@@ -206,11 +206,11 @@ impl ConfigFile {
     }
 }
 
-fn validate_params(f: &ConfigFile, abi: Abi) -> Result<RealmParams, ConfigError> {
-    let hash = f.hash.as_deref().map(HashAlgo::from_str).transpose()?;
+fn validate_params(f: &ConfigFile, abi: AbiRevision) -> Result<RealmParams, ConfigError> {
+    let hash = f.hash.as_deref().map(parse_hash).transpose()?;
     let rpv = f.rpv.as_deref().map(Rpv::from_hex).transpose()?;
-    if abi == Abi::V12 {
-        if hash.is_some_and(|h| h != HashAlgo::Sha256) {
+    if abi == AbiRevision::V12 {
+        if hash.is_some_and(|h| h != HashAlgorithm::Sha256) {
             return Err(ConfigError::HashNotConfigurable { abi });
         }
         if rpv.is_some_and(|r| !r.is_zero()) {
