@@ -71,8 +71,9 @@ pub trait RunArea: fmt::Debug {
 /// The realm's measurements as the RMM holds them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Measured {
-    /// `sha256` or `sha512`.
-    pub hash_algo: String,
+    /// The realm's measurement algorithm (serialized `sha256` / `sha512`).
+    #[serde(serialize_with = "crate::config::names::serialize_hash")]
+    pub hash_algo: crate::config::HashAlgorithm,
     /// The RIM (digest-length bytes).
     pub rim: Vec<u8>,
     /// REM[0..4].

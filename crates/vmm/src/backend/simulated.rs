@@ -149,11 +149,7 @@ impl MeasuringBackend for SimulatedBackend {
         let rd = self.kernel.debug_realm_rd(vm_fd)?;
         let m = self.rmm.measurements(rd)?;
         Some(Measured {
-            hash_algo: match m.hash_algo {
-                realm_rmm::HashAlgorithm::Sha256 => "sha256",
-                realm_rmm::HashAlgorithm::Sha512 => "sha512",
-            }
-            .to_owned(),
+            hash_algo: m.hash_algo,
             rim: m.rim.clone(),
             rems: m.rems.to_vec(),
         })
