@@ -58,15 +58,37 @@ pub struct KernelConfig {
     pub host_ipa_limit: u32,
     /// `KVM_CAP_MAX_VCPUS` / `KVM_CAP_MAX_VCPU_ID`.
     pub max_vcpus: u32,
+    /// The host's largest SVE vector length in bits (`kvm_sve_max_vl`); 0: no SVE, `KVM_ARM_VCPU_SVE` is
+    /// refused.
+    pub sve_max_vl: u32,
+    /// `kvm_lpa2_is_enabled()`: the host kernel runs with FEAT_LPA2 (52-bit stage-2 output), so every
+    /// realm is created with `RMI_REALM_FLAGS_LPA2` (v10 `rme.c` / v12 `rmi.c` `realm_create_rd`).
+    pub lpa2: bool,
 }
 
 impl KernelConfig {
-    /// Defaults for `abi`: 48-bit host IPA limit, 512 vCPUs.
+    /// Defaults for `abi`: 48-bit host IPA limit, 512 vCPUs, no SVE, no LPA2.
     pub fn new(abi: AbiRevision) -> Self {
         Self {
             abi,
             host_ipa_limit: 48,
             max_vcpus: 512,
+            sve_max_vl: 0,
+            lpa2: false,
+        }
+    }
+
+    /// The kernel of a host described by `platform`: its IPA limit (`get_kvm_ipa_limit()` from PARange and
+    /// LPA2), vCPU limit, SVE vector lengths and LPA2 (a kernel built with LPA2 support uses it wherever the
+    /// hardware has it). (PMU counters and debug resources of realm vCPUs come from
+    /// the RMM's `RMI_FEATURES`, as in v10/v12.)
+    pub fn for_platform(abi: AbiRevision, platform: &realm_platform::Platform) -> Self {
+        Self {
+            abi,
+            host_ipa_limit: platform.kvm_ipa_limit(),
+            max_vcpus: platform.max_vcpus,
+            sve_max_vl: u32::from(platform.sve_max_vl),
+            lpa2: platform.lpa2,
         }
     }
 }

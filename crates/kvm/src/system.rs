@@ -146,7 +146,10 @@ pub(crate) fn check_extension(shared: &Shared, vm: Option<VmView>, ext: u64) -> 
         (KVM_CAP_ARM_VM_IPA_SIZE, _) => {
             i64::from(vm.map_or(shared.cfg.host_ipa_limit, |v| v.ia_limit))
         }
-        (KVM_CAP_ARM_SVE, _) if realm_vm => i64::from(sve_en(shared)),
+        // system_supports_sve(); a realm also needs FEATURES.SVE_EN.
+        (KVM_CAP_ARM_SVE, _) => {
+            i64::from(shared.cfg.sve_max_vl > 0 && (!realm_vm || sve_en(shared)))
+        }
         (KVM_CAP_ARM_RME, AbiRevision::V10) | (KVM_CAP_ARM_RMI, AbiRevision::V12) => {
             i64::from(rmi_up)
         }

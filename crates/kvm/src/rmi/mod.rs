@@ -7,7 +7,8 @@ pub(crate) mod rtt;
 pub(crate) mod v10;
 
 use realm_rmi::feature_register_0::{NUM_BPS, NUM_WPS, PMU_NUM_CTRS};
-use realm_rmi::{RMI_REALM_FLAGS_PMU, RmiRealmParams};
+use realm_rmi::{RMI_REALM_FLAGS_LPA2, RMI_REALM_FLAGS_PMU, RMI_REALM_FLAGS_SVE, RmiRealmParams};
+use realm_uapi::arm64::KVM_ARM_VCPU_SVE;
 use zerocopy::{FromZeros, IntoBytes};
 
 use crate::rmi_cmds::{self, Cmds};
@@ -134,7 +135,7 @@ impl Vm {
     }
 }
 
-/// `realm_create_rd()` (v12 22/46 with 37/46 PMU, 39/46 BPs/WPs; v10 the same plus `hash_algo`/`rpv` from
+/// `realm_create_rd()` (v12 22/46 with 37/46 PMU, 39/46 BPs/WPs, 42/46 SVE, LPA2 when the host kernel uses it; v10 the same plus `hash_algo`/`rpv` from
 /// CONFIG_REALM). Order: check the PGD holds the root RTTs (-EINVAL), allocate and delegate the RD, delegate
 /// each PGD page, fill the zeroed params page, `RMI_REALM_CREATE`, `RMI_REC_AUX_COUNT` (failure →
 /// `RMI_REALM_DESTROY`); any RMI failure → undelegate what was delegated and -ENXIO. Sets NEW.
@@ -177,7 +178,17 @@ pub(crate) fn create_rd(vm: &Vm, inner: &mut VmInner) -> Result<(), Errno> {
     let Some(params_pa) = shared.pages.alloc() else {
         return fail(vm.pgd_pages, true, Errno::ENOMEM);
     };
-    let params = realm_params(vm, &inner.realm, vmid, rtt_num_start);
+    let vm_has_sve = inner
+        .vcpu_features
+        .is_some_and(|f| f & (1 << KVM_ARM_VCPU_SVE) != 0);
+    let sve_vl = match crate::vcpu::realm_sve_vl(vm, vm_has_sve) {
+        Ok(vl) => vl,
+        Err(e) => {
+            shared.pages.free(params_pa);
+            return fail(vm.pgd_pages, true, e);
+        }
+    };
+    let params = realm_params(vm, &inner.realm, vmid, rtt_num_start, sve_vl);
     shared.write_page(params_pa, params.as_bytes());
     let created = shared.cmds().realm_create(rd, params_pa).ok();
     shared.pages.free(params_pa);
@@ -197,7 +208,13 @@ pub(crate) fn create_rd(vm: &Vm, inner: &mut VmInner) -> Result<(), Errno> {
 }
 
 /// The `struct realm_params` page the kernel passes to `RMI_REALM_CREATE` (zeroed, then the fields below).
-fn realm_params(vm: &Vm, realm: &Realm, vmid: u16, rtt_num_start: u64) -> RmiRealmParams {
+fn realm_params(
+    vm: &Vm,
+    realm: &Realm,
+    vmid: u16,
+    rtt_num_start: u64,
+    sve_vl: Option<u64>,
+) -> RmiRealmParams {
     let feat = vm.shared.rmm_feat_reg0.unwrap_or(0);
     // Every value below is a small field (4- or 5-bit counts, a hash algorithm id, a table count).
     let narrow = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
@@ -211,6 +228,13 @@ fn realm_params(vm: &Vm, realm: &Realm, vmid: u16, rtt_num_start: u64) -> RmiRea
             .nr_pmu_counters
             .unwrap_or_else(|| PMU_NUM_CTRS.get(feat));
         p.pmu_num_ctrs = narrow(nr);
+    }
+    if vm.shared.cfg.lpa2 {
+        p.flags |= RMI_REALM_FLAGS_LPA2;
+    }
+    if let Some(vl) = sve_vl {
+        p.flags |= RMI_REALM_FLAGS_SVE;
+        p.sve_vl = narrow(vl);
     }
     p.s2sz = vm.ia_bits;
     p.num_bps = narrow(bps);
