@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::build::Quiet;
-use crate::config::{Abi, Layout, RealmConfig, RealmParams};
+use crate::config::{AbiRevision, Layout, RealmConfig, RealmParams};
 use crate::image::{ImageSource, filler};
 use crate::measure::{MeasureError, measure};
 use crate::os::cpu_time;
@@ -75,7 +75,7 @@ fn firmware_config(
         layout: Layout::Kvmtool,
         ipa_bits: None,
         params: RealmParams::default(),
-        abi: Abi::V12,
+        abi: AbiRevision::V12,
         unmeasured: BTreeSet::new(),
         platform: platform.clone(),
     }

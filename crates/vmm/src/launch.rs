@@ -6,6 +6,7 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use realm_rmi::psci::{PSCI_CPU_ON_32, PSCI_CPU_ON_64, PSCI_RETURN_DENIED, PSCI_RETURN_SUCCESS};
 use realm_uapi::arm64 as k;
 use realm_uapi::{v10, v12};
 use serde::Serialize;
@@ -13,9 +14,16 @@ use zerocopy::IntoBytes;
 
 use crate::backend::{BackendError, Extension, Ioctl, IoctlArg, KvmBackend, Measured};
 use crate::build::{self, BuildStats, Built, Progress};
-use crate::config::Abi;
+use crate::config::AbiRevision;
 use crate::exits::{self, ExitAction, ExitStatus, Uart};
 use crate::prepare::Prepared;
+
+/// PSCI `DENIED` (-3) and `SUCCESS` (0) as the `psci_status` of PSCI_COMPLETE (realm-rmi's
+/// `PSCI_RETURN_DENIED` / `PSCI_RETURN_SUCCESS` as the kernel's signed 32-bit field).
+const PSCI_DENIED: i32 = -3;
+const PSCI_SUCCESS: i32 = 0;
+const _: () = assert!(PSCI_DENIED as i64 == PSCI_RETURN_DENIED.cast_signed());
+const _: () = assert!(PSCI_SUCCESS as u64 == PSCI_RETURN_SUCCESS);
 
 /// A failed `launch`.
 #[derive(Debug, thiserror::Error)]
@@ -220,11 +228,11 @@ fn run_vcpu(
                 // PSCI forwarded to userspace: CPU_ON is refused (DENIED) because powering a vCPU on from
                 // userspace (KVM_SET_MP_STATE) is not done here; AFFINITY_INFO succeeds and the RMM answers
                 // ON/OFF from the target REC's state. (The kernel's in-kernel PSCI handles CPU_ON itself.)
-                let status = if matches!(function, exits::psci::CPU_ON_64 | exits::psci::CPU_ON_32)
-                {
-                    -3i32
+                let cpu_on = [PSCI_CPU_ON_64, PSCI_CPU_ON_32].map(u64::from);
+                let status = if cpu_on.contains(&function) {
+                    PSCI_DENIED
                 } else {
-                    exits::psci::SUCCESS
+                    PSCI_SUCCESS
                 };
                 if let Err(source) = psci_complete(be, vcpu, target_mpidr, status) {
                     return err(source);
@@ -241,7 +249,7 @@ fn psci_complete(
     status: i32,
 ) -> Result<(), BackendError> {
     let (request, mut bytes) = match be.abi() {
-        Abi::V12 => (
+        AbiRevision::V12 => (
             v12::KVM_ARM_VCPU_RMI_PSCI_COMPLETE,
             v12::kvm_arm_rmi_psci_complete {
                 target_mpidr,
@@ -251,7 +259,7 @@ fn psci_complete(
             .as_bytes()
             .to_vec(),
         ),
-        Abi::V10 => (
+        AbiRevision::V10 => (
             v10::KVM_ARM_VCPU_RMM_PSCI_COMPLETE,
             v10::kvm_arm_rmm_psci_complete {
                 target_mpidr,
@@ -261,6 +269,9 @@ fn psci_complete(
             .as_bytes()
             .to_vec(),
         ),
+        rev @ (AbiRevision::V13 | AbiRevision::V14) => {
+            return Err(BackendError::UnsupportedAbi(rev));
+        }
     };
     be.ioctl(vcpu, request, IoctlArg::Buf(&mut bytes))
         .map_err(|e| {

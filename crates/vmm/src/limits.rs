@@ -9,7 +9,7 @@
 
 use realm_platform::{Platform, RealmRequest, Unsupported};
 
-use crate::config::{HashAlgo, Layout};
+use crate::config::{HashAlgorithm, Layout};
 use crate::prepare::Prepared;
 use crate::size::ByteSize;
 
@@ -59,7 +59,7 @@ pub fn check(platform: &Platform, p: &Prepared) -> Result<(), LimitError> {
         breakpoints: params.num_bps,
         watchpoints: params.num_wps,
         pmu_counters: params.pmu_counters,
-        sha512: params.hash == Some(HashAlgo::Sha512),
+        sha512: params.hash == Some(HashAlgorithm::Sha512),
         vcpus: Some(p.cfg.cpus),
     })?;
     Ok(())

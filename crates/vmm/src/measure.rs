@@ -14,8 +14,9 @@ use crate::prepare::Prepared;
 /// What `measure` found.
 #[derive(Clone, Debug, Serialize)]
 pub struct MeasureReport {
-    /// `sha256` / `sha512`.
-    pub hash_algo: String,
+    /// The measurement algorithm (serialized `sha256` / `sha512`).
+    #[serde(serialize_with = "crate::config::names::serialize_hash")]
+    pub hash_algo: crate::config::HashAlgorithm,
     /// The RIM, lowercase hex.
     pub rim: String,
     /// REM0..REM3, hex.

@@ -13,7 +13,7 @@ mod tests {
     use super::support::rim::{Order, Populate, RealmDesc, compute};
     use realm_vmm::backend::simulated::SimulatedBackend;
     use realm_vmm::build::Quiet;
-    use realm_vmm::config::{Abi, ConfigFile, ImageKind, RealmConfig};
+    use realm_vmm::config::{AbiRevision, ConfigFile, ImageKind, RealmConfig};
     use realm_vmm::image::{ImageSource, filler, synthetic_image};
     use realm_vmm::launch::{self, LaunchOutcome};
     use realm_vmm::measure;
@@ -82,7 +82,7 @@ mod tests {
         let flags =
             u64::from(platform.lpa2) | (u64::from(sve.is_some()) << 1) | (u64::from(pmu) << 2);
         RealmDesc {
-            sha512: params.hash_algo() == realm_vmm::config::HashAlgo::Sha512,
+            sha512: params.hash_algo() == realm_vmm::config::HashAlgorithm::Sha512,
             flags,
             s2sz,
             sve_vl: sve.unwrap_or(0),
@@ -95,8 +95,9 @@ mod tests {
             pc: p.map.pc,
             gprs: [p.map.x0, 0, 0, 0, 0, 0, 0, 0],
             order: match p.cfg.abi {
-                Abi::V10 => Order::V10,
-                Abi::V12 => Order::V12,
+                AbiRevision::V10 => Order::V10,
+                AbiRevision::V12 => Order::V12,
+                other => panic!("the VMM drives v10 and v12 only, not {other}"),
             },
         }
     }
@@ -323,7 +324,7 @@ mod tests {
     fn demo_rims_are_pinned() {
         // Regression values: the demo's RIMs as computed (and cross-checked above by the calculator on the same
         // construction rules); the README quotes the v12 one.
-        for (abi, edit) in [(Abi::V12, "v12"), (Abi::V10, "v10")] {
+        for (abi, edit) in [(AbiRevision::V12, "v12"), (AbiRevision::V10, "v10")] {
             let cfg = realm_vmm::demo::config(abi);
             let p = prepare(&cfg).unwrap();
             let report = measure::measure_explained(&p, &mut Quiet, true).unwrap();

@@ -5,8 +5,6 @@
 
 use std::io::Write as _;
 
-use realm_vmm::config::Abi;
-
 use crate::cmd::realm_args::{self, Bar};
 use crate::error::{CliResult, input, runtime};
 
@@ -23,7 +21,7 @@ pub struct DemoArgs {
 
 /// Run `realm demo`.
 pub fn run(args: &DemoArgs) -> CliResult {
-    let abi: Abi = args.abi.parse().map_err(input)?;
+    let abi = realm_vmm::config::parse_abi(&args.abi).map_err(input)?;
     let mut cfg = realm_vmm::demo::config(abi);
     cfg.platform = args.platform.resolve()?;
     let prepared = realm_args::prepare(&cfg)?;

@@ -57,7 +57,11 @@ pub fn print_outcome(
         LaunchOutcome::Stopped(s) => writeln!(out, "status     realm stopped: {s:?}")?,
     }
     if let Some(m) = &report.measured {
-        writeln!(out, "hash       {}", m.hash_algo)?;
+        writeln!(
+            out,
+            "hash       {}",
+            realm_vmm::config::hash_name(m.hash_algo)
+        )?;
         writeln!(out, "RIM        {}", hex::encode(&m.rim))?;
     }
     Ok(())

@@ -52,7 +52,12 @@ pub fn run(args: &MeasureArgs) -> CliResult {
         realm_args::explain(&mut out, &report.extensions).map_err(runtime)?;
     }
     realm_args::summary(&mut out, &prepared, "simulated", &report.stats).map_err(runtime)?;
-    writeln!(out, "hash       {}", report.hash_algo).map_err(runtime)?;
+    writeln!(
+        out,
+        "hash       {}",
+        realm_vmm::config::hash_name(report.hash_algo)
+    )
+    .map_err(runtime)?;
     writeln!(out, "{}", report.rim).map_err(runtime)?;
     Ok(())
 }

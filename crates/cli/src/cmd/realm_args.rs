@@ -315,7 +315,7 @@ fn follows(a: &Extension, b: &Extension) -> bool {
 pub fn print_plan(
     out: &mut dyn Write,
     steps: &[Step],
-    abi: realm_vmm::config::Abi,
+    abi: realm_vmm::config::AbiRevision,
 ) -> anyhow::Result<()> {
     writeln!(out, "realm construction plan (ABI {abi}):")?;
     for (i, s) in steps.iter().enumerate() {

@@ -6,7 +6,7 @@ use std::fmt;
 
 use realm_kvm::Errno;
 
-use crate::config::{Abi, HashAlgo};
+use crate::config::{AbiRevision, HashAlgorithm};
 use crate::layout::IpaRange;
 use crate::plan::VcpuFeature;
 
@@ -108,7 +108,7 @@ pub enum Ioctl {
     /// v10 `KVM_CAP_ARM_RME_CONFIG_REALM(ARM_RME_CONFIG_HASH_ALGO)`.
     RmeConfigHash {
         /// Algorithm.
-        algo: HashAlgo,
+        algo: HashAlgorithm,
     },
     /// v10 `KVM_CAP_ARM_RME_CONFIG_REALM(ARM_RME_CONFIG_RPV)`.
     RmeConfigRpv,
@@ -197,7 +197,11 @@ impl fmt::Display for Ioctl {
             }
             Self::InitGic => f.write_str("KVM_DEV_ARM_VGIC_CTRL_INIT"),
             Self::RmeConfigHash { algo } => {
-                write!(f, "KVM_CAP_ARM_RME_CONFIG_REALM(HASH_ALGO {algo})")
+                write!(
+                    f,
+                    "KVM_CAP_ARM_RME_CONFIG_REALM(HASH_ALGO {})",
+                    crate::config::hash_name(*algo)
+                )
             }
             Self::RmeConfigRpv => f.write_str("KVM_CAP_ARM_RME_CONFIG_REALM(RPV)"),
             Self::RmeCreateRealm => f.write_str("KVM_CAP_ARM_RME_CREATE_REALM"),
@@ -247,9 +251,9 @@ pub enum BackendError {
     #[error("the host KVM speaks realm ABI {host}, not {wanted} (use --abi {host})")]
     AbiMismatch {
         /// Asked for.
-        wanted: Abi,
+        wanted: AbiRevision,
         /// Spoken.
-        host: Abi,
+        host: AbiRevision,
     },
     /// A host ABI revision this VMM cannot drive.
     #[error("the host KVM speaks realm ABI {0}; this VMM drives v10 and v12 (RMM 1.0) only")]

@@ -20,7 +20,7 @@ use vm_memory::MmapRegion;
 pub use error::{BackendError, Ioctl};
 pub use realm_kvm::{Errno, Fd, IoctlArg};
 
-use crate::config::Abi;
+use crate::config::AbiRevision;
 
 /// Which backend.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -71,8 +71,9 @@ pub trait RunArea: fmt::Debug {
 /// The realm's measurements as the RMM holds them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Measured {
-    /// `sha256` or `sha512`.
-    pub hash_algo: String,
+    /// The realm's measurement algorithm (serialized `sha256` / `sha512`).
+    #[serde(serialize_with = "crate::config::names::serialize_hash")]
+    pub hash_algo: crate::config::HashAlgorithm,
     /// The RIM (digest-length bytes).
     pub rim: Vec<u8>,
     /// REM[0..4].
@@ -107,7 +108,7 @@ pub trait KvmBackend: fmt::Debug + Send + Sync {
     /// A short name for messages (`simulated`, `kvm`).
     fn name(&self) -> &'static str;
     /// The ABI revision the kernel speaks.
-    fn abi(&self) -> Abi;
+    fn abi(&self) -> AbiRevision;
     /// `open("/dev/kvm")`.
     fn open_kvm(&self) -> Result<Fd, BackendError>;
     /// `ioctl(fd, request, arg)`.
@@ -142,7 +143,7 @@ pub trait KvmBackend: fmt::Debug + Send + Sync {
 /// Open a backend of `kind` speaking `abi`; a simulated one is the machine `platform` describes.
 pub fn open(
     kind: BackendKind,
-    abi: Abi,
+    abi: AbiRevision,
     platform: &realm_platform::Platform,
 ) -> Result<Box<dyn KvmBackend>, BackendError> {
     match kind {

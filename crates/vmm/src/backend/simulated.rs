@@ -14,12 +14,12 @@ use super::{
     BackendError, Errno, Extension, Fd, Ioctl, IoctlArg, KvmBackend, Measured, MeasuringBackend,
     RunArea, UserMemory,
 };
-use crate::config::Abi;
+use crate::config::AbiRevision;
 
 /// realm-kvm + realm-rmm.
 #[derive(Debug)]
 pub struct SimulatedBackend {
-    abi: Abi,
+    abi: AbiRevision,
     runs_code: bool,
     platform: Platform,
     rmm: Arc<Rmm>,
@@ -28,19 +28,19 @@ pub struct SimulatedBackend {
 
 impl SimulatedBackend {
     /// A fresh `max` platform whose kernel speaks `abi`.
-    pub fn new(abi: Abi) -> Self {
+    pub fn new(abi: AbiRevision) -> Self {
         Self::for_platform(abi, &Platform::default())
     }
 
     /// A fresh machine described by `platform` (its RMM and kernel derive what they report from it); its
     /// default CPU model runs no code.
-    pub fn for_platform(abi: Abi, platform: &Platform) -> Self {
+    pub fn for_platform(abi: AbiRevision, platform: &Platform) -> Self {
         Self::build(abi, platform, PlatformConfig::from_platform(platform))
     }
 
     /// A fresh `platform` whose RECs run on `cpu` (e.g. realm-rmm's scripted CPUs): `launch` then enters the
     /// realm and handles its exits.
-    pub fn with_cpu(abi: Abi, platform: &Platform, cpu: realm_rmm::cpu::CpuModel) -> Self {
+    pub fn with_cpu(abi: AbiRevision, platform: &Platform, cpu: realm_rmm::cpu::CpuModel) -> Self {
         let rmm_view = PlatformConfig {
             cpu,
             ..PlatformConfig::from_platform(platform)
@@ -50,16 +50,12 @@ impl SimulatedBackend {
         b
     }
 
-    fn build(abi: Abi, platform: &Platform, rmm_view: PlatformConfig) -> Self {
+    fn build(abi: AbiRevision, platform: &Platform, rmm_view: PlatformConfig) -> Self {
         let rmm = Arc::new(Rmm::new(rmm_view));
-        let kabi = match abi {
-            Abi::V10 => realm_kvm::AbiRevision::V10,
-            Abi::V12 => realm_kvm::AbiRevision::V12,
-        };
         let kernel = Kernel::new(
             rmm.clone(),
             rmm.clone(),
-            KernelConfig::for_platform(kabi, platform),
+            KernelConfig::for_platform(abi, platform),
         );
         Self {
             abi,
@@ -95,7 +91,7 @@ impl KvmBackend for SimulatedBackend {
         "simulated"
     }
 
-    fn abi(&self) -> Abi {
+    fn abi(&self) -> AbiRevision {
         self.abi
     }
 
@@ -162,11 +158,7 @@ impl MeasuringBackend for SimulatedBackend {
         let rd = self.kernel.debug_realm_rd(vm_fd)?;
         let m = self.rmm.measurements(rd)?;
         Some(Measured {
-            hash_algo: match m.hash_algo {
-                realm_rmm::HashAlgorithm::Sha256 => "sha256",
-                realm_rmm::HashAlgorithm::Sha512 => "sha512",
-            }
-            .to_owned(),
+            hash_algo: m.hash_algo,
             rim: m.rim.clone(),
             rems: m.rems.to_vec(),
         })

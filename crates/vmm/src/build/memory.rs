@@ -11,7 +11,7 @@ use zerocopy::{FromZeros, IntoBytes};
 
 use super::{Built, Progress, fd_of, load_error};
 use crate::backend::{BackendError, Errno, Ioctl, IoctlArg, UserMemory};
-use crate::config::Abi;
+use crate::config::AbiRevision;
 use crate::layout::IpaRange;
 use crate::prepare::Prepared;
 
@@ -146,8 +146,11 @@ pub(super) fn populate(
             size: (range.end() - base).min(POPULATE_CHUNK),
         };
         let n = match b.backend.abi() {
-            Abi::V12 => populate_v12(b, chunk, mem.hva + (base - slot.base), measured)?,
-            Abi::V10 => populate_v10(b, chunk, measured)?,
+            AbiRevision::V12 => populate_v12(b, chunk, mem.hva + (base - slot.base), measured)?,
+            AbiRevision::V10 => populate_v10(b, chunk, measured)?,
+            rev @ (AbiRevision::V13 | AbiRevision::V14) => {
+                return Err(BackendError::UnsupportedAbi(rev));
+            }
         };
         base += n;
         progress.add(n);

@@ -23,7 +23,6 @@ use crate::plan::Step;
 use crate::prepare::Prepared;
 
 pub use memory::POPULATE_CHUNK;
-pub use vcpu::{REG_ID_AA64DFR0_EL1, REG_PMCR_EL0, REG_SVE_VLS, sys_reg};
 
 /// What the caller sees while a plan runs.
 pub trait Progress {
@@ -213,7 +212,7 @@ fn run_step(
 ) -> Result<(), BackendError> {
     match step {
         Step::CreateVm { ipa_bits } => {
-            let ty = prepared.plan.abi_revision().vm_type_realm() | u64::from(*ipa_bits);
+            let ty = prepared.plan.abi.vm_type_realm() | u64::from(*ipa_bits);
             let fd = b.ioctl(b.kvm_fd, k::KVM_CREATE_VM, IoctlArg::Val(ty), || {
                 Ioctl::CreateVm {
                     ipa_bits: *ipa_bits,
@@ -226,7 +225,7 @@ fn run_step(
         Step::ConfigureSve { vcpu, vl_bits } => vcpu::configure_sve(b, *vcpu, *vl_bits)?,
         Step::SetPmuCounters { vcpu, counters } => {
             let value = u64::from(*counters) << 11;
-            vcpu::set_reg(b, *vcpu, REG_PMCR_EL0, value, "PMCR_EL0")?;
+            vcpu::set_reg(b, *vcpu, k::REG_PMCR_EL0, value, "PMCR_EL0")?;
         }
         Step::SetDebugResources { bps, wps } => vcpu::set_debug_resources(b, *bps, *wps)?,
         Step::CreateGic { dist, redist } => vcpu::create_gic(b, *dist, *redist)?,
@@ -291,16 +290,6 @@ fn set_one_reg(
         || what,
     )?;
     Ok(())
-}
-
-impl crate::plan::Plan {
-    /// The realm-uapi revision of this plan.
-    pub fn abi_revision(&self) -> realm_uapi::AbiRevision {
-        match self.abi {
-            crate::config::Abi::V10 => realm_uapi::AbiRevision::V10,
-            crate::config::Abi::V12 => realm_uapi::AbiRevision::V12,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use zerocopy::FromBytes;
 use super::memory::{LOAD_PIECE, load_image};
 use super::*;
 use crate::backend::{RunArea, UserMemory};
-use crate::config::Abi;
+use crate::config::AbiRevision;
 use crate::config::ConfigFile;
 use crate::image::synthetic_image;
 use crate::prepare::prepare;
@@ -17,7 +17,7 @@ use vm_memory::{Bytes, VolatileMemory};
 
 #[derive(Debug, Default)]
 struct Recorder {
-    abi: Option<Abi>,
+    abi: Option<AbiRevision>,
     calls: Mutex<Vec<Call>>,
     next_fd: Mutex<i32>,
     memory: Mutex<Vec<UserMemory>>,
@@ -60,7 +60,7 @@ impl KvmBackend for Recorder {
     fn name(&self) -> &'static str {
         "recorder"
     }
-    fn abi(&self) -> Abi {
+    fn abi(&self) -> AbiRevision {
         self.abi.unwrap()
     }
     fn open_kvm(&self) -> Result<Fd, BackendError> {
@@ -213,8 +213,8 @@ fn request_numbers_are_linuxs() {
     assert_eq!(k::KVM_SET_DEVICE_ATTR, 0x4018_aee1);
     assert_eq!(v12::KVM_ARM_RMI_POPULATE, 0x4020_aed7);
     assert_eq!(v12::KVM_ARM_VCPU_RMI_PSCI_COMPLETE, 0x4018_aed6);
-    assert_eq!(REG_ID_AA64DFR0_EL1, 0x6030_0000_0013_c028);
-    assert_eq!(REG_PMCR_EL0, 0x6030_0000_0013_dce0);
+    assert_eq!(k::REG_ID_AA64DFR0_EL1, 0x6030_0000_0013_c028);
+    assert_eq!(k::REG_PMCR_EL0, 0x6030_0000_0013_dce0);
     assert_eq!(k::REG_PC, 0x6030_0000_0010_0040);
 }
 
@@ -271,7 +271,7 @@ fn v12_sequence_and_argument_bytes() {
         .collect();
     assert_eq!(
         sets.iter().map(|s| s.id).collect::<Vec<_>>(),
-        [REG_ID_AA64DFR0_EL1, k::REG_PC, k::REG_X[0]]
+        [k::REG_ID_AA64DFR0_EL1, k::REG_PC, k::REG_X[0]]
     );
     let values: Vec<u64> = calls
         .iter()

@@ -9,7 +9,7 @@ use zerocopy::{FromZeros, IntoBytes};
 
 use super::{Built, load_error};
 use crate::backend::{BackendError, Ioctl, IoctlArg};
-use crate::config::HashAlgo;
+use crate::config::HashAlgorithm;
 use crate::layout::IpaRange;
 
 /// `KVM_ENABLE_CAP(KVM_CAP_ARM_RME, action, &arg)`; the argument goes in the scratch page.
@@ -37,10 +37,10 @@ pub(super) fn rme_action(
 }
 
 /// `KVM_CAP_ARM_RME_CONFIG_REALM(ARM_RME_CONFIG_HASH_ALGO)`.
-pub(super) fn configure_hash(b: &Built<'_>, algo: HashAlgo) -> Result<(), BackendError> {
+pub(super) fn configure_hash(b: &Built<'_>, algo: HashAlgorithm) -> Result<(), BackendError> {
     let h = match algo {
-        HashAlgo::Sha256 => v10::ARM_RME_CONFIG_HASH_ALGO_SHA256,
-        HashAlgo::Sha512 => v10::ARM_RME_CONFIG_HASH_ALGO_SHA512,
+        HashAlgorithm::Sha256 => v10::ARM_RME_CONFIG_HASH_ALGO_SHA256,
+        HashAlgorithm::Sha512 => v10::ARM_RME_CONFIG_HASH_ALGO_SHA512,
     };
     let cfg = v10::arm_rme_config::with_hash_algo(h);
     rme_action(

@@ -11,25 +11,6 @@ use crate::backend::{BackendError, Fd, Ioctl, IoctlArg};
 use crate::layout::IpaRange;
 use crate::plan::VcpuFeature;
 
-/// `ID_AA64DFR0_EL1` as a `KVM_{GET,SET}_ONE_REG` id: `ARM64_SYS_REG(3, 0, 0, 5, 0)`.
-pub const REG_ID_AA64DFR0_EL1: u64 = sys_reg(3, 0, 0, 5, 0);
-/// `PMCR_EL0`: `ARM64_SYS_REG(3, 3, 9, 12, 0)`.
-pub const REG_PMCR_EL0: u64 = sys_reg(3, 3, 9, 12, 0);
-/// `KVM_REG_ARM64_SVE_VLS`: `KVM_REG_ARM64 | KVM_REG_ARM64_SVE | KVM_REG_SIZE_U512 | 0xffff`.
-pub const REG_SVE_VLS: u64 = 0x6000_0000_0000_0000 | (0x15 << 16) | (6 << 52) | 0xffff;
-
-/// `ARM64_SYS_REG(op0, op1, crn, crm, op2)` (arch/arm64/include/uapi/asm/kvm.h).
-pub const fn sys_reg(op0: u64, op1: u64, crn: u64, crm: u64, op2: u64) -> u64 {
-    0x6000_0000_0000_0000
-        | (3 << 52)
-        | (0x13 << 16)
-        | (op0 << 14)
-        | (op1 << 11)
-        | (crn << 7)
-        | (crm << 3)
-        | op2
-}
-
 /// `KVM_CREATE_VCPU`, then `KVM_ARM_VCPU_INIT` with the preferred target and `features`.
 pub(super) fn create_vcpu(
     b: &mut Built<'_>,
@@ -83,7 +64,7 @@ pub(super) fn configure_sve(b: &Built<'_>, vcpu: u32, vl_bits: u16) -> Result<()
     set_one_reg(
         b,
         vcpu,
-        REG_SVE_VLS,
+        k::REG_SVE_VLS,
         addr,
         Ioctl::SetSveVls { vcpu, vl_bits },
     )?;
@@ -130,7 +111,7 @@ pub(super) fn set_debug_resources(
     bps: Option<u8>,
     wps: Option<u8>,
 ) -> Result<(), BackendError> {
-    let mut dfr0 = get_reg(b, 0, REG_ID_AA64DFR0_EL1, "ID_AA64DFR0_EL1")?;
+    let mut dfr0 = get_reg(b, 0, k::REG_ID_AA64DFR0_EL1, "ID_AA64DFR0_EL1")?;
     for (asked, shift, what) in [(bps, 12, "breakpoints"), (wps, 20, "watchpoints")] {
         let max = ((dfr0 >> shift) & 0xf) + 1;
         let Some(n) = asked else { continue };
@@ -144,7 +125,7 @@ pub(super) fn set_debug_resources(
         }
         dfr0 = (dfr0 & !(0xf << shift)) | (u64::from(n.saturating_sub(1)) << shift);
     }
-    set_reg(b, 0, REG_ID_AA64DFR0_EL1, dfr0, "ID_AA64DFR0_EL1")
+    set_reg(b, 0, k::REG_ID_AA64DFR0_EL1, dfr0, "ID_AA64DFR0_EL1")
 }
 
 /// `KVM_CREATE_DEVICE(KVM_DEV_TYPE_ARM_VGIC_V3)`, its distributor and redistributor addresses, then

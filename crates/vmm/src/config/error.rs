@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{Abi, ImageKind, MAX_CONFIG_FILE, MAX_CPUS};
+use super::{AbiRevision, ImageKind, MAX_CONFIG_FILE, MAX_CPUS};
 use crate::size::{ByteSize, SizeError};
 
 /// A configuration that failed to load or validate.
@@ -87,7 +87,7 @@ pub enum ConfigError {
     )]
     HashNotConfigurable {
         /// The revision.
-        abi: Abi,
+        abi: AbiRevision,
     },
     /// A non-zero `--rpv` with an ABI that cannot configure it.
     #[error(
@@ -95,7 +95,7 @@ pub enum ConfigError {
     )]
     RpvNotConfigurable {
         /// The revision.
-        abi: Abi,
+        abi: AbiRevision,
     },
     /// Bad `--sve-vl`.
     #[error("SVE vector length {0} bits: must be a multiple of 128 from 128 to 2048")]

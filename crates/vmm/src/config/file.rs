@@ -11,8 +11,8 @@ use realm_platform::PlatformOverrides;
 use serde::Deserialize;
 
 use super::{
-    Abi, ConfigError, DEFAULT_MEM, HashAlgo, ImageKind, Layout, MAX_CONFIG_FILE, MAX_CPUS,
-    RealmConfig, RealmParams, Rpv,
+    AbiRevision, ConfigError, DEFAULT_ABI, DEFAULT_MEM, HashAlgorithm, ImageKind, Layout,
+    MAX_CONFIG_FILE, MAX_CPUS, RealmConfig, RealmParams, Rpv, parse_abi, parse_hash,
 };
 use crate::image::ImageSource;
 use crate::size::{MIB, parse_size};
@@ -143,9 +143,9 @@ impl ConfigFile {
         let abi = self
             .abi
             .as_deref()
-            .map(Abi::from_str)
+            .map(parse_abi)
             .transpose()?
-            .unwrap_or_default();
+            .unwrap_or(DEFAULT_ABI);
         let layout = self
             .layout
             .as_deref()
@@ -217,11 +217,11 @@ impl ConfigFile {
     }
 }
 
-fn validate_params(f: &ConfigFile, abi: Abi) -> Result<RealmParams, ConfigError> {
-    let hash = f.hash.as_deref().map(HashAlgo::from_str).transpose()?;
+fn validate_params(f: &ConfigFile, abi: AbiRevision) -> Result<RealmParams, ConfigError> {
+    let hash = f.hash.as_deref().map(parse_hash).transpose()?;
     let rpv = f.rpv.as_deref().map(Rpv::from_hex).transpose()?;
-    if abi == Abi::V12 {
-        if hash.is_some_and(|h| h != HashAlgo::Sha256) {
+    if abi == AbiRevision::V12 {
+        if hash.is_some_and(|h| h != HashAlgorithm::Sha256) {
             return Err(ConfigError::HashNotConfigurable { abi });
         }
         if rpv.is_some_and(|r| !r.is_zero()) {
@@ -273,7 +273,13 @@ fn read_bounded(path: &Path) -> Result<String, ConfigError> {
     if meta.is_file() && meta.len() > MAX_CONFIG_FILE {
         return Err(too_large());
     }
-    let mut bytes = Vec::new();
+    // One allocation of the most that will be read (untouched capacity costs no memory): no doubling copies.
+    let cap = if meta.is_file() {
+        meta.len()
+    } else {
+        MAX_CONFIG_FILE + 1
+    };
+    let mut bytes = Vec::with_capacity(usize::try_from(cap).unwrap_or(0));
     file.take(MAX_CONFIG_FILE + 1)
         .read_to_end(&mut bytes)
         .map_err(io)?;

@@ -15,7 +15,7 @@ use std::fmt;
 
 pub use error::ConfigError;
 pub use file::ConfigFile;
-pub use names::{Abi, HashAlgo, ImageKind, Layout};
+pub use names::{AbiRevision, HashAlgorithm, ImageKind, Layout, hash_name, parse_abi, parse_hash};
 
 use crate::image::ImageSource;
 use crate::size::MIB;
@@ -56,7 +56,7 @@ impl fmt::Debug for Rpv {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RealmParams {
     /// Measurement algorithm (ABI v10 only; v12 realms always use SHA-256).
-    pub hash: Option<HashAlgo>,
+    pub hash: Option<HashAlgorithm>,
     /// Personalization value (ABI v10 only; v12 realms always have a zero RPV).
     pub rpv: Option<Rpv>,
     /// SVE vector length in bits (128..=2048, a multiple of 128).
@@ -71,8 +71,8 @@ pub struct RealmParams {
 
 impl RealmParams {
     /// The hash algorithm the realm will use.
-    pub fn hash_algo(&self) -> HashAlgo {
-        self.hash.unwrap_or_default()
+    pub fn hash_algo(&self) -> HashAlgorithm {
+        self.hash.unwrap_or(HashAlgorithm::Sha256)
     }
     /// `RmiRealmParams.sve_vl`: VQ-1 = bits/128 - 1.
     pub fn rmi_sve_vl(&self) -> Option<u8> {
@@ -113,13 +113,15 @@ pub struct RealmConfig {
     /// Realm parameters.
     pub params: RealmParams,
     /// Kernel ABI revision.
-    pub abi: Abi,
+    pub abi: AbiRevision,
     /// Images populated without measuring their content.
     pub unmeasured: BTreeSet<ImageKind>,
     /// The simulated platform the realm is built on (`measure`, and `launch` on the simulated backend).
     pub platform: realm_platform::Platform,
 }
 
+/// The ABI revision when none is given.
+pub const DEFAULT_ABI: AbiRevision = AbiRevision::V12;
 /// Default RAM when none is given.
 pub const DEFAULT_MEM: u64 = 512 * MIB;
 /// Most vCPUs (KVM_MAX_VCPUS on arm64).

@@ -1,5 +1,7 @@
-//! The enumerated configuration values, spelled as the flags and the TOML file spell them. Each derives
-//! `clap::ValueEnum` (the CLI parses it directly) and serde; `Display`/`FromStr` come from those names, once.
+//! The enumerated configuration values, spelled as the flags and the TOML file spell them. The VMM's own
+//! ([`Layout`], [`ImageKind`]) derive `clap::ValueEnum` and serde, and `Display`/`FromStr` come from those
+//! names, once; the ABI revision is realm-uapi's [`AbiRevision`] and the measurement algorithm realm-rmi's
+//! [`HashAlgorithm`], parsed and named here ([`parse_abi`], [`parse_hash`], [`hash_name`]).
 #![forbid(unsafe_code)]
 
 use std::fmt;
@@ -7,6 +9,9 @@ use std::str::FromStr;
 
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
+
+pub use realm_rmi::HashAlgorithm;
+pub use realm_uapi::AbiRevision;
 
 use super::ConfigError;
 
@@ -31,32 +36,6 @@ macro_rules! by_name {
     };
 }
 
-/// The kernel user-ABI revision whose realm-construction order is followed (the RIM depends on it).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Abi {
-    /// Linux CCA series v10: `KVM_CAP_ARM_RME` actions (CONFIG, CREATE, INIT_RIPAS, POPULATE, ACTIVATE) and
-    /// `KVM_ARM_VCPU_REC` + `KVM_ARM_VCPU_FINALIZE`.
-    V10,
-    /// Linux CCA series v12: `KVM_ARM_RMI_POPULATE`; realm creation, RECs, INIT_RIPAS and activation are implicit.
-    #[default]
-    V12,
-}
-by_name!(Abi, ignore_case = false, ConfigError::UnknownAbi);
-
 /// The virtual platform whose memory map and image placement are reproduced.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -69,28 +48,46 @@ pub enum Layout {
 }
 by_name!(Layout, ignore_case = false, ConfigError::UnknownLayout);
 
-/// The realm's measurement algorithm (RmiHashAlgorithm: SHA_256 = 0, SHA_512 = 1).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum HashAlgo {
-    /// SHA-256.
-    #[default]
-    #[value(alias = "sha-256")]
-    Sha256,
-    /// SHA-512.
-    #[value(alias = "sha-512")]
-    Sha512,
-}
-by_name!(HashAlgo, ignore_case = true, ConfigError::UnknownHash);
+/// The ABI revisions this VMM drives: the realm-construction orders of Linux CCA series v10
+/// (`KVM_CAP_ARM_RME` actions) and v12 (`KVM_ARM_RMI_POPULATE`, implicit creation and activation). v13 and v14
+/// are realm-uapi revisions it does not drive.
+pub const DRIVEN_REVISIONS: [AbiRevision; 2] = [AbiRevision::V10, AbiRevision::V12];
 
-impl HashAlgo {
-    /// The RMI encoding.
-    pub fn rmi(self) -> u8 {
-        match self {
-            Self::Sha256 => 0,
-            Self::Sha512 => 1,
-        }
+/// The ABI revision named `s` (exactly `v10` or `v12`).
+pub fn parse_abi(s: &str) -> Result<AbiRevision, ConfigError> {
+    DRIVEN_REVISIONS
+        .into_iter()
+        .find(|r| r.name() == s)
+        .ok_or_else(|| ConfigError::UnknownAbi(s.to_owned()))
+}
+
+/// The measurement algorithms by name (`sha256`, `sha512`; any case, `sha-256` too).
+const HASH_NAMES: [(HashAlgorithm, &str); 2] = [
+    (HashAlgorithm::Sha256, "sha256"),
+    (HashAlgorithm::Sha512, "sha512"),
+];
+
+/// The name of a measurement algorithm as the flags spell it.
+pub fn hash_name(h: HashAlgorithm) -> &'static str {
+    match h {
+        HashAlgorithm::Sha256 => "sha256",
+        HashAlgorithm::Sha512 => "sha512",
     }
+}
+
+/// The measurement algorithm named `s` (case-insensitive; a `-` after `sha` is allowed).
+pub fn parse_hash(s: &str) -> Result<HashAlgorithm, ConfigError> {
+    let normal = s.to_ascii_lowercase().replace('-', "");
+    HASH_NAMES
+        .into_iter()
+        .find(|(_, name)| *name == normal)
+        .map(|(h, _)| h)
+        .ok_or_else(|| ConfigError::UnknownHash(s.to_owned()))
+}
+
+/// Serialize a measurement algorithm by name (`#[serde(serialize_with)]`).
+pub fn serialize_hash<S: serde::Serializer>(h: &HashAlgorithm, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(hash_name(*h))
 }
 
 /// Which boot image.
@@ -116,18 +113,21 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_unknown_names_are_named() {
-        for (abi, name) in [(Abi::V10, "v10"), (Abi::V12, "v12")] {
-            assert_eq!(abi.to_string(), name);
-            assert_eq!(name.parse::<Abi>().unwrap(), abi);
+        for abi in DRIVEN_REVISIONS {
+            assert_eq!(parse_abi(&abi.to_string()).unwrap(), abi);
         }
+        assert_eq!(
+            parse_abi("v13").unwrap_err().to_string(),
+            "unknown ABI revision \"v13\" (expected v10 or v12)"
+        );
+        assert!(parse_abi("V10").is_err(), "ABI names are exact");
         assert_eq!(Layout::Qemu.to_string(), "qemu");
         assert_eq!(ImageKind::Dtb.to_string(), "dtb");
-        assert_eq!(HashAlgo::Sha512.to_string(), "sha512");
-        assert_eq!("SHA-512".parse::<HashAlgo>().unwrap(), HashAlgo::Sha512);
-        assert_eq!("Sha256".parse::<HashAlgo>().unwrap(), HashAlgo::Sha256);
-        assert!("V10".parse::<Abi>().is_err(), "ABI names are exact");
+        assert_eq!(hash_name(HashAlgorithm::Sha512), "sha512");
+        assert_eq!(parse_hash("SHA-512").unwrap(), HashAlgorithm::Sha512);
+        assert_eq!(parse_hash("Sha256").unwrap(), HashAlgorithm::Sha256);
         assert_eq!(
-            "md5".parse::<HashAlgo>().unwrap_err().to_string(),
+            parse_hash("md5").unwrap_err().to_string(),
             "unknown hash algorithm \"md5\" (expected sha256 or sha512)"
         );
         assert_eq!(

@@ -12,11 +12,11 @@ fn base() -> ConfigFile {
 #[test]
 fn defaults() {
     let c = base().validate().unwrap();
-    assert_eq!(c.abi, Abi::V12);
+    assert_eq!(c.abi, AbiRevision::V12);
     assert_eq!(c.layout, Layout::Kvmtool);
     assert_eq!(c.mem, DEFAULT_MEM);
     assert_eq!(c.cpus, 1);
-    assert_eq!(c.params.hash_algo(), HashAlgo::Sha256);
+    assert_eq!(c.params.hash_algo(), HashAlgorithm::Sha256);
 }
 
 #[test]
@@ -30,7 +30,7 @@ fn encodings_are_the_rmms() {
     assert_eq!(p.rmi_sve_vl(), Some(3));
     assert_eq!(p.rmi_num_bps(), Some(5));
     assert_eq!(p.rmi_num_wps(), Some(3));
-    assert_eq!(HashAlgo::Sha512.rmi(), 1);
+    assert_eq!(HashAlgorithm::from_rmi(1), Some(HashAlgorithm::Sha512));
 }
 
 #[test]
@@ -54,14 +54,19 @@ fn v12_rejects_hash_and_rpv() {
     let e = f.clone().validate().unwrap_err();
     assert!(matches!(
         e,
-        ConfigError::HashNotConfigurable { abi: Abi::V12 }
+        ConfigError::HashNotConfigurable {
+            abi: AbiRevision::V12
+        }
     ));
     assert!(
         e.to_string()
             .starts_with("ABI v12 cannot configure the measurement algorithm")
     );
     f.abi = Some("v10".into());
-    assert_eq!(f.validate().unwrap().params.hash, Some(HashAlgo::Sha512));
+    assert_eq!(
+        f.validate().unwrap().params.hash,
+        Some(HashAlgorithm::Sha512)
+    );
 
     let mut f = base();
     f.hash = Some("sha256".into());
@@ -190,7 +195,7 @@ fn toml_file_and_merge() {
     let c = file.merge(flags).validate().unwrap();
     assert_eq!(
         (c.mem, c.cpus, c.layout, c.abi),
-        (1024 * MIB, 4, Layout::Qemu, Abi::V10)
+        (1024 * MIB, 4, Layout::Qemu, AbiRevision::V10)
     );
     assert_eq!(c.params.sve_vl, Some(256));
 

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use vm_memory::MmapRegion;
 
 use super::{BackendError, Errno, Fd, Ioctl, IoctlArg, KvmBackend, RunArea, UserMemory};
-use crate::config::Abi;
+use crate::config::AbiRevision;
 use crate::os::advise_hugepages;
 
 /// The KVM device.
@@ -22,26 +22,26 @@ pub const DEV_KVM: &str = "/dev/kvm";
 #[derive(Debug)]
 pub struct HostKvm {
     kvm_fd: OwnedFd,
-    abi: Abi,
+    abi: AbiRevision,
 }
 
 /// The revision a detected capability means for this VMM.
-pub fn abi_of(rev: realm_uapi::AbiRevision) -> Result<Abi, BackendError> {
-    match rev {
-        realm_uapi::AbiRevision::V10 => Ok(Abi::V10),
-        realm_uapi::AbiRevision::V12 => Ok(Abi::V12),
-        other => Err(BackendError::UnsupportedAbi(other)),
+pub fn abi_of(rev: AbiRevision) -> Result<AbiRevision, BackendError> {
+    if crate::config::names::DRIVEN_REVISIONS.contains(&rev) {
+        Ok(rev)
+    } else {
+        Err(BackendError::UnsupportedAbi(rev))
     }
 }
 
 impl HostKvm {
     /// Open `/dev/kvm`, check this is an arm64 host with a realm capability, detect the revision and check it
     /// is `wanted` (when given).
-    pub fn open(wanted: Option<Abi>) -> Result<Self, BackendError> {
+    pub fn open(wanted: Option<AbiRevision>) -> Result<Self, BackendError> {
         Self::open_path(DEV_KVM, wanted)
     }
 
-    fn open_path(path: &'static str, wanted: Option<Abi>) -> Result<Self, BackendError> {
+    fn open_path(path: &'static str, wanted: Option<AbiRevision>) -> Result<Self, BackendError> {
         // Every early return below closes the fd by dropping it.
         let kvm_fd =
             sys::open_dev_kvm(path).map_err(|source| BackendError::OpenKvm { path, source })?;
@@ -93,7 +93,7 @@ impl KvmBackend for HostKvm {
         "kvm"
     }
 
-    fn abi(&self) -> Abi {
+    fn abi(&self) -> AbiRevision {
         self.abi
     }
 
@@ -178,8 +178,14 @@ mod tests {
 
     #[test]
     fn only_rmm_1_0_revisions_are_driven() {
-        assert_eq!(abi_of(realm_uapi::AbiRevision::V10).unwrap(), Abi::V10);
-        assert_eq!(abi_of(realm_uapi::AbiRevision::V12).unwrap(), Abi::V12);
+        assert_eq!(
+            abi_of(realm_uapi::AbiRevision::V10).unwrap(),
+            AbiRevision::V10
+        );
+        assert_eq!(
+            abi_of(realm_uapi::AbiRevision::V12).unwrap(),
+            AbiRevision::V12
+        );
         let e = abi_of(realm_uapi::AbiRevision::V14).unwrap_err();
         assert_eq!(
             e.to_string(),
