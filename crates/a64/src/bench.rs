@@ -1,0 +1,1 @@
+//! A fixed integer workload for measuring the interpreter (placeholder until the workload lands).
