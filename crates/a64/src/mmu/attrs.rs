@@ -1,18 +1,30 @@
 //! Memory attributes (MAIR_EL1) and the PAR_EL1 value of an address translation instruction.
 //!
-//! Arm ARM DDI 0487 D8.6 ("Memory region attributes"), D19 MAIR_EL1 (Attr<n> encodings) and PAR_EL1
-//! (the 64-bit layout, FEAT_D128 not implemented); pseudocode `AArch64.S1AttrDecode` and
-//! `AArch64.EncodePAR`.
+//! Arm ARM DDI 0487 D8.6 ("Memory region attributes"), the register descriptions of MAIR_EL1 (Attr<n>
+//! encodings) and PAR_EL1 (the 64-bit layout, FEAT_D128 not implemented); pseudocode `AArch64.S1AttrDecode`,
+//! `AArch64.S1TreatAsNormalNC` and `AArch64.EncodePAR`.
 
-use super::Stage1Fault;
+use super::regime::{SCTLR_C, SCTLR_I};
+use super::{AccessKind, Stage1Fault};
 
 /// MAIR attribute byte of Device-nGnRnE memory: data accesses with stage 1 disabled.
 pub(super) const ATTR_DEVICE_NGNRNE: u8 = 0x00;
 /// Normal memory, Inner and Outer Non-cacheable.
 pub(super) const ATTR_NORMAL_NC: u8 = 0x44;
 /// Normal memory, Inner and Outer Write-Through, Read-Allocate, non-transient: instruction fetches with
-/// stage 1 disabled and SCTLR_EL1.I = 1 (D8.2.11, "Behavior when stage 1 address translation is disabled").
+/// stage 1 disabled and SCTLR_EL1.I = 1 (D8.2.12.1, "Behavior when stage 1 address translation is disabled").
 pub(super) const ATTR_NORMAL_WT: u8 = 0xaa;
+
+/// The attribute byte an access uses (`AArch64.S1TreatAsNormalNC`): Normal Non-cacheable for an
+/// instruction fetch from Device memory or with SCTLR_EL1.I = 0, and for a data access to Normal memory with
+/// SCTLR_EL1.C = 0; `attr` otherwise.
+pub(super) fn effective_attr(attr: u8, sctlr: u64, kind: AccessKind) -> u8 {
+    let normal_nc = match kind {
+        AccessKind::Fetch => is_device(attr) || sctlr & SCTLR_I == 0,
+        AccessKind::Read | AccessKind::Write => !is_device(attr) && sctlr & SCTLR_C == 0,
+    };
+    if normal_nc { ATTR_NORMAL_NC } else { attr }
+}
 
 /// PAR_EL1.SH value for Outer Shareable.
 pub(super) const SH_OUTER: u8 = 0b10;
@@ -89,6 +101,41 @@ mod tests {
         ] {
             assert_eq!(is_device(attr), device, "attr {attr:#04x}");
         }
+    }
+
+    #[test]
+    fn treat_as_normal_nc() {
+        let (c, i) = (1 << 2, 1 << 12);
+        assert_eq!(
+            effective_attr(0xff, c | i, AccessKind::Read),
+            0xff,
+            "cacheable data"
+        );
+        assert_eq!(
+            effective_attr(0xff, i, AccessKind::Write),
+            0x44,
+            "data with C = 0"
+        );
+        assert_eq!(
+            effective_attr(0x04, i, AccessKind::Read),
+            0x04,
+            "Device data with C = 0 stays Device"
+        );
+        assert_eq!(
+            effective_attr(0xff, c | i, AccessKind::Fetch),
+            0xff,
+            "cacheable fetch"
+        );
+        assert_eq!(
+            effective_attr(0xff, c, AccessKind::Fetch),
+            0x44,
+            "fetch with I = 0"
+        );
+        assert_eq!(
+            effective_attr(0x00, c | i, AccessKind::Fetch),
+            0x44,
+            "fetch from Device"
+        );
     }
 
     #[test]

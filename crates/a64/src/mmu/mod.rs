@@ -15,7 +15,12 @@
 //! Not modelled: FEAT_LPA/LPA2/LVA (52-bit addresses), 16 KiB and 64 KiB granules, FEAT_HAFDBS, FEAT_PAN3,
 //! FEAT_E0PD, FEAT_S1PIE/S1POE, FEAT_TTCNP sharing, the Contiguous hint (entries are cached per page or
 //! block), FEAT_PAuth's TBID, and caches (SCTLR_EL1.C/I only shape reported attributes). Alignment checks
-//! need the access size and are the interpreter's ([`Translation::device`] tells it Device memory).
+//! need the access size and are the interpreter's: an Alignment fault not caused by the memory type
+//! (SCTLR_EL1.A, exclusives) comes before any MMU fault, one caused by Device memory
+//! ([`Translation::device`]) after Translation, Address size and Access flag faults but before Permission
+//! faults (D8.15.5), so an interpreter checking it after a successful `translate` misorders only against
+//! Permission faults. The Access flag is checked for data cache maintenance by VA too (the IMPLEMENTATION
+//! DEFINED "Generate access flag fault on IC/DC operations" is true).
 //!
 //! Keeping the TLB coherent with the registers is the caller's job, as on hardware where these registers
 //! may be cached in TLB entries: call [`Mmu::flush`] after writing TCR_EL1 or SCTLR_EL1.M, and after
@@ -95,12 +100,15 @@ pub struct Translation {
     /// The output address (an IPA), page offset included.
     pub pa: u64,
     /// Device memory: data accesses with stage 1 disabled, or a Device MAIR attribute. Instruction fetches
-    /// are never Device (fetches from Device memory are treated as Normal Non-cacheable, as
-    /// `AArch64.S1Translate` does).
+    /// are never Device: a fetch from Device memory is treated as Normal Non-cacheable
+    /// (`AArch64.S1TreatAsNormalNC`; the other permitted outcome of `Unpredictable_INSTRDEVICE`, a
+    /// Permission fault, is not chosen).
     pub device: bool,
     /// AttrIndx of the leaf descriptor (0 with stage 1 disabled).
     pub attr_index: u8,
-    /// The MAIR_EL1 attribute byte in effect (Device-nGnRnE `0x00` for data with stage 1 disabled).
+    /// The attribute byte in effect, in MAIR_EL1 encoding: Attr<AttrIndx>, or Normal Non-cacheable `0x44`
+    /// where `AArch64.S1TreatAsNormalNC` applies (fetches from Device memory or with SCTLR_EL1.I = 0, data
+    /// accesses to Normal memory with SCTLR_EL1.C = 0); Device-nGnRnE `0x00` for data with stage 1 disabled.
     pub memattr: u8,
     /// The entry is global (nG = 0), or stage 1 is disabled.
     pub global: bool,
@@ -199,10 +207,11 @@ impl Mmu {
             return Err(Stage1Fault::Permission { level: entry.level });
         }
         let block_mask = (1u64 << regime::level_shift(entry.level)) - 1;
-        let mut memattr = attrs::mair_attr(regs.mair, entry.attr_index);
-        if access.kind == AccessKind::Fetch && attrs::is_device(memattr) {
-            memattr = attrs::ATTR_NORMAL_NC;
-        }
+        let memattr = attrs::effective_attr(
+            attrs::mair_attr(regs.mair, entry.attr_index),
+            regs.sctlr,
+            access.kind,
+        );
         Ok(Translation {
             pa: entry.oa_base | (ctx.va & block_mask),
             device: attrs::is_device(memattr),
@@ -217,7 +226,7 @@ impl Mmu {
     /// `AArch64.S1DisabledOutput`: the output address is the VA, which must fit the implemented PA range
     /// (else a level 0 Address size fault; with TBI the top byte is ignored first). Data accesses are
     /// Device-nGnRnE; instruction fetches are Normal, Write-Through if SCTLR_EL1.I else Non-cacheable,
-    /// Outer Shareable (D8.2.11). Every access is permitted.
+    /// Outer Shareable (D8.2.12.1). Every access is permitted.
     fn stage1_disabled(
         &self,
         regs: &Stage1Regs,

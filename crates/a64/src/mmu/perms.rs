@@ -1,8 +1,9 @@
 //! Stage-1 access permissions of the EL1&0 regime (direct permissions, no FEAT_S1PIE/FEAT_S1POE).
 //!
-//! Arm ARM DDI 0487 D8.4 ("Memory access control"): AP[2:1] data access permissions, APTable, UXN/PXN and
-//! UXNTable/PXNTable, the implied PXN of EL0-writable locations, SCTLR_EL1.WXN, and PSTATE.PAN; pseudocode
-//! `AArch64.S1DirectBasePermissions` and `AArch64.S1CheckPermissions`.
+//! Arm ARM DDI 0487 D8.4.1.2 ("Stage 1 Direct permissions"): AP[2:1] data access permissions, APTable (table
+//! D8-64), UXN/PXN and UXNTable/PXNTable, the implied PXN of EL0-writable locations (R_VWLLR),
+//! SCTLR_EL1.WXN; D8.4.5 (PSTATE.PAN); pseudocode `AArch64.S1DirectBasePermissions`,
+//! `AArch64.S1ComputePermissions` and `AArch64.S1CheckPermissions`.
 //!
 //! FEAT_PAN3 (SCTLR_EL1.EPAN) is not implemented, so PAN looks only at EL0 read/write permission.
 
@@ -45,14 +46,14 @@ impl BasePerms {
 
     /// `AArch64.S1DirectBasePermissions` for the EL1&0 regime: AP[2:1] of the leaf, restricted by APTable,
     /// then execute permissions from UXN/PXN, UXNTable/PXNTable, and PXN implied by EL0 write permission
-    /// ("a location writable at EL0 is never executable at EL1", D8.4.3). The implied PXN uses the EL0
+    /// ("if UnprivWrite is present, then PrivExecute is removed", D8.4.1.2.3 R_VWLLR). The implied PXN uses the EL0
     /// write permission after APTable, that is the permission an EL0 write actually has.
     pub(super) fn from_leaf(desc: u64, table: TableControls) -> Self {
         // AP[2:1]: 00 EL1 RW; 01 EL1 RW, EL0 RW; 10 EL1 RO; 11 EL1 RO, EL0 RO.
         let el0 = desc & DESC_AP1 != 0;
         let ro = desc & DESC_AP2 != 0;
         let (pr, mut pw, mut ur, mut uw) = (true, !ro, el0, el0 && !ro);
-        // APTable[0]: no EL0 access below; APTable[1]: no write access below (D8.4.2).
+        // APTable[0]: no EL0 access below; APTable[1]: no write access below (table D8-64).
         if table.ap_table & 0b01 != 0 {
             ur = false;
             uw = false;
@@ -95,8 +96,8 @@ impl BasePerms {
 
     /// The permissions of an access at one privilege (`unprivileged`: an EL0 access or LDTR/STTR at EL1)
     /// with SCTLR_EL1.WXN = `wxn` and PSTATE.PAN = `pan`:
-    /// - WXN: a location writable at the access's privilege is not executable at it (D8.4.4).
-    /// - PAN: a privileged data access to a location EL0 can read or write is not permitted (D8.4.6); it does
+    /// - WXN: a location writable at the access's privilege is not executable at it (D8.4.1.2.3).
+    /// - PAN: a privileged data access to a location EL0 can read or write is not permitted (D8.4.5); it does
     ///   not affect unprivileged accesses or instruction fetches.
     pub(super) fn effective(self, wxn: bool, pan: bool, unprivileged: bool) -> Perms {
         let (read, write, exec) = if unprivileged {
@@ -104,12 +105,13 @@ impl BasePerms {
         } else {
             (self.has(Self::PR), self.has(Self::PW), self.has(Self::PX))
         };
-        let exec = exec && !(wxn && write);
         let pan_blocks = pan && !unprivileged && (self.has(Self::UR) || self.has(Self::UW));
+        let (read, write) = (read && !pan_blocks, write && !pan_blocks);
+        // WXN uses the write permission left after PAN, as `AArch64.S1DirectBasePermissions` computes it.
         Perms {
-            read: read && !pan_blocks,
-            write: write && !pan_blocks,
-            exec,
+            read,
+            write,
+            exec: exec && !(wxn && write),
         }
     }
 }

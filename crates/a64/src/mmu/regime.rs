@@ -1,18 +1,20 @@
 //! The EL1&0 stage-1 regime's parameters, decoded from SCTLR_EL1, TCR_EL1 and TTBRn_EL1.
 //!
-//! Arm ARM DDI 0487 D8.1 (address ranges, TxSZ, TBI), D8.2 (translation granule, starting level),
-//! D19 register descriptions of TCR_EL1/TTBR0_EL1/TTBR1_EL1, and the pseudocode functions
-//! `AArch64.GetVARange`, `AArch64.VAIsOutOfRange`, `AArch64.S1TTWParamsEL10`, `AArch64.S1StartLevel`,
-//! `AArch64.PhysicalAddressSize` and `AArch64.S1TTBaseAddress`.
+//! Arm ARM DDI 0487 D8.1.7 (output address size), D8.1.8-D8.1.9 (VA ranges, input address size), D8.2.3-D8.2.4
+//! (TTBRs and their selection), D8.2.8 (translation with the 4KB granule), D8.8 (address tagging), the
+//! register descriptions of TCR_EL1/TTBR0_EL1/TTBR1_EL1, and the pseudocode functions `AArch64.GetVARange`,
+//! `AArch64.VAIsOutOfRange`, `AArch64.AddrTop`, `AArch64.S1TTWParamsEL10`, `AArch64.S1TxSZFaults`,
+//! `AArch64.S1StartLevel`, `AArch64.PhysicalAddressSize`, `AArch64.S1EPD` and `AArch64.S1TTBaseAddress`.
 //!
 //! Choices this model makes where the architecture leaves one:
 //! - Only the 4 KiB granule is implemented (ID_AA64MMFR0_EL1.TGran4 = 0, TGran16 = 0, TGran64 = 0xF), so
-//!   every TG0/TG1 encoding selects it: "a granule size that is not implemented is treated as an
-//!   implemented one" (IMPLEMENTATION DEFINED choice, D19 TCR_EL1.TG0/TG1).
-//! - TxSZ outside 16..=39 (48-bit to 25-bit VA, no FEAT_LVA/FEAT_LPA2/FEAT_TTST) is clamped into that range
-//!   (the `Constraint_FORCE` option of `Unpredictable_RESTnSZ`), as a PE without the faulting option does.
-//! - IPS = 0b111 (reserved) is treated as the implemented PA range; IPS = 0b110 (52 bits) is limited to 48
-//!   bits with the 4 KiB granule and no FEAT_LPA2.
+//!   every TG0/TG1 encoding selects it (`AArch64.S1DecodeTG0`/`TG1`: a reserved or unimplemented granule
+//!   becomes the IMPLEMENTATION DEFINED "encoded granule size", here 4 KiB).
+//! - TxSZ outside 16..=39 (48-bit to 25-bit VA, no FEAT_LVA/FEAT_LPA2/FEAT_TTST) does not fault (the
+//!   IMPLEMENTATION DEFINED "Fault on TxSZ value below minimum/above maximum" of `AArch64.S1TxSZFaults` are
+//!   both false) and is clamped into that range, as `AArch64.S1Translate` then does.
+//! - IPS = 0b110 (52 bits) and 0b111 (56 bits) are limited to 48 bits (4 KiB granule, no FEAT_LPA2) and to the
+//!   implemented PA range, as `AArch64.PhysicalAddressSize` does.
 //! - TBID0/TBID1 are RES0 (no FEAT_PAuth): TBI applies to instruction fetches too. E0PD, HA/HD and the
 //!   TCR2_EL1 extensions are not implemented. SCTLR_EL1.EE is RES0 (little-endian descriptors).
 
@@ -20,7 +22,9 @@ use super::{Stage1Fault, Stage1Regs};
 
 /// SCTLR_EL1.M: stage-1 translation enabled.
 pub(super) const SCTLR_M: u64 = 1 << 0;
-/// SCTLR_EL1.I: instruction cacheability when stage 1 is disabled.
+/// SCTLR_EL1.C: data accesses to Normal memory are cacheable.
+pub(super) const SCTLR_C: u64 = 1 << 2;
+/// SCTLR_EL1.I: instruction fetches are cacheable.
 pub(super) const SCTLR_I: u64 = 1 << 12;
 /// SCTLR_EL1.WXN: writable locations are execute-never.
 pub(super) const SCTLR_WXN: u64 = 1 << 19;
@@ -149,7 +153,7 @@ pub(super) fn output_size(tcr: u64, pa_range_bits: u32) -> u32 {
         0b100 => 44,
         0b101 => 48,
         0b110 => 52,
-        _ => max,
+        _ => 56,
     };
     ips.min(max)
 }
@@ -171,11 +175,10 @@ pub(super) fn walk_params(
     }
     let va_bits = 64 - txsz(regs.tcr, range);
     let start_level = start_level(va_bits);
-    // The start-level table holds 2^(va_bits - shift) 8-byte descriptors and is aligned to its size, at
-    // least 64 bytes (TTBR BADDR[x-1:1] are RES0 and treated as zero here).
+    // The start-level table holds 2^(va_bits - shift) 8-byte descriptors and its base is TTBR[47:1] aligned
+    // to that size (`AArch64.S1TTBaseAddress`): BADDR bits below it are ignored, as is CnP (bit 0).
     let table_bits = va_bits - level_shift(start_level) + 3;
-    let align = table_bits.max(6);
-    let table_base = ttbr & ((1u64 << MAX_PA_BITS) - 1) & !((1u64 << align) - 1);
+    let table_base = ttbr & ((1u64 << MAX_PA_BITS) - 1) & !((1u64 << table_bits) - 1);
     let pa_bits = output_size(regs.tcr, pa_range_bits);
     if table_base >> pa_bits != 0 {
         return Err(Stage1Fault::AddressSize { level: 0 });
@@ -219,7 +222,7 @@ mod tests {
 
     #[test]
     fn start_levels_for_4k_granule() {
-        // Arm ARM D8.2, table "translation with the 4KB granule": 48..40 bits start at 0, 39..31 at 1, 30..25 at 2.
+        // Arm ARM D8.2.8 (translation with the 4KB granule): 48..40 bits start at 0, 39..31 at 1, 30..25 at 2.
         for (va_bits, level) in [(48, 0), (40, 0), (39, 1), (31, 1), (30, 2), (25, 2)] {
             assert_eq!(
                 start_level(va_bits),
@@ -246,7 +249,8 @@ mod tests {
             48,
             "52-bit IPS limited to 48 without LPA2"
         );
-        assert_eq!(output_size(0b111 << 32, 44), 44, "reserved IPS → PA range");
+        assert_eq!(output_size(0b111 << 32, 44), 44, "56-bit IPS → PA range");
+        assert_eq!(output_size(0b111 << 32, 48), 48, "56-bit IPS → 48 bits");
         assert_eq!(
             output_size(0b101 << 32, 40),
             40,
@@ -327,5 +331,10 @@ mod tests {
         r.ttbr1 = 0x4000_00c0;
         let p = walk_params(&r, VaRange::Upper, 48).expect("small table");
         assert_eq!((p.start_level, p.table_base), (2, 0x4000_0080));
+        // A 2-entry start table (40-bit VA at level 0) is 16 bytes, aligned to 16 only.
+        let mut r = regs(24);
+        r.ttbr0 = 0x4000_0031;
+        let p = walk_params(&r, VaRange::Lower, 48).expect("two-entry table");
+        assert_eq!((p.start_level, p.table_base), (0, 0x4000_0030));
     }
 }

@@ -1,11 +1,11 @@
 //! The stage-1 TLB and the TLBI operations of the EL1&0 regime.
 //!
-//! Arm ARM DDI 0487 D8.13 ("Translation Lookaside Buffers"), D8.14 ("TLB maintenance"), and the TLBI
-//! instruction descriptions of C5.5 (`TLBI VMALLE1`, `VAE1`, `VALE1`, `ASIDE1`, `VAAE1`, `VAALE1` and their
+//! Arm ARM DDI 0487 D8.16 ("Translation Lookaside Buffers"), D8.17 ("TLB maintenance", the Xt operand in
+//! D8.17.5.1), and the TLBI instruction descriptions of C5.5 (`TLBI VMALLE1`, `VAE1`, `VALE1`, `ASIDE1`, `VAAE1`, `VAALE1` and their
 //! Inner Shareable forms); pseudocode `AArch64.TLBI_VMALL`, `AArch64.TLBI_VA`, `AArch64.TLBI_ASID`.
 //!
-//! The TLB holds leaf translations only (no walk cache), never a fault (D8.13.1: Translation, Address size
-//! and Access flag faults are not cached), in three two-way set-associative arrays, one per leaf size
+//! The TLB holds leaf translations only (no walk cache), never a fault (D8.16 R_XCLRD: entries that generate a
+//! Translation, Address size or Access flag fault are never cached), in three two-way set-associative arrays, one per leaf size
 //! (4 KiB pages, 2 MiB and 1 GiB blocks), so that a TLBI by VA finds every entry that could translate the
 //! address in at most three sets. A lookup allocates nothing and probes the block arrays only when they
 //! hold something. The architecture allows a TLB to drop any entry at any time, so a conflict replaces.

@@ -1,7 +1,7 @@
 //! The stage-1 translation table walk with the 4 KiB granule and 64-bit descriptors.
 //!
-//! Arm ARM DDI 0487 D8.3 (translation table descriptor formats), D8.4 (hierarchical controls in table
-//! descriptors), D8.5 (the Access flag), and the pseudocode of `AArch64.S1Walk`, `AArch64.DecodeDescriptorType`,
+//! Arm ARM DDI 0487 D8.2.8 (translation with the 4KB granule), D8.3.1 (VMSAv8-64 descriptor formats),
+//! D8.4.1.2 (hierarchical controls in table descriptors), D8.5.1 (the Access flag), and the pseudocode of `AArch64.S1Walk`, `AArch64.DecodeDescriptorType`,
 //! `AArch64.NextTableBase` and `AArch64.LeafBase`.
 //!
 //! Descriptor bits used (stage 1, VMSAv8-64, 4 KiB granule, no FEAT_LPA2):
@@ -114,7 +114,7 @@ pub(super) fn walk(
 }
 
 /// Adds one table descriptor's APTable/PXNTable/UXNTable to the controls of the walk so far: each only ever
-/// removes permissions (D8.4.2, "Hierarchical control of data access permissions").
+/// removes permissions (D8.4.1.2, table D8-64 and the XNTable rules).
 fn accumulate(mut table: TableControls, desc: u64) -> TableControls {
     // Two bits always fit in u8.
     table.ap_table |= ((desc >> 61) & 0b11) as u8;

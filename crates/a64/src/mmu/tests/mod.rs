@@ -11,7 +11,8 @@ mod translate;
 use super::{Access, AccessKind, Mmu, Stage1Fault, Stage1Regs, Stage2Fault, Translation};
 use std::collections::HashMap;
 
-pub(super) const SCTLR_M: u64 = 1;
+/// SCTLR_EL1.M | C | I: stage 1 on, data and instruction accesses cacheable.
+pub(super) const SCTLR_M: u64 = 1 | (1 << 2) | (1 << 12);
 pub(super) const SCTLR_WXN: u64 = 1 << 19;
 pub(super) const AF: u64 = 1 << 10;
 pub(super) const NG: u64 = 1 << 11;

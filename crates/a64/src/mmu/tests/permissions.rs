@@ -43,7 +43,7 @@ fn matrix(attrs: u64, regs: &Stage1Regs) -> String {
 #[test]
 fn ap_and_xn_for_el0_and_el1() {
     let r = regs(ROOT0, ROOT1);
-    // "EL1 EL0"; EL0-writable pages are privileged-execute-never (D8.4.3).
+    // "EL1 EL0"; EL0-writable pages are privileged-execute-never (D8.4.1.2.3 R_VWLLR).
     let cases = [
         (AP_EL1_RW, "rwx --x"),
         (AP_ALL_RW, "rw- rwx"),

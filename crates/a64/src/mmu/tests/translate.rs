@@ -252,7 +252,7 @@ fn addresses_outside_both_ranges_and_disabled_walks() {
         "EPD0 disables TTBR0 walks"
     );
     assert_eq!(mem.reads, 0, "no descriptor read for any of these");
-    // EPD0 stops walks, not TLB hits (Arm ARM D19 TCR_EL1.EPD0: "a TLB miss … generates a fault").
+    // EPD0 stops walks, not TLB hits (TCR_EL1.EPD0 description: "a TLB miss … generates a fault").
     pa_of(&mut mmu, &mut mem, &regs, el1(0x1000, Read), "fill the TLB");
     let pa = pa_of(
         &mut mmu,
@@ -378,7 +378,7 @@ fn access_flag_fault_wins_over_permission_fault() {
     assert_eq!(
         err,
         Stage1Fault::AccessFlag { level: 3 },
-        "D8.16 fault priority"
+        "D8.15.5 fault priority"
     );
 }
 
