@@ -38,19 +38,13 @@ mod tests;
 
 pub use fault::Stage1Fault;
 pub use perms::Perms;
+/// The stage-2 fault a descriptor read reports (the RMM's RTT walk stopped at `level`).
+pub use realm_cpu::Stage2Fault;
 pub use tlb::TlbiOp;
 
 use perms::BasePerms;
 use regime::{SCTLR_I, SCTLR_M, SCTLR_WXN};
 use tlb::{Entry, Tlb};
-
-/// Stand-in for `realm_cpu::Stage2Fault` until the `realm-cpu` crate exists on this branch: a stage-2
-/// fault on a realm access, at the RTT level (-1..=3) where the walk stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stage2Fault {
-    /// The RTT level at which the stage-2 walk stopped.
-    pub level: i8,
-}
 
 /// The registers of the EL1&0 regime that stage-1 translation reads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
