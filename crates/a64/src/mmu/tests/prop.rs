@@ -26,8 +26,20 @@ fn kind() -> impl Strategy<Value = AccessKind> {
     ]
 }
 
+/// Virtual addresses: arbitrary, or near the bottom of the lower range (optionally tagged) or the top
+/// of the upper range, where every 25..48-bit configuration translates them.
+fn va() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        1 => any::<u64>(),
+        2 => (0u64..1 << 24, any::<u8>(), any::<bool>()).prop_map(|(low, tag, tagged)| {
+            if tagged { low | (u64::from(tag & 0x7f) << 56) } else { low }
+        }),
+        2 => (0u64..1 << 24).prop_map(|low| !low),
+    ]
+}
+
 fn access() -> impl Strategy<Value = Access> {
-    (any::<u64>(), kind(), any::<bool>(), 0u8..=1).prop_map(|(va, kind, unprivileged, el)| Access {
+    (va(), kind(), any::<bool>(), 0u8..=1).prop_map(|(va, kind, unprivileged, el)| Access {
         va,
         kind,
         unprivileged,
@@ -35,12 +47,33 @@ fn access() -> impl Strategy<Value = Access> {
     })
 }
 
+/// TCR_EL1: arbitrary, or with in-range T0SZ/T1SZ and walks mostly enabled (other fields random).
+fn tcr() -> impl Strategy<Value = u64> {
+    let fields = 0x3f | (1 << 7) | (0x3f << 16) | (1 << 23);
+    prop_oneof![
+        1 => any::<u64>(),
+        4 => (any::<u64>(), 16u64..=39, 16u64..=39, 0u8..8).prop_map(move |(raw, t0sz, t1sz, epd)| {
+            let epd0 = if epd == 0 { 1 << 7 } else { 0 };
+            let epd1 = if epd == 1 { 1 << 23 } else { 0 };
+            (raw & !fields) | t0sz | (t1sz << 16) | epd0 | epd1
+        }),
+    ]
+}
+
+/// A TTBR: arbitrary, or a small table address with a random ASID.
+fn ttbr() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        1 => any::<u64>(),
+        4 => (0u64..0x100, any::<u16>()).prop_map(|(page, asid)| (u64::from(asid) << 48) | (page << 12)),
+    ]
+}
+
 fn stage1_regs() -> impl Strategy<Value = Stage1Regs> {
     (
         any::<u64>(),
-        any::<u64>(),
-        any::<u64>(),
-        any::<u64>(),
+        tcr(),
+        ttbr(),
+        ttbr(),
         any::<u64>(),
         any::<bool>(),
         any::<bool>(),
@@ -66,12 +99,15 @@ fn tlbi() -> impl Strategy<Value = TlbiOp> {
     ]
 }
 
-/// Descriptor-like words: mostly valid tables/pages with small output addresses, some arbitrary.
+/// Descriptor-like words: mostly valid tables/pages with small output addresses, random attributes
+/// (AP, SH, nG, AttrIndx) and upper bits [61:52] (PXN, UXN, PXNTable, UXNTable, APTable[0]), AF set;
+/// some arbitrary.
 fn word() -> impl Strategy<Value = u64> {
+    let kind = prop_oneof![4 => Just(0b11u64), 1 => 0u64..4];
     prop_oneof![
-        any::<u64>(),
-        (0u64..0x100, any::<u16>(), 0u64..4).prop_map(|(page, attrs, kind)| {
-            (page << 12) | (u64::from(attrs) & 0xffc) | kind | (1 << 10)
+        1 => any::<u64>(),
+        5 => (0u64..0x100, any::<u16>(), kind, any::<u16>()).prop_map(|(page, attrs, kind, upper)| {
+            (page << 12) | (u64::from(attrs) & 0xffc) | kind | (1 << 10) | (u64::from(upper & 0x3ff) << 52)
         }),
     ]
 }
@@ -114,6 +150,29 @@ proptest! {
             for op in &ops {
                 mmu.tlbi(*op);
             }
+        }
+    }
+
+    #[test]
+    fn warm_tlb_agrees_with_a_cold_walk(
+        regs in stage1_regs(),
+        pool in proptest::collection::vec(word(), 1..16),
+        accesses in proptest::collection::vec((access(), any::<u16>(), any::<u16>()), 1..12),
+        pa_range in 32u8..=48,
+    ) {
+        // With the tables unchanged, a TLB may only ever answer what a walk would: the same access through
+        // a long-lived MMU (TLB warmed by earlier accesses, other ASIDs included) and a fresh one agree.
+        let mut warm = Mmu::with_pa_range(pa_range);
+        let regs = Stage1Regs { sctlr: regs.sctlr | 1, ..regs };
+        for (access, asid0, asid1) in &accesses {
+            let regs = Stage1Regs {
+                ttbr0: (regs.ttbr0 & ((1 << 48) - 1)) | (u64::from(*asid0) << 48),
+                ttbr1: (regs.ttbr1 & ((1 << 48) - 1)) | (u64::from(*asid1) << 48),
+                ..regs
+            };
+            let got = warm.translate(&regs, *access, &mut |ipa| pool_read(&pool, ipa));
+            let cold = Mmu::with_pa_range(pa_range).translate(&regs, *access, &mut |ipa| pool_read(&pool, ipa));
+            prop_assert_eq!(got, cold, "warm and cold MMUs disagree on {:?}", access);
         }
     }
 
