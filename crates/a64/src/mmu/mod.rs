@@ -43,6 +43,7 @@ pub use realm_cpu::Stage2Fault;
 pub use tlb::TlbiOp;
 
 use perms::BasePerms;
+use regime::Decoded;
 use regime::{SCTLR_I, SCTLR_M, SCTLR_WXN};
 use tlb::{Entry, Tlb};
 
@@ -117,6 +118,8 @@ pub struct Translation {
 #[derive(Debug)]
 pub struct Mmu {
     tlb: Tlb,
+    /// TCR_EL1/TTBRn_EL1 as last decoded.
+    decoded: Decoded,
     pa_range_bits: u32,
     generation: u64,
 }
@@ -139,6 +142,7 @@ impl Mmu {
     pub fn with_pa_range(bits: u8) -> Self {
         Self {
             tlb: Tlb::new(),
+            decoded: Decoded::new(&Stage1Regs::default()),
             pa_range_bits: u32::from(bits).clamp(32, regime::MAX_PA_BITS),
             generation: 0,
         }
@@ -165,7 +169,10 @@ impl Mmu {
         if regs.sctlr & SCTLR_M == 0 {
             return self.stage1_disabled(regs, access);
         }
-        let ctx = regime::va_context(regs, access.va)?;
+        if !self.decoded.matches(regs) {
+            self.decoded = Decoded::new(regs);
+        }
+        let ctx = self.decoded.va_context(access.va)?;
         let entry = match self.tlb.lookup(ctx.va, ctx.asid) {
             Some(entry) => entry,
             None => {
@@ -187,33 +194,29 @@ impl Mmu {
             }
         };
         let unprivileged = access.unprivileged || access.el == 0;
-        let perms = BasePerms::from_bits(entry.perms).effective(
-            regs.sctlr & SCTLR_WXN != 0,
-            regs.pan,
-            unprivileged,
-        );
-        let permitted = match access.kind {
-            AccessKind::Read => perms.read,
-            AccessKind::Write => perms.write,
-            AccessKind::Fetch => perms.exec,
+        let base = BasePerms::from_bits(entry.perms);
+        let rwx = base.effective_bits(regs.sctlr & SCTLR_WXN != 0, regs.pan, unprivileged);
+        let needed = match access.kind {
+            AccessKind::Read => perms::RWX_R,
+            AccessKind::Write => perms::RWX_W,
+            AccessKind::Fetch => perms::RWX_X,
         };
-        if !permitted {
+        if rwx & needed == 0 {
             return Err(Stage1Fault::Permission { level: entry.level });
         }
-        let block_mask = (1u64 << regime::level_shift(entry.level)) - 1;
         let memattr = attrs::effective_attr(
             attrs::mair_attr(regs.mair, entry.attr_index),
             regs.sctlr,
             access.kind,
         );
         Ok(Translation {
-            pa: entry.oa_base | (ctx.va & block_mask),
+            pa: entry.oa_base | (ctx.va & regime::offset_mask(entry.level)),
             device: attrs::is_device(memattr),
             attr_index: entry.attr_index,
             memattr,
             global: entry.global,
             sh: entry.sh,
-            perms,
+            perms: Perms::from_rwx(rwx),
         })
     }
 

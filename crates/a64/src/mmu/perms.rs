@@ -31,16 +31,17 @@ pub struct Perms {
 pub(super) struct BasePerms(u8);
 
 impl BasePerms {
-    /// Privileged (EL1) read.
+    /// Privileged (EL1) read. The privileged bits are [2:0] and the unprivileged ones [5:3], both in
+    /// read, write, execute order, so that one shift selects a privilege.
     pub(super) const PR: u8 = 1 << 0;
     /// Privileged write.
     pub(super) const PW: u8 = 1 << 1;
-    /// Unprivileged (EL0) read.
-    pub(super) const UR: u8 = 1 << 2;
-    /// Unprivileged write.
-    pub(super) const UW: u8 = 1 << 3;
     /// Privileged execute.
-    pub(super) const PX: u8 = 1 << 4;
+    pub(super) const PX: u8 = 1 << 2;
+    /// Unprivileged (EL0) read.
+    pub(super) const UR: u8 = 1 << 3;
+    /// Unprivileged write.
+    pub(super) const UW: u8 = 1 << 4;
     /// Unprivileged execute.
     pub(super) const UX: u8 = 1 << 5;
 
@@ -90,35 +91,56 @@ impl BasePerms {
         Self(bits & 0x3f)
     }
 
-    fn has(self, bit: u8) -> bool {
-        self.0 & bit != 0
-    }
-
     /// The permissions of an access at one privilege (`unprivileged`: an EL0 access or LDTR/STTR at EL1)
-    /// with SCTLR_EL1.WXN = `wxn` and PSTATE.PAN = `pan`:
-    /// - WXN: a location writable at the access's privilege is not executable at it (D8.4.1.2.3).
+    /// with SCTLR_EL1.WXN = `wxn` and PSTATE.PAN = `pan`, as a read/write/execute bit set ([`RWX_R`],
+    /// [`RWX_W`], [`RWX_X`]), in the order `AArch64.S1DirectBasePermissions` applies them:
     /// - PAN: a privileged data access to a location EL0 can read or write is not permitted (D8.4.5); it does
     ///   not affect unprivileged accesses or instruction fetches.
-    pub(super) fn effective(self, wxn: bool, pan: bool, unprivileged: bool) -> Perms {
-        let (read, write, exec) = if unprivileged {
-            (self.has(Self::UR), self.has(Self::UW), self.has(Self::UX))
+    /// - WXN: a location writable at the access's privilege, after PAN, is not executable at it
+    ///   (D8.4.1.2.3).
+    pub(super) fn effective_bits(self, wxn: bool, pan: bool, unprivileged: bool) -> u8 {
+        let mut rwx = if unprivileged {
+            self.0 >> 3
         } else {
-            (self.has(Self::PR), self.has(Self::PW), self.has(Self::PX))
+            self.0 & 0b111
         };
-        let pan_blocks = pan && !unprivileged && (self.has(Self::UR) || self.has(Self::UW));
-        let (read, write) = (read && !pan_blocks, write && !pan_blocks);
-        // WXN uses the write permission left after PAN, as `AArch64.S1DirectBasePermissions` computes it.
-        Perms {
-            read,
-            write,
-            exec: exec && !(wxn && write),
+        if pan && !unprivileged && self.0 & (Self::UR | Self::UW) != 0 {
+            rwx &= RWX_X;
+        }
+        if wxn && rwx & RWX_W != 0 {
+            rwx &= !RWX_X;
+        }
+        rwx
+    }
+}
+
+impl Perms {
+    /// From a read/write/execute bit set ([`RWX_R`], [`RWX_W`], [`RWX_X`]).
+    pub(super) fn from_rwx(rwx: u8) -> Self {
+        Self {
+            read: rwx & RWX_R != 0,
+            write: rwx & RWX_W != 0,
+            exec: rwx & RWX_X != 0,
         }
     }
 }
 
+/// Read permission in [`BasePerms::effective_bits`].
+pub(super) const RWX_R: u8 = 1 << 0;
+/// Write permission in [`BasePerms::effective_bits`].
+pub(super) const RWX_W: u8 = 1 << 1;
+/// Execute permission in [`BasePerms::effective_bits`].
+pub(super) const RWX_X: u8 = 1 << 2;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl BasePerms {
+        fn effective(self, wxn: bool, pan: bool, unprivileged: bool) -> Perms {
+            Perms::from_rwx(self.effective_bits(wxn, pan, unprivileged))
+        }
+    }
 
     const NONE: TableControls = TableControls {
         ap_table: 0,

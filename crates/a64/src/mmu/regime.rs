@@ -94,34 +94,61 @@ fn txsz(tcr: u64, range: VaRange) -> u32 {
         .clamp(MIN_TXSZ, MAX_TXSZ)
 }
 
-/// Decodes the range, ASID and checks the VA is inside the range (`AArch64.VAIsOutOfRange`): with TBI the
-/// checked bits are [55:va_bits], otherwise [63:va_bits]; they must all equal the range's bit 55.
-pub(super) fn va_context(regs: &Stage1Regs, va: u64) -> Result<VaContext, Stage1Fault> {
-    let range = if va & (1 << 55) == 0 {
-        VaRange::Lower
-    } else {
-        VaRange::Upper
-    };
-    let tbi = match range {
-        VaRange::Lower => regs.tcr & TCR_TBI0 != 0,
-        VaRange::Upper => regs.tcr & TCR_TBI1 != 0,
-    };
-    let va_bits = 64 - txsz(regs.tcr, range);
-    let top = if tbi { va & VA56_MASK } else { va };
-    let checked_width = if tbi { 56 - va_bits } else { 64 - va_bits };
-    let checked = top >> va_bits;
-    let expected = match range {
-        VaRange::Lower => 0,
-        VaRange::Upper => (1u64 << checked_width) - 1,
-    };
-    if checked != expected {
-        return Err(Stage1Fault::Translation { level: 0 });
+/// The part of TCR_EL1/TTBRn_EL1 every access needs, decoded once and reused while those registers keep
+/// their values: the current ASID and, per range, the VA bits `AArch64.VAIsOutOfRange` checks.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Decoded {
+    tcr: u64,
+    ttbr0: u64,
+    ttbr1: u64,
+    /// Bits [top:va_bits] of the lower range (top = 55 with TBI0, else 63): must be 0.
+    lower_check: u64,
+    /// Bits [top:va_bits] of the upper range (top = 55 with TBI1, else 63): must be 1.
+    upper_check: u64,
+    asid: u16,
+}
+
+impl Decoded {
+    /// Decodes `regs`' TCR_EL1 and TTBRs.
+    pub(super) fn new(regs: &Stage1Regs) -> Self {
+        let check = |range, tbi_bit| {
+            let top = if regs.tcr & tbi_bit != 0 { 55 } else { 63 };
+            let va_bits = 64 - txsz(regs.tcr, range);
+            (u64::MAX >> (63 - top)) & !((1u64 << va_bits) - 1)
+        };
+        Self {
+            tcr: regs.tcr,
+            ttbr0: regs.ttbr0,
+            ttbr1: regs.ttbr1,
+            lower_check: check(VaRange::Lower, TCR_TBI0),
+            upper_check: check(VaRange::Upper, TCR_TBI1),
+            asid: current_asid(regs),
+        }
     }
-    Ok(VaContext {
-        range,
-        va: va & VA56_MASK,
-        asid: current_asid(regs),
-    })
+
+    /// Whether this decodes `regs` (same TCR_EL1, TTBR0_EL1 and TTBR1_EL1).
+    pub(super) fn matches(&self, regs: &Stage1Regs) -> bool {
+        self.tcr == regs.tcr && self.ttbr0 == regs.ttbr0 && self.ttbr1 == regs.ttbr1
+    }
+
+    /// The range of `va` (bit 55, `AArch64.GetVARange`), checked to lie inside it
+    /// (`AArch64.VAIsOutOfRange`: the bits above the VA size, up to bit 55 with TBI or 63 without, all
+    /// equal the range's bit 55), else a level 0 Translation fault.
+    pub(super) fn va_context(&self, va: u64) -> Result<VaContext, Stage1Fault> {
+        let (range, in_range) = if va & (1 << 55) == 0 {
+            (VaRange::Lower, va & self.lower_check == 0)
+        } else {
+            (VaRange::Upper, va & self.upper_check == self.upper_check)
+        };
+        if !in_range {
+            return Err(Stage1Fault::Translation { level: 0 });
+        }
+        Ok(VaContext {
+            range,
+            va: va & VA56_MASK,
+            asid: self.asid,
+        })
+    }
 }
 
 /// The ASID the regime runs with: TTBR1_EL1.ASID if `TCR_EL1.A1`, else TTBR0_EL1.ASID; only bits [55:48]
@@ -200,6 +227,13 @@ pub(super) fn start_level(va_bits: u32) -> u8 {
     4u8.saturating_sub(u8::try_from(levels).unwrap_or(4))
 }
 
+/// The mask of the VA bits a leaf at `level` passes through to the output address (its page or block
+/// offset): 30 bits at level 1, 21 at level 2, 12 at level 3.
+pub(super) fn offset_mask(level: u8) -> u64 {
+    const MASKS: [u64; 4] = [(1 << 39) - 1, (1 << 30) - 1, (1 << 21) - 1, (1 << 12) - 1];
+    MASKS[usize::from(level & 3)]
+}
+
 /// The lowest VA bit a level's index resolves: 12 for level 3, 21 for level 2, 30 for level 1, 39 for 0.
 pub(super) fn level_shift(level: u8) -> u32 {
     12 + 9 * (3 - u32::from(level.min(3)))
@@ -260,6 +294,7 @@ mod tests {
 
     #[test]
     fn va_range_checks_with_and_without_tbi() {
+        let va_context = |regs: &Stage1Regs, va| Decoded::new(regs).va_context(va);
         let tcr = 16 | (16 << 16);
         assert!(
             va_context(&regs(tcr), 0x0000_ffff_ffff_f000).is_ok(),
