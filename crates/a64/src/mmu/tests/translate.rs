@@ -461,3 +461,31 @@ fn asid_width_and_source() {
     );
     assert_eq!(mem.reads, reads, "hit: the ASID comes from TTBR1");
 }
+
+#[test]
+fn register_changes_take_effect_on_the_next_access() {
+    let mut mmu = Mmu::new();
+    let mut mem = TestMem::new();
+    let va = 0x80_0000_0000; // needs more than 39 VA bits
+    mem.map(ROOT0, 0, va, 3, page(0x9000, AP_EL1_RW));
+    let wide = regs(ROOT0, ROOT1);
+    assert_eq!(
+        pa_of(&mut mmu, &mut mem, &wide, el1(va, Read), "48-bit VA"),
+        0x9000
+    );
+    // T0SZ = 25 without a flush: the cached entry is not used for a VA now outside the range.
+    let narrow = Stage1Regs {
+        tcr: (TCR_48 & !0x3f) | 25,
+        ..wide
+    };
+    let err = translate(&mut mmu, &mut mem, &narrow, el1(va, Read)).unwrap_err();
+    assert_eq!(
+        err,
+        Stage1Fault::Translation { level: 0 },
+        "range check uses the new T0SZ"
+    );
+    assert_eq!(
+        pa_of(&mut mmu, &mut mem, &wide, el1(va, Read), "back to 48 bits"),
+        0x9000
+    );
+}
