@@ -27,6 +27,7 @@ mod decode;
 mod exception;
 mod exec;
 mod memory;
+pub mod mmu;
 mod sysreg;
 
 pub use config::CpuConfig;
