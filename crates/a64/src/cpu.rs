@@ -14,7 +14,9 @@ use crate::config::CpuConfig;
 use crate::decode::{Insn, decode};
 use crate::exception::{self, Exception, PSTATE_IL, Syndrome, ec, fsc};
 use crate::exec::Exec;
-use crate::memory::{SCTLR_M, Translated};
+use crate::memory::SCTLR_M;
+use crate::mmu::{AccessKind, Mmu};
+use crate::translate::MicroTlb;
 
 /// Instructions between two looks at the run-control token (kick, budget) and the memory generation.
 const POLL_INTERVAL: u64 = 4096;
@@ -67,6 +69,8 @@ pub(crate) struct Core {
     pub(crate) retired: u64,
     generation: u64,
     fetch: FetchTag,
+    pub(crate) mmu: Mmu,
+    pub(crate) micro_tlb: MicroTlb,
 }
 
 /// The process-wide origin of the generic counter, so every CPU reads one counter.
@@ -90,6 +94,8 @@ impl Core {
             retired: 0,
             generation: 0,
             fetch: FetchTag::default(),
+            mmu: Mmu::with_pa_range(u8::try_from(config.pa_bits()).unwrap_or(48)),
+            micro_tlb: MicroTlb::default(),
         }
     }
 
@@ -101,9 +107,11 @@ impl Core {
         u64::try_from(ticks).unwrap_or(u64::MAX)
     }
 
-    /// Stage-1 translation registers changed (or a TLBI, an EL change): the fetch path translates again.
+    /// Stage-1 translation registers changed (or a TLBI): cached translations go, and the fetch path
+    /// translates again.
     pub(crate) fn translation_changed(&mut self) {
         self.fetch.valid = false;
+        self.micro_tlb.clear();
     }
 
     /// A context synchronization event (ISB, exception entry and return): drop decoded code if the
@@ -112,53 +120,16 @@ impl Core {
         let generation = mem.generation();
         if generation != self.generation {
             self.generation = generation;
-            self.cache.flush();
+            self.memory_changed();
         }
         self.fetch.valid = false;
     }
 
-    /// Translate `va` for a data access (`fetch` false) or an instruction fetch with stage 1 enabled.
-    pub(crate) fn translate(
-        &mut self,
-        _ctx: &RecContext,
-        _mem: &mut dyn RealmMemory,
-        va: u64,
-        _write: bool,
-        fetch: bool,
-        _el: u8,
-    ) -> Result<Translated, Exception> {
-        // Stage-1 tables are walked by the `mmu` module once it lands; until then stage 1 is flat and
-        // Normal memory.
-        let _ = fetch;
-        Ok(Translated {
-            ipa: va,
-            device: false,
-        })
-    }
-
-    /// `AT S1E{0,1}{R,W}`: the PAR_EL1 value for `va` (Arm ARM D24.2.111).
-    pub(crate) fn at(
-        &mut self,
-        ctx: &RecContext,
-        mem: &mut dyn RealmMemory,
-        va: u64,
-        write: bool,
-        el: u8,
-    ) -> u64 {
-        let pa_mask = ((1u64 << self.config.pa_bits()) - 1) & !0xFFF;
-        if ctx.sysregs.sctlr_el1 & SCTLR_M == 0 {
-            // Stage 1 off: Device-nGnRnE (ATTR 0x00), Outer Shareable (SH 0b10).
-            return (va & pa_mask) | (0b10 << 7);
-        }
-        match self.translate(ctx, mem, va, write, false, el) {
-            // Normal Inner/Outer Write-Back (ATTR 0xFF), Inner Shareable (SH 0b11).
-            Ok(t) => (t.ipa & pa_mask) | (0xFF << 56) | (0b11 << 7),
-            Err(_) => 1, // PAR_EL1.F
-        }
-    }
-
-    /// TLBI with op2 (VMALLE1 0, VAE1 1, ASIDE1 2, VAAE1 3, VALE1 5, VAALE1 7) and its operand.
-    pub(crate) fn tlbi(&mut self, _op2: u16, _operand: u64) {
+    /// Something outside this CPU changed memory or broadcast maintenance (another CPU's IC or TLBI
+    /// Inner Shareable): drop decoded code and every cached translation.
+    fn memory_changed(&mut self) {
+        self.cache.flush();
+        self.mmu.flush();
         self.translation_changed();
     }
 
@@ -190,7 +161,7 @@ impl Core {
             }
             pc
         } else {
-            self.translate(ctx, mem, pc, false, true, el)?.ipa
+            self.translate(ctx, mem, pc, AccessKind::Fetch, false)?.ipa
         };
         match self.cache.lookup(ipa, mem) {
             Ok(Some(slot)) => {
@@ -300,8 +271,7 @@ impl Core {
             let generation = mem.generation();
             if generation != self.generation {
                 self.generation = generation;
-                self.cache.flush();
-                self.fetch.valid = false;
+                self.memory_changed();
             }
         }
     }

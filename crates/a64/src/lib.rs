@@ -29,6 +29,7 @@ mod exec;
 mod memory;
 pub mod mmu;
 mod sysreg;
+mod translate;
 
 pub use config::CpuConfig;
 pub use cpu::{A64Cpu, A64CpuFactory};

@@ -11,6 +11,7 @@ use realm_cpu::{DataAbort, RealmExit, Stage2Fault};
 
 use crate::exception::{Exception, fsc};
 use crate::exec::Exec;
+use crate::mmu::AccessKind;
 
 /// `SCTLR_EL1.M`: stage 1 translation enabled.
 pub(crate) const SCTLR_M: u64 = 1 << 0;
@@ -71,9 +72,13 @@ impl Exec<'_> {
                 device: true,
             });
         }
-        let el = if acc.unprivileged { 0 } else { self.el() };
+        let kind = if acc.write {
+            AccessKind::Write
+        } else {
+            AccessKind::Read
+        };
         self.core
-            .translate(self.ctx, self.mem, va, acc.write, false, el)
+            .translate(self.ctx, self.mem, va, kind, acc.unprivileged)
     }
 
     /// The alignment fault for an access of `size` bytes at `va`, if it needs one (Arm ARM B2.5.2).

@@ -292,6 +292,11 @@ impl Exec<'_> {
             _ => return Err(Self::sysreg_undefined()),
         }
         if translation_changed {
+            // SCTLR_EL1/TCR_EL1 shape every cached walk; TTBRs and MAIR only this CPU's micro-TLB (TLB
+            // entries are ASID-tagged; software follows a table change with TLBI, as on hardware).
+            if matches!(r, reg::SCTLR_EL1 | reg::TCR_EL1) {
+                self.core.mmu.flush();
+            }
             self.core.translation_changed();
         }
         Ok(())

@@ -180,19 +180,31 @@ impl Exec<'_> {
                     1
                 };
                 let va = self.x(rt);
-                self.ctx.sysregs.par_el1 = self.core.at(self.ctx, self.mem, va, write, at_el);
+                if self.ctx.sysregs.sctlr_el1 & crate::memory::SCTLR_M == 0 {
+                    // Stage 1 off: the flat PA, Device-nGnRnE (ATTR 0x00), Outer Shareable (SH 0b10).
+                    let pa_mask = ((1u64 << self.core.config.pa_bits()) - 1) & !0xFFF;
+                    self.ctx.sysregs.par_el1 = (va & pa_mask) | (0b10 << 7);
+                    return Ok(());
+                }
+                self.ctx.sysregs.par_el1 = self.core.at(self.ctx, self.mem, va, write, at_el)?;
                 Ok(())
             }
             // TLBI (op1 0, CRn 8): VMALLE1(IS), VAE1(IS), ASIDE1(IS), VAAE1(IS), VALE1(IS), VAALE1(IS).
             _ if crn == 8 && (reg >> 11) & 7 == 0 && el == 1 => {
-                let crm = (reg >> 3) & 0xF;
-                let op2 = reg & 7;
-                if !(crm == 3 || crm == 7) || !matches!(op2, 0 | 1 | 2 | 3 | 5 | 7) {
-                    return Err(Exception::undefined());
-                }
+                let crm = u8::try_from((reg >> 3) & 0xF).unwrap_or(0);
+                let op2 = u8::try_from(reg & 7).unwrap_or(0);
                 let value = self.x(rt);
-                self.core.tlbi(op2, value);
-                Ok(())
+                match self.core.tlbi(crm, op2, value) {
+                    None => Err(Exception::undefined()),
+                    Some(broadcast) => {
+                        if broadcast {
+                            // Other CPUs of the realm drop their translations through the memory's
+                            // generation.
+                            self.mem.invalidate_code();
+                        }
+                        Ok(())
+                    }
+                }
             }
             _ => Err(Exception::undefined()),
         }

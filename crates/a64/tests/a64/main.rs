@@ -12,6 +12,8 @@ mod harness;
 #[cfg(test)]
 mod ldst;
 #[cfg(test)]
+mod mmu;
+#[cfg(test)]
 mod programs;
 #[cfg(test)]
 mod props;
