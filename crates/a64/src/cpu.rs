@@ -133,7 +133,8 @@ impl Core {
         self.translation_changed();
     }
 
-    /// The decoded instruction at `pc`.
+    /// The decoded instruction at `pc` (the slow path: translate, look the page up, maybe decode it).
+    #[inline(never)]
     fn fetch(
         &mut self,
         ctx: &RecContext,
@@ -150,10 +151,6 @@ impl Core {
                 far: Some(pc),
                 return_next: false,
             }));
-        }
-        let tag = self.fetch;
-        if tag.valid && tag.vpage == vpage && tag.el == el && tag.epoch == self.cache.epoch {
-            return Ok(self.cache.insn(tag.slot, index));
         }
         let ipa = if ctx.sysregs.sctlr_el1 & SCTLR_M == 0 {
             if pc >> self.config.pa_bits() != 0 {
@@ -199,9 +196,22 @@ impl Core {
         if ctx.pstate & PSTATE_IL != 0 {
             return self.raise(ctx, mem, Exception::sync(ec::ILLEGAL_STATE, 0), pc);
         }
-        let insn = match self.fetch(ctx, mem, pc) {
-            Ok(insn) => insn,
-            Err(e) => return self.raise(ctx, mem, e, pc),
+        // Fast path: the PC is in the page fetched last (same EL, nothing dropped since), so the decoded
+        // instruction is read straight out of the cache.
+        let tag = self.fetch;
+        let insn = if pc & 3 == 0
+            && tag.valid
+            && tag.vpage == pc >> 12
+            && tag.el == ctx.el()
+            && tag.epoch == self.cache.epoch
+        {
+            self.cache
+                .insn(tag.slot, usize::try_from((pc >> 2) & 0x3FF).unwrap_or(0))
+        } else {
+            match self.fetch(ctx, mem, pc) {
+                Ok(insn) => insn,
+                Err(e) => return self.raise(ctx, mem, e, pc),
+            }
         };
         let mut exec = Exec {
             core: self,
@@ -214,22 +224,31 @@ impl Core {
             Ok(()) => {
                 let next = exec.next_pc;
                 self.retired += 1;
-                if let Some(exit) = self.pending_exit.take() {
-                    // A trapped WFI/WFE: the exit's PC is the instruction itself.
-                    return Err(exit);
+                if self.pending_exit.is_some() || self.yield_after {
+                    return self.after_wait(ctx, next);
                 }
                 ctx.pc = next;
-                if self.yield_after {
-                    self.yield_after = false;
-                    return Err(RealmExit::Irq);
-                }
                 Ok(())
             }
             Err(e) => self.raise(ctx, mem, e, pc),
         }
     }
 
+    /// After a WFI/WFE: a trapped one exits with the PC at the instruction; an untrapped one completes and
+    /// ends the run with an IRQ exit.
+    #[cold]
+    fn after_wait(&mut self, ctx: &mut RecContext, next: u64) -> Result<(), RealmExit> {
+        if let Some(exit) = self.pending_exit.take() {
+            return Err(exit);
+        }
+        self.yield_after = false;
+        ctx.pc = next;
+        Err(RealmExit::Irq)
+    }
+
     /// Take exception `e` raised by the instruction at `pc`.
+    #[cold]
+    #[inline(never)]
     fn raise(
         &mut self,
         ctx: &mut RecContext,

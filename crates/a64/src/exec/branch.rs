@@ -5,6 +5,7 @@ use crate::decode::{BranchReg, Insn};
 
 impl Exec<'_> {
     /// Execute a branch: set `next_pc` (and X30 for the linking forms).
+    #[inline(always)]
     pub(super) fn branch(&mut self, insn: Insn) {
         let target = |pc: u64, offset: i32| pc.wrapping_add_signed(i64::from(offset));
         match insn {

@@ -17,6 +17,7 @@ use realm_cpu::{DataAbort, RealmExit};
 
 impl Exec<'_> {
     /// Execute a load or store.
+    #[inline(always)]
     pub(super) fn load_store(&mut self, insn: Insn) -> Result<(), Exception> {
         match insn {
             Insn::LdStImm {
@@ -206,6 +207,7 @@ impl Exec<'_> {
     }
 
     #[expect(clippy::too_many_arguments, reason = "the instruction's fields")]
+    #[inline(never)]
     fn exclusive(
         &mut self,
         size: u8,

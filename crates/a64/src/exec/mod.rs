@@ -31,22 +31,64 @@ impl Exec<'_> {
     pub(crate) fn execute(&mut self, insn: Insn) -> ExecResult {
         match insn {
             Insn::Undefined => Err(Exception::undefined()),
-            Insn::AddSubImm { .. }
-            | Insn::LogicalImm { .. }
-            | Insn::MovWide { .. }
-            | Insn::Adr { .. }
-            | Insn::Bitfield { .. }
-            | Insn::Extr { .. }
-            | Insn::LogicalReg { .. }
-            | Insn::AddSubShifted { .. }
-            | Insn::AddSubExt { .. }
-            | Insn::AddSubCarry { .. }
-            | Insn::CondCompare { .. }
-            | Insn::CondSelect { .. }
-            | Insn::DataProc2 { .. }
-            | Insn::DataProc1 { .. }
-            | Insn::DataProc3 { .. } => {
-                self.alu(insn);
+            Insn::AddSubImm { .. } => {
+                self.exec_add_sub_imm(insn);
+                Ok(())
+            }
+            Insn::LogicalImm { .. } => {
+                self.exec_logical_imm(insn);
+                Ok(())
+            }
+            Insn::MovWide { .. } => {
+                self.exec_mov_wide(insn);
+                Ok(())
+            }
+            Insn::Adr { .. } => {
+                self.exec_adr(insn);
+                Ok(())
+            }
+            Insn::Bitfield { .. } => {
+                self.exec_bitfield(insn);
+                Ok(())
+            }
+            Insn::Extr { .. } => {
+                self.exec_extr(insn);
+                Ok(())
+            }
+            Insn::LogicalReg { .. } => {
+                self.exec_logical_reg(insn);
+                Ok(())
+            }
+            Insn::AddSubShifted { .. } => {
+                self.exec_add_sub_shifted(insn);
+                Ok(())
+            }
+            Insn::AddSubExt { .. } => {
+                self.exec_add_sub_ext(insn);
+                Ok(())
+            }
+            Insn::AddSubCarry { .. } => {
+                self.exec_add_sub_carry(insn);
+                Ok(())
+            }
+            Insn::CondCompare { .. } => {
+                self.exec_cond_compare(insn);
+                Ok(())
+            }
+            Insn::CondSelect { .. } => {
+                self.exec_cond_select(insn);
+                Ok(())
+            }
+            Insn::DataProc2 { .. } => {
+                self.exec_data_proc2(insn);
+                Ok(())
+            }
+            Insn::DataProc1 { .. } => {
+                self.exec_data_proc1(insn);
+                Ok(())
+            }
+            Insn::DataProc3 { .. } => {
+                self.exec_data_proc3(insn);
                 Ok(())
             }
             Insn::Branch { .. }

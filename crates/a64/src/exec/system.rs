@@ -35,6 +35,7 @@ const SCTLR_UCI: u64 = 1 << 26;
 
 impl Exec<'_> {
     /// Execute an exception-generating or system instruction.
+    #[inline(never)]
     pub(super) fn system(&mut self, insn: Insn) -> Result<(), Exception> {
         let el = self.el();
         match insn {
@@ -228,9 +229,9 @@ impl Exec<'_> {
                 crate::exception::fsc::ALIGNMENT,
             ));
         }
-        let zeros = [0u8; 2048];
-        let len = block.min(zeros.len());
-        self.mem.write(t.ipa, &zeros[..len]).map_err(|fault| {
+        static ZEROS: [u8; 2048] = [0; 2048];
+        let len = block.min(ZEROS.len());
+        self.mem.write(t.ipa, &ZEROS[..len]).map_err(|fault| {
             Exception::El2(RealmExit::DataAbort(realm_cpu::DataAbort {
                 ipa: t.ipa,
                 va,
