@@ -58,6 +58,7 @@ pub(crate) mod reg {
     pub const TPIDR_EL1: u16 = enc(3, 0, 13, 0, 4);
     pub const CNTKCTL_EL1: u16 = enc(3, 0, 14, 1, 0);
     pub const CCSIDR_EL1: u16 = enc(3, 1, 0, 0, 0);
+    pub const AIDR_EL1: u16 = enc(3, 1, 0, 0, 7);
     pub const CLIDR_EL1: u16 = enc(3, 1, 0, 0, 1);
     pub const CSSELR_EL1: u16 = enc(3, 2, 0, 0, 0);
     pub const CTR_EL0: u16 = enc(3, 3, 0, 0, 1);
@@ -152,7 +153,7 @@ impl Exec<'_> {
             reg::MPIDR_EL1 => s.vmpidr_el2 | (1 << 31),
             reg::REVIDR_EL1 => cfg.revidr,
             reg::SCTLR_EL1 => s.sctlr_el1,
-            reg::ACTLR_EL1 | reg::AFSR0_EL1 | reg::AFSR1_EL1 | reg::AMAIR_EL1 => 0,
+            reg::ACTLR_EL1 | reg::AFSR0_EL1 | reg::AFSR1_EL1 | reg::AMAIR_EL1 | reg::AIDR_EL1 => 0,
             reg::CPACR_EL1 => s.cpacr_el1,
             reg::TTBR0_EL1 => s.ttbr0_el1,
             reg::TTBR1_EL1 => s.ttbr1_el1,

@@ -46,6 +46,9 @@ impl Exec<'_> {
                 exception::exception_return(self.ctx);
                 self.next_pc = self.ctx.pc;
                 self.core.context_changed(self.mem);
+                // An exception return clears the local monitor and sets the event register (Arm ARM
+                // B2.9.2.1, D1.6.1).
+                self.core.monitor = None;
                 self.core.event = true;
                 Ok(())
             }

@@ -141,3 +141,36 @@ fn fetch_from_unmapped_memory_is_an_instruction_abort_exit() {
     }
     assert_eq!(run.ctx.pc, 0x4000, "PC at the unfetchable address");
 }
+
+#[test]
+fn code_changed_from_outside_is_seen_on_the_next_run() {
+    let mut mem = memory_with(&[movz(0, 1, 0), SMC0]);
+    let mut cpu = A64Cpu::new(&CpuConfig::default());
+    let mut ctx = RecContext::reset(BASE, &[], 0);
+    assert_eq!(cpu.run(&mut ctx, &mut mem), RealmExit::Smc);
+    assert_eq!(ctx.gprs[0], 1, "first run");
+    // The host rewrites the first instruction (bytes_mut bumps the generation).
+    mem.bytes_mut()[..4].copy_from_slice(&movz(0, 5, 0).to_le_bytes());
+    ctx.pc = BASE;
+    assert_eq!(cpu.run(&mut ctx, &mut mem), RealmExit::Smc);
+    assert_eq!(
+        ctx.gprs[0], 5,
+        "the decoded page was dropped when the generation moved"
+    );
+}
+
+#[test]
+fn exception_return_clears_the_exclusive_monitor() {
+    // ldxr; svc (handler: eret); stxr must fail.
+    let mut program = mov64(1, BASE + 0x800);
+    program.push(msr(VBAR_EL1, 1));
+    program.extend(mov64(0, DATA));
+    program.push(ldxr(2, 0));
+    program.push(svc(0));
+    program.push(stxr(3, 2, 0));
+    program.push(SMC0);
+    crate::exceptions::place(&mut program, 0xA00, &[ERET]);
+    let run = run_with(&program, |_, _| {});
+    assert_eq!(run.exit, RealmExit::Smc);
+    assert_eq!(run.x(3), 1, "stxr after an exception round trip fails");
+}
