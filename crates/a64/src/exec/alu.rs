@@ -399,6 +399,7 @@ impl Exec<'_> {
 
     /// ADD/SUB(S): `sp_forms` when Rd may be SP (immediate and extended forms without S).
     #[expect(clippy::too_many_arguments, reason = "the instruction's fields")]
+    #[inline(always)]
     fn add_sub(
         &mut self,
         sf: bool,
