@@ -39,15 +39,24 @@ pub(crate) struct IccState {
     pub(crate) igrpen1: u64,
 }
 
-/// Which page the fetch path translated last: valid while the VA page, EL and cache epoch are unchanged.
-#[derive(Clone, Copy, Debug, Default)]
+/// Which page the fetch path translated last. `key` is [`fetch_key`] of the PCs it serves, or
+/// [`NO_FETCH`] when nothing is cached (after a translation change, a dropped page, an EL change…);
+/// `epoch` is the code cache's epoch when it was made.
+#[derive(Clone, Copy, Debug)]
 struct FetchTag {
-    valid: bool,
-    vpage: u64,
-    /// PSTATE.EL in place (bits \[3:2\]).
-    el_bits: u64,
+    key: u64,
     epoch: u64,
     slot: usize,
+}
+
+/// A [`FetchTag::key`] no PC produces (its bits \[11:4\] are set).
+const NO_FETCH: u64 = u64::MAX;
+
+/// The fetch key of `pc` at PSTATE `pstate`: the page address with the EL in bits \[3:2\] and the PC's
+/// misalignment in bits \[1:0\], so one compare checks page, EL and alignment.
+#[inline(always)]
+fn fetch_key(pc: u64, pstate: u64) -> u64 {
+    (pc & !0xFFC) | (pstate & 0b1100)
 }
 
 /// CPU state that is not part of the REC context.
@@ -89,7 +98,11 @@ impl Core {
             os_lock: true,
             retired: 0,
             generation: 0,
-            fetch: FetchTag::default(),
+            fetch: FetchTag {
+                key: NO_FETCH,
+                epoch: 0,
+                slot: 0,
+            },
             mmu: Mmu::with_pa_range(u8::try_from(config.pa_bits()).unwrap_or(48)),
             micro_tlb: MicroTlb::default(),
             regs: [0; 32],
@@ -107,7 +120,7 @@ impl Core {
     /// Stage-1 translation registers changed (or a TLBI): cached translations go, and the fetch path
     /// translates again.
     pub(crate) fn translation_changed(&mut self) {
-        self.fetch.valid = false;
+        self.fetch.key = NO_FETCH;
         self.micro_tlb.clear();
     }
 
@@ -119,7 +132,7 @@ impl Core {
             self.generation = generation;
             self.memory_changed();
         }
-        self.fetch.valid = false;
+        self.fetch.key = NO_FETCH;
     }
 
     /// Something outside this CPU changed memory or broadcast maintenance (another CPU's IC or TLBI
@@ -139,7 +152,6 @@ impl Core {
         pc: u64,
     ) -> Result<Insn, Exception> {
         let el = ctx.el();
-        let vpage = pc >> 12;
         if pc & 3 != 0 {
             return Err(Exception::El1(Syndrome {
                 ec: ec::PC_ALIGNMENT,
@@ -159,9 +171,7 @@ impl Core {
         match self.cache.lookup(ipa, mem) {
             Ok(Some(slot)) => {
                 self.fetch = FetchTag {
-                    valid: true,
-                    vpage,
-                    el_bits: ctx.pstate & 0b1100,
+                    key: fetch_key(pc, ctx.pstate),
                     epoch: self.cache.epoch,
                     slot,
                 };
@@ -192,12 +202,7 @@ impl Core {
         // Fast path: the PC is in the page fetched last (same EL, nothing dropped since), so the decoded
         // instruction is read straight out of the cache.
         let tag = self.fetch;
-        let insn = if pc & 3 == 0
-            && tag.valid
-            && tag.vpage == pc >> 12
-            && tag.el_bits == ctx.pstate & 0b1100
-            && tag.epoch == self.cache.epoch
-        {
+        let insn = if tag.key == fetch_key(pc, ctx.pstate) && tag.epoch == self.cache.epoch {
             self.cache.insn(tag.slot, pc)
         } else {
             // PSTATE.IL is only set by an illegal exception return, which also invalidates the tag.
