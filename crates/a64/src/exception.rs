@@ -19,8 +19,12 @@ pub(crate) mod ec {
     pub(crate) const UNKNOWN: u8 = 0x00;
     /// Illegal Execution state.
     pub(crate) const ILLEGAL_STATE: u8 = 0x0E;
+    /// Trapped WFI or WFE.
+    pub(crate) const WFX: u8 = 0x01;
     /// SVC from AArch64.
     pub(crate) const SVC: u8 = 0x15;
+    /// Trapped MSR, MRS or System instruction.
+    pub(crate) const SYSREG: u8 = 0x18;
     /// Instruction abort from a lower EL (+1: same EL).
     pub(crate) const INST_ABORT_LOWER: u8 = 0x20;
     /// PC alignment fault.

@@ -106,22 +106,35 @@ impl Exec<'_> {
         Exception::undefined()
     }
 
-    /// May EL0 read (or, `write`) register `r`? Unknown registers answer false.
-    fn el0_may(&self, r: u16, write: bool) -> bool {
+    /// The EL0 access check for register `r` (Arm ARM D1.2 and each register's accessibility
+    /// pseudocode): registers EL0 can never reach, or not in that direction, are UNDEFINED; those an EL1
+    /// control disables (`SCTLR_EL1.UMA`/`UCT`, `CNTKCTL_EL1`) trap to EL1 with EC 0x18.
+    fn el0_check(&self, r: u16, rt: u8, write: bool) -> Result<(), Exception> {
         let s = &self.ctx.sysregs;
         let kctl = s.cntkctl_el1;
-        match r {
-            reg::NZCV | reg::TPIDR_EL0 => true,
-            reg::DAIF => s.sctlr_el1 & SCTLR_UMA != 0,
-            reg::CTR_EL0 => !write && s.sctlr_el1 & SCTLR_UCT != 0,
-            reg::DCZID_EL0 | reg::TPIDRRO_EL0 => !write,
-            reg::CNTFRQ_EL0 => !write && kctl & 0b11 != 0,
-            reg::CNTPCT_EL0 => !write && kctl & 0b01 != 0,
-            reg::CNTVCT_EL0 => !write && kctl & 0b10 != 0,
-            reg::CNTV_TVAL_EL0 | reg::CNTV_CTL_EL0 | reg::CNTV_CVAL_EL0 => kctl & (1 << 8) != 0,
-            reg::CNTP_TVAL_EL0 | reg::CNTP_CTL_EL0 | reg::CNTP_CVAL_EL0 => kctl & (1 << 9) != 0,
-            _ => false,
+        let (reachable, enabled) = match r {
+            reg::NZCV | reg::TPIDR_EL0 => (true, true),
+            reg::DAIF => (true, s.sctlr_el1 & SCTLR_UMA != 0),
+            reg::CTR_EL0 => (!write, s.sctlr_el1 & SCTLR_UCT != 0),
+            reg::DCZID_EL0 | reg::TPIDRRO_EL0 => (!write, true),
+            reg::CNTFRQ_EL0 => (!write, kctl & 0b11 != 0),
+            reg::CNTPCT_EL0 => (!write, kctl & 0b01 != 0),
+            reg::CNTVCT_EL0 => (!write, kctl & 0b10 != 0),
+            reg::CNTV_TVAL_EL0 | reg::CNTV_CTL_EL0 | reg::CNTV_CVAL_EL0 => {
+                (true, kctl & (1 << 8) != 0)
+            }
+            reg::CNTP_TVAL_EL0 | reg::CNTP_CTL_EL0 | reg::CNTP_CVAL_EL0 => {
+                (true, kctl & (1 << 9) != 0)
+            }
+            _ => (false, false),
+        };
+        if !reachable {
+            return Err(Self::sysreg_undefined());
         }
+        if !enabled {
+            return Err(sysreg_trap(r, rt, !write));
+        }
+        Ok(())
     }
 
     /// A timer's CTL as read: ISTATUS = enabled and the counter has reached CVAL.
@@ -131,9 +144,9 @@ impl Exec<'_> {
     }
 
     /// MRS: the value of register `r`.
-    pub(crate) fn read_sysreg(&mut self, r: u16) -> Result<u64, Exception> {
-        if self.el() == 0 && !self.el0_may(r, false) {
-            return Err(Self::sysreg_undefined());
+    pub(crate) fn read_sysreg(&mut self, r: u16, rt: u8) -> Result<u64, Exception> {
+        if self.el() == 0 {
+            self.el0_check(r, rt, false)?;
         }
         let cfg = &self.core.config;
         let s = &self.ctx.sysregs;
@@ -216,8 +229,8 @@ impl Exec<'_> {
 
     /// MSR: write `value` to register `r`.
     pub(crate) fn write_sysreg(&mut self, r: u16, rt: u8, value: u64) -> Result<(), Exception> {
-        if self.el() == 0 && !self.el0_may(r, true) {
-            return Err(Self::sysreg_undefined());
+        if self.el() == 0 {
+            self.el0_check(r, rt, true)?;
         }
         let now = self.core.counter();
         let s = &mut self.ctx.sysregs;
@@ -321,6 +334,13 @@ fn is_debug_bp_wp(r: u16) -> bool {
 /// Sign-extend a 32-bit timer value.
 fn sext32(v: u64) -> u64 {
     crate::exec::sext32(v)
+}
+
+/// The exception for an MSR, MRS or System instruction trapped to EL1 (EC 0x18, ISS as
+/// [`SysRegAccess::iss`]).
+pub(crate) fn sysreg_trap(r: u16, rt: u8, read: bool) -> Exception {
+    let iss = u32::try_from(sysreg_access(r, rt, read).iss()).unwrap_or(0);
+    Exception::sync(crate::exception::ec::SYSREG, iss)
 }
 
 /// The ISS fields of a trapped MSR/MRS of register `r` with transfer register `rt`.

@@ -5,6 +5,7 @@ use super::Exec;
 use crate::decode::{Hint, Insn, PstateField};
 use crate::exception::{self, Exception, PSTATE_SP, Syndrome, ec};
 use crate::memory::Access;
+use crate::sysreg::sysreg_trap;
 use realm_cpu::{PSTATE_DAIF, RealmExit};
 
 /// SYS operations (op1, CRn, CRm, op2 with op0 = 1), Arm ARM C5.3 (A64 system instructions for cache
@@ -28,6 +29,12 @@ mod sys {
     pub(super) const AT_S1E0W: u16 = enc(1, 0, 7, 8, 3);
 }
 
+/// `SCTLR_EL1.nTWI`: EL0 WFI is not trapped to EL1.
+const SCTLR_NTWI: u64 = 1 << 16;
+/// `SCTLR_EL1.nTWE`: EL0 WFE is not trapped to EL1.
+const SCTLR_NTWE: u64 = 1 << 18;
+/// ISS of a trapped WFI from AArch64: CV = 1, COND = 0b1110 (WFE adds TI = 1).
+const WFX_ISS: u32 = (1 << 24) | (0b1110 << 20);
 /// `SCTLR_EL1.DZE`: EL0 may execute DC ZVA.
 const SCTLR_DZE: u64 = 1 << 14;
 /// `SCTLR_EL1.UCI`: EL0 may execute DC CVAU/CVAC/CIVAC and IC IVAU.
@@ -75,7 +82,7 @@ impl Exec<'_> {
             }
             Insn::MsrImm { field, imm } => self.msr_imm(field, imm),
             Insn::Mrs { reg, rt } => {
-                let value = self.read_sysreg(reg)?;
+                let value = self.read_sysreg(reg, rt)?;
                 self.set_x(rt, value);
                 Ok(())
             }
@@ -102,6 +109,13 @@ impl Exec<'_> {
                 self.core.event = false;
                 Ok(())
             }
+            // At EL0, SCTLR_EL1.nTWE/nTWI = 0 trap to EL1 first (EC 0x01, CV 1, COND 0b1110, TI).
+            Hint::Wfe if self.el() == 0 && self.ctx.sysregs.sctlr_el1 & SCTLR_NTWE == 0 => {
+                Err(Exception::sync(ec::WFX, WFX_ISS | 1))
+            }
+            Hint::Wfi if self.el() == 0 && self.ctx.sysregs.sctlr_el1 & SCTLR_NTWI == 0 => {
+                Err(Exception::sync(ec::WFX, WFX_ISS))
+            }
             Hint::Wfe if self.ctx.trap_wfe => Err(Exception::El2(RealmExit::Wfx { wfe: true })),
             Hint::Wfi if self.ctx.trap_wfi => Err(Exception::El2(RealmExit::Wfx { wfe: false })),
             Hint::Wfe | Hint::Wfi => Err(Exception::Yield),
@@ -115,7 +129,11 @@ impl Exec<'_> {
         match field {
             PstateField::DaifSet | PstateField::DaifClr => {
                 if el == 0 && self.ctx.sysregs.sctlr_el1 & (1 << 9) == 0 {
-                    return Err(Exception::undefined());
+                    // SCTLR_EL1.UMA = 0: trapped to EL1 with the instruction's fields (op0 0, op1 3,
+                    // CRn 4, CRm #imm, op2 6/7, Rt 31).
+                    let op2 = if field == PstateField::DaifSet { 6 } else { 7 };
+                    let r = crate::sysreg::enc(0, 3, 4, u16::from(imm & 0xF), op2);
+                    return Err(sysreg_trap(r, 31, false));
                 }
                 if field == PstateField::DaifSet {
                     self.ctx.pstate |= bits & PSTATE_DAIF;
@@ -139,14 +157,15 @@ impl Exec<'_> {
         let sctlr = self.ctx.sysregs.sctlr_el1;
         let crn = (reg >> 7) & 0xF;
         match reg {
+            // At EL0, SCTLR_EL1.DZE and .UCI gate these: disabled, they trap to EL1 (EC 0x18).
             sys::DC_ZVA => {
                 if el == 0 && sctlr & SCTLR_DZE == 0 {
-                    return Err(Exception::undefined());
+                    return Err(sysreg_trap(reg, rt, false));
                 }
                 self.dc_zva(self.x(rt))
             }
             sys::DC_CVAC | sys::DC_CVAU | sys::DC_CIVAC if el == 0 && sctlr & SCTLR_UCI == 0 => {
-                Err(Exception::undefined())
+                Err(sysreg_trap(reg, rt, false))
             }
             // Caches are coherent in this model: cleaning and invalidating data caches does nothing.
             sys::DC_CVAC | sys::DC_CVAU | sys::DC_CIVAC => Ok(()),
@@ -154,7 +173,7 @@ impl Exec<'_> {
                 Err(Exception::undefined())
             }
             sys::DC_IVAC | sys::DC_ISW | sys::DC_CSW | sys::DC_CISW => Ok(()),
-            sys::IC_IVAU if el == 0 && sctlr & SCTLR_UCI == 0 => Err(Exception::undefined()),
+            sys::IC_IVAU if el == 0 && sctlr & SCTLR_UCI == 0 => Err(sysreg_trap(reg, rt, false)),
             sys::IC_IALLUIS | sys::IC_IALLU if el == 0 => Err(Exception::undefined()),
             // Instruction cache invalidation drops decoded code here and, through the memory's generation,
             // on every CPU of the realm.
