@@ -198,3 +198,46 @@ fn pc_alignment_fault() {
         "ELR = the misaligned PC"
     );
 }
+
+#[test]
+fn el0_accesses_disabled_by_el1_controls_trap_to_el1() {
+    // SCTLR_EL1 at reset has nTWI, nTWE, UCT, UCI, DZE clear: each of these traps from EL0. (The ERET into
+    // EL0 sets the event register, so the WFE case runs one WFE first to consume it.)
+    let cases = [
+        ("wfi", WFI, 0x0600_0000 | (1 << 24) | (0xE << 20)),
+        ("wfe", WFE, 0x0600_0000 | (1 << 24) | (0xE << 20) | 1),
+        // MRS X5, CTR_EL0: EC 0x18, op0 3, op2 1, op1 3, CRn 0, Rt 5, CRm 0, read.
+        (
+            "mrs x5, ctr_el0",
+            mrs(5, CTR_EL0),
+            0x6200_0000 | (3 << 20) | (1 << 17) | (3 << 14) | (5 << 5) | 1,
+        ),
+        // DC ZVA, X6: op0 1, op2 1, op1 3, CRn 7, Rt 6, CRm 4, write.
+        (
+            "dc zva, x6",
+            sys_op(DC_ZVA, 6),
+            0x6200_0000 | (1 << 20) | (1 << 17) | (3 << 14) | (7 << 10) | (6 << 5) | (4 << 1),
+        ),
+    ];
+    for (name, insn, esr) in cases {
+        let mut program = enter_el0(BASE + 0x400);
+        place(
+            &mut program,
+            0x400,
+            &[if insn == WFE { WFE } else { NOP }, insn],
+        );
+        place(&mut program, 0xC00, &[SMC0]);
+        let run = run_with(&program, |_, _| {});
+        assert_eq!(
+            run.exit,
+            RealmExit::Smc,
+            "{name} at EL0 must reach the lower-EL vector"
+        );
+        assert_eq!(run.ctx.sysregs.esr_el1, esr, "{name} at EL0: ESR_EL1");
+        assert_eq!(
+            run.ctx.sysregs.elr_el1,
+            BASE + 0x404,
+            "{name}: ELR at the instruction"
+        );
+    }
+}
