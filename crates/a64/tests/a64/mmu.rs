@@ -34,7 +34,7 @@ const fn leaf(pa: u64, attr: u64, page: bool) -> u64 {
 /// Tables: TTBR0 L1 at TABLES: [2] → L2 at TABLES+0x1000 whose [0] is a 2 MiB block of RAM (identity), and
 /// [3] → a table outside RAM (its walk faults at stage 2). TTBR1 L1 at TABLES+0x2000: [0] a 1 GiB block at
 /// 0x8000_0000.
-fn write_tables(mem: &mut realm_cpu::testing::FlatMemory) {
+pub fn write_tables(mem: &mut realm_cpu::testing::FlatMemory) {
     let put = |mem: &mut realm_cpu::testing::FlatMemory, at: u64, desc: u64| {
         mem.load(at, &desc.to_le_bytes()).expect("table in RAM");
     };
@@ -45,7 +45,7 @@ fn write_tables(mem: &mut realm_cpu::testing::FlatMemory) {
 }
 
 /// Program prologue: MAIR, TCR, TTBR0/1, ISB, SCTLR.M|C|I, ISB; VBAR = the high alias of BASE + 0x800.
-fn mmu_on() -> Vec<u32> {
+pub fn mmu_on() -> Vec<u32> {
     let mut w = mov64(1, MAIR);
     w.push(msr(MAIR_EL1, 1));
     w.extend(mov64(1, TCR));

@@ -32,3 +32,26 @@ proptest! {
         let _exit = cpu.run(&mut ctx, &mut mem);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// The same with the stage-1 MMU on (identity and high mappings, a table outside RAM): random words
+    /// reach translation faults, S1PTW exits, TLBI, AT … without a panic.
+    #[test]
+    fn random_words_with_the_mmu_on_never_panic(words in proptest::collection::vec(any::<u32>(), 1..32),
+                                                regs in proptest::collection::vec(any::<u64>(), 31)) {
+        let mut program = crate::mmu::mmu_on();
+        program.extend(&words);
+        let mut mem = crate::harness::memory_with(&program);
+        crate::mmu::write_tables(&mut mem);
+        let mut ctx = RecContext::reset(BASE, &[], 0);
+        let mut cpu = A64Cpu::new(&CpuConfig::default());
+        cpu.run_control().expect("run control").set_budget(200);
+        // Run the prologue with known registers, then scramble them for the random words.
+        let _ = cpu.run(&mut ctx, &mut mem);
+        ctx.gprs.copy_from_slice(&regs);
+        cpu.run_control().expect("run control").set_budget(500);
+        let _exit = cpu.run(&mut ctx, &mut mem);
+    }
+}
