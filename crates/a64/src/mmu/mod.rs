@@ -22,9 +22,12 @@
 //! Permission faults. The Access flag is checked for data cache maintenance by VA too (the IMPLEMENTATION
 //! DEFINED "Generate access flag fault on IC/DC operations" is true).
 //!
-//! Keeping the TLB coherent with the registers is the caller's job, as on hardware where these registers
-//! may be cached in TLB entries: call [`Mmu::flush`] after writing TCR_EL1 or SCTLR_EL1.M, and after
-//! writing a TTBR when software relies on it (changing a TTBR's ASID needs nothing: entries are tagged).
+//! TLB entries survive writes to TCR_EL1, the TTBRs and SCTLR_EL1, as the architecture allows (TCR_EL1
+//! fields may be cached in a TLB, and software changing a table base or TCR_EL1 issues the TLBI it needs);
+//! the VA range checks, the ASID, MAIR_EL1, WXN and PAN always come from the registers of the access. A
+//! caller wanting stricter behaviour calls [`Mmu::flush`] after such a write. [`Mmu::generation`] changes
+//! on every invalidation, for callers that cache translations themselves (a per-page cache in front of
+//! [`Mmu::translate`] is what makes loads and stores fast: a TLB hit here costs ≈ 180 instructions).
 
 mod attrs;
 mod fault;
