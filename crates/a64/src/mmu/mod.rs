@@ -104,13 +104,13 @@ pub struct Translation {
     pub device: bool,
     /// AttrIndx of the leaf descriptor (0 with stage 1 disabled).
     pub attr_index: u8,
-    /// The attribute byte in effect, in MAIR_EL1 encoding: Attr<AttrIndx>, or Normal Non-cacheable `0x44`
+    /// The attribute byte in effect, in MAIR_EL1 encoding: Attr\<AttrIndx\>, or Normal Non-cacheable `0x44`
     /// where `AArch64.S1TreatAsNormalNC` applies (fetches from Device memory or with SCTLR_EL1.I = 0, data
     /// accesses to Normal memory with SCTLR_EL1.C = 0); Device-nGnRnE `0x00` for data with stage 1 disabled.
     pub memattr: u8,
     /// The entry is global (nG = 0), or stage 1 is disabled.
     pub global: bool,
-    /// The leaf descriptor's SH[1:0] (Outer Shareable `0b10` with stage 1 disabled).
+    /// The leaf descriptor's SH\[1:0\] (Outer Shareable `0b10` with stage 1 disabled).
     pub sh: u8,
     /// What this access's privilege may do at this page (after WXN and, for EL1, PAN); lets a caller cache
     /// the page for later accesses until [`Mmu::generation`] changes.

@@ -1,4 +1,5 @@
-//! AT S1E1R/W, S1E1RP/WP and S1E0R/W: PAR_EL1 values (Arm ARM D8.2.13 and the PAR_EL1 register description, 64-bit layout).
+//! AT S1E1R/W, S1E1RP/WP and S1E0R/W: PAR_EL1 values (Arm ARM D8.2.13, D8.15.2 and the PAR_EL1 register
+//! description, 64-bit layout).
 
 use super::*;
 use AccessKind::{Read, Write};

@@ -126,7 +126,7 @@ pub(super) fn block(oa: u64, attrs: u64) -> u64 {
     oa | attrs | AF | SH_INNER | 0b01
 }
 
-/// Registers for 48-bit VAs with the given TTBR0/TTBR1 (ASID in bits [63:48]).
+/// Registers for 48-bit VAs with the given TTBR0/TTBR1 (ASID in bits \[63:48\]).
 pub(super) fn regs(ttbr0: u64, ttbr1: u64) -> Stage1Regs {
     Stage1Regs {
         sctlr: SCTLR_M,
