@@ -178,23 +178,7 @@ impl Mmu {
         let ctx = self.decoded.va_context(access.va)?;
         let entry = match self.tlb.lookup(ctx.va, ctx.asid) {
             Some(entry) => entry,
-            None => {
-                let params = regime::walk_params(regs, ctx.range, self.pa_range_bits)?;
-                let leaf = walk::walk(&params, ctx.va, read_desc)?;
-                let entry = Entry {
-                    oa_base: leaf.oa_base,
-                    asid: ctx.asid,
-                    global: leaf.desc & (1 << 11) == 0,
-                    perms: BasePerms::from_leaf(leaf.desc, leaf.table).bits(),
-                    // Three and two bits.
-                    attr_index: ((leaf.desc >> 2) & 0b111) as u8,
-                    sh: ((leaf.desc >> 8) & 0b11) as u8,
-                    level: leaf.level,
-                    ..Entry::default()
-                };
-                self.tlb.insert(ctx.va, entry);
-                entry
-            }
+            None => self.walk_and_fill(regs, ctx, read_desc)?,
         };
         let unprivileged = access.unprivileged || access.el == 0;
         let base = BasePerms::from_bits(entry.perms);
@@ -223,6 +207,31 @@ impl Mmu {
         })
     }
 
+    /// A TLB miss: walks the tables of `ctx`'s range (`AArch64.S1Walk`) and caches the leaf, which cannot be
+    /// a fault (faults are never cached).
+    fn walk_and_fill(
+        &mut self,
+        regs: &Stage1Regs,
+        ctx: regime::VaContext,
+        read_desc: &mut dyn FnMut(u64) -> Result<u64, Stage2Fault>,
+    ) -> Result<Entry, Stage1Fault> {
+        let params = regime::walk_params(regs, ctx.range, self.pa_range_bits)?;
+        let leaf = walk::walk(&params, ctx.va, read_desc)?;
+        let entry = Entry {
+            oa_base: leaf.oa_base,
+            asid: ctx.asid,
+            global: leaf.desc & (1 << 11) == 0,
+            perms: BasePerms::from_leaf(leaf.desc, leaf.table).bits(),
+            // Three and two bits.
+            attr_index: ((leaf.desc >> 2) & 0b111) as u8,
+            sh: ((leaf.desc >> 8) & 0b11) as u8,
+            level: leaf.level,
+            ..Entry::default()
+        };
+        self.tlb.insert(ctx.va, entry);
+        Ok(entry)
+    }
+
     /// `AArch64.S1DisabledOutput`: the output address is the VA, which must fit the implemented PA range
     /// (else a level 0 Address size fault; with TBI the top byte is ignored first). Data accesses are
     /// Device-nGnRnE; instruction fetches are Normal, Write-Through if SCTLR_EL1.I else Non-cacheable,
@@ -232,16 +241,7 @@ impl Mmu {
         regs: &Stage1Regs,
         access: Access,
     ) -> Result<Translation, Stage1Fault> {
-        let tbi = if access.va & (1 << 55) == 0 {
-            1 << 37
-        } else {
-            1 << 38
-        };
-        let va = if regs.tcr & tbi != 0 {
-            access.va & regime::VA56_MASK
-        } else {
-            access.va
-        };
+        let va = regime::without_ignored_tag(regs.tcr, access.va);
         if va >> self.pa_range_bits != 0 {
             return Err(Stage1Fault::AddressSize { level: 0 });
         }

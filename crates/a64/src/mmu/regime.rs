@@ -151,6 +151,16 @@ impl Decoded {
     }
 }
 
+/// `va` with its top byte cleared when TBI applies to its range (`AArch64.AddrTop` is 55), else unchanged.
+pub(super) fn without_ignored_tag(tcr: u64, va: u64) -> u64 {
+    let tbi = if va & (1 << 55) == 0 {
+        TCR_TBI0
+    } else {
+        TCR_TBI1
+    };
+    if tcr & tbi != 0 { va & VA56_MASK } else { va }
+}
+
 /// The ASID the regime runs with: TTBR1_EL1.ASID if `TCR_EL1.A1`, else TTBR0_EL1.ASID; only bits \[55:48\]
 /// when `TCR_EL1.AS` = 0 (8-bit ASIDs).
 pub(super) fn current_asid(regs: &Stage1Regs) -> u16 {
