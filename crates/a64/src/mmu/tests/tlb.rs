@@ -251,7 +251,13 @@ fn flush_drops_everything() {
     pa_of(&mut mmu, &mut mem, &r, el0(0x40_0000, Read), "user");
     pa_of(&mut mmu, &mut mem, &r, el1(KVA, Read), "kernel");
     let reads = mem.reads;
+    let generation = mmu.generation();
     mmu.flush();
+    assert_eq!(
+        mmu.generation(),
+        generation + 1,
+        "flush bumps the generation"
+    );
     pa_of(&mut mmu, &mut mem, &r, el0(0x40_0000, Read), "user");
     pa_of(&mut mmu, &mut mem, &r, el1(KVA, Read), "kernel");
     assert_eq!(mem.reads, reads + 7, "both walked again after flush");
