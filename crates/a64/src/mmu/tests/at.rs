@@ -4,9 +4,6 @@
 use super::*;
 use AccessKind::{Read, Write};
 
-const ROOT0: u64 = 0x1000;
-const ROOT1: u64 = 0x2000;
-
 /// PAR_EL1 bit 11 (RES1 without FEAT_RME) and F.
 const RES1: u64 = 1 << 11;
 const F: u64 = 1;

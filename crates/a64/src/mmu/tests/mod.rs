@@ -27,6 +27,12 @@ pub(super) const AP_ALL_RO: u64 = 0b11 << 6;
 pub(super) const MAIR: u64 = 0x0044_04ff;
 pub(super) const ATTR_DEVICE: u64 = 1 << 2;
 
+/// The tables TTBR0_EL1 and TTBR1_EL1 point at.
+pub(super) const ROOT0: u64 = 0x1000;
+pub(super) const ROOT1: u64 = 0x2000;
+/// The bottom of the 48-bit upper (kernel) range.
+pub(super) const KVA: u64 = 0xffff_8000_0000_0000;
+
 /// TCR_EL1 for 48-bit VAs in both ranges, 4 KiB granules, 48-bit IPS, 16-bit ASIDs from TTBR0.
 pub(super) const TCR_48: u64 = 16 | (16 << 16) | (0b10 << 30) | (0b101 << 32) | (1 << 36);
 pub(super) const TCR_EPD0: u64 = 1 << 7;
