@@ -3,6 +3,7 @@
 //! Expected values are worked out by hand from the Arm ARM (DDI 0487 D8); each assertion names the case.
 
 mod at;
+mod linux;
 mod permissions;
 mod prop;
 mod tlb;
