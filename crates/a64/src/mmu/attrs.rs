@@ -1,6 +1,6 @@
 //! Memory attributes (MAIR_EL1) and the PAR_EL1 value of an address translation instruction.
 //!
-//! Arm ARM DDI 0487 D8.6 ("Memory region attributes"), the register descriptions of MAIR_EL1 (Attr<n>
+//! Arm ARM DDI 0487 D8.6 ("Memory region attributes"), the register descriptions of MAIR_EL1 (Attr\<n\>
 //! encodings) and PAR_EL1 (the 64-bit layout, FEAT_D128 not implemented); pseudocode `AArch64.S1AttrDecode`,
 //! `AArch64.S1TreatAsNormalNC` and `AArch64.EncodePAR`.
 
@@ -35,14 +35,14 @@ pub(super) fn mair_attr(mair: u64, index: u8) -> u8 {
     ((mair >> (u32::from(index & 7) * 8)) & 0xff) as u8
 }
 
-/// Whether a MAIR attribute byte describes Device memory (Attr<n>[7:4] = 0b0000). Encodings 0bxxxx0000
+/// Whether a MAIR attribute byte describes Device memory (Attr\<n\>\[7:4\] = 0b0000). Encodings 0bxxxx0000
 /// with xxxx non-zero are UNPREDICTABLE without FEAT_XS/FEAT_MTE2; this model treats them as Normal.
 pub(super) fn is_device(attr: u8) -> bool {
     attr & 0xf0 == 0
 }
 
 /// The shareability PAR_EL1.SH reports: Outer Shareable for Device memory and for Normal memory that is
-/// Non-cacheable at both levels, the descriptor's SH[1:0] otherwise.
+/// Non-cacheable at both levels, the descriptor's SH\[1:0\] otherwise.
 fn par_sh(attr: u8, sh: u8) -> u8 {
     if is_device(attr) || attr == ATTR_NORMAL_NC {
         SH_OUTER
@@ -54,7 +54,7 @@ fn par_sh(attr: u8, sh: u8) -> u8 {
 /// PAR_EL1 bit 11: NSE with FEAT_RME, RES1 otherwise. A realm's EL1 does not see FEAT_RME.
 const PAR_RES1_BIT11: u64 = 1 << 11;
 
-/// PAR_EL1 for a successful translation (F = 0): ATTR [63:56], PA [47:12], NS [9] = 0, SH [8:7].
+/// PAR_EL1 for a successful translation (F = 0): ATTR \[63:56\], PA \[47:12\], NS \[9\] = 0, SH \[8:7\].
 pub(super) fn par_success(pa: u64, attr: u8, sh: u8) -> u64 {
     (u64::from(attr) << 56)
         | (pa & ((1 << 48) - 1) & !0xfff)
@@ -62,7 +62,7 @@ pub(super) fn par_success(pa: u64, attr: u8, sh: u8) -> u64 {
         | (u64::from(par_sh(attr, sh)) << 7)
 }
 
-/// PAR_EL1 for a failed translation (F = 1): FST [6:1], PTW [8], S [9]; other bits zero, bit 11 RES1.
+/// PAR_EL1 for a failed translation (F = 1): FST \[6:1\], PTW \[8\], S \[9\]; other bits zero, bit 11 RES1.
 /// `stage2` marks a stage-2 fault on a stage-1 translation table walk (PTW = 1, S = 1).
 pub(super) fn par_fault(fault: &Stage1Fault) -> u64 {
     let stage2 = matches!(fault, Stage1Fault::Stage2Walk { .. });

@@ -1,9 +1,10 @@
 //! Stage-1 faults and their fault status codes.
 //!
 //! Arm ARM DDI 0487 D8.15.1 (MMU fault types), D8.15.5 (their prioritisation) and the ISS encoding of
-//! ESR_EL1 for Data and Instruction Aborts (DFSC/IFSC, register description of ESR_EL1): Address size fault level n = `0b0000nn`,
-//! Translation fault `0b0001nn`, Access flag fault `0b0010nn`, Permission fault `0b0011nn`, Alignment fault
-//! `0b100001`; a level -1 Translation fault (FEAT_LPA2) is `0b101011`.
+//! ESR_EL1 for Data and Instruction Aborts (DFSC/IFSC, register description of ESR_EL1, pseudocode
+//! `EncodeLDFSC`): Address size fault level n = `0b0000nn`, Translation fault `0b0001nn`, Access flag
+//! fault `0b0010nn`, Permission fault `0b0011nn`, Alignment fault `0b100001`; a level -1 Translation fault
+//! (FEAT_LPA2) is `0b101011`.
 
 use super::Stage2Fault;
 

@@ -22,9 +22,12 @@
 //! Permission faults. The Access flag is checked for data cache maintenance by VA too (the IMPLEMENTATION
 //! DEFINED "Generate access flag fault on IC/DC operations" is true).
 //!
-//! Keeping the TLB coherent with the registers is the caller's job, as on hardware where these registers
-//! may be cached in TLB entries: call [`Mmu::flush`] after writing TCR_EL1 or SCTLR_EL1.M, and after
-//! writing a TTBR when software relies on it (changing a TTBR's ASID needs nothing: entries are tagged).
+//! TLB entries survive writes to TCR_EL1, the TTBRs and SCTLR_EL1, as the architecture allows (TCR_EL1
+//! fields may be cached in a TLB, and software changing a table base or TCR_EL1 issues the TLBI it needs);
+//! the VA range checks, the ASID, MAIR_EL1, WXN and PAN always come from the registers of the access. A
+//! caller wanting stricter behaviour calls [`Mmu::flush`] after such a write. [`Mmu::generation`] changes
+//! on every invalidation, for callers that cache translations themselves (a per-page cache in front of
+//! [`Mmu::translate`] is what makes loads and stores fast: a TLB hit here costs ≈ 180 instructions).
 
 mod attrs;
 mod fault;
@@ -101,13 +104,13 @@ pub struct Translation {
     pub device: bool,
     /// AttrIndx of the leaf descriptor (0 with stage 1 disabled).
     pub attr_index: u8,
-    /// The attribute byte in effect, in MAIR_EL1 encoding: Attr<AttrIndx>, or Normal Non-cacheable `0x44`
+    /// The attribute byte in effect, in MAIR_EL1 encoding: Attr\<AttrIndx\>, or Normal Non-cacheable `0x44`
     /// where `AArch64.S1TreatAsNormalNC` applies (fetches from Device memory or with SCTLR_EL1.I = 0, data
     /// accesses to Normal memory with SCTLR_EL1.C = 0); Device-nGnRnE `0x00` for data with stage 1 disabled.
     pub memattr: u8,
     /// The entry is global (nG = 0), or stage 1 is disabled.
     pub global: bool,
-    /// The leaf descriptor's SH[1:0] (Outer Shareable `0b10` with stage 1 disabled).
+    /// The leaf descriptor's SH\[1:0\] (Outer Shareable `0b10` with stage 1 disabled).
     pub sh: u8,
     /// What this access's privilege may do at this page (after WXN and, for EL1, PAN); lets a caller cache
     /// the page for later accesses until [`Mmu::generation`] changes.
@@ -175,23 +178,7 @@ impl Mmu {
         let ctx = self.decoded.va_context(access.va)?;
         let entry = match self.tlb.lookup(ctx.va, ctx.asid) {
             Some(entry) => entry,
-            None => {
-                let params = regime::walk_params(regs, ctx.range, self.pa_range_bits)?;
-                let leaf = walk::walk(&params, ctx.va, read_desc)?;
-                let entry = Entry {
-                    oa_base: leaf.oa_base,
-                    asid: ctx.asid,
-                    global: leaf.desc & (1 << 11) == 0,
-                    perms: BasePerms::from_leaf(leaf.desc, leaf.table).bits(),
-                    // Three and two bits.
-                    attr_index: ((leaf.desc >> 2) & 0b111) as u8,
-                    sh: ((leaf.desc >> 8) & 0b11) as u8,
-                    level: leaf.level,
-                    ..Entry::default()
-                };
-                self.tlb.insert(ctx.va, entry);
-                entry
-            }
+            None => self.walk_and_fill(regs, ctx, read_desc)?,
         };
         let unprivileged = access.unprivileged || access.el == 0;
         let base = BasePerms::from_bits(entry.perms);
@@ -220,6 +207,31 @@ impl Mmu {
         })
     }
 
+    /// A TLB miss: walks the tables of `ctx`'s range (`AArch64.S1Walk`) and caches the leaf, which cannot be
+    /// a fault (faults are never cached).
+    fn walk_and_fill(
+        &mut self,
+        regs: &Stage1Regs,
+        ctx: regime::VaContext,
+        read_desc: &mut dyn FnMut(u64) -> Result<u64, Stage2Fault>,
+    ) -> Result<Entry, Stage1Fault> {
+        let params = regime::walk_params(regs, ctx.range, self.pa_range_bits)?;
+        let leaf = walk::walk(&params, ctx.va, read_desc)?;
+        let entry = Entry {
+            oa_base: leaf.oa_base,
+            asid: ctx.asid,
+            global: leaf.desc & (1 << 11) == 0,
+            perms: BasePerms::from_leaf(leaf.desc, leaf.table).bits(),
+            // Three and two bits.
+            attr_index: ((leaf.desc >> 2) & 0b111) as u8,
+            sh: ((leaf.desc >> 8) & 0b11) as u8,
+            level: leaf.level,
+            ..Entry::default()
+        };
+        self.tlb.insert(ctx.va, entry);
+        Ok(entry)
+    }
+
     /// `AArch64.S1DisabledOutput`: the output address is the VA, which must fit the implemented PA range
     /// (else a level 0 Address size fault; with TBI the top byte is ignored first). Data accesses are
     /// Device-nGnRnE; instruction fetches are Normal, Write-Through if SCTLR_EL1.I else Non-cacheable,
@@ -229,16 +241,7 @@ impl Mmu {
         regs: &Stage1Regs,
         access: Access,
     ) -> Result<Translation, Stage1Fault> {
-        let tbi = if access.va & (1 << 55) == 0 {
-            1 << 37
-        } else {
-            1 << 38
-        };
-        let va = if regs.tcr & tbi != 0 {
-            access.va & regime::VA56_MASK
-        } else {
-            access.va
-        };
+        let va = regime::without_ignored_tag(regs.tcr, access.va);
         if va >> self.pa_range_bits != 0 {
             return Err(Stage1Fault::AddressSize { level: 0 });
         }

@@ -1,6 +1,6 @@
 //! Stage-1 access permissions of the EL1&0 regime (direct permissions, no FEAT_S1PIE/FEAT_S1POE).
 //!
-//! Arm ARM DDI 0487 D8.4.1.2 ("Stage 1 Direct permissions"): AP[2:1] data access permissions, APTable (table
+//! Arm ARM DDI 0487 D8.4.1.2 ("Stage 1 Direct permissions"): AP\[2:1\] data access permissions, APTable (table
 //! D8-64), UXN/PXN and UXNTable/PXNTable, the implied PXN of EL0-writable locations (R_VWLLR),
 //! SCTLR_EL1.WXN; D8.4.5 (PSTATE.PAN); pseudocode `AArch64.S1DirectBasePermissions`,
 //! `AArch64.S1ComputePermissions` and `AArch64.S1CheckPermissions`.
@@ -31,7 +31,7 @@ pub struct Perms {
 pub(super) struct BasePerms(u8);
 
 impl BasePerms {
-    /// Privileged (EL1) read. The privileged bits are [2:0] and the unprivileged ones [5:3], both in
+    /// Privileged (EL1) read. The privileged bits are \[2:0\] and the unprivileged ones \[5:3\], both in
     /// read, write, execute order, so that one shift selects a privilege.
     pub(super) const PR: u8 = 1 << 0;
     /// Privileged write.
@@ -45,7 +45,7 @@ impl BasePerms {
     /// Unprivileged execute.
     pub(super) const UX: u8 = 1 << 5;
 
-    /// `AArch64.S1DirectBasePermissions` for the EL1&0 regime: AP[2:1] of the leaf, restricted by APTable,
+    /// `AArch64.S1DirectBasePermissions` for the EL1&0 regime: AP\[2:1\] of the leaf, restricted by APTable,
     /// then execute permissions from UXN/PXN, UXNTable/PXNTable, and PXN implied by EL0 write permission
     /// ("if UnprivWrite is present, then PrivExecute is removed", D8.4.1.2.3 R_VWLLR). The implied PXN uses the EL0
     /// write permission after APTable, that is the permission an EL0 write actually has.

@@ -45,7 +45,7 @@ const MAX_TXSZ: u32 = 39;
 /// Output addresses never exceed 48 bits with the 4 KiB granule and no FEAT_LPA2.
 pub(super) const MAX_PA_BITS: u32 = 48;
 
-/// Mask of VA bits [55:0]: what a TLB entry and a TLBI operand identify (bit 55 selects the range).
+/// Mask of VA bits \[55:0\]: what a TLB entry and a TLBI operand identify (bit 55 selects the range).
 pub(super) const VA56_MASK: u64 = (1 << 56) - 1;
 
 /// One of the two VA ranges of the EL1&0 regime (`AArch64.GetVARange`): VA bit 55 selects it.
@@ -62,7 +62,7 @@ pub(super) enum VaRange {
 pub(super) struct VaContext {
     /// The range VA bit 55 selects.
     pub range: VaRange,
-    /// VA bits [55:0]: the top byte is dropped (it is either ignored by TBI or checked below).
+    /// VA bits \[55:0\]: the top byte is dropped (it is either ignored by TBI or checked below).
     pub va: u64,
     /// The current ASID (`TCR_EL1.A1` picks the TTBR, `TCR_EL1.AS` its width).
     pub asid: u16,
@@ -101,9 +101,9 @@ pub(super) struct Decoded {
     tcr: u64,
     ttbr0: u64,
     ttbr1: u64,
-    /// Bits [top:va_bits] of the lower range (top = 55 with TBI0, else 63): must be 0.
+    /// Bits \[top:va_bits\] of the lower range (top = 55 with TBI0, else 63): must be 0.
     lower_check: u64,
-    /// Bits [top:va_bits] of the upper range (top = 55 with TBI1, else 63): must be 1.
+    /// Bits \[top:va_bits\] of the upper range (top = 55 with TBI1, else 63): must be 1.
     upper_check: u64,
     asid: u16,
 }
@@ -151,7 +151,17 @@ impl Decoded {
     }
 }
 
-/// The ASID the regime runs with: TTBR1_EL1.ASID if `TCR_EL1.A1`, else TTBR0_EL1.ASID; only bits [55:48]
+/// `va` with its top byte cleared when TBI applies to its range (`AArch64.AddrTop` is 55), else unchanged.
+pub(super) fn without_ignored_tag(tcr: u64, va: u64) -> u64 {
+    let tbi = if va & (1 << 55) == 0 {
+        TCR_TBI0
+    } else {
+        TCR_TBI1
+    };
+    if tcr & tbi != 0 { va & VA56_MASK } else { va }
+}
+
+/// The ASID the regime runs with: TTBR1_EL1.ASID if `TCR_EL1.A1`, else TTBR0_EL1.ASID; only bits \[55:48\]
 /// when `TCR_EL1.AS` = 0 (8-bit ASIDs).
 pub(super) fn current_asid(regs: &Stage1Regs) -> u16 {
     let ttbr = if regs.tcr & TCR_A1 != 0 {

@@ -1,21 +1,23 @@
 //! The stage-1 TLB and the TLBI operations of the EL1&0 regime.
 //!
 //! Arm ARM DDI 0487 D8.16 ("Translation Lookaside Buffers"), D8.17 ("TLB maintenance", the Xt operand in
-//! D8.17.5.1), and the TLBI instruction descriptions of C5.5 (`TLBI VMALLE1`, `VAE1`, `VALE1`, `ASIDE1`, `VAAE1`, `VAALE1` and their
-//! Inner Shareable forms); pseudocode `AArch64.TLBI_VMALL`, `AArch64.TLBI_VA`, `AArch64.TLBI_ASID`.
+//! D8.17.5.1), and the TLBI instruction descriptions of C5.5 (`TLBI VMALLE1`, `VAE1`, `VALE1`, `ASIDE1`,
+//! `VAAE1`, `VAALE1` and their Inner Shareable forms); pseudocode `AArch64.TLBI_VMALL`, `AArch64.TLBI_VA`,
+//! `AArch64.TLBI_VAA`, `AArch64.TLBI_ASID`.
 //!
-//! The TLB holds leaf translations only (no walk cache), never a fault (D8.16 R_XCLRD: entries that generate a
-//! Translation, Address size or Access flag fault are never cached), in three two-way set-associative arrays, one per leaf size
-//! (4 KiB pages, 2 MiB and 1 GiB blocks), so that a TLBI by VA finds every entry that could translate the
-//! address in at most three sets. A lookup allocates nothing and probes the block arrays only when they
-//! hold something. The architecture allows a TLB to drop any entry at any time, so a conflict replaces.
+//! The TLB holds leaf translations only (no walk cache), never a fault (D8.16 R_XCLRD: entries that
+//! generate a Translation, Address size or Access flag fault are never cached), in three two-way
+//! set-associative arrays, one per leaf size (4 KiB pages, 2 MiB and 1 GiB blocks), so that a TLBI by VA
+//! finds every entry that could translate the address in at most three sets. A lookup allocates nothing
+//! and probes the block arrays only when they hold something. The architecture allows a TLB to drop any
+//! entry at any time, so a conflict replaces.
 
 use super::regime::VA56_MASK;
 
 /// A TLB maintenance operation of the EL1&0 regime. The Inner Shareable (`…IS`) forms have the same local
 /// effect; broadcasting them to the realm's other PEs is the caller's job (see [`TlbiOp::decode`]).
 ///
-/// `va` is a virtual address (bits [55:12] matter); [`TlbiOp::decode`] builds it from a TLBI operand.
+/// `va` is a virtual address (bits \[55:12\] matter); [`TlbiOp::decode`] builds it from a TLBI operand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TlbiOp {
     /// TLBI VMALLE1(IS): every entry of the regime.
@@ -54,7 +56,7 @@ pub enum TlbiOp {
 impl TlbiOp {
     /// Decodes `TLBI <op>{IS}, <Xt>` = `SYS #0, C8, C<crm>, #<op2>, <Xt>` (op1 = 0, the EL1 forms):
     /// CRm 3 is the Inner Shareable group, CRm 7 the local one; op2 0 VMALLE1, 1 VAE1, 2 ASIDE1, 3 VAAE1,
-    /// 5 VALE1, 7 VAALE1. The operand holds ASID in bits [63:48] and VA[55:12] in bits [43:0].
+    /// 5 VALE1, 7 VAALE1. The operand holds ASID in bits \[63:48\] and VA\[55:12\] in bits \[43:0\].
     ///
     /// Returns the operation and `true` for the Inner Shareable forms, or `None` for an encoding that is not
     /// one of these (the Outer Shareable and range forms need FEAT_TLBIOS/FEAT_TLBIRANGE).
@@ -81,7 +83,7 @@ impl TlbiOp {
     }
 }
 
-/// The VA of a TLBI operand: Xt[43:0] holds VA[55:12]; bits above 55 follow bit 55.
+/// The VA of a TLBI operand: Xt\[43:0\] holds VA\[55:12\]; bits above 55 follow bit 55.
 fn operand_va(xt: u64) -> u64 {
     let va = (xt & ((1 << 44) - 1)) << 12;
     if va & (1 << 55) != 0 {
@@ -94,7 +96,7 @@ fn operand_va(xt: u64) -> u64 {
 /// One cached leaf translation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Entry {
-    /// VA bits [55:shift] of the page or block, plus [`VALID`] in bit 63; set by [`Tlb::insert`].
+    /// VA bits \[55:shift\] of the page or block, plus [`VALID`] in bit 63; set by [`Tlb::insert`].
     pub tag: u64,
     /// Output address of the page or block.
     pub oa_base: u64,
@@ -104,9 +106,9 @@ pub(super) struct Entry {
     pub global: bool,
     /// [`super::perms::BasePerms`] bits.
     pub perms: u8,
-    /// AttrIndx[2:0] of the leaf.
+    /// AttrIndx\[2:0\] of the leaf.
     pub attr_index: u8,
-    /// SH[1:0] of the leaf.
+    /// SH\[1:0\] of the leaf.
     pub sh: u8,
     /// Lookup level of the leaf (1, 2 or 3).
     pub level: u8,
@@ -155,7 +157,7 @@ impl Tlb {
         }
     }
 
-    /// The entry translating `va` (bits [55:0]) for `asid`, if any.
+    /// The entry translating `va` (bits \[55:0\]) for `asid`, if any.
     pub(super) fn lookup(&self, va: u64, asid: u16) -> Option<Entry> {
         for which in 0..3 {
             if !self.used[which] {

@@ -1,18 +1,19 @@
 //! The stage-1 translation table walk with the 4 KiB granule and 64-bit descriptors.
 //!
 //! Arm ARM DDI 0487 D8.2.8 (translation with the 4KB granule), D8.3.1 (VMSAv8-64 descriptor formats),
-//! D8.4.1.2 (hierarchical controls in table descriptors), D8.5.1 (the Access flag), and the pseudocode of `AArch64.S1Walk`, `AArch64.DecodeDescriptorType`,
-//! `AArch64.NextTableBase` and `AArch64.LeafBase`.
+//! D8.4.1.2 (hierarchical controls in table descriptors), D8.5.1 (the Access flag), and the pseudocode of
+//! `AArch64.S1Walk`, `AArch64.DecodeDescriptorType`, `AArch64.S1NextWalkStateTable` and
+//! `AArch64.S1LeafBase`.
 //!
 //! Descriptor bits used (stage 1, VMSAv8-64, 4 KiB granule, no FEAT_LPA2):
 //! - bit 0 valid; bit 1 table (levels 0..=2) or page (level 3); a block is valid at levels 1 and 2 only.
-//! - table: next-level table address [47:12], PXNTable 59, UXNTable 60, APTable [62:61] (NSTable 63 is not
+//! - table: next-level table address \[47:12\], PXNTable 59, UXNTable 60, APTable \[62:61\] (NSTable 63 is not
 //!   used in the Realm security state).
-//! - block/page: output address [47:n], AttrIndx [4:2], AP [7:6], SH [9:8], AF 10, nG 11, PXN 53, UXN 54.
+//! - block/page: output address \[47:n\], AttrIndx \[4:2\], AP \[7:6\], SH \[9:8\], AF 10, nG 11, PXN 53, UXN 54.
 //!   Contiguous (52) is a TLB hint this model does not need; DBM (51) is ignored without FEAT_HAFDBS.
 //!
-//! Bits [51:48] of an address in a descriptor are RES0 with the 4 KiB granule and are ignored, as
-//! `AArch64.NextTableBase`/`AArch64.LeafBase` do not read them.
+//! Bits \[51:48\] of an address in a descriptor are RES0 with the 4 KiB granule and are ignored, as
+//! `AArch64.S1LeafBase` and the next-table address do not read them.
 
 use super::regime::{WalkParams, level_shift};
 use super::{Stage1Fault, Stage2Fault};
@@ -48,7 +49,7 @@ pub(super) struct Leaf {
     pub table: TableControls,
 }
 
-/// Walks the tables for `va` (bits [55:0]) from `params.table_base`, reading each descriptor through
+/// Walks the tables for `va` (bits \[55:0\]) from `params.table_base`, reading each descriptor through
 /// `read_desc` (a little-endian 64-bit load at an IPA, through stage 2).
 ///
 /// Faults, in the order the walk finds them: a stage-2 fault on a descriptor read

@@ -1,10 +1,8 @@
-//! AT S1E1R/W, S1E1RP/WP and S1E0R/W: PAR_EL1 values (Arm ARM D8.2.13 and the PAR_EL1 register description, 64-bit layout).
+//! AT S1E1R/W, S1E1RP/WP and S1E0R/W: PAR_EL1 values (Arm ARM D8.2.13, D8.15.2 and the PAR_EL1 register
+//! description, 64-bit layout).
 
 use super::*;
 use AccessKind::{Read, Write};
-
-const ROOT0: u64 = 0x1000;
-const ROOT1: u64 = 0x2000;
 
 /// PAR_EL1 bit 11 (RES1 without FEAT_RME) and F.
 const RES1: u64 = 1 << 11;

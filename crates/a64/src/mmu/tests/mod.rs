@@ -3,6 +3,7 @@
 //! Expected values are worked out by hand from the Arm ARM (DDI 0487 D8); each assertion names the case.
 
 mod at;
+mod linux;
 mod permissions;
 mod prop;
 mod tlb;
@@ -26,6 +27,12 @@ pub(super) const AP_ALL_RO: u64 = 0b11 << 6;
 /// MAIR: Attr0 Normal WB (0xff), Attr1 Device-nGnRE (0x04), Attr2 Normal NC (0x44).
 pub(super) const MAIR: u64 = 0x0044_04ff;
 pub(super) const ATTR_DEVICE: u64 = 1 << 2;
+
+/// The tables TTBR0_EL1 and TTBR1_EL1 point at.
+pub(super) const ROOT0: u64 = 0x1000;
+pub(super) const ROOT1: u64 = 0x2000;
+/// The bottom of the 48-bit upper (kernel) range.
+pub(super) const KVA: u64 = 0xffff_8000_0000_0000;
 
 /// TCR_EL1 for 48-bit VAs in both ranges, 4 KiB granules, 48-bit IPS, 16-bit ASIDs from TTBR0.
 pub(super) const TCR_48: u64 = 16 | (16 << 16) | (0b10 << 30) | (0b101 << 32) | (1 << 36);
@@ -126,7 +133,7 @@ pub(super) fn block(oa: u64, attrs: u64) -> u64 {
     oa | attrs | AF | SH_INNER | 0b01
 }
 
-/// Registers for 48-bit VAs with the given TTBR0/TTBR1 (ASID in bits [63:48]).
+/// Registers for 48-bit VAs with the given TTBR0/TTBR1 (ASID in bits \[63:48\]).
 pub(super) fn regs(ttbr0: u64, ttbr1: u64) -> Stage1Regs {
     Stage1Regs {
         sctlr: SCTLR_M,

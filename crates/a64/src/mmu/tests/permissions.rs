@@ -3,8 +3,6 @@
 use super::*;
 use AccessKind::{Fetch, Read, Write};
 
-const ROOT0: u64 = 0x1000;
-const ROOT1: u64 = 0x2000;
 const VA: u64 = 0x40_2000;
 
 /// Whether each (EL, kind) access to `va` translates, as the letters "r w x" for EL1 then EL0, `-` where

@@ -6,7 +6,7 @@ use super::*;
 use proptest::prelude::*;
 
 /// A memory whose every 64-bit word comes from a small pool (so random table descriptors lead to more
-/// random descriptors and walks go deep); a pool word with bits [63:62] = 0b11 and bit 0 clear faults at
+/// random descriptors and walks go deep); a pool word with bits \[63:62\] = 0b11 and bit 0 clear faults at
 /// stage 2 instead, at level `bits [2:1] - 1`.
 fn pool_read(pool: &[u64], ipa: u64) -> Result<u64, Stage2Fault> {
     let slot = usize::try_from((ipa >> 3) % 16).unwrap_or(0);
@@ -100,7 +100,7 @@ fn tlbi() -> impl Strategy<Value = TlbiOp> {
 }
 
 /// Descriptor-like words: mostly valid tables/pages with small output addresses, random attributes
-/// (AP, SH, nG, AttrIndx) and upper bits [61:52] (PXN, UXN, PXNTable, UXNTable, APTable[0]), AF set;
+/// (AP, SH, nG, AttrIndx) and upper bits \[61:52\] (PXN, UXN, PXNTable, UXNTable, APTable\[0\]), AF set;
 /// some arbitrary.
 fn word() -> impl Strategy<Value = u64> {
     let kind = prop_oneof![4 => Just(0b11u64), 1 => 0u64..4];

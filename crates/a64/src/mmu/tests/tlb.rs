@@ -5,10 +5,6 @@ use super::super::TlbiOp;
 use super::*;
 use AccessKind::{Read, Write};
 
-const ROOT0: u64 = 0x1000;
-const ROOT1: u64 = 0x2000;
-const KVA: u64 = 0xffff_8000_0000_0000;
-
 /// A user page at 0x40_0000 (nG, ASID 1 from TTBR0) and a global kernel 2 MiB block at KVA.
 fn setup() -> (Mmu, TestMem, Stage1Regs) {
     let mut mem = TestMem::new();
@@ -251,7 +247,13 @@ fn flush_drops_everything() {
     pa_of(&mut mmu, &mut mem, &r, el0(0x40_0000, Read), "user");
     pa_of(&mut mmu, &mut mem, &r, el1(KVA, Read), "kernel");
     let reads = mem.reads;
+    let generation = mmu.generation();
     mmu.flush();
+    assert_eq!(
+        mmu.generation(),
+        generation + 1,
+        "flush bumps the generation"
+    );
     pa_of(&mut mmu, &mut mem, &r, el0(0x40_0000, Read), "user");
     pa_of(&mut mmu, &mut mem, &r, el1(KVA, Read), "kernel");
     assert_eq!(mem.reads, reads + 7, "both walked again after flush");

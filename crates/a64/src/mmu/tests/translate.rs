@@ -3,10 +3,6 @@
 use super::*;
 use AccessKind::{Fetch, Read, Write};
 
-const ROOT0: u64 = 0x1000;
-const ROOT1: u64 = 0x2000;
-const KVA: u64 = 0xffff_8000_0000_0000;
-
 #[test]
 fn stage1_disabled_is_identity_with_device_data_and_normal_fetch() {
     let mut mmu = Mmu::new();
