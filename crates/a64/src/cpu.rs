@@ -195,42 +195,6 @@ impl Core {
         }))
     }
 
-    /// Execute one instruction; `Err` ends the run with that exit.
-    #[inline]
-    fn step(&mut self, ctx: &mut RecContext, mem: &mut dyn RealmMemory) -> Result<(), RealmExit> {
-        let pc = ctx.pc;
-        // Fast path: the PC is in the page fetched last (same EL, nothing dropped since), so the decoded
-        // instruction is read straight out of the cache.
-        let tag = self.fetch;
-        let insn = if tag.key == fetch_key(pc, ctx.pstate) && tag.epoch == self.cache.epoch {
-            self.cache.insn(tag.slot, pc)
-        } else {
-            // PSTATE.IL is only set by an illegal exception return, which also invalidates the tag.
-            if ctx.pstate & PSTATE_IL != 0 {
-                return self.raise(ctx, mem, Exception::sync(ec::ILLEGAL_STATE, 0), pc);
-            }
-            match self.fetch(ctx, mem, pc) {
-                Ok(insn) => insn,
-                Err(e) => return self.raise(ctx, mem, e, pc),
-            }
-        };
-        let mut exec = Exec {
-            core: self,
-            ctx,
-            mem,
-            pc,
-            next_pc: pc.wrapping_add(4),
-        };
-        match exec.execute(insn) {
-            Ok(()) => {
-                ctx.pc = exec.next_pc;
-                self.retired += 1;
-                Ok(())
-            }
-            Err(e) => self.raise(ctx, mem, e, pc),
-        }
-    }
-
     /// Take exception `e` raised by the instruction at `pc`.
     #[cold]
     #[inline(never)]
@@ -276,8 +240,15 @@ impl Core {
         let mut left = if budget == 0 { u64::MAX } else { budget };
         loop {
             let chunk = left.min(POLL_INTERVAL);
+            let mut exec = Exec {
+                core: self,
+                ctx,
+                mem,
+                pc: 0,
+                next_pc: 0,
+            };
             for _ in 0..chunk {
-                if let Err(exit) = self.step(ctx, mem) {
+                if let Err(exit) = exec.step() {
                     return exit;
                 }
             }
@@ -345,5 +316,41 @@ impl A64CpuFactory {
 impl RealmCpuFactory for A64CpuFactory {
     fn create(&self, _rec: RecIdentity) -> Box<dyn RealmCpu> {
         Box::new(A64Cpu::new(&self.config))
+    }
+}
+
+/// The per-instruction loop lives on [`Exec`], built once per chunk of instructions.
+impl Exec<'_> {
+    /// Execute one instruction; `Err` ends the run with that exit.
+    #[inline(always)]
+    fn step(&mut self) -> Result<(), RealmExit> {
+        let pc = self.ctx.pc;
+        // Fast path: the PC is in the page fetched last (same EL, nothing dropped since), so the decoded
+        // instruction is read straight out of the cache.
+        let tag = self.core.fetch;
+        let insn =
+            if tag.key == fetch_key(pc, self.ctx.pstate) && tag.epoch == self.core.cache.epoch {
+                self.core.cache.insn(tag.slot, pc)
+            } else {
+                // PSTATE.IL is only set by an illegal exception return, which also invalidates the tag.
+                if self.ctx.pstate & PSTATE_IL != 0 {
+                    let e = Exception::sync(ec::ILLEGAL_STATE, 0);
+                    return self.core.raise(self.ctx, self.mem, e, pc);
+                }
+                match self.core.fetch(self.ctx, self.mem, pc) {
+                    Ok(insn) => insn,
+                    Err(e) => return self.core.raise(self.ctx, self.mem, e, pc),
+                }
+            };
+        self.pc = pc;
+        self.next_pc = pc.wrapping_add(4);
+        match self.execute(insn) {
+            Ok(()) => {
+                self.ctx.pc = self.next_pc;
+                self.core.retired += 1;
+                Ok(())
+            }
+            Err(e) => self.core.raise(self.ctx, self.mem, e, pc),
+        }
     }
 }
