@@ -8,7 +8,7 @@
 //! the location meanwhile (Arm ARM B2.9, "Synchronization and semaphores").
 
 use super::Exec;
-use super::alu::{extend_reg, sext};
+use super::arith::{extend_reg, sext};
 use crate::cpu::Monitor;
 use crate::decode::{Index, Insn, MemOp};
 use crate::exception::{Exception, ec};

@@ -1,6 +1,7 @@
 //! Execution of decoded instructions against a REC context (Arm ARM C6 pseudocode, per instruction).
 
 mod alu;
+pub(crate) mod arith;
 mod branch;
 pub(crate) mod ldst;
 mod system;
@@ -222,5 +223,5 @@ impl Exec<'_> {
 
 /// Sign-extend the low 32 bits of `v`.
 pub(crate) fn sext32(v: u64) -> u64 {
-    alu::sext(v, 32)
+    arith::sext(v, 32)
 }

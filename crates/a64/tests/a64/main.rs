@@ -14,6 +14,8 @@ mod ldst;
 #[cfg(test)]
 mod mmu;
 #[cfg(test)]
+mod muldiv;
+#[cfg(test)]
 mod programs;
 #[cfg(test)]
 mod props;
