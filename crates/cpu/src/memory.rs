@@ -14,7 +14,11 @@ pub struct Stage2Fault {
 /// A CPU model may cache what it derived from memory (decoded instructions, translations) as long as
 /// [`RealmMemory::generation`] is unchanged; the implementor bumps it whenever stage-2 mappings change or
 /// memory contents change other than through this CPU's own [`RealmMemory::write`] (host writes,
-/// `RMI_DATA_CREATE`, RIPAS changes, and [`RealmMemory::invalidate_code`] from any CPU of the realm).
+/// `RMI_DATA_CREATE`, RIPAS changes, and [`RealmMemory::invalidate_code`] from any CPU of the realm). A CPU
+/// that advertises coherent instruction fetch (`CTR_EL0.DIC = 1`, as `realm-a64` does by default) also
+/// needs a bump when any CPU writes a page something was fetched from (memory shared between RECs on
+/// several threads must track those pages, as `testing::FlatMemory` does); a single CPU notices its own
+/// writes itself.
 pub trait RealmMemory {
     /// Load `buf.len()` bytes from `ipa`.
     fn read(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault>;

@@ -1,5 +1,6 @@
 //! Realm memory for tests of CPU models: RAM at one base IPA, nothing else mapped.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::memory::{RealmMemory, Stage2Fault};
@@ -10,12 +11,16 @@ const OUTSIDE: Stage2Fault = Stage2Fault { level: 3 };
 /// `size` bytes of zeroed RAM at IPA `base_ipa`; every other IPA faults at stage 2 (level 3).
 ///
 /// Fetches are allowed wherever reads are. [`FlatMemory::bytes_mut`] counts as a change from outside the
-/// CPU and bumps [`RealmMemory::generation`].
+/// CPU and bumps [`RealmMemory::generation`]. Instruction fetch is coherent with stores, as a CPU
+/// advertising `CTR_EL0.DIC = 1` promises: a write to a 4 KiB page that was fetched from bumps the
+/// generation too, so CPUs sharing the memory drop code another CPU patched.
 #[derive(Clone, Debug)]
 pub struct FlatMemory {
     base: u64,
     ram: Vec<u8>,
     generation: u64,
+    /// IPA page numbers fetched from since the last generation bump.
+    code_pages: HashSet<u64>,
 }
 
 impl FlatMemory {
@@ -25,6 +30,7 @@ impl FlatMemory {
             base: base_ipa,
             ram: vec![0; size],
             generation: 0,
+            code_pages: HashSet::new(),
         }
     }
 
@@ -40,8 +46,13 @@ impl FlatMemory {
 
     /// The RAM contents, for writing from outside the CPU (bumps the generation).
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        self.generation = self.generation.wrapping_add(1);
+        self.bump();
         &mut self.ram
+    }
+
+    fn bump(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        self.code_pages.clear();
     }
 
     /// Copy `data` into RAM at `ipa` from outside the CPU (bumps the generation). Returns the fault when
@@ -82,11 +93,16 @@ impl RealmMemory for FlatMemory {
     fn write(&mut self, ipa: u64, data: &[u8]) -> Result<(), Stage2Fault> {
         let range = self.range(ipa, data.len())?;
         self.ram[range].copy_from_slice(data);
+        if !self.code_pages.is_empty() && self.code_pages.contains(&(ipa >> 12)) {
+            self.bump();
+        }
         Ok(())
     }
 
     fn fetch(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault> {
-        self.read(ipa, buf)
+        self.read(ipa, buf)?;
+        self.code_pages.insert(ipa >> 12);
+        Ok(())
     }
 
     fn generation(&self) -> u64 {
@@ -94,14 +110,14 @@ impl RealmMemory for FlatMemory {
     }
 
     fn invalidate_code(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
+        self.bump();
     }
 }
 
 /// A [`FlatMemory`] shared by several CPUs (one clone per CPU thread): every access takes a lock, so
-/// [`RealmMemory::compare_exchange`] is atomic across threads. As on hardware, code one CPU writes is seen
-/// by another CPU's decoded-code cache only after an instruction-cache invalidation
-/// ([`RealmMemory::invalidate_code`], which bumps the shared generation).
+/// [`RealmMemory::compare_exchange`] is atomic across threads; code one CPU patches bumps the shared
+/// generation (see [`FlatMemory`]), as does an instruction-cache invalidation
+/// ([`RealmMemory::invalidate_code`]).
 #[derive(Clone, Debug)]
 pub struct SharedMemory {
     inner: Arc<Mutex<FlatMemory>>,
@@ -217,6 +233,22 @@ mod tests {
             mem.generation(),
             g1,
             "invalidate_code must bump the generation"
+        );
+    }
+
+    #[test]
+    fn writing_a_fetched_page_bumps_the_generation() {
+        let mut mem = FlatMemory::new(0, 0x2000);
+        let mut word = [0; 4];
+        mem.fetch(0x1000, &mut word).expect("fetch");
+        let g = mem.generation();
+        mem.write(0x10, &[1]).expect("data page");
+        assert_eq!(mem.generation(), g, "a write to a page never fetched from");
+        mem.write(0x1ff0, &[1]).expect("code page");
+        assert_ne!(
+            mem.generation(),
+            g,
+            "a write to a fetched page must bump the generation"
         );
     }
 

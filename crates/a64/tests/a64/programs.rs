@@ -174,3 +174,38 @@ fn exception_return_clears_the_exclusive_monitor() {
     assert_eq!(run.exit, RealmExit::Smc);
     assert_eq!(run.x(3), 1, "stxr after an exception round trip fails");
 }
+
+#[test]
+fn code_patched_by_another_cpu_is_seen_without_cache_maintenance() {
+    // CPU 0 runs `movz x0, #1; smc` at BASE; CPU 1 stores `movz x0, #2` over it (no IC: CTR_EL0.DIC = 1);
+    // CPU 0 runs BASE again and must see the new instruction.
+    let mut program = vec![movz(0, 1, 0), SMC0];
+    crate::exceptions::place(&mut program, 0x100, &mov64(1, BASE));
+    let patch_at = 0x100 + 16;
+    crate::exceptions::place(
+        &mut program,
+        patch_at,
+        &[
+            movz_w(2, movz(0, 2, 0) & 0xFFFF),
+            movk(2, movz(0, 2, 0) >> 16, 16),
+            ldst_uimm(2, 0, 2, 1, 0),
+            SMC0,
+        ],
+    );
+    let shared = memory_with(&program).shared();
+    let (mut mem0, mut mem1) = (shared.clone(), shared);
+    let mut cpu0 = A64Cpu::new(&CpuConfig::default());
+    let mut cpu1 = A64Cpu::new(&CpuConfig::default());
+    let mut ctx0 = RecContext::reset(BASE, &[], 0);
+    assert_eq!(cpu0.run(&mut ctx0, &mut mem0), RealmExit::Smc);
+    assert_eq!(ctx0.gprs[0], 1, "CPU 0 before the patch");
+    let mut ctx1 = RecContext::reset(BASE + 0x100, &[], 1);
+    assert_eq!(
+        cpu1.run(&mut ctx1, &mut mem1),
+        RealmExit::Smc,
+        "CPU 1 patched"
+    );
+    ctx0.pc = BASE;
+    assert_eq!(cpu0.run(&mut ctx0, &mut mem0), RealmExit::Smc);
+    assert_eq!(ctx0.gprs[0], 2, "CPU 0 runs the instruction CPU 1 wrote");
+}
