@@ -211,3 +211,102 @@ pub(crate) fn data_proc3(op: Dp3, n: u64, m: u64, a: u64) -> u64 {
         Dp3::Umulh => low64((u128::from(n) * u128::from(m)) >> 64),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_with_carry_flags() {
+        // (sf, x, y, carry) → (result, NZCV), worked by hand.
+        let cases: &[(bool, u64, u64, bool, u64, u8)] = &[
+            (true, 1, 2, false, 3, 0b0000),
+            (true, u64::MAX, 1, false, 0, 0b0110),
+            (true, i64::MAX as u64, 1, false, 1 << 63, 0b1001),
+            (true, 1 << 63, 1 << 63, false, 0, 0b0111),
+            (true, 5, !5, true, 0, 0b0110), // 5 - 5
+            (true, 3, !5, true, (-2i64).cast_unsigned(), 0b1000), // 3 - 5: borrow, C clear
+            (false, 0xFFFF_FFFF, 1, false, 0, 0b0110),
+            (false, 0x7FFF_FFFF, 0, true, 0x8000_0000, 0b1001),
+            (false, 0x1_0000_0000, 0, false, 0, 0b0100), // upper bits ignored
+        ];
+        for &(sf, x, y, c, want, nzcv) in cases {
+            assert_eq!(
+                add_with_carry(sf, x, y, c),
+                (want, nzcv),
+                "AddWithCarry(sf={sf}, {x:#x}, {y:#x}, {c})"
+            );
+        }
+    }
+
+    #[test]
+    fn shifts_and_extends() {
+        assert_eq!(
+            shift_reg(false, 0x8000_0001, ShiftType::Ror, 1),
+            0xC000_0000,
+            "ROR W by 1"
+        );
+        assert_eq!(
+            shift_reg(false, 0x8000_0000, ShiftType::Asr, 31),
+            0xFFFF_FFFF,
+            "ASR W by 31"
+        );
+        assert_eq!(shift_reg(true, 0xF0, ShiftType::Lsr, 4), 0xF, "LSR X by 4");
+        assert_eq!(extend_reg(0x80, 4, 0), u64::MAX - 0x7F, "SXTB");
+        assert_eq!(extend_reg(0xFFFF_FFFF, 2, 4), 0xF_FFFF_FFF0, "UXTW #4");
+        assert_eq!(sext(0x8000, 16), 0xFFFF_FFFF_FFFF_8000, "SignExtend 16");
+    }
+
+    #[test]
+    fn bitfield_aliases() {
+        assert_eq!(bitfield(true, 2, 0, 0xABCD, 4, 11), 0xBC, "UBFX #4, #8");
+        assert_eq!(
+            bitfield(false, 2, 0, 0xFF, 24, 23),
+            0xFF00,
+            "LSL W #8 (UBFM #24, #23)"
+        );
+        assert_eq!(
+            bitfield(true, 0, 0, 0x8, 0, 3),
+            u64::MAX - 7,
+            "SBFX #0, #4 of 0b1000"
+        );
+        assert_eq!(
+            bitfield(true, 1, 0xFFFF, 0, 60, 3),
+            0xFF0F,
+            "BFI #4, #4 of zero"
+        );
+    }
+
+    #[test]
+    fn divide_bit_operations_and_high_multiplies() {
+        assert_eq!(
+            data_proc2(true, Dp2::Sdiv, 1 << 63, u64::MAX),
+            1 << 63,
+            "SDIV MIN / -1"
+        );
+        assert_eq!(data_proc2(false, Dp2::Udiv, 7, 0), 0, "UDIV by zero");
+        assert_eq!(
+            data_proc2(false, Dp2::Lslv, 1, 33),
+            2,
+            "LSLV W amount mod 32"
+        );
+        assert_eq!(data_proc1(false, Dp1::Cls, 0), 31, "CLS W of 0");
+        assert_eq!(data_proc1(true, Dp1::Cls, 1 << 62), 0, "CLS X of 0x4000…");
+        assert_eq!(data_proc1(false, Dp1::Rbit, 1), 0x8000_0000, "RBIT W");
+        assert_eq!(
+            data_proc3(Dp3::Smulh, (-3i64).cast_unsigned(), 1 << 62, 0),
+            (-1i64).cast_unsigned(),
+            "SMULH"
+        );
+        assert_eq!(
+            data_proc3(Dp3::Umulh, u64::MAX, u64::MAX, 0),
+            u64::MAX - 1,
+            "UMULH"
+        );
+        assert_eq!(
+            data_proc3(Dp3::Smsubl, 2, 0xFFFF_FFFF, 10),
+            12,
+            "SMSUBL 10 - 2 * -1"
+        );
+    }
+}
