@@ -198,6 +198,10 @@ impl Exec<'_> {
             reg::CLIDR_EL1 => cfg.clidr,
             reg::CSSELR_EL1 => s.csselr_el1,
             reg::CTR_EL0 => cfg.ctr,
+            // DZP also reports that DC ZVA is prohibited at EL0 by SCTLR_EL1.DZE = 0 (Arm ARM D24.2.35).
+            reg::DCZID_EL0 if self.ctx.el() == 0 && s.sctlr_el1 & (1 << 14) == 0 => {
+                cfg.dczid | (1 << 4)
+            }
             reg::DCZID_EL0 => cfg.dczid,
             reg::CNTFRQ_EL0 => cfg.counter_hz,
             reg::CNTPCT_EL0 | reg::CNTVCT_EL0 => now,

@@ -241,3 +241,16 @@ fn el0_accesses_disabled_by_el1_controls_trap_to_el1() {
         );
     }
 }
+
+#[test]
+fn dczid_reports_dc_zva_prohibited_at_el0_when_sctlr_dze_is_clear() {
+    let mut program = enter_el0(BASE + 0x400);
+    place(&mut program, 0x400, &[mrs(5, DCZID_EL0), svc(0)]);
+    place(&mut program, 0xC00, &[SMC0]);
+    let run = run_with(&program, |_, _| {});
+    assert_eq!(
+        run.x(5),
+        0x14,
+        "DCZID_EL0 at EL0 with DZE = 0: BS 4, DZP set"
+    );
+}
