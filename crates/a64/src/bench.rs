@@ -255,6 +255,17 @@ impl RealmMemory for BenchMemory {
     fn fetch(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault> {
         self.read(ipa, buf)
     }
+    fn read_value(&mut self, ipa: u64, len: usize) -> Result<u64, Stage2Fault> {
+        let r = self.range(ipa, len)?;
+        Ok(match self.ram[r] {
+            [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
+            [a, b, c, d, e, f, g, h] => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+            ref other => other
+                .iter()
+                .rev()
+                .fold(0, |acc, byte| (acc << 8) | u64::from(*byte)),
+        })
+    }
 }
 
 /// A64 encoders for the workload (Arm ARM C6.2 field layouts); W forms unless named `x`.

@@ -132,11 +132,11 @@ impl Exec<'_> {
             if va & (size as u64 - 1) != 0 {
                 self.check_alignment(va, size, acc, t.device)?;
             }
-            let mut buf = [0u8; 8];
-            self.mem
-                .read(t.ipa, &mut buf[..size])
+            let value = self
+                .mem
+                .read_value(t.ipa, size)
                 .map_err(|f| Self::stage2_abort(t.ipa, va, size, acc, f))?;
-            return Ok(u128::from(u64::from_le_bytes(buf)));
+            return Ok(u128::from(value));
         }
         self.read_mem_slow(va, size, acc)
     }
@@ -175,9 +175,8 @@ impl Exec<'_> {
             if va & (size as u64 - 1) != 0 {
                 self.check_alignment(va, size, acc, t.device)?;
             }
-            let bytes = low64(value).to_le_bytes();
             self.mem
-                .write(t.ipa, &bytes[..size])
+                .write_value(t.ipa, size, low64(value))
                 .map_err(|f| Self::stage2_abort(t.ipa, va, size, acc, f))?;
             self.core.cache.written(t.ipa);
             return Ok(());

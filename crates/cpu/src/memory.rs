@@ -28,6 +28,21 @@ pub trait RealmMemory {
     /// (the RMM maps it execute-never), so a fetch there always faults.
     fn fetch(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault>;
 
+    /// Load the little-endian value of `len` bytes (1, 2, 4 or 8) at `ipa`, within one granule: what a
+    /// single-register load reads. The default goes through [`RealmMemory::read`]; implementors may
+    /// provide a faster path.
+    fn read_value(&mut self, ipa: u64, len: usize) -> Result<u64, Stage2Fault> {
+        let mut buf = [0u8; 8];
+        self.read(ipa, &mut buf[..len.min(8)])?;
+        Ok(u64::from_le_bytes(buf))
+    }
+
+    /// Store the low `len` bytes (1, 2, 4 or 8) of `value` at `ipa`, little-endian, within one granule.
+    /// The default goes through [`RealmMemory::write`].
+    fn write_value(&mut self, ipa: u64, len: usize, value: u64) -> Result<(), Stage2Fault> {
+        self.write(ipa, &value.to_le_bytes()[..len.min(8)])
+    }
+
     /// Atomically compare the `len` bytes at `ipa` (1, 2, 4, 8 or 16, naturally aligned), as a little-endian
     /// value, with `expected` and, if equal, store `new` there. Returns `Ok(Ok(()))` when stored and
     /// `Ok(Err(current))` with the value found otherwise.

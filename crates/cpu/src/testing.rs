@@ -105,6 +105,23 @@ impl RealmMemory for FlatMemory {
         Ok(())
     }
 
+    fn read_value(&mut self, ipa: u64, len: usize) -> Result<u64, Stage2Fault> {
+        let range = self.range(ipa, len)?;
+        let bytes = &self.ram[range];
+        Ok(match *bytes {
+            [a] => u64::from(a),
+            [a, b] => u64::from(u16::from_le_bytes([a, b])),
+            [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
+            [a, b, c, d, e, f, g, h] => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+            _ => {
+                let mut buf = [0u8; 8];
+                let n = bytes.len().min(8);
+                buf[..n].copy_from_slice(&bytes[..n]);
+                u64::from_le_bytes(buf)
+            }
+        })
+    }
+
     fn generation(&self) -> u64 {
         self.generation
     }
