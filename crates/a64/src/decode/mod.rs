@@ -402,3 +402,6 @@ pub(crate) fn decode(word: u32) -> Insn {
         _ => Insn::Undefined,
     }
 }
+
+// A decoded page is 1024 of these: keep them two words.
+const _: () = assert!(size_of::<Insn>() == 16);

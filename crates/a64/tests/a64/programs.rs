@@ -209,3 +209,23 @@ fn code_patched_by_another_cpu_is_seen_without_cache_maintenance() {
     assert_eq!(cpu0.run(&mut ctx0, &mut mem0), RealmExit::Smc);
     assert_eq!(ctx0.gprs[0], 2, "CPU 0 runs the instruction CPU 1 wrote");
 }
+
+#[test]
+fn the_factory_makes_cpus_for_a_cpu_model() {
+    let model = realm_cpu::CpuModel::new(std::sync::Arc::new(realm_a64::A64CpuFactory::default()));
+    let mut cpu = model.create(realm_cpu::RecIdentity {
+        rd: 0,
+        rec: 0,
+        index: 0,
+        mpidr: 0,
+    });
+    assert!(cpu.run_control().is_some(), "an A64Cpu can be kicked");
+    let mut mem = memory_with(&[movz(0, 0x1234, 0), SMC0]);
+    let mut ctx = RecContext::reset(BASE, &[], 0);
+    assert_eq!(cpu.run(&mut ctx, &mut mem), RealmExit::Smc);
+    assert_eq!(
+        (ctx.gprs[0], ctx.pc),
+        (0x1234, BASE + 4),
+        "X0 and PC at the SMC"
+    );
+}
