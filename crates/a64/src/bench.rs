@@ -476,6 +476,44 @@ mod tests {
     }
 
     #[test]
+    fn encoders_match_the_assembler() {
+        // GNU as for aarch64 (objdump -d).
+        let cases = [
+            (
+                "ror w14, w13, #17",
+                enc::extr_w(14, 13, 13, 17),
+                0x138D_45AE,
+            ),
+            (
+                "eor w14, w14, w13, ror #19",
+                enc::eor_w(14, 14, 13, 3, 19),
+                0x4ACD_4DCE,
+            ),
+            (
+                "eor w14, w14, w13, lsr #10",
+                enc::eor_w(14, 14, 13, 1, 10),
+                0x4A4D_29CE,
+            ),
+            (
+                "ldr w13, [x10, x12, lsl #2]",
+                enc::ldr_w_idx(13, 10, 12),
+                0xB86C_794D,
+            ),
+            (
+                "str w14, [x10, x11, lsl #2]",
+                enc::str_w_idx(14, 10, 11),
+                0xB82B_794E,
+            ),
+        ];
+        for (text, got, want) in cases {
+            assert_eq!(
+                got, want,
+                "`{text}`: {got:#010x}, assembler says {want:#010x}"
+            );
+        }
+    }
+
+    #[test]
     fn compress_matches_the_fips_example() {
         // FIPS 180-4 example "abc": one padded block, big-endian words.
         let mut block = [0u32; 16];
