@@ -16,6 +16,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "realm", version, about, long_about = None)]
 struct Cli {
+    /// Log to stderr: -v debug (each ioctl and RMI call), -vv trace (each granule). Without it, `RUST_LOG`
+    /// (an env-filter, e.g. `RUST_LOG=realm_kvm=debug`) or errors only.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -34,6 +38,8 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Time `measure` against limits measured in the same run.
     Bench(cmd::bench::BenchArgs),
+    /// Print a simulated platform profile: what it supports and the RMI_FEATURES value it reports.
+    Platform(cmd::platform::PlatformCmdArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +52,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    install_tracing(cli.verbose);
     let result = match cli.command {
         Command::Abi(args) => cmd::abi::run(&args),
         Command::Rmi(args) => cmd::rmi::run(&args),
@@ -53,6 +60,7 @@ fn main() -> ExitCode {
         Command::Launch(args) => cmd::launch::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),
         Command::Bench(args) => cmd::bench::run(&args),
+        Command::Platform(args) => cmd::platform::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -61,4 +69,22 @@ fn main() -> ExitCode {
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// A tracing subscriber writing to stderr: `-v` debug, `-vv` trace, otherwise `RUST_LOG`, otherwise errors only
+/// (the kernel layer's `warn` lines stand for its dmesg, which a user does not see either).
+fn install_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match verbose {
+        0 => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("error")),
+        1 => EnvFilter::new("debug"),
+        _ => EnvFilter::new("trace"),
+    };
+    // A second subscriber cannot be installed; there is none before this one.
+    use std::io::IsTerminal as _;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -104,6 +104,25 @@ mod tests {
         assert!(c.status.success());
     }
 
+    #[test]
+    fn verbose_shows_the_ioctl_and_rmi_trace_on_stderr() {
+        let k = tmp("Image-v", &realm_vmm::image::synthetic_image(4096, 1));
+        let o = realm(&["-v", "measure", "-k", k.to_str().unwrap(), "-m", "64M"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("ioctl"), "an ioctl span: {err:.400}");
+        assert!(err.contains("RMI_REALM_CREATE"), "the RMI call: {err:.400}");
+        assert!(err.contains("DEBUG"), "at debug level");
+        // Without -v (and RUST_LOG unset) stderr stays quiet.
+        let o = Command::new(env!("CARGO_BIN_EXE_realm"))
+            .args(["measure", "-k", k.to_str().unwrap(), "-m", "64M"])
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        assert_eq!(stderr(&o), "");
+    }
+
     fn fails(args: &[&str], message: &str) {
         let o = realm(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));

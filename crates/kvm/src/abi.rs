@@ -42,32 +42,5 @@ pub struct kvm_smccc_filter {
 
 const _: () = assert!(size_of::<kvm_smccc_filter>() == 24);
 
-/// System-register one-reg ids (`ARM64_SYS_REG(op0, op1, crn, crm, op2)`) the kernel handles.
-pub mod sysreg {
-    use realm_uapi::arm64::{KVM_REG_ARM64, KVM_REG_SIZE_U64};
-
-    /// `KVM_REG_ARM64_SYSREG`: the coprocessor field of system registers.
-    pub const KVM_REG_ARM64_SYSREG: u64 = 0x0013 << 16;
-
-    /// `ARM64_SYS_REG(op0, op1, crn, crm, op2)`.
-    pub const fn sys(op0: u64, op1: u64, crn: u64, crm: u64, op2: u64) -> u64 {
-        KVM_REG_ARM64
-            | KVM_REG_SIZE_U64
-            | KVM_REG_ARM64_SYSREG
-            | (op0 << 14)
-            | (op1 << 11)
-            | (crn << 7)
-            | (crm << 3)
-            | op2
-    }
-
-    /// `ID_AA64DFR0_EL1` (writable for realms before creation: BRPs/WRPs, v12 38/46).
-    pub const ID_AA64DFR0_EL1: u64 = sys(3, 0, 0, 5, 0);
-    /// `PMCR_EL0`.
-    pub const PMCR_EL0: u64 = sys(3, 3, 9, 12, 0);
-    /// `MPIDR_EL1`.
-    pub const MPIDR_EL1: u64 = sys(3, 0, 0, 0, 5);
-}
-
 /// Bytes of a vCPU's `kvm_run` mapping the kernel keeps: one page (`struct kvm_run` itself is 2352 bytes).
 pub const KVM_RUN_SIZE: usize = 4096;

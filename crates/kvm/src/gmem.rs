@@ -130,7 +130,7 @@ impl Drop for GmemFile {
                     continue;
                 };
                 let (start, size) = (slot.base_gfn * PAGE_SIZE, slot.npages * PAGE_SIZE);
-                crate::realm::unmap_range(&self.vm, &mut inner, start, size, true);
+                crate::rmi::unmap_range(&self.vm, &mut inner, start, size, true);
             }
         }
         lock(&self.gmem.inner).released = true;

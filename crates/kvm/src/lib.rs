@@ -21,8 +21,8 @@ mod fd;
 mod gmem;
 mod memslot;
 mod pages;
-mod realm;
 mod rmi;
+mod rmi_cmds;
 mod run;
 mod system;
 mod user_memory;
@@ -33,11 +33,11 @@ use std::sync::{Arc, Mutex};
 
 pub use errno::Errno;
 pub use pages::{PAGE_SIZE, PageAllocator};
-pub use realm::RealmState;
+pub use rmi::KvmRealmState;
 pub use run::KvmRun;
 pub use user_memory::UserMemory;
 
-use realm_rmm::host::{HostMemory, Rmi};
+use realm_rmi::host::{HostMemory, Rmi};
 
 /// The user-ABI items this kernel decodes that `realm_uapi` does not define (kernel names); everything else
 /// is `realm_uapi`'s.
@@ -58,15 +58,37 @@ pub struct KernelConfig {
     pub host_ipa_limit: u32,
     /// `KVM_CAP_MAX_VCPUS` / `KVM_CAP_MAX_VCPU_ID`.
     pub max_vcpus: u32,
+    /// The host's largest SVE vector length in bits (`kvm_sve_max_vl`); 0: no SVE, `KVM_ARM_VCPU_SVE` is
+    /// refused.
+    pub sve_max_vl: u32,
+    /// `kvm_lpa2_is_enabled()`: the host kernel runs with FEAT_LPA2 (52-bit stage-2 output), so every
+    /// realm is created with `RMI_REALM_FLAGS_LPA2` (v10 `rme.c` / v12 `rmi.c` `realm_create_rd`).
+    pub lpa2: bool,
 }
 
 impl KernelConfig {
-    /// Defaults for `abi`: 48-bit host IPA limit, 512 vCPUs.
+    /// Defaults for `abi`: 48-bit host IPA limit, 512 vCPUs, no SVE, no LPA2.
     pub fn new(abi: AbiRevision) -> Self {
         Self {
             abi,
             host_ipa_limit: 48,
             max_vcpus: 512,
+            sve_max_vl: 0,
+            lpa2: false,
+        }
+    }
+
+    /// The kernel of a host described by `platform`: its IPA limit (`get_kvm_ipa_limit()` from PARange and
+    /// LPA2), vCPU limit, SVE vector lengths and LPA2 (a kernel built with LPA2 support uses it wherever the
+    /// hardware has it). (PMU counters and debug resources of realm vCPUs come from
+    /// the RMM's `RMI_FEATURES`, as in v10/v12.)
+    pub fn for_platform(abi: AbiRevision, platform: &realm_platform::Platform) -> Self {
+        Self {
+            abi,
+            host_ipa_limit: platform.kvm_ipa_limit(),
+            max_vcpus: platform.max_vcpus,
+            sve_max_vl: u32::from(platform.sve_max_vl),
+            lpa2: platform.lpa2,
         }
     }
 }
@@ -179,7 +201,9 @@ impl Kernel {
         // The syscall takes `unsigned int cmd`: the upper half of `request` is dropped.
         let cmd = u64::from(realm_uapi::ioctl::cmd(request));
         let mut arg = fd::Arg::new(arg, &self.shared.user, &self.fds);
-        let _span = tracing::debug_span!(target: "realm_kvm", "ioctl", fd = fd.0, cmd = format_args!("{cmd:#x}")).entered();
+        let name = realm_uapi::catalog::request_name(cmd).unwrap_or("?");
+        let _span =
+            tracing::debug_span!(target: "realm_kvm", "ioctl", fd = fd.0, req = name).entered();
         let res = match &file {
             fd::File::Kvm => system::ioctl(&self.shared, cmd, &mut arg),
             fd::File::Vm(vm) => vm::ioctl(vm, cmd, &mut arg),
@@ -187,14 +211,20 @@ impl Kernel {
             fd::File::Gmem(_) => Err(Errno::ENOTTY),
             fd::File::Device(dev) => device::device_ioctl(dev, cmd, &mut arg),
         };
-        match res {
+        let res = match res {
             Ok(fd::Outcome::Value(v)) => Ok(v),
             Ok(fd::Outcome::NewFile(f)) => self.fd_table().install(f).map(|fd| i64::from(fd.0)),
+            Err(e) => Err(e),
+        };
+        match &res {
+            Ok(v) => {
+                tracing::debug!(target: "realm_kvm", req = name, cmd = format_args!("{cmd:#x}"), ret = v, "ioctl")
+            }
             Err(e) => {
-                tracing::debug!(target: "realm_kvm", errno = %e, "ioctl failed");
-                Err(e)
+                tracing::debug!(target: "realm_kvm", req = name, cmd = format_args!("{cmd:#x}"), errno = %e, "ioctl failed")
             }
         }
+        res
     }
 
     /// The vCPU's `struct kvm_run` (what mmap of the vCPU fd gives): a shared, byte-exact buffer.
@@ -227,7 +257,7 @@ impl Kernel {
     }
 
     /// Debug accessor: the realm state of `vm_fd` (`None` for a non-realm VM or a bad fd).
-    pub fn debug_realm_state(&self, vm_fd: Fd) -> Option<RealmState> {
+    pub fn debug_realm_state(&self, vm_fd: Fd) -> Option<KvmRealmState> {
         match self.fd_table().get(vm_fd).ok()? {
             fd::File::Vm(vm) => vm.realm_state(),
             _ => None,

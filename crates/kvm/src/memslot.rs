@@ -14,7 +14,7 @@ use zerocopy::FromZeros;
 
 use crate::fd::{Arg, File, Outcome};
 use crate::gmem::{Gmem, GmemFile};
-use crate::realm;
+use crate::rmi;
 use crate::vm::{Memslot, Vm, VmInner};
 use crate::{Errno, PAGE_SIZE};
 
@@ -161,7 +161,7 @@ pub(crate) fn set_memory_region(
 
 /// `kvm_arch_flush_shadow_memslot()`: unmap the slot's range (realm: shared and private).
 fn flush_shadow_memslot(vm: &Vm, inner: &mut VmInner, slot: &Memslot) {
-    realm::unmap_range(
+    rmi::unmap_range(
         vm,
         inner,
         slot.base_gfn * PAGE_SIZE,

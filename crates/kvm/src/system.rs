@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use realm_rmm::host::Rmi;
+use realm_rmi::host::Rmi;
 
 use realm_uapi::arm64::{
     KVM_API_VERSION, KVM_CAP_ARM_PMU_V3, KVM_CAP_ARM_PSCI, KVM_CAP_ARM_PSCI_0_2,
@@ -18,9 +18,9 @@ use realm_uapi::{v10::KVM_CAP_ARM_RME, v12::KVM_CAP_ARM_RMI};
 
 use crate::abi::KVM_CAP_NR_MEMSLOTS;
 use crate::fd::{Arg, Outcome};
-use realm_rmm::abi::{RMI_ABI_VERSION, SMC_UNKNOWN, feature_register_0 as feat};
+use realm_rmi::{RMI_ABI_VERSION, SMC_UNKNOWN, feature_register_0 as feat};
 
-use crate::rmi::Cmds;
+use crate::rmi_cmds::Cmds;
 use crate::vm::Vm;
 use crate::{AbiRevision, Errno, Shared};
 
@@ -146,7 +146,10 @@ pub(crate) fn check_extension(shared: &Shared, vm: Option<VmView>, ext: u64) -> 
         (KVM_CAP_ARM_VM_IPA_SIZE, _) => {
             i64::from(vm.map_or(shared.cfg.host_ipa_limit, |v| v.ia_limit))
         }
-        (KVM_CAP_ARM_SVE, _) if realm_vm => i64::from(sve_en(shared)),
+        // system_supports_sve(); a realm also needs FEATURES.SVE_EN.
+        (KVM_CAP_ARM_SVE, _) => {
+            i64::from(shared.cfg.sve_max_vl > 0 && (!realm_vm || sve_en(shared)))
+        }
         (KVM_CAP_ARM_RME, AbiRevision::V10) | (KVM_CAP_ARM_RMI, AbiRevision::V12) => {
             i64::from(rmi_up)
         }

@@ -4,25 +4,28 @@
 
 use std::sync::{Arc, Condvar, Mutex};
 
-use realm_rmm::abi::feature_register_0 as feat;
+use realm_rmi::feature_register_0 as feat;
 use realm_uapi::arm64::{
     CoreReg, KVM_ARM_TARGET_GENERIC_V8, KVM_ARM_VCPU_FINALIZE, KVM_ARM_VCPU_INIT,
     KVM_ARM_VCPU_PMU_V3, KVM_ARM_VCPU_POWER_OFF, KVM_ARM_VCPU_PSCI_0_2,
-    KVM_ARM_VCPU_PTRAUTH_ADDRESS, KVM_ARM_VCPU_PTRAUTH_GENERIC, KVM_GET_ONE_REG, KVM_REG_ARM64,
-    KVM_REG_SIZE_MASK, KVM_RUN, KVM_SET_ONE_REG, kvm_one_reg, kvm_vcpu_init,
+    KVM_ARM_VCPU_PTRAUTH_ADDRESS, KVM_ARM_VCPU_PTRAUTH_GENERIC, KVM_ARM_VCPU_SVE, KVM_GET_ONE_REG,
+    KVM_REG_ARM64, KVM_REG_SIZE_MASK, KVM_RUN, KVM_SET_ONE_REG, kvm_one_reg, kvm_vcpu_init,
 };
 use realm_uapi::v10::KVM_ARM_VCPU_REC;
 use realm_uapi::v12::{KVM_ARM_VCPU_RMI_PSCI_COMPLETE, kvm_arm_rmi_psci_complete};
 
-use crate::abi::sysreg::{ID_AA64DFR0_EL1, MPIDR_EL1, PMCR_EL0};
 use crate::fd::{Arg, Outcome};
-use crate::realm::{self, RealmState};
+use crate::rmi::{self, KvmRealmState};
 use crate::run::KvmRun;
 use crate::vm::Vm;
 use crate::{AbiRevision, Errno, lock};
+use realm_uapi::arm64::{REG_ID_AA64DFR0_EL1, REG_MPIDR_EL1, REG_PMCR_EL0, REG_SVE_VLS};
 
 mod exit;
 mod fault;
+mod sve;
+
+pub(crate) use sve::realm_sve_vl;
 
 /// A REC the kernel created for a vCPU (`struct realm_rec`).
 #[derive(Debug, Clone)]
@@ -64,6 +67,10 @@ pub(crate) struct VcpuArch {
     pub(crate) last_esr: u64,
     /// The exit reason of the last REC exit, for `kvm_rec_pre_enter`.
     pub(crate) last_exit: Option<u64>,
+    /// `vcpu->arch.sve_max_vl` (bits) of a vCPU with `KVM_ARM_VCPU_SVE`.
+    pub(crate) sve_max_vl: u32,
+    /// `KVM_ARM_VCPU_FINALIZE(KVM_ARM_VCPU_SVE)` done.
+    pub(crate) sve_finalized: bool,
 }
 
 impl VcpuArch {
@@ -157,8 +164,8 @@ pub(crate) fn ioctl(f: &Arc<VcpuFile>, cmd: u64, arg: &mut Arg<'_, '_>) -> Resul
 }
 
 /// Features this host supports for `vm` (`system_supported_vcpu_features`): POWER_OFF, PSCI_0_2, the
-/// pointer-auth pair, PMUv3 (for realms only if FEATURES.PMU_EN), and v10's REC bit for realms. AArch32
-/// EL1, nested virtualisation and SVE are not offered.
+/// pointer-auth pair, PMUv3 (for realms only if FEATURES.PMU_EN), SVE when the host has it (for realms only
+/// if FEATURES.SVE_EN), and v10's REC bit for realms. AArch32 EL1 and nested virtualisation are not offered.
 fn supported_features(vm: &Vm) -> u32 {
     let mut f = (1 << KVM_ARM_VCPU_POWER_OFF)
         | (1 << KVM_ARM_VCPU_PSCI_0_2)
@@ -171,6 +178,9 @@ fn supported_features(vm: &Vm) -> u32 {
             .is_some_and(|r| feat::PMU_EN.get(r) != 0)
     {
         f |= 1 << KVM_ARM_VCPU_PMU_V3;
+    }
+    if sve::supported(vm) {
+        f |= 1 << KVM_ARM_VCPU_SVE;
     }
     if vm.is_realm && vm.abi() == AbiRevision::V10 {
         f |= 1 << KVM_ARM_VCPU_REC;
@@ -223,6 +233,10 @@ fn vcpu_init(vm: &Vm, vcpu: &Vcpu, init: &kvm_vcpu_init) -> Result<(), Errno> {
     arch.pc = 0;
     arch.pstate = 0x3c5;
     arch.power_off = features & (1 << KVM_ARM_VCPU_POWER_OFF) != 0;
+    drop(arch);
+    if features & (1 << KVM_ARM_VCPU_SVE) != 0 {
+        sve::enable(vm, vcpu);
+    }
     Ok(())
 }
 
@@ -252,7 +266,8 @@ fn set_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
     }
     let core = core_index(id);
     if vm.is_realm {
-        let allowed = matches!(core, Some(0..=30 | 32)) || id == ID_AA64DFR0_EL1 || id == PMCR_EL0;
+        let allowed = matches!(core, Some(0..=30 | 32))
+            || [REG_ID_AA64DFR0_EL1, REG_PMCR_EL0, REG_SVE_VLS].contains(&id);
         if !allowed {
             return Err(Errno::EINVAL);
         }
@@ -271,18 +286,23 @@ fn set_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
             }
             Ok(())
         }
-        None if id == ID_AA64DFR0_EL1 => {
+        None if id == REG_ID_AA64DFR0_EL1 => {
             arg.user().read(addr, &mut v)?;
             let val = u64::from_le_bytes(v);
             let mut inner = vm.lock();
-            if inner.has_ran_once || inner.realm.state != RealmState::None {
+            if inner.has_ran_once || inner.realm.state != KvmRealmState::None {
                 // The VM-wide ID register is immutable once the VM has run / the realm exists.
                 return Err(Errno::EBUSY);
             }
             inner.realm.dfr0_bps_wps = Some(((val >> 12) & 0xf, (val >> 20) & 0xf));
             Ok(())
         }
-        None if id == PMCR_EL0 => {
+        None if id == REG_SVE_VLS => {
+            let mut vls = [0u8; sve::VLS_BYTES];
+            arg.user().read(addr, &mut vls)?;
+            sve::set_vls(vm, vcpu, &vls)
+        }
+        None if id == REG_PMCR_EL0 => {
             arg.user().read(addr, &mut v)?;
             set_pmcr(vm, u64::from_le_bytes(v));
             Ok(())
@@ -291,7 +311,7 @@ fn set_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
     }
 }
 
-/// `set_pmcr()` (v6.19 `sys_regs.c`): PMCR_EL0.N (bits [15:11]) sets `kvm->arch.nr_pmu_counters` while the VM
+/// `set_pmcr()` (v6.19 `sys_regs.c`): REG_PMCR_EL0.N (bits [15:11]) sets `kvm->arch.nr_pmu_counters` while the VM
 /// has not run and N is within the maximum (for a realm, FEATURES PMU_NUM_CTRS); otherwise it is ignored
 /// without an error, "to maintain compatibility with the existing KVM behavior".
 fn set_pmcr(vm: &Vm, val: u64) {
@@ -303,7 +323,7 @@ fn set_pmcr(vm: &Vm, val: u64) {
     }
 }
 
-/// `kvm_arm_get_reg()`: core registers, MPIDR_EL1 and ID_AA64DFR0_EL1; the value is written to `addr`.
+/// `kvm_arm_get_reg()`: core registers, REG_MPIDR_EL1 and REG_ID_AA64DFR0_EL1; the value is written to `addr`.
 fn get_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> Result<(), Errno> {
     if !is_arm64_reg(id) {
         return Err(Errno::EINVAL);
@@ -318,8 +338,9 @@ fn get_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
                 _ => arch.pstate,
             }
         }
-        None if id == MPIDR_EL1 => lock(&vcpu.arch).mpidr | (1 << 31),
-        None if id == ID_AA64DFR0_EL1 => {
+        None if id == REG_SVE_VLS => return arg.user().write(addr, &sve::get_vls(vcpu)?),
+        None if id == REG_MPIDR_EL1 => lock(&vcpu.arch).mpidr | (1 << 31),
+        None if id == REG_ID_AA64DFR0_EL1 => {
             let reg0 = vm.shared.rmm_feat_reg0.unwrap_or(0);
             let (b, w) = vm
                 .lock()
@@ -333,12 +354,13 @@ fn get_one_reg(vm: &Vm, vcpu: &Vcpu, id: u64, addr: u64, arg: &Arg<'_, '_>) -> R
     arg.user().write(addr, &val.to_le_bytes())
 }
 
-/// `kvm_arm_vcpu_finalize(vcpu, what)`: v10 `KVM_ARM_VCPU_REC` creates the REC; anything else → -EINVAL
-/// (SVE is not modelled).
+/// `kvm_arm_vcpu_finalize(vcpu, what)`: `KVM_ARM_VCPU_SVE` finalizes the vector lengths; v10
+/// `KVM_ARM_VCPU_REC` creates the REC; anything else → -EINVAL.
 fn finalize(vm: &Vm, vcpu: &Vcpu, what: i32) -> Result<(), Errno> {
     match (what, vm.abi()) {
+        (w, _) if w == KVM_ARM_VCPU_SVE.cast_signed() => sve::finalize(vcpu),
         (w, AbiRevision::V10) if w == KVM_ARM_VCPU_REC.cast_signed() => {
-            realm::v10::finalize_rec(vm, vcpu)
+            rmi::v10::finalize_rec(vm, vcpu)
         }
         _ => Err(Errno::EINVAL),
     }
@@ -360,7 +382,7 @@ fn psci_complete_ioctl(vm: &Vm, vcpu: &Vcpu, arg: &Arg<'_, '_>) -> Result<(), Er
 }
 
 /// `KVM_RUN`. First run of this vCPU (`kvm_arch_vcpu_run_pid_change`): uninitialised → -ENOEXEC; v10 REC
-/// not finalized → -EPERM; v12 → `kvm_activate_realm()`. Then (`kvm_arch_vcpu_ioctl_run`): complete a
+/// not finalized → -EPERM; SVE not finalized → -EPERM; v12 → `kvm_activate_realm()`. Then (`kvm_arch_vcpu_ioctl_run`): complete a
 /// pending MMIO, `immediate_exit` → -EINTR, then enter the REC until an exit needs userspace.
 fn run(vm: &Arc<Vm>, vcpu: &Vcpu) -> Result<i64, Errno> {
     let first = {
@@ -377,9 +399,12 @@ fn run(vm: &Arc<Vm>, vcpu: &Vcpu) -> Result<i64, Errno> {
         }
         !arch.has_run
     };
+    if !sve::is_finalized(vcpu) {
+        return Err(Errno::EPERM);
+    }
     if first {
         if vm.is_realm && vm.abi() == AbiRevision::V12 {
-            realm::activate_v12(vm)?;
+            rmi::activate_v12(vm)?;
         }
         vm.lock().has_ran_once = true;
         lock(&vcpu.arch).has_run = true;

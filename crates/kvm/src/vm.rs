@@ -22,7 +22,7 @@ use zerocopy::{FromZeros, IntoBytes};
 use crate::abi::{KVM_CREATE_IRQCHIP, KVM_DEV_TYPE_ARM_VGIC_V2, KVM_SMCCC_FILTER_HANDLE};
 use crate::fd::{Arg, File, Outcome};
 use crate::gmem::Gmem;
-use crate::realm::{self, Realm, RealmState};
+use crate::rmi::{self, KvmRealmState, Realm};
 use crate::system::{self, VmView};
 use crate::vcpu::{Vcpu, VcpuFile};
 use crate::{AbiRevision, Errno, PAGE_SIZE, Shared, device, lock, memslot};
@@ -129,7 +129,7 @@ impl Vm {
             }
             KVM_PHYS_SHIFT
         };
-        let pgd_pages = crate::rmi::pgd_pages(ia_bits);
+        let pgd_pages = crate::rmi_cmds::pgd_pages(ia_bits);
         let pgd = shared
             .pages
             .alloc_contiguous(pgd_pages)
@@ -176,7 +176,7 @@ impl Vm {
         self.lock().realm.rd
     }
 
-    pub(crate) fn realm_state(&self) -> Option<RealmState> {
+    pub(crate) fn realm_state(&self) -> Option<KvmRealmState> {
         self.is_realm.then(|| self.lock().realm.state)
     }
 
@@ -194,9 +194,9 @@ impl Vm {
 }
 
 impl Drop for Vm {
-    /// `kvm_destroy_vm()`: the realm teardown (see [`realm::destroy_vm`]), then the stage-2 PGD.
+    /// `kvm_destroy_vm()`: the realm teardown (see [`rmi::destroy_vm`]), then the stage-2 PGD.
     fn drop(&mut self) {
-        realm::destroy_vm(self);
+        rmi::destroy_vm(self);
         let inner = self
             .inner
             .get_mut()
@@ -217,7 +217,7 @@ impl Drop for Vm {
 /// The IPA-size limit of a VM: the RMM's FEATURES.S2SZ for a realm, the host's PARange otherwise.
 fn ipa_limit(shared: &Shared, is_realm: bool) -> u32 {
     if is_realm {
-        shared.rmm_feat_reg0.map_or(0, crate::rmi::feat_s2sz)
+        shared.rmm_feat_reg0.map_or(0, crate::rmi_cmds::feat_s2sz)
     } else {
         shared.cfg.host_ipa_limit
     }
@@ -273,7 +273,7 @@ pub(crate) fn ioctl(vm: &Arc<Vm>, cmd: u64, arg: &mut Arg<'_, '_>) -> Result<Out
                 return Err(Errno::EPERM);
             }
             let req = arg.read_struct()?;
-            realm::populate::rmi_populate(vm, &req, arg.user()).map(Outcome::Value)
+            rmi::populate::rmi_populate(vm, &req, arg.user()).map(Outcome::Value)
         }
         _ => Err(Errno::EINVAL),
     }
@@ -317,7 +317,7 @@ fn enable_cap(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
     }
     match (cap.cap, vm.abi()) {
         (KVM_CAP_ARM_RME, AbiRevision::V10) => {
-            realm::v10::enable_cap(vm, cap.args, arg.user()).map(|()| Outcome::Value(0))
+            rmi::v10::enable_cap(vm, cap.args, arg.user()).map(|()| Outcome::Value(0))
         }
         _ => Err(Errno::EINVAL),
     }

@@ -1,7 +1,7 @@
 //! Software RMM for Arm CCA, modelling DEN0137 1.0-rel0 (RMI 1.0, RSI 1.0, PSCI as the RMM handles it).
 //!
 //! Physical memory is simulated (sparse, 4 KiB granules, each in the Non-secure or the Realm PAS). The host
-//! reaches this crate only through the two contracts in [`host`]: [`host::Rmi::call`] (an SMC: FID and
+//! reaches this crate only through the two contracts of `realm-rmi` ([`host`]): [`host::Rmi::call`] (an SMC: FID and
 //! x1..x6 in, x0..x6 out) and [`host::HostMemory`] (loads and stores to Non-secure physical memory, refused
 //! for Realm granules as a granule protection fault would be).
 //!
@@ -9,10 +9,13 @@
 //! Not modelled: GIC/timer hardware state beyond what RMI_REC_ENTER/EXIT carry.
 #![forbid(unsafe_code)]
 
-pub mod abi;
+/// The RMI/RSI ABI, from `realm-rmi` (one definition for the RMM and its hosts).
+pub use realm_rmi as abi;
+/// The host ↔ RMM contract, from `realm-rmi`.
+pub use realm_rmi::host;
+
 pub mod cpu;
 pub mod granule;
-pub mod host;
 mod invariants;
 pub mod measurement;
 pub(crate) mod memory;
@@ -30,6 +33,6 @@ pub mod testing;
 
 pub use measurement::{HashAlgorithm, MeasurementEvent, MeasurementKind, Measurements};
 pub use memory::GRANULE_SIZE;
-pub use platform::{DramRegion, FeatureProfile, PlatformConfig};
+pub use platform::{DramRegion, FeatureProfile, Platform, PlatformConfig};
 pub use realm::RealmState;
 pub use rmm::Rmm;

@@ -1,22 +1,10 @@
-//! The simulated platform: DRAM regions and the feature profile RMI_FEATURES reports.
+//! The simulated platform as the RMM sees it: DRAM regions, the feature profile RMI_FEATURES reports and
+//! REALM_CREATE checks, and the realm CPU model — all derived from one [`Platform`] description
+//! (`realm-platform`).
+
+pub use realm_platform::{DramRegion, Platform};
 
 use crate::abi::feature_register_0 as f0;
-
-/// One DRAM region of the platform's physical address space.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct DramRegion {
-    /// First physical address (granule aligned).
-    pub base: u64,
-    /// Size in bytes (a multiple of the granule size).
-    pub size: u64,
-}
-
-impl DramRegion {
-    /// The region's end address, `None` if `base + size` overflows.
-    pub fn end(&self) -> Option<u64> {
-        self.base.checked_add(self.size)
-    }
-}
 
 /// What the platform supports, reported through `RmiFeatureRegister0` (DEN0137 1.0-rel0 B4.4) and used by
 /// RMI_REALM_CREATE's parameter checks. Field values are in the register's encoding (e.g. `num_bps` is the
@@ -55,48 +43,44 @@ pub struct FeatureProfile {
 }
 
 impl FeatureProfile {
-    /// The names `by_name` accepts.
-    pub const NAMES: &'static [&'static str] = &["default", "qemu-max"];
+    /// The names `by_name` accepts ([`Platform::NAMES`]).
+    pub const NAMES: &'static [&'static str] = Platform::NAMES;
 
-    /// The default profile: 48-bit IPA without LPA2, SVE up to VQ 16, 6 breakpoints, 4 watchpoints, PMU with
-    /// 6 counters, SHA-256 and SHA-512, 4 list registers.
-    pub fn default_profile() -> Self {
+    /// The profile of `platform`: its `RmiFeatureRegister0` fields as TF-RMM derives them from the hardware.
+    pub fn from_platform(platform: &Platform) -> Self {
+        let r = platform.features_register0();
+        let field = |f: crate::abi::FeatureField| u8::try_from(f.get(r)).unwrap_or(u8::MAX);
         Self {
-            name: "default",
-            s2sz: 48,
-            lpa2: false,
-            ..Self::qemu_max()
+            name: Platform::NAMES
+                .iter()
+                .copied()
+                .find(|n| *n == platform.name)
+                .unwrap_or("custom"),
+            s2sz: field(f0::S2SZ),
+            lpa2: f0::LPA2.get(r) != 0,
+            sve_en: f0::SVE_EN.get(r) != 0,
+            sve_vl: field(f0::SVE_VL),
+            num_bps: field(f0::NUM_BPS),
+            num_wps: field(f0::NUM_WPS),
+            pmu_en: f0::PMU_EN.get(r) != 0,
+            pmu_num_ctrs: field(f0::PMU_NUM_CTRS),
+            hash_sha_256: f0::HASH_SHA_256.get(r) != 0,
+            hash_sha_512: f0::HASH_SHA_512.get(r) != 0,
+            gicv3_num_lrs: field(f0::GICV3_NUM_LRS),
+            max_recs_order: field(f0::MAX_RECS_ORDER),
+            hpmn0: platform.hpmn0,
         }
     }
 
     /// The profile TF-RMM `rmm-spec-v1.0-rel0` reports under QEMU `-cpu max` (observed RMI_FEATURES(0) =
     /// 0x28f34317f34, reference page §12).
     pub fn qemu_max() -> Self {
-        Self {
-            name: "qemu-max",
-            s2sz: 52,
-            lpa2: true,
-            sve_en: true,
-            sve_vl: 15,
-            num_bps: 5,
-            num_wps: 3,
-            pmu_en: true,
-            pmu_num_ctrs: 6,
-            hash_sha_256: true,
-            hash_sha_512: true,
-            gicv3_num_lrs: 3,
-            max_recs_order: 10,
-            hpmn0: true,
-        }
+        Self::from_platform(&realm_platform::profiles::qemu_max())
     }
 
-    /// A named profile (`default`, `qemu-max`).
+    /// A named profile ([`Platform::NAMES`]).
     pub fn by_name(name: &str) -> Option<Self> {
-        match name {
-            "default" => Some(Self::default_profile()),
-            "qemu-max" => Some(Self::qemu_max()),
-            _ => None,
-        }
+        Platform::by_name(name).map(|p| Self::from_platform(&p))
     }
 
     /// The value of `RmiFeatureRegister0`.
@@ -118,8 +102,9 @@ impl FeatureProfile {
 }
 
 impl Default for FeatureProfile {
+    /// The `max` platform's profile.
     fn default() -> Self {
-        Self::default_profile()
+        Self::from_platform(&Platform::default())
     }
 }
 
@@ -137,22 +122,25 @@ pub struct PlatformConfig {
 
 impl PlatformConfig {
     /// Base of the default DRAM region (where QEMU `virt` puts RAM).
-    pub const DEFAULT_DRAM_BASE: u64 = 0x4000_0000;
+    pub const DEFAULT_DRAM_BASE: u64 = realm_platform::profiles::DEFAULT_DRAM_BASE;
     /// Size of the default DRAM region: 1 TiB, so a host can back realms of hundreds of GiB (memory is
     /// sparse, untouched granules cost nothing).
-    pub const DEFAULT_DRAM_SIZE: u64 = 1 << 40;
+    pub const DEFAULT_DRAM_SIZE: u64 = realm_platform::profiles::DEFAULT_DRAM_SIZE;
+
+    /// The RMM's view of `platform`, with the idle CPU model.
+    pub fn from_platform(platform: &Platform) -> Self {
+        Self {
+            dram: platform.dram.clone(),
+            features: FeatureProfile::from_platform(platform),
+            cpu: crate::cpu::CpuModel::default(),
+        }
+    }
 }
 
 impl Default for PlatformConfig {
+    /// The `max` platform.
     fn default() -> Self {
-        Self {
-            dram: vec![DramRegion {
-                base: Self::DEFAULT_DRAM_BASE,
-                size: Self::DEFAULT_DRAM_SIZE,
-            }],
-            features: FeatureProfile::default(),
-            cpu: crate::cpu::CpuModel::default(),
-        }
+        Self::from_platform(&Platform::default())
     }
 }
 

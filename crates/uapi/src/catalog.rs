@@ -145,6 +145,18 @@ impl Section {
     }
 }
 
+/// The name of ioctl request `cmd` — a generic KVM request or any revision's realm request — for traces
+/// (`None` for a number no section lists). Where two revisions number different requests alike, the
+/// oldest revision's name is given.
+#[must_use]
+pub fn request_name(cmd: u64) -> Option<&'static str> {
+    CATALOG
+        .iter()
+        .flat_map(|s| s.of_kind(Kind::Request))
+        .find(|i| i.number_value() == Some(cmd))
+        .map(|i| i.name)
+}
+
 /// Every section: `arm64` (generic pieces), then `v10`, `v12`, `v13`, `v14`.
 #[must_use]
 pub fn catalog() -> &'static [Section] {

@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::backend::host_kvm::cpu_time;
-use crate::config::{Abi, Layout, RealmConfig, RealmParams};
+use crate::build::Quiet;
+use crate::config::{AbiRevision, Layout, RealmConfig, RealmParams};
 use crate::image::{ImageSource, filler};
-use crate::ops::{self, OpsError};
+use crate::measure::{MeasureError, measure};
+use crate::os::cpu_time;
 use crate::prepare::{PrepareError, prepare};
-use crate::realm::Quiet;
 use crate::size::{GIB, MIB};
 
 /// One benchmark's figures.
@@ -52,10 +52,15 @@ pub enum BenchError {
     Prepare(&'static str, #[source] PrepareError),
     /// Measuring failed.
     #[error("measuring the {0} benchmark realm")]
-    Measure(&'static str, #[source] OpsError),
+    Measure(&'static str, #[source] MeasureError),
 }
 
-fn firmware_config(mem: u64, payload: usize, seed: u8) -> RealmConfig {
+fn firmware_config(
+    platform: &realm_platform::Platform,
+    mem: u64,
+    payload: usize,
+    seed: u8,
+) -> RealmConfig {
     RealmConfig {
         kernel: None,
         initrd: None,
@@ -70,8 +75,9 @@ fn firmware_config(mem: u64, payload: usize, seed: u8) -> RealmConfig {
         layout: Layout::Kvmtool,
         ipa_bits: None,
         params: RealmParams::default(),
-        abi: Abi::V12,
+        abi: AbiRevision::V12,
         unmeasured: BTreeSet::new(),
+        platform: platform.clone(),
     }
 }
 
@@ -112,7 +118,7 @@ fn time_measure(name: &'static str, cfg: &RealmConfig) -> Result<Timing, BenchEr
     let p = prepare(cfg).map_err(|e| BenchError::Prepare(name, e))?;
     let (cpu0, main0) = (cpu_time(false), cpu_time(true));
     let t = Instant::now();
-    let report = ops::measure(&p, &mut Quiet).map_err(|e| BenchError::Measure(name, e))?;
+    let report = measure(&p, &mut Quiet).map_err(|e| BenchError::Measure(name, e))?;
     let with_teardown = t.elapsed();
     Ok(Timing {
         rim: report.stats.total_time,
@@ -235,12 +241,12 @@ fn mib(bytes: u64) -> f64 {
 /// realm afterwards is shown as a note.
 ///
 /// Run the three benchmarks (a few seconds and ~4 GiB of memory in all).
-pub fn run() -> Result<Vec<Figure>, BenchError> {
+pub fn run(platform: &realm_platform::Platform) -> Result<Vec<Figure>, BenchError> {
     let mut out = Vec::new();
 
     // 3 first: the process's peak RSS must be this realm's.
     let payload = 16 * MIB;
-    let cfg = firmware_config(256 * GIB, 16 << 20, 3);
+    let cfg = firmware_config(platform, 256 * GIB, 16 << 20, 3);
     let d = time_measure("256 GiB", &cfg)?;
     let secs = d.rim.as_secs_f64();
     let rss = peak_rss().unwrap_or(0);
@@ -269,7 +275,7 @@ pub fn run() -> Result<Vec<Figure>, BenchError> {
     drop(sample);
 
     // 1: 1 GiB firmware.
-    let cfg = firmware_config(2 * GIB, 1 << 30, 1);
+    let cfg = firmware_config(platform, 2 * GIB, 1 << 30, 1);
     let cold_copy = firmware_bytes(&cfg).map_or(f64::NAN, |data| cold_copy_seconds(data, 2));
     let d = time_measure("1 GiB firmware", &cfg)?;
     let secs = d.rim.as_secs_f64();
@@ -303,7 +309,7 @@ pub fn run() -> Result<Vec<Figure>, BenchError> {
     drop(cfg);
 
     // 2: 4 GiB RAM, 64 MiB payload.
-    let cfg = firmware_config(4 * GIB, 64 << 20, 2);
+    let cfg = firmware_config(platform, 4 * GIB, 64 << 20, 2);
     let (hash_secs, hash_cpu) =
         firmware_bytes(&cfg).map_or((f64::NAN, f64::NAN), |data| sha256_times(data, 3));
     let cold_copy = firmware_bytes(&cfg).map_or(f64::NAN, |data| cold_copy_seconds(data, 3));

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::config::{Abi, Layout, RealmConfig, RealmParams};
+use crate::config::{AbiRevision, Layout, RealmConfig, RealmParams};
 use crate::image::{ImageSource, filler, synthetic_image};
 use crate::size::MIB;
 
@@ -15,7 +15,7 @@ pub const DEMO_KERNEL_SIZE: usize = 1536 * 1024;
 pub const DEMO_INITRD_SIZE: usize = 300_000;
 
 /// The demo configuration for `abi`.
-pub fn config(abi: Abi) -> RealmConfig {
+pub fn config(abi: AbiRevision) -> RealmConfig {
     RealmConfig {
         kernel: Some(ImageSource::Bytes {
             name: "<demo Image>".into(),
@@ -35,5 +35,6 @@ pub fn config(abi: Abi) -> RealmConfig {
         params: RealmParams::default(),
         abi,
         unmeasured: BTreeSet::new(),
+        platform: realm_platform::Platform::default(),
     }
 }

@@ -6,27 +6,23 @@
 
 use std::io::Write;
 
+use realm_rmi::psci::{
+    PSCI_AFFINITY_INFO_32, PSCI_AFFINITY_INFO_64, PSCI_CPU_ON_32, PSCI_CPU_ON_64,
+    PSCI_RETURN_NOT_SUPPORTED,
+};
 use realm_uapi::arm64 as k;
 use vm_superio::{Serial, Trigger};
 use zerocopy::FromBytes;
 
 use crate::layout::UartInfo;
 
-/// PSCI function ids the VMM completes (SMC64 / SMC32 forms).
-pub mod psci {
-    /// PSCI_CPU_ON (SMC64).
-    pub const CPU_ON_64: u64 = 0xC400_0003;
-    /// PSCI_CPU_ON (SMC32).
-    pub const CPU_ON_32: u64 = 0x8400_0003;
-    /// PSCI_AFFINITY_INFO (SMC64).
-    pub const AFFINITY_INFO_64: u64 = 0xC400_0004;
-    /// PSCI_AFFINITY_INFO (SMC32).
-    pub const AFFINITY_INFO_32: u64 = 0x8400_0004;
-    /// PSCI_SUCCESS.
-    pub const SUCCESS: i32 = 0;
-    /// PSCI_NOT_SUPPORTED.
-    pub const NOT_SUPPORTED: i32 = -1;
-}
+/// The PSCI functions Linux forwards to the VMM (`KVM_EXIT_HYPERCALL`), completed with PSCI_COMPLETE.
+pub const FORWARDED_PSCI: [u32; 4] = [
+    PSCI_CPU_ON_64,
+    PSCI_CPU_ON_32,
+    PSCI_AFFINITY_INFO_64,
+    PSCI_AFFINITY_INFO_32,
+];
 
 /// A level-triggered UART interrupt the VMM does not wire (the realm polls or the host backend injects it).
 #[derive(Debug, Default)]
@@ -183,18 +179,18 @@ pub fn handle<W: Write>(run: &mut [u8], ipa_bits: u8, uart: &mut Uart<W>) -> Exi
         k::KVM_EXIT_HYPERCALL => {
             let h: k::kvm_run_hypercall = r.exit_as();
             match h.nr {
-                psci::CPU_ON_64
-                | psci::CPU_ON_32
-                | psci::AFFINITY_INFO_64
-                | psci::AFFINITY_INFO_32 => ExitAction::PsciComplete {
-                    function: h.nr,
-                    target_mpidr: h.args[0],
-                    entry: h.args[1],
-                    context: h.args[2],
-                },
+                nr if FORWARDED_PSCI.iter().any(|f| u64::from(*f) == nr) => {
+                    ExitAction::PsciComplete {
+                        function: h.nr,
+                        target_mpidr: h.args[0],
+                        entry: h.args[1],
+                        context: h.args[2],
+                    }
+                }
                 nr => {
                     let mut h = h;
-                    h.ret = u64::from(psci::NOT_SUPPORTED.cast_unsigned());
+                    // NOT_SUPPORTED (-1) as the 32-bit value this VMM has always returned in `ret`.
+                    h.ret = PSCI_RETURN_NOT_SUPPORTED & 0xffff_ffff;
                     r.set_exit(&h);
                     tracing::debug!(target: "realm_vmm", function = format_args!("{nr:#x}"), "SMCCC call not supported");
                     ExitAction::Continue
@@ -297,12 +293,12 @@ mod tests {
             }
         );
         let mut h = k::kvm_run_hypercall::new_zeroed();
-        h.nr = psci::CPU_ON_64;
+        h.nr = u64::from(PSCI_CPU_ON_64);
         h.args = [1, 0x8000_0000, 7, 0, 0, 0];
         assert_eq!(
             handle(&mut run_with(k::KVM_EXIT_HYPERCALL, &h), 33, &mut uart()),
             ExitAction::PsciComplete {
-                function: psci::CPU_ON_64,
+                function: u64::from(PSCI_CPU_ON_64),
                 target_mpidr: 1,
                 entry: 0x8000_0000,
                 context: 7

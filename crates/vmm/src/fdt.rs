@@ -282,7 +282,7 @@ mod tests {
     use super::*;
     use crate::config::ConfigFile;
     use crate::image::synthetic_image;
-    use crate::layout::{ImageSizes, place};
+    use crate::layout::{BootImage, ImageSizes, place};
 
     fn dtb(layout: &str, cpus: u32, initrd: Option<u64>) -> (MemoryMap, Vec<u8>) {
         let cfg = ConfigFile {
@@ -298,7 +298,7 @@ mod tests {
         let map = place(
             &cfg,
             &ImageSizes {
-                kernel: Some(&k),
+                kernel: Some(BootImage::of(&k)),
                 initrd,
                 ..Default::default()
             },

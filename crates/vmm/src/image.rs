@@ -106,22 +106,21 @@ pub struct KernelPlacement {
 impl KernelPlacement {
     /// Decide placement for a kernel file of these bytes.
     pub fn of(bytes: &[u8]) -> Self {
-        let file_size = bytes.len() as u64;
-        match Arm64ImageHeader::parse(bytes) {
-            Ok(h) if h.image_size != 0 => Self {
+        Self::new(bytes.len() as u64, Arm64ImageHeader::parse(bytes).ok())
+    }
+
+    /// Decide placement for a kernel file of `file_size` bytes starting with `header` (if it has one).
+    pub fn new(file_size: u64, header: Option<Arm64ImageHeader>) -> Self {
+        match header {
+            Some(h) if h.image_size != 0 => Self {
                 text_offset: h.text_offset,
                 mem_size: h.image_size,
                 header: Some(h),
             },
-            Ok(h) => Self {
+            _ => Self {
                 text_offset: DEFAULT_TEXT_OFFSET,
                 mem_size: file_size,
-                header: Some(h),
-            },
-            Err(_) => Self {
-                text_offset: DEFAULT_TEXT_OFFSET,
-                mem_size: file_size,
-                header: None,
+                header,
             },
         }
     }
@@ -184,44 +183,12 @@ impl ImageSource {
             Self::Bytes { .. } => None,
         }
     }
-
-    /// Read the content.
-    pub fn read(&self) -> Result<Arc<[u8]>, std::io::Error> {
-        match self {
-            Self::File(p) => read_file(p),
-            Self::Bytes { data, .. } => Ok(Arc::clone(data)),
-        }
-    }
-}
-
-/// Read a whole file straight into shared memory: one allocation and one copy (`std::fs::read` then
-/// `Arc::from` would copy a 1 GiB image twice and touch twice its size of fresh memory).
-fn read_file(path: &std::path::Path) -> Result<Arc<[u8]>, std::io::Error> {
-    use std::io::Read as _;
-    let mut file = std::fs::File::open(path)?;
-    let len = usize::try_from(file.metadata()?.len())
-        .map_err(|_| std::io::Error::from(std::io::ErrorKind::OutOfMemory))?;
-    let mut data: Arc<[u8]> = std::iter::repeat_n(0u8, len).collect();
-    let buf = Arc::get_mut(&mut data).ok_or(std::io::ErrorKind::Other)?;
-    file.read_exact(buf)?;
-    Ok(data)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    #[test]
-    fn reads_a_file_whole() {
-        let path = std::env::temp_dir().join(format!("realm-vmm-image-{}", std::process::id()));
-        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
-        std::fs::write(&path, &data).unwrap();
-        let read = ImageSource::File(path.clone()).read();
-        std::fs::remove_file(&path).unwrap();
-        assert_eq!(&read.unwrap()[..], &data[..]);
-        assert!(ImageSource::File(path).read().is_err(), "a missing file");
-    }
 
     #[test]
     fn parses_a_real_shaped_header() {

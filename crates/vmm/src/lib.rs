@@ -10,14 +10,17 @@
 
 pub mod backend;
 pub mod bench;
+pub mod build;
 pub mod config;
 pub mod demo;
 pub mod exits;
 pub mod fdt;
 pub mod image;
+pub mod launch;
 pub mod layout;
-pub mod ops;
+pub mod limits;
+pub mod measure;
+mod os;
 pub mod plan;
 pub mod prepare;
-pub mod realm;
 pub mod size;

@@ -15,7 +15,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::config::{Abi, HashAlgo, ImageKind, RealmConfig};
+use crate::config::{AbiRevision, HashAlgorithm, ImageKind, RealmConfig};
 use crate::layout::{IpaRange, MemoryMap};
 use crate::size::ByteSize;
 
@@ -90,7 +90,8 @@ pub enum Step {
     /// v10 `KVM_CAP_ARM_RME_CONFIG_REALM(ARM_RME_CONFIG_HASH_ALGO)`.
     ConfigureHash {
         /// Algorithm.
-        algo: HashAlgo,
+        #[serde(serialize_with = "crate::config::names::serialize_hash")]
+        algo: HashAlgorithm,
     },
     /// v10 `KVM_CAP_ARM_RME_CONFIG_REALM(ARM_RME_CONFIG_RPV)`.
     ConfigureRpv {
@@ -161,7 +162,11 @@ impl fmt::Display for Step {
                 f,
                 "create GICv3 (distributor {dist}, redistributors {redist})"
             ),
-            Self::ConfigureHash { algo } => write!(f, "configure measurement algorithm {algo}"),
+            Self::ConfigureHash { algo } => write!(
+                f,
+                "configure measurement algorithm {}",
+                crate::config::hash_name(*algo)
+            ),
             Self::ConfigureRpv { rpv } => write!(f, "configure personalization value {rpv}"),
             Self::CreateRealm => f.write_str("create realm descriptor"),
             Self::InitRipas { range } => write!(f, "set RIPAS RAM over {range}"),
@@ -189,7 +194,7 @@ impl fmt::Display for Step {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Plan {
     /// Kernel ABI revision.
-    pub abi: Abi,
+    pub abi: AbiRevision,
     /// Steps, in order.
     pub steps: Vec<Step>,
 }
@@ -219,7 +224,7 @@ impl Plan {
             if p.pmu_counters.is_some() {
                 features.push(VcpuFeature::PmuV3);
             }
-            if cfg.abi == Abi::V10 {
+            if cfg.abi == AbiRevision::V10 {
                 features.push(VcpuFeature::Rec);
             }
             steps.push(Step::CreateVcpu { vcpu, features });
@@ -240,7 +245,7 @@ impl Plan {
             dist: map.gic_dist,
             redist: map.gic_redist,
         });
-        if cfg.abi == Abi::V10 {
+        if cfg.abi == AbiRevision::V10 {
             steps.push(Step::ConfigureHash {
                 algo: p.hash_algo(),
             });
@@ -268,7 +273,7 @@ impl Plan {
             pc: map.pc,
             x0: map.x0,
         });
-        if cfg.abi == Abi::V10 {
+        if cfg.abi == AbiRevision::V10 {
             for vcpu in 0..cfg.cpus {
                 steps.push(Step::FinalizeRec { vcpu });
             }
@@ -315,7 +320,7 @@ mod tests {
     use super::*;
     use crate::config::ConfigFile;
     use crate::image::synthetic_image;
-    use crate::layout::{ImageSizes, place};
+    use crate::layout::{BootImage, ImageSizes, place};
 
     fn plan(abi: &str, extra: impl FnOnce(&mut ConfigFile)) -> Plan {
         let mut f = ConfigFile {
@@ -330,7 +335,7 @@ mod tests {
         let map = place(
             &cfg,
             &ImageSizes {
-                kernel: Some(&k),
+                kernel: Some(BootImage::of(&k)),
                 initrd: Some(5000),
                 ..Default::default()
             },

@@ -12,11 +12,12 @@ mod tests {
 
     use super::support::rim::{Order, Populate, RealmDesc, compute};
     use realm_vmm::backend::simulated::SimulatedBackend;
-    use realm_vmm::config::{Abi, ConfigFile, ImageKind, RealmConfig};
+    use realm_vmm::build::Quiet;
+    use realm_vmm::config::{AbiRevision, ConfigFile, ImageKind, RealmConfig};
     use realm_vmm::image::{ImageSource, filler, synthetic_image};
-    use realm_vmm::ops::{self, LaunchOutcome};
+    use realm_vmm::launch::{self, LaunchOutcome};
+    use realm_vmm::measure;
     use realm_vmm::prepare::{Prepared, prepare};
-    use realm_vmm::realm::Quiet;
 
     const MIB: usize = 1 << 20;
 
@@ -71,23 +72,32 @@ mod tests {
             }
         }
         let params = &p.cfg.params;
+        let platform = &p.cfg.platform;
         let pmu = params.pmu_counters.is_some();
+        let sve = params
+            .sve_vl
+            .map(|bits| u8::try_from(bits / 128 - 1).unwrap());
+        // RmiRealmFlags: LPA2 (bit 0) when the host kernel uses LPA2 (the platform has it), SVE (bit 1) with
+        // a vector length, PMU (bit 2) with counters.
+        let flags =
+            u64::from(platform.lpa2) | (u64::from(sve.is_some()) << 1) | (u64::from(pmu) << 2);
         RealmDesc {
-            sha512: params.hash_algo() == realm_vmm::config::HashAlgo::Sha512,
-            flags: if pmu { 1 << 2 } else { 0 },
+            sha512: params.hash_algo() == realm_vmm::config::HashAlgorithm::Sha512,
+            flags,
             s2sz,
-            sve_vl: 0,
-            // Not given: the kernel keeps ID_AA64DFR0_EL1 as RMI_FEATURES reports (default profile: 6 bps, 4 wps).
-            num_bps: params.num_bps.map_or(5, |n| n - 1),
-            num_wps: params.num_wps.map_or(3, |n| n - 1),
+            sve_vl: sve.unwrap_or(0),
+            // Not given: the kernel keeps ID_AA64DFR0_EL1 as RMI_FEATURES reports, the platform's counts.
+            num_bps: params.num_bps.unwrap_or(platform.breakpoints) - 1,
+            num_wps: params.num_wps.unwrap_or(platform.watchpoints) - 1,
             pmu_num_ctrs: params.pmu_counters.unwrap_or(0),
             ram: ram.to_vec(),
             populates,
             pc: p.map.pc,
             gprs: [p.map.x0, 0, 0, 0, 0, 0, 0, 0],
             order: match p.cfg.abi {
-                Abi::V10 => Order::V10,
-                Abi::V12 => Order::V12,
+                AbiRevision::V10 => Order::V10,
+                AbiRevision::V12 => Order::V12,
+                other => panic!("the VMM drives v10 and v12 only, not {other}"),
             },
         }
     }
@@ -95,7 +105,7 @@ mod tests {
     /// Measure, compare with the calculator, check launch agrees; returns the RIM.
     fn check(cfg: &RealmConfig, ram: &[(u64, u64)], s2sz: u8) -> String {
         let p = prepare(cfg).unwrap();
-        let report = ops::measure_explained(&p, &mut Quiet, true).unwrap();
+        let report = measure::measure_explained(&p, &mut Quiet, true).unwrap();
         let (expected, log) = compute(&desc(&p, ram, s2sz));
         if hex::encode(&expected) != report.rim {
             let first = log
@@ -117,9 +127,9 @@ mod tests {
             );
         }
         assert_eq!(report.extensions.len(), log.len());
-        let backend = SimulatedBackend::new(cfg.abi);
+        let backend = SimulatedBackend::for_platform(cfg.abi, &cfg.platform);
         let mut console = Vec::new();
-        let launched = ops::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
+        let launched = launch::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
         assert_eq!(launched.outcome, LaunchOutcome::ActivatedNoCode);
         assert_eq!(
             hex::encode(launched.measured.unwrap().rim),
@@ -203,6 +213,59 @@ mod tests {
         check(&cfg, &[(0x8000_0000, 64 << 20)], 33);
     }
 
+    /// Issue 9: more debug resources than any named host but `max` offers, on the default platform.
+    #[test]
+    fn max_platform_v12_firmware_6bps_6wps() {
+        let cfg = config(
+            |f| {
+                f.mem = Some("64M".into());
+                f.num_bps = Some(6);
+                f.num_wps = Some(6);
+            },
+            None,
+            None,
+            Some(filler(2 * MIB + 5, 12)),
+        );
+        assert_eq!(cfg.platform.name, "max");
+        check(&cfg, &[(0x8000_0000, 64 << 20)], 33);
+    }
+
+    /// Issue 9: SVE (512 bits: VQ 4, sve_vl 3), 6 PMU counters and SHA-512 through ABI v10 on the default
+    /// platform — the SVE feature, VLS register and finalize on every vCPU, then REALM_CREATE with SVE.
+    #[test]
+    fn max_platform_v10_firmware_sve512_pmu6_sha512() {
+        let cfg = config(
+            |f| {
+                f.mem = Some("64M".into());
+                f.abi = Some("v10".into());
+                f.sve_vl = Some(512);
+                f.pmu_counters = Some(6);
+                f.hash = Some("sha512".into());
+                f.cpus = Some(2);
+            },
+            None,
+            None,
+            Some(filler(MIB + 77, 13)),
+        );
+        let rim = check(&cfg, &[(0x8000_0000, 64 << 20)], 33);
+        assert_eq!(rim.len(), 128);
+    }
+
+    /// SVE through ABI v12 (v12 42/46: the VM has SVE, every vCPU finalized with one vector length).
+    #[test]
+    fn max_platform_v12_kernel_sve2048() {
+        let cfg = config(
+            |f| {
+                f.sve_vl = Some(2048);
+                f.cpus = Some(2);
+            },
+            Some(synthetic_image(MIB, 14)),
+            None,
+            None,
+        );
+        check(&cfg, &[(0x8000_0000, 512 << 20)], 33);
+    }
+
     #[test]
     fn qemu_v10_firmware() {
         let cfg = config(
@@ -261,10 +324,10 @@ mod tests {
     fn demo_rims_are_pinned() {
         // Regression values: the demo's RIMs as computed (and cross-checked above by the calculator on the same
         // construction rules); the README quotes the v12 one.
-        for (abi, edit) in [(Abi::V12, "v12"), (Abi::V10, "v10")] {
+        for (abi, edit) in [(AbiRevision::V12, "v12"), (AbiRevision::V10, "v10")] {
             let cfg = realm_vmm::demo::config(abi);
             let p = prepare(&cfg).unwrap();
-            let report = ops::measure_explained(&p, &mut Quiet, true).unwrap();
+            let report = measure::measure_explained(&p, &mut Quiet, true).unwrap();
             let (expected, _) = compute(&desc(&p, &[(0x8000_0000, 256 << 20)], 33));
             assert_eq!(report.rim, hex::encode(expected), "{edit}");
         }

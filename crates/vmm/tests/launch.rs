@@ -6,17 +6,18 @@
 mod tests {
     use realm_rmm::cpu::scripted::{ScriptedCpus, Step};
     use realm_vmm::backend::simulated::SimulatedBackend;
-    use realm_vmm::config::Abi;
+    use realm_vmm::build::Quiet;
+    use realm_vmm::config::AbiRevision;
     use realm_vmm::exits::ExitStatus;
-    use realm_vmm::ops::{self, LaunchOutcome};
+    use realm_vmm::launch::{self, LaunchOutcome};
+    use realm_vmm::measure;
     use realm_vmm::prepare::prepare;
-    use realm_vmm::realm::Quiet;
 
     /// RSI_IPA_STATE_SET: RIPAS EMPTY over 2 MiB of unpopulated RAM (a shared/private conversion).
     const RSI_IPA_STATE_SET: u32 = 0xC400_0197;
     const CONVERT: (u64, u64) = (0x8800_0000, 0x8820_0000);
 
-    fn launch_scripted(abi: Abi) -> (LaunchOutcome, Vec<u8>, Vec<u64>) {
+    fn launch_scripted(abi: AbiRevision) -> (LaunchOutcome, Vec<u8>, Vec<u64>) {
         let cfg = realm_vmm::demo::config(abi);
         let p = prepare(&cfg).unwrap();
         let shared = 1u64 << (p.map.ipa_bits - 1);
@@ -28,10 +29,10 @@ mod tests {
         }
         script.push(Step::smc(RSI_IPA_STATE_SET, &[CONVERT.0, CONVERT.1, 0, 0])); // step 21
         script.push(Step::smc(0x8400_0008, &[])); // PSCI SYSTEM_OFF
-        let backend = SimulatedBackend::with_cpu(abi, cpus.model());
+        let backend = SimulatedBackend::with_cpu(abi, &cfg.platform, cpus.model());
         let mut console = Vec::new();
-        let report = ops::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
-        let measured = ops::measure(&p, &mut Quiet).unwrap();
+        let report = launch::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
+        let measured = measure::measure(&p, &mut Quiet).unwrap();
         assert_eq!(
             hex::encode(report.measured.unwrap().rim),
             measured.rim,
@@ -50,7 +51,7 @@ mod tests {
     /// write after it would race with vCPU 1's SYSTEM_OFF, which may stop the realm first.)
     #[test]
     fn secondary_vcpu_started_by_cpu_on_powers_off() {
-        for abi in [Abi::V12, Abi::V10] {
+        for abi in [AbiRevision::V12, AbiRevision::V10] {
             let cfg = realm_vmm::demo::config(abi);
             let p = prepare(&cfg).unwrap();
             let uart = p.map.uart.range.base | (1u64 << (p.map.ipa_bits - 1));
@@ -61,9 +62,9 @@ mod tests {
             cpus.script(1)
                 .push(Step::store(uart, 1, 1, u64::from(b'B')))
                 .push(Step::smc(0x8400_0008, &[]));
-            let backend = SimulatedBackend::with_cpu(abi, cpus.model());
+            let backend = SimulatedBackend::with_cpu(abi, &cfg.platform, cpus.model());
             let mut console = Vec::new();
-            let report = ops::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
+            let report = launch::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
             assert_eq!(
                 report.outcome,
                 LaunchOutcome::Stopped(ExitStatus::PowerOff),
@@ -86,7 +87,7 @@ mod tests {
 
     #[test]
     fn uart_output_and_system_off() {
-        for abi in [Abi::V12, Abi::V10] {
+        for abi in [AbiRevision::V12, AbiRevision::V10] {
             let (outcome, console, ripas_result) = launch_scripted(abi);
             // RSI_SUCCESS, next address = top (the whole range converted), response ACCEPT.
             assert_eq!(ripas_result, [0, CONVERT.1, 0], "{abi}");

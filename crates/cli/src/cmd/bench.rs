@@ -13,11 +13,15 @@ pub struct BenchArgs {
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
+    /// The simulated platform the benchmark realms are measured on.
+    #[command(flatten)]
+    platform: crate::cmd::platform::PlatformArgs,
 }
 
 /// Run `realm bench`.
 pub fn run(args: &BenchArgs) -> CliResult {
-    let figures = realm_vmm::bench::run().map_err(runtime)?;
+    let platform = args.platform.resolve()?;
+    let figures = realm_vmm::bench::run(&platform).map_err(runtime)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let text = serde_json::to_string_pretty(&figures).map_err(runtime)?;

@@ -4,7 +4,7 @@
 //! arm64 CCA host. The simulated platform has no AArch64 execution yet: it stops after activation and says so.
 
 use realm_vmm::backend::BackendKind;
-use realm_vmm::ops::LaunchOutcome;
+use realm_vmm::launch::LaunchOutcome;
 
 use crate::cmd::realm_args::{self, Bar, RealmArgs};
 use crate::error::{CliResult, input, runtime};
@@ -27,11 +27,12 @@ pub fn run(args: &LaunchArgs) -> CliResult {
     let kind: BackendKind = args.backend.parse().map_err(input)?;
     let cfg = args.realm.config()?;
     let prepared = realm_args::prepare(&cfg)?;
-    let backend = realm_vmm::backend::open(kind, cfg.abi).map_err(input)?;
+    let backend = realm_vmm::backend::open(kind, cfg.abi, &cfg.platform).map_err(input)?;
     let mut bar = Bar::default();
     let mut console = std::io::stdout();
-    let report = realm_vmm::ops::launch(backend.as_ref(), &prepared, &mut console, &mut bar, false)
-        .map_err(super::ops_error)?;
+    let report =
+        realm_vmm::launch::launch(backend.as_ref(), &prepared, &mut console, &mut bar, false)
+            .map_err(super::launch_error)?;
     let mut out = std::io::stdout().lock();
     if args.plan {
         realm_args::print_plan(&mut out, &prepared.plan.steps, prepared.plan.abi)
@@ -44,7 +45,7 @@ pub fn run(args: &LaunchArgs) -> CliResult {
 pub fn print_outcome(
     out: &mut dyn std::io::Write,
     prepared: &realm_vmm::prepare::Prepared,
-    report: &realm_vmm::ops::LaunchReport,
+    report: &realm_vmm::launch::LaunchReport,
 ) -> anyhow::Result<()> {
     realm_args::summary(out, prepared, report.backend, &report.stats)?;
     match report.outcome {
@@ -56,7 +57,11 @@ pub fn print_outcome(
         LaunchOutcome::Stopped(s) => writeln!(out, "status     realm stopped: {s:?}")?,
     }
     if let Some(m) = &report.measured {
-        writeln!(out, "hash       {}", m.hash_algo)?;
+        writeln!(
+            out,
+            "hash       {}",
+            realm_vmm::config::hash_name(m.hash_algo)
+        )?;
         writeln!(out, "RIM        {}", hex::encode(&m.rim))?;
     }
     Ok(())

@@ -32,8 +32,8 @@ pub fn run(args: &MeasureArgs) -> CliResult {
     let cfg = args.realm.config()?;
     let prepared = realm_args::prepare(&cfg)?;
     let mut bar = Bar::default();
-    let report = realm_vmm::ops::measure_explained(&prepared, &mut bar, args.explain)
-        .map_err(super::ops_error)?;
+    let report = realm_vmm::measure::measure_explained(&prepared, &mut bar, args.explain)
+        .map_err(super::measure_error)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let mut value = serde_json::to_value(&report).map_err(runtime)?;
@@ -52,7 +52,12 @@ pub fn run(args: &MeasureArgs) -> CliResult {
         realm_args::explain(&mut out, &report.extensions).map_err(runtime)?;
     }
     realm_args::summary(&mut out, &prepared, "simulated", &report.stats).map_err(runtime)?;
-    writeln!(out, "hash       {}", report.hash_algo).map_err(runtime)?;
+    writeln!(
+        out,
+        "hash       {}",
+        realm_vmm::config::hash_name(report.hash_algo)
+    )
+    .map_err(runtime)?;
     writeln!(out, "{}", report.rim).map_err(runtime)?;
     Ok(())
 }

@@ -8,12 +8,13 @@ use std::time::Duration;
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use realm_vmm::backend::Extension;
+use realm_vmm::build::{BuildStats, Progress};
 use realm_vmm::config::{ConfigError, ConfigFile, RealmConfig};
 use realm_vmm::plan::Step;
 use realm_vmm::prepare::{PrepareError, Prepared};
-use realm_vmm::realm::{BuildStats, Progress};
 use realm_vmm::size::{ByteSize, MIB};
 
+use crate::cmd::platform::PlatformArgs;
 use crate::error::{CliError, input};
 
 /// A realm configuration: an optional TOML file, overridden by flags.
@@ -75,6 +76,9 @@ pub struct RealmArgs {
     /// Images to populate measured (overrides `unmeasured` from a file).
     #[arg(long, value_delimiter = ',')]
     pub measured: Vec<String>,
+    /// The simulated platform.
+    #[command(flatten)]
+    pub platform: PlatformArgs,
 }
 
 impl RealmArgs {
@@ -103,6 +107,7 @@ impl RealmArgs {
             abi: self.abi.clone(),
             unmeasured: self.unmeasured.clone(),
             measured: self.measured.clone(),
+            platform: self.platform.overrides(),
         };
         file.merge(flags).validate().map_err(config_error)
     }
@@ -310,7 +315,7 @@ fn follows(a: &Extension, b: &Extension) -> bool {
 pub fn print_plan(
     out: &mut dyn Write,
     steps: &[Step],
-    abi: realm_vmm::config::Abi,
+    abi: realm_vmm::config::AbiRevision,
 ) -> anyhow::Result<()> {
     writeln!(out, "realm construction plan (ABI {abi}):")?;
     for (i, s) in steps.iter().enumerate() {

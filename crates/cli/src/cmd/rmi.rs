@@ -1,14 +1,19 @@
 //! `realm rmi …`: the software RMM on its own.
 
 use std::fs::File;
-use std::io::{self, BufReader};
-use std::path::PathBuf;
+use std::io::{self, BufRead, BufReader, Read as _, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
 use realm_rmm::replay::{ReplayError, replay};
-use realm_rmm::{DramRegion, FeatureProfile, PlatformConfig, Rmm};
+use realm_rmm::{DramRegion, PlatformConfig, Rmm};
+
+use crate::cmd::platform::PlatformArgs;
 
 use crate::error::{CliResult, input, runtime};
+
+/// The longest trace line replayed: 1 MiB (a `write` of one 4 KiB granule is about 8 KiB of hex).
+pub const MAX_TRACE_LINE: usize = 1 << 20;
 
 /// Arguments of `realm rmi`.
 #[derive(Debug, clap::Args)]
@@ -21,7 +26,7 @@ pub struct RmiArgs {
 enum RmiCommand {
     /// Replay a JSON-lines RMI trace against a fresh software RMM.
     ///
-    /// Example: `realm rmi replay --dram 0x80000000:1G --features-profile qemu-max trace.jsonl`
+    /// Example: `realm rmi replay --dram 0x80000000:1G --platform qemu-max trace.jsonl`
     Replay(ReplayArgs),
 }
 
@@ -32,9 +37,9 @@ struct ReplayArgs {
     /// platform default (1 TiB at 0x40000000).
     #[arg(long, value_name = "BASE:SIZE")]
     dram: Vec<String>,
-    /// RMI_FEATURES profile (`default`, `qemu-max`).
-    #[arg(long, value_name = "NAME")]
-    features_profile: Option<String>,
+    /// The platform the RMM runs on (its RMI_FEATURES and limits); `--features-profile` is an alias.
+    #[command(flatten)]
+    platform: PlatformArgs,
     /// The trace (JSON lines); `-` for stdin.
     file: PathBuf,
 }
@@ -81,7 +86,7 @@ fn parse_dram(s: &str) -> anyhow::Result<DramRegion> {
 /// Run `realm rmi`.
 pub fn run(args: &RmiArgs) -> CliResult {
     let RmiCommand::Replay(args) = &args.command;
-    let mut platform = PlatformConfig::default();
+    let mut platform = PlatformConfig::from_platform(&args.platform.resolve()?);
     if !args.dram.is_empty() {
         platform.dram = args
             .dram
@@ -90,28 +95,54 @@ pub fn run(args: &RmiArgs) -> CliResult {
             .collect::<anyhow::Result<_>>()
             .map_err(input)?;
     }
-    if let Some(name) = &args.features_profile {
-        platform.features = FeatureProfile::by_name(name).ok_or_else(|| {
-            input(anyhow!(
-                "--features-profile {name}: unknown (known: {})",
-                FeatureProfile::NAMES.join(", ")
-            ))
-        })?;
-    }
     let rmm = Rmm::new(platform);
-    let result = if args.file.as_os_str() == "-" {
-        replay(&rmm, io::stdin().lock(), io::stdout().lock())
+    let out = io::stdout().lock();
+    if args.file.as_os_str() == "-" {
+        replay_lines(&rmm, io::stdin().lock(), out, Path::new("-"))
     } else {
         let file = File::open(&args.file)
             .with_context(|| format!("opening {}", args.file.display()))
             .map_err(input)?;
-        replay(&rmm, BufReader::new(file), io::stdout().lock())
-    };
-    match result {
-        Ok(()) => Ok(()),
-        Err(e @ ReplayError::Malformed { .. }) => Err(input(
-            anyhow!(e).context(format!("replaying {}", args.file.display())),
-        )),
-        Err(e) => Err(runtime(anyhow!(e))),
+        replay_lines(&rmm, BufReader::new(file), out, &args.file)
     }
+}
+
+/// Replay `input` line by line: each line at most [`MAX_TRACE_LINE`] bytes and UTF-8, refused with its number
+/// otherwise (exit 2), as is an input that cannot be read (a directory); writing the results failing is a
+/// runtime failure (exit 1).
+fn replay_lines(rmm: &Rmm, mut trace: impl BufRead, mut out: impl Write, name: &Path) -> CliResult {
+    let bad = |e: anyhow::Error| input(e.context(format!("replaying {}", name.display())));
+    let mut buf = Vec::new();
+    for number in 1.. {
+        buf.clear();
+        let limit = u64::try_from(MAX_TRACE_LINE).unwrap_or(u64::MAX) + 1;
+        let got = (&mut trace)
+            .take(limit)
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("reading the trace {}", name.display()))
+            .map_err(input)?;
+        if got == 0 {
+            break;
+        }
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        if line.len() > MAX_TRACE_LINE {
+            return Err(bad(anyhow!(
+                "line {number} is longer than 1 MiB (the most a trace line may be)"
+            )));
+        }
+        let Ok(text) = std::str::from_utf8(line) else {
+            return Err(bad(anyhow!("line {number} is not UTF-8 text")));
+        };
+        match replay(rmm, text.as_bytes(), &mut out) {
+            Ok(()) => {}
+            Err(ReplayError::Malformed { reason, .. }) => {
+                return Err(bad(anyhow!(ReplayError::Malformed {
+                    line: number,
+                    reason
+                })));
+            }
+            Err(e) => return Err(runtime(anyhow!(e))),
+        }
+    }
+    out.flush().map_err(runtime)
 }

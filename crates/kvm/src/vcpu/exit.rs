@@ -4,7 +4,7 @@
 use std::mem::offset_of;
 use std::sync::Arc;
 
-use realm_rmm::abi::{
+use realm_rmi::{
     REC_ENTRY_FLAG_EMUL_MMIO, REC_ENTRY_FLAG_RIPAS_RESPONSE, RMI_EMPTY, RMI_ERROR_REALM,
     RMI_EXIT_FIQ, RMI_EXIT_HOST_CALL, RMI_EXIT_IRQ, RMI_EXIT_PSCI, RMI_EXIT_RIPAS_CHANGE,
     RMI_EXIT_SYNC, RMI_RAM, RmiRecEnter, RmiRecExit, RmiRecRun,
@@ -16,26 +16,22 @@ use realm_uapi::arm64::{
     KVM_HYPERCALL_EXIT_SMC, KVM_SYSTEM_EVENT_RESET, KVM_SYSTEM_EVENT_SHUTDOWN,
 };
 
+use realm_rmi::psci::{
+    PSCI_AFFINITY_INFO_32, PSCI_AFFINITY_INFO_64, PSCI_CPU_OFF, PSCI_CPU_ON_32, PSCI_CPU_ON_64,
+    PSCI_RETURN_ALREADY_ON, PSCI_RETURN_DENIED, PSCI_RETURN_INVALID_PARAMS, PSCI_RETURN_SUCCESS,
+    PSCI_SYSTEM_OFF, PSCI_SYSTEM_RESET, SMCCC_RET_NOT_SUPPORTED,
+};
+
 use crate::abi::{KVM_SMCCC_FILTER_DENY, KVM_SMCCC_FILTER_FWD_TO_USER, KVM_SMCCC_FILTER_HANDLE};
-use crate::realm::RealmState;
+use crate::rmi::KvmRealmState;
 use crate::vm::Vm;
 use crate::{Errno, PAGE_SIZE, lock};
 
 use super::{PendingMmio, Vcpu, fault};
 
-/// PSCI function ids (PSCI 1.x, SMC32 and SMC64 forms).
-const PSCI_CPU_OFF: u32 = 0x8400_0002;
-const PSCI_CPU_ON: [u32; 2] = [0x8400_0003, 0xc400_0003];
-const PSCI_AFFINITY_INFO: [u32; 2] = [0x8400_0004, 0xc400_0004];
-const PSCI_SYSTEM_OFF: u32 = 0x8400_0008;
-const PSCI_SYSTEM_RESET: u32 = 0x8400_0009;
-/// PSCI return codes.
-const PSCI_RET_SUCCESS: u64 = 0;
-const PSCI_RET_INVALID_PARAMS: u64 = (-2i64).cast_unsigned();
-const PSCI_RET_DENIED: u64 = (-3i64).cast_unsigned();
-const PSCI_RET_ALREADY_ON: u64 = (-4i64).cast_unsigned();
-/// `SMCCC_RET_NOT_SUPPORTED`.
-const SMCCC_RET_NOT_SUPPORTED: u64 = u64::MAX;
+/// PSCI calls the kernel handles for a realm, SMC32 and SMC64 forms (v12 `kvm_psci_call`).
+const PSCI_CPU_ON: [u32; 2] = [PSCI_CPU_ON_32, PSCI_CPU_ON_64];
+const PSCI_AFFINITY_INFO: [u32; 2] = [PSCI_AFFINITY_INFO_32, PSCI_AFFINITY_INFO_64];
 /// `MPIDR_HWID_BITMASK`.
 const MPIDR_HWID_BITMASK: u64 = 0xff_00ff_ffff;
 
@@ -169,7 +165,7 @@ fn complete_mmio(vm: &Vm, vcpu: &Vcpu) {
 fn pre_enter(vm: &Vm, vcpu: &Vcpu) -> Result<(u64, u64), Errno> {
     let state = vm.lock().realm.state;
     let mut arch = lock(&vcpu.arch);
-    if state != RealmState::Active {
+    if state != KvmRealmState::Active {
         return Err(Errno::EINVAL);
     }
     let rec = arch.rec.clone().ok_or(Errno::EINVAL)?;
@@ -356,7 +352,7 @@ fn psci_call(vm: &Vm, vcpu: &Vcpu, func: u32) -> Result<Continue, Errno> {
     let set_x0 = |v: u64| lock(&vcpu.arch).regs[0] = v;
     if PSCI_CPU_ON.contains(&func) {
         let Some(target) = mpidr_to_vcpu(vm, x1) else {
-            set_x0(PSCI_RET_INVALID_PARAMS);
+            set_x0(PSCI_RETURN_INVALID_PARAMS);
             return Ok(Continue::Enter);
         };
         // v12 psci.c `kvm_psci_vcpu_on`: a powered-off target gets PSCI_COMPLETE(SUCCESS) under its
@@ -368,20 +364,20 @@ fn psci_call(vm: &Vm, vcpu: &Vcpu, func: u32) -> Result<Continue, Errno> {
             let mut t = lock(&target.arch);
             if t.power_off {
                 if let Some((c, tr)) = recs {
-                    let _ = vm.shared.cmds().psci_complete(c, tr, PSCI_RET_SUCCESS);
+                    let _ = vm.shared.cmds().psci_complete(c, tr, PSCI_RETURN_SUCCESS);
                 }
                 t.power_off = false;
                 target.wake.notify_all();
-                PSCI_RET_SUCCESS
+                PSCI_RETURN_SUCCESS
             } else {
-                PSCI_RET_ALREADY_ON
+                PSCI_RETURN_ALREADY_ON
             }
         };
-        if ret != PSCI_RET_SUCCESS {
-            let status = if ret == PSCI_RET_ALREADY_ON {
-                PSCI_RET_SUCCESS
+        if ret != PSCI_RETURN_SUCCESS {
+            let status = if ret == PSCI_RETURN_ALREADY_ON {
+                PSCI_RETURN_SUCCESS
             } else {
-                PSCI_RET_DENIED
+                PSCI_RETURN_DENIED
             };
             let _ = realm_psci_complete(vm, vcpu, &target, status);
         }
@@ -392,11 +388,11 @@ fn psci_call(vm: &Vm, vcpu: &Vcpu, func: u32) -> Result<Continue, Errno> {
         let lowest = lock(&vcpu.arch).regs[2];
         match mpidr_to_vcpu(vm, x1) {
             Some(target) if lowest == 0 => {
-                let _ = realm_psci_complete(vm, vcpu, &target, PSCI_RET_SUCCESS);
+                let _ = realm_psci_complete(vm, vcpu, &target, PSCI_RETURN_SUCCESS);
                 let off = lock(&target.arch).power_off;
                 set_x0(u64::from(off));
             }
-            _ => set_x0(PSCI_RET_INVALID_PARAMS),
+            _ => set_x0(PSCI_RETURN_INVALID_PARAMS),
         }
         let _ = x3;
         return Ok(Continue::Enter);

@@ -2,10 +2,10 @@
 //! `private_memslot_fault` → `kvm_gmem_get_pfn` → `realm_map_protected`).
 
 use crate::memslot::range_is_private;
-use realm_rmm::abi::RMI_ERROR_RTT;
+use realm_rmi::RMI_ERROR_RTT;
 use realm_uapi::arm64::KVM_EXIT_MEMORY_FAULT;
 
-use crate::rmi::RMM_RTT_MAX_LEVEL;
+use crate::rmi_cmds::RMM_RTT_MAX_LEVEL;
 use crate::vm::Vm;
 use crate::{Errno, PAGE_SIZE};
 

@@ -1,7 +1,7 @@
 //! Complete realm constructions, as a VMM does them, for each revision.
 
 use crate::common::uapi::*;
-use realm_kvm::{AbiRevision, Errno, RealmState};
+use realm_kvm::{AbiRevision, Errno, KvmRealmState};
 
 use crate::common::{H, RAM_GPA, psci_0_2};
 
@@ -22,7 +22,7 @@ fn v12_construction_order() {
     assert_eq!(h.get_reg(v0, reg::PC), Ok(RAM_GPA));
     let src = h.user(3 * 4096);
     h.fill(src, 3 * 4096, 7);
-    assert_eq!(h.k.debug_realm_state(vm), Some(RealmState::None));
+    assert_eq!(h.k.debug_realm_state(vm), Some(KvmRealmState::None));
     assert_eq!(
         h.populate(
             vm,
@@ -33,11 +33,11 @@ fn v12_construction_order() {
         ),
         Ok(3 * 4096)
     );
-    assert_eq!(h.k.debug_realm_state(vm), Some(RealmState::New));
+    assert_eq!(h.k.debug_realm_state(vm), Some(KvmRealmState::New));
     let rd = h.k.debug_realm_rd(vm).unwrap();
     h.k.kvm_run(v0).unwrap().set_immediate_exit(1);
     assert_eq!(h.run(v0), Err(Errno::EINTR));
-    assert_eq!(h.k.debug_realm_state(vm), Some(RealmState::Active));
+    assert_eq!(h.k.debug_realm_state(vm), Some(KvmRealmState::Active));
     let log = h.rmm.log(rd);
     assert!(
         log[0].starts_with("create s2sz=40 flags=0 bps=5 wps=3 hash=0"),
@@ -126,7 +126,7 @@ fn v10_construction_order() {
         Err(Errno::EBUSY)
     );
     h.rme(vm, rme::KVM_CAP_ARM_RME_ACTIVATE_REALM, &[]).unwrap();
-    assert_eq!(h.k.debug_realm_state(vm), Some(RealmState::Active));
+    assert_eq!(h.k.debug_realm_state(vm), Some(KvmRealmState::Active));
     let rd = h.k.debug_realm_rd(vm).unwrap();
     let log = h.rmm.log(rd);
     assert!(log[0].contains("hash=1"), "{log:?}");

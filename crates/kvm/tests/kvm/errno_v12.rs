@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::common::uapi::*;
-use realm_kvm::{AbiRevision, Errno, Fd, IoctlArg, RealmState};
+use realm_kvm::{AbiRevision, Errno, Fd, IoctlArg, KvmRealmState};
 
 use crate::common::mini_rmm::MiniRmm;
 use crate::common::{H, RAM_GPA, psci_0_2};
@@ -178,7 +178,7 @@ fn populate_argument_checks() {
     );
     assert_eq!(
         h.k.debug_realm_state(vm),
-        Some(RealmState::None),
+        Some(KvmRealmState::None),
         "checks come before realm creation"
     );
     assert_eq!(
@@ -188,7 +188,7 @@ fn populate_argument_checks() {
     );
     assert_eq!(
         h.k.debug_realm_state(vm),
-        Some(RealmState::New),
+        Some(KvmRealmState::New),
         "the RD was created first"
     );
     assert_eq!(
@@ -275,7 +275,7 @@ fn populate_after_activation_or_death() {
     let v = h.vcpu(vm, 0).unwrap();
     h.vcpu_init(v, psci_0_2()).unwrap();
     assert_eq!(h.run(v), Err(Errno::EOPNOTSUPP), "no in-kernel irqchip");
-    assert_eq!(h.k.debug_realm_state(vm), Some(RealmState::Dead));
+    assert_eq!(h.k.debug_realm_state(vm), Some(KvmRealmState::Dead));
     assert_eq!(
         h.run(v),
         Err(Errno::ENXIO),
@@ -301,7 +301,7 @@ fn first_run_checks() {
     let v1 = h.vcpu(vm, 1).unwrap();
     // v1 never initialised: kvm_create_rec requires PSCI 0.2 of every vCPU.
     assert_eq!(h.run(v0), Err(Errno::EINVAL));
-    assert_eq!(h.k.debug_realm_state(vm), Some(RealmState::Dead));
+    assert_eq!(h.k.debug_realm_state(vm), Some(KvmRealmState::Dead));
     let _ = (v1, &mut h);
 }
 
@@ -463,7 +463,7 @@ fn immediate_exit_after_activation() {
     let (vm, v, _) = setup(&mut h);
     h.k.kvm_run(v).unwrap().set_immediate_exit(1);
     assert_eq!(h.run(v), Err(Errno::EINTR));
-    assert_eq!(h.k.debug_realm_state(vm), Some(RealmState::Active));
+    assert_eq!(h.k.debug_realm_state(vm), Some(KvmRealmState::Active));
     assert_eq!(h.run(v), Err(Errno::EINTR));
     assert_eq!(h.vgic(vm), Err(Errno::EEXIST));
 }

@@ -21,4 +21,6 @@ mod realm_run;
 #[cfg(test)]
 mod rim;
 #[cfg(test)]
+mod sve;
+#[cfg(test)]
 mod teardown;

@@ -14,11 +14,7 @@ use crate::common::{H, psci_0_2};
 /// A v10 realm VM with one PMU vCPU whose PMCR_EL0 was written with `pmcr` (if any), then CREATE_REALM.
 /// Returns the RIM after REALM_CREATE.
 fn rim_after_create(pmcr: Option<u64>) -> Vec<u8> {
-    let mut h = H::with_rmm(
-        AbiRevision::V10,
-        Arc::new(Rmm::new(PlatformConfig::default())),
-        None,
-    );
+    let mut h = H::with_rmm(AbiRevision::V10, Arc::new(Rmm::new(qemu_max())), None);
     let vm: Fd = h.realm_vm();
     let vcpu = h.vcpu(vm, 0).unwrap();
     let features =
@@ -33,7 +29,7 @@ fn rim_after_create(pmcr: Option<u64>) -> Vec<u8> {
 }
 
 /// SHA-256 of the measured RmiRealmParams fields (rmm-v1.0.md §3.1), written here independently: flags
-/// (bit 2 = PMU), s2sz 40, num_bps/num_wps as the default platform's FEATURES (NUM_BPS 5, NUM_WPS 3, the
+/// (bit 2 = PMU), s2sz 40, num_bps/num_wps as the qemu-max platform's FEATURES (NUM_BPS 5, NUM_WPS 3, the
 /// encoded values), `pmu_num_ctrs`, hash_algo 0.
 fn expected(pmu_num_ctrs: u64) -> Vec<u8> {
     let mut p = vec![0u8; 4096];
@@ -54,13 +50,20 @@ fn pmcr_n_sets_the_realm_pmu_counter_count() {
 
 #[test]
 fn without_pmcr_write_the_realm_gets_the_maximum() {
-    let max = (PlatformConfig::default().features.register0() >> 27) & 0x1f;
+    let max = (qemu_max().features.register0() >> 27) & 0x1f;
     assert!(max > 0, "the default platform has a PMU");
     assert_eq!(rim_after_create(None), expected(max));
 }
 
 #[test]
 fn pmcr_n_above_the_maximum_is_ignored() {
-    let max = (PlatformConfig::default().features.register0() >> 27) & 0x1f;
+    let max = (qemu_max().features.register0() >> 27) & 0x1f;
     assert_eq!(rim_after_create(Some((max + 1) << 11)), expected(max));
+}
+
+/// The platform these expectations were written for: `qemu-max` (NUM_BPS 5, NUM_WPS 3, 6 PMU counters).
+fn qemu_max() -> PlatformConfig {
+    PlatformConfig::from_platform(
+        &realm_rmm::Platform::by_name("qemu-max").expect("a named platform"),
+    )
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::common::uapi::*;
-use realm_kvm::{AbiRevision, Errno, Fd, RealmState};
+use realm_kvm::{AbiRevision, Errno, Fd, KvmRealmState};
 use realm_rmm::host::{HostMemory, Rmi, SmcRegs};
 use realm_rmm::{PlatformConfig, Rmm};
 
@@ -34,7 +34,7 @@ struct Ref {
 impl Ref {
     fn new() -> Self {
         Self {
-            rmm: Rmm::new(PlatformConfig::default()),
+            rmm: Rmm::new(qemu_max()),
             next: PlatformConfig::DEFAULT_DRAM_BASE,
         }
     }
@@ -164,7 +164,7 @@ fn load(h: &H<Rmm>, hva: u64, base: u64) {
 }
 
 fn realm_h(abi: AbiRevision) -> H<Rmm> {
-    H::with_rmm(abi, Arc::new(Rmm::new(PlatformConfig::default())), None)
+    H::with_rmm(abi, Arc::new(Rmm::new(qemu_max())), None)
 }
 
 fn close_all(h: &H<Rmm>, fds: &[Fd]) {
@@ -220,7 +220,7 @@ fn v12_rim_equals_direct_rmi_sequence() {
     );
     h.k.kvm_run(v0).unwrap().set_immediate_exit(1);
     assert_eq!(h.run(v0), Err(Errno::EINTR));
-    assert_eq!(h.k.debug_realm_state(vm), Some(RealmState::Active));
+    assert_eq!(h.k.debug_realm_state(vm), Some(KvmRealmState::Active));
     h.rmm.check_invariants().unwrap();
     let rd = h.k.debug_realm_rd(vm).unwrap();
     let got = h.rmm.measurements(rd).unwrap();
@@ -318,4 +318,11 @@ fn v10_rim_equals_direct_rmi_sequence() {
     assert_eq!(got, r.rmm.measurements(rrd).unwrap());
     assert_eq!(got.rim.len(), 64, "SHA-512 realm");
     close_all(&h, &fds);
+}
+
+/// The platform these expectations were written for: `qemu-max` (NUM_BPS 5, NUM_WPS 3, 6 PMU counters).
+fn qemu_max() -> PlatformConfig {
+    PlatformConfig::from_platform(
+        &realm_rmm::Platform::by_name("qemu-max").expect("a named platform"),
+    )
 }

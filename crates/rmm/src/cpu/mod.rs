@@ -1,16 +1,6 @@
-//! The realm CPU: the seam between the RMM and whatever executes a REC's instructions.
-//!
-//! The seam itself (REC context, exits, realm memory, CPU-model traits, the idle and scripted CPUs) lives in
-//! the `realm-cpu` crate and is re-exported here, so `realm_rmm::cpu::X` names what it always named. This
-//! module keeps what the RMM does with a REC around the CPU: entering it (`entry`), handling its exits
-//! (`exit`), injecting exceptions (`inject`) and its run state (`rec_state`).
-
-pub(crate) mod entry;
-pub(crate) mod exit;
-mod inject;
-pub(crate) mod rec_state;
-
-pub(crate) use inject::{inject_sync_external_abort, inject_undefined};
+//! The realm CPU seam, from `realm-cpu`: the REC context, exits, realm memory and the CPU-model traits (and,
+//! with the `testing` feature, the scripted CPU). Re-exported so `realm_rmm::cpu::X` names the seam for the
+//! RMM's users; what the RMM does around a running REC lives in [`crate::rec`].
 
 pub use realm_cpu::esr;
 #[cfg(feature = "testing")]

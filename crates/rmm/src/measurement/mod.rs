@@ -8,6 +8,7 @@
 use sha2::{Digest as _, Sha256, Sha512};
 use zerocopy::{FromZeros as _, IntoBytes as _};
 
+pub use crate::abi::HashAlgorithm;
 use crate::abi::{RmiRealmParams, RmiRecParams};
 
 mod pipeline;
@@ -23,35 +24,14 @@ const DESC_TYPE_DATA: u8 = 0;
 const DESC_TYPE_REC: u8 = 1;
 const DESC_TYPE_RIPAS: u8 = 2;
 
-/// The hash algorithm of a realm's measurements (`RmiHashAlgorithm`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum HashAlgorithm {
-    /// SHA-256 (`RMI_HASH_SHA_256`).
-    Sha256,
-    /// SHA-512 (`RMI_HASH_SHA_512`).
-    Sha512,
+/// Hashing with a realm's [`HashAlgorithm`] (the enum is the ABI's, in `realm-rmi`).
+pub(crate) trait HashExt {
+    /// Hash `data` into a zero-padded slot.
+    fn hash(self, data: &[u8]) -> Slot;
 }
 
-impl HashAlgorithm {
-    /// The algorithm for an `RmiHashAlgorithm` value.
-    pub fn from_rmi(value: u8) -> Option<Self> {
-        match value {
-            0 => Some(Self::Sha256),
-            1 => Some(Self::Sha512),
-            _ => None,
-        }
-    }
-
-    /// Digest length in bytes.
-    pub fn digest_len(self) -> usize {
-        match self {
-            Self::Sha256 => 32,
-            Self::Sha512 => 64,
-        }
-    }
-
-    /// Hash `data` into a zero-padded slot.
-    pub(crate) fn hash(self, data: &[u8]) -> Slot {
+impl HashExt for HashAlgorithm {
+    fn hash(self, data: &[u8]) -> Slot {
         let mut out = [0; MAX_MEASUREMENT_SIZE];
         match self {
             Self::Sha256 => out[..32].copy_from_slice(&Sha256::digest(data)),

@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use super::{HashAlgorithm, RealmMeasurements, Slot};
+use super::{HashAlgorithm, HashExt as _, RealmMeasurements, Slot};
 use crate::memory::{Granule, PhysMem};
 
 /// Queued DATA_CREATE extensions above which the caller helps hashing (16384 granules: 64 MiB of

@@ -2,8 +2,8 @@
 //! TF-RMM `rmm-spec-v1.0-rel0` `runtime/rsi/psci.c` `psci_complete_request`.
 
 use super::*;
-use crate::cpu::rec_state::RecRun;
 use crate::cpu::{PSTATE_INIT, SCTLR_EL1_EE, SCTLR_EL1_RESET};
+use crate::rec::state::RecRun;
 
 /// Why PSCI_COMPLETE refuses (every case is `RMI_ERROR_INPUT`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

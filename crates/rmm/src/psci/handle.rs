@@ -8,8 +8,9 @@
 
 use super::*;
 use crate::abi::{REC_EXIT_NR_GPRS, RMI_EXIT_PSCI, RmiRecExit};
-use crate::cpu::rec_state::RecRun;
-use crate::rsi::{RealmAccess, RsiAction, RsiResult};
+use crate::rec::access::RealmAccess;
+use crate::rec::call::{RsiAction, RsiResult};
+use crate::rec::state::RecRun;
 
 /// Handle PSCI function `fid` from `rec`.
 pub(crate) fn handle_psci(

@@ -1,4 +1,22 @@
-//! The Realm Execution Context (REC): what RMI_REC_CREATE records about a vCPU.
+//! The Realm Execution Context (REC) and everything that enters and leaves it.
+//!
+//! - this module: what RMI_REC_CREATE records about a vCPU ([`Rec`]);
+//! - [`state`]: the REC's run state — its CPU context and model, what the last exit left pending;
+//! - [`access`], [`view`]: the realm as a running REC's handlers see it (IPA walks, RIPAS, measurements,
+//!   memory), and the view over the RMM state that implements it;
+//! - [`call`]: what an RSI/PSCI handler asks the run loop to do;
+//! - [`run`]: RMI_REC_ENTER's run — completions on entry, the run loop, exit handling, the realm SMC dispatch
+//!   and exception injection (TF-RMM `runtime/core/{run,exit,inject_exp}.c`).
+//!
+//! Dependencies point one way: `rsi` and `psci` use `state`, `access` and `call`; `run` uses them all.
+
+pub(crate) mod access;
+pub(crate) mod call;
+#[cfg(test)]
+pub(crate) mod fake;
+pub(crate) mod run;
+pub(crate) mod state;
+pub(crate) mod view;
 
 use crate::abi::REC_EXIT_NR_GPRS;
 
@@ -26,7 +44,7 @@ pub(crate) struct Rec {
     pub(crate) aux: Vec<u64>,
     /// Execution state (registers, pending requests, CPU model), made from the fields above on first use by
     /// RMI_REC_ENTER or PSCI; those fields keep the REC_CREATE values.
-    pub(crate) run: Option<crate::cpu::rec_state::RecRun>,
+    pub(crate) run: Option<state::RecRun>,
 }
 
 /// Whether an `RmiRecMpidr` has only Aff0[3:0], Aff1[15:8], Aff2[23:16], Aff3[31:24] set

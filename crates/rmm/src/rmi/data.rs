@@ -16,7 +16,7 @@ use super::{RawArgs, Reply, RmiError, RmiResult};
 use crate::Rmm;
 use crate::abi::{RMI_MEASURE_CONTENT, RMI_NO_MEASURE_CONTENT};
 use crate::granule::GranuleState;
-use crate::measurement::{HashAlgorithm, Slot};
+use crate::measurement::{HashAlgorithm, HashExt as _, Slot};
 use crate::memory::{Granule, PhysMem};
 use crate::realm::RealmState;
 use crate::rmm::RmmState;

@@ -14,7 +14,7 @@ use crate::Rmm;
 use crate::granule::GranuleState;
 use crate::memory::granule_aligned;
 use crate::psci::complete::complete_request;
-use crate::rsi::view;
+use crate::rec::view;
 
 /// RMI_PSCI_COMPLETE(calling_rec, target_rec, status).
 pub(crate) fn psci_complete(rmm: &Rmm, a: &RawArgs) -> RmiResult {

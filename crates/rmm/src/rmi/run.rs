@@ -16,20 +16,22 @@
 //! IRQ exits; the exit's timer fields are zero), PMU overflow (NOT_ACTIVE), virtual interrupt delivery (the
 //! list registers come back as the host wrote them).
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use zerocopy::{FromZeros, IntoBytes};
 
 use super::{RawArgs, Reply, RmiError, RmiResult};
 use crate::Rmm;
 use crate::abi::{REC_ENTRY_FLAG_RIPAS_RESPONSE, RmiRecEnter, RmiRecExit, RmiStatus};
-use crate::cpu::rec_state::RecRun;
-use crate::cpu::{RecIdentity, entry, exit as realm_exit};
+use crate::cpu::RecIdentity;
 use crate::granule::GranuleState;
 use crate::memory::granule_aligned;
 use crate::realm::RealmState;
-use crate::rsi::view::{self, RealmMem, RealmView};
-use crate::rsi::{self, emulate_stage2_data_abort};
+use crate::rec::access::par_size;
+use crate::rec::run::{emulate_stage2_data_abort, entry, run_realm};
+use crate::rec::state::RecRun;
+use crate::rec::view::{self, RealmView};
+use crate::rsi;
 
 /// Offset of `RmiRecRun.exit`.
 const EXIT_OFFSET: u64 = 0x800;
@@ -91,7 +93,7 @@ fn prepare(
         return Err(RmiError::REC);
     }
     entry::gic_copy_from_entry(rec, enter, lrs);
-    let par = rsi::par_size(view::ipa_bits(&st, rd));
+    let par = par_size(view::ipa_bits(&st, rd));
     let rec = view::rec_run_mut(&mut st, rec_pa).ok_or(RmiError::INPUT)?;
     if !entry::complete_sea_insertion(rec, enter, |ipa| ipa < par)
         || !entry::complete_mmio_emulation(rec, enter)
@@ -119,25 +121,6 @@ fn prepare(
         run.cpu = Some(Mutex::new(rmm.platform().cpu.create(id)));
     }
     Ok(Some(run))
-}
-
-/// Run the REC until an exit goes to the host, taking the state lock only to handle each exit.
-fn run_realm(rmm: &Rmm, rec: &mut RecRun, exit: &mut RmiRecExit) {
-    let Some(cpu) = rec.cpu.take() else {
-        return;
-    };
-    let mut cpu = cpu.into_inner().unwrap_or_else(PoisonError::into_inner);
-    let rd = rec.rd;
-    loop {
-        let taken = cpu.run(&mut rec.ctx, &mut RealmMem::new(rmm, rd));
-        let mut st = rmm.lock();
-        let resume =
-            realm_exit::handle_realm_exit(rec, &mut RealmView::new(rmm, &mut st, rd), exit, taken);
-        if !resume {
-            break;
-        }
-    }
-    rec.cpu = Some(Mutex::new(cpu));
 }
 
 /// Write the exit half of `RmiRecRun`; a refused write is RMI_ERROR_INPUT.

@@ -7,17 +7,18 @@
 //! buffer IPA, `offset ≥ 4096`, `offset + size > 4096` or wrapping) and then, with no successful INIT,
 //! returns `RSI_ERROR_STATE`.
 
-use super::{RealmAccess, RsiResult, granule_aligned};
 use crate::abi::rsi::{RSI_ERROR_INPUT, RSI_ERROR_STATE, RSI_ERROR_UNKNOWN};
-use crate::cpu::rec_state::RecRun;
+use crate::rec::access::{RealmAccess, granule_aligned};
+use crate::rec::call::RsiResult;
+use crate::rec::state::RecRun;
 
 /// RSI_ATTESTATION_TOKEN_INIT(challenge in X1..X8).
-pub(super) fn token_init(rec: &RecRun) -> RsiResult {
+pub(crate) fn token_init(rec: &RecRun) -> RsiResult {
     RsiResult::ret(RSI_ERROR_UNKNOWN, rec)
 }
 
 /// RSI_ATTESTATION_TOKEN_CONTINUE(buf IPA, offset, size).
-pub(super) fn token_continue(rec: &RecRun, realm: &dyn RealmAccess) -> RsiResult {
+pub(crate) fn token_continue(rec: &RecRun, realm: &dyn RealmAccess) -> RsiResult {
     let [ipa, offset, size] = [rec.ctx.gprs[1], rec.ctx.gprs[2], rec.ctx.gprs[3]];
     let end = offset.checked_add(size);
     if !granule_aligned(ipa) || offset >= 0x1000 || end.is_none_or(|e| e > 0x1000) {

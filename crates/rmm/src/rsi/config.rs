@@ -3,13 +3,14 @@
 
 use std::mem::offset_of;
 
-use super::{RealmAccess, RsiResult, granule_aligned, map_realm_granule};
 use crate::abi::rsi::{RSI_ABI_VERSION, RSI_ERROR_INPUT, RSI_SUCCESS, RsiRealmConfig};
-use crate::cpu::rec_state::RecRun;
+use crate::rec::access::{RealmAccess, granule_aligned, map_realm_granule};
+use crate::rec::call::RsiResult;
+use crate::rec::state::RecRun;
 
 /// RSI_VERSION(req): SUCCESS iff `req` is 1.0, else ERROR_INPUT; X1 = X2 = 1.0 either way (the only revision
 /// implemented).
-pub(super) fn version(rec: &RecRun) -> RsiResult {
+pub(crate) fn version(rec: &RecRun) -> RsiResult {
     let status = if rec.ctx.gprs[1] == RSI_ABI_VERSION {
         RSI_SUCCESS
     } else {
@@ -19,14 +20,14 @@ pub(super) fn version(rec: &RecRun) -> RsiResult {
 }
 
 /// RSI_FEATURES(index): SUCCESS with X1 = 0 for every index (no RSI 1.0 feature register bits).
-pub(super) fn features(rec: &RecRun) -> RsiResult {
+pub(crate) fn features(rec: &RecRun) -> RsiResult {
     RsiResult::ret4([RSI_SUCCESS, 0, 0, 0], rec)
 }
 
 /// RSI_REALM_CONFIG(ipa): writes `ipa_width`, `hash_algo` and `rpv` of an `RsiRealmConfig` into the granule
 /// at `ipa`. ERROR_INPUT when `ipa` is unaligned or outside PAR, or its RIPAS is EMPTY; a stage-2 fault
 /// (host exit) when it is not assigned RAM.
-pub(super) fn realm_config(rec: &RecRun, realm: &mut dyn RealmAccess) -> RsiResult {
+pub(crate) fn realm_config(rec: &RecRun, realm: &mut dyn RealmAccess) -> RsiResult {
     let ipa = rec.ctx.gprs[1];
     if !granule_aligned(ipa) || !realm.in_par(ipa) {
         return RsiResult::ret(RSI_ERROR_INPUT, rec);

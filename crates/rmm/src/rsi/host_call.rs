@@ -3,10 +3,11 @@
 
 use std::mem::offset_of;
 
-use super::{IpaWalk, RealmAccess, Ripas, RsiResult, map_realm_granule};
 use crate::abi::rsi::{RSI_ERROR_INPUT, RSI_HOST_CALL_NR_GPRS, RSI_SUCCESS, RsiHostCall};
 use crate::abi::{RMI_EXIT_HOST_CALL, RmiRecEnter, RmiRecExit};
-use crate::cpu::rec_state::RecRun;
+use crate::rec::access::{IpaWalk, RealmAccess, Ripas, map_realm_granule};
+use crate::rec::call::RsiResult;
+use crate::rec::state::RecRun;
 
 const HOST_CALL_SIZE: u64 = 0x100;
 
@@ -14,7 +15,7 @@ const HOST_CALL_SIZE: u64 = 0x100;
 /// RMI_EXIT_HOST_CALL; the realm's registers stay as they are until the host completes the call.
 /// ERROR_INPUT when `ipa` is not 0x100-aligned, the structure crosses a granule, `ipa` is outside PAR, or its
 /// RIPAS is EMPTY; a stage-2 fault exit when the granule is not assigned RAM.
-pub(super) fn host_call(
+pub(crate) fn host_call(
     rec: &mut RecRun,
     realm: &dyn RealmAccess,
     exit: &mut RmiRecExit,

@@ -2,16 +2,17 @@
 //! the next entry, as TF-RMM `rmm-spec-v1.0-rel0` `runtime/rsi/memory.c` and `runtime/rmi/run.c`
 //! (`complete_set_ripas`).
 
-use super::{RealmAccess, RsiAction, RsiResult, granule_aligned};
 use crate::abi::rsi::{RSI_ACCEPT, RSI_ERROR_INPUT, RSI_REJECT, RSI_RIPAS_RAM, RSI_SUCCESS};
 use crate::abi::{RMI_EXIT_RIPAS_CHANGE, RmiRecExit};
-use crate::cpu::rec_state::{RecRun, SetRipas};
+use crate::rec::access::{RealmAccess, granule_aligned};
+use crate::rec::call::{RsiAction, RsiResult};
+use crate::rec::state::{RecRun, SetRipas};
 
 /// RSI_IPA_STATE_SET(base, top, ripas, flags): record the request and exit with RMI_EXIT_RIPAS_CHANGE
 /// (`ripas_base`, `ripas_top`, `ripas_value`). The realm's X0/X1 are set to SUCCESS/top now and replaced by the
 /// completion on the next entry. ERROR_INPUT (no exit) when `ripas` > RAM, `base` or `top` is unaligned,
 /// `top ≤ base`, or the range leaves PAR.
-pub(super) fn set(rec: &mut RecRun, realm: &dyn RealmAccess, exit: &mut RmiRecExit) -> RsiResult {
+pub(crate) fn set(rec: &mut RecRun, realm: &dyn RealmAccess, exit: &mut RmiRecExit) -> RsiResult {
     let [base, top, ripas, flags] = [
         rec.ctx.gprs[1],
         rec.ctx.gprs[2],
@@ -47,7 +48,7 @@ pub(super) fn set(rec: &mut RecRun, realm: &dyn RealmAccess, exit: &mut RmiRecEx
 /// RSI_IPA_STATE_GET(base, end): X1 = top of the run of equal RIPAS from `base` (capped at `end`, and never
 /// past the last-level table that maps `base` — observed on TF-RMM), X2 = that RIPAS. ERROR_INPUT when an
 /// address is unaligned, `[base, end)` is empty or leaves PAR, or `base`'s entry has no RIPAS.
-pub(super) fn get(rec: &RecRun, realm: &dyn RealmAccess) -> RsiResult {
+pub(crate) fn get(rec: &RecRun, realm: &dyn RealmAccess) -> RsiResult {
     let [start, end] = [rec.ctx.gprs[1], rec.ctx.gprs[2]];
     if !granule_aligned(start)
         || !realm.in_par(start)
@@ -65,7 +66,7 @@ pub(super) fn get(rec: &RecRun, realm: &dyn RealmAccess) -> RsiResult {
 
 /// TF-RMM `region_in_rec_par`: `[base, top)` lies in PAR.
 fn region_in_par(realm: &dyn RealmAccess, base: u64, top: u64) -> bool {
-    realm.in_par(base) && top <= super::par_size(realm.ipa_bits())
+    realm.in_par(base) && top <= crate::rec::access::par_size(realm.ipa_bits())
 }
 
 /// On entry after a RIPAS change exit: X0 = SUCCESS, X1 = how far the host applied the change, X2 = REJECT

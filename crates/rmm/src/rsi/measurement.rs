@@ -3,11 +3,12 @@
 
 use sha2::{Digest, Sha256, Sha512};
 
-use super::{RealmAccess, RsiAction, RsiResult};
 use crate::abi::rsi::{
     MAX_EXTENDED_SIZE, MEASUREMENT_SLOT_NR, RSI_ERROR_INPUT, RSI_HASH_SHA_256, RSI_SUCCESS,
 };
-use crate::cpu::rec_state::RecRun;
+use crate::rec::access::RealmAccess;
+use crate::rec::call::{RsiAction, RsiResult};
+use crate::rec::state::RecRun;
 
 /// Digest length in bytes of `RmiHashAlgorithm` `algo`.
 pub(crate) const fn hash_len(algo: u8) -> usize {
@@ -16,7 +17,7 @@ pub(crate) const fn hash_len(algo: u8) -> usize {
 
 /// RSI_MEASUREMENT_READ(idx): X1..X8 = the 64-byte slot, little-endian words (zero past a SHA-256 digest).
 /// ERROR_INPUT when `idx` ≥ 5.
-pub(super) fn read(rec: &mut RecRun, realm: &dyn RealmAccess) -> RsiResult {
+pub(crate) fn read(rec: &mut RecRun, realm: &dyn RealmAccess) -> RsiResult {
     let idx = rec.ctx.gprs[1];
     let Some(slot) = slot_index(idx, 0) else {
         return RsiResult::ret(RSI_ERROR_INPUT, rec);
@@ -38,7 +39,7 @@ pub(super) fn read(rec: &mut RecRun, realm: &dyn RealmAccess) -> RsiResult {
 
 /// RSI_MEASUREMENT_EXTEND(idx, size, value in X3..X10): REM[idx] = H(REM[idx][..hash len] ‖ value[..size]).
 /// ERROR_INPUT when `idx` is 0 or ≥ 5, or `size` > 64.
-pub(super) fn extend(rec: &RecRun, realm: &mut dyn RealmAccess) -> RsiResult {
+pub(crate) fn extend(rec: &RecRun, realm: &mut dyn RealmAccess) -> RsiResult {
     let Some(slot) = slot_index(rec.ctx.gprs[1], 1) else {
         return RsiResult::ret(RSI_ERROR_INPUT, rec);
     };

@@ -14,6 +14,34 @@ pub const KVM_REG_ARM_COPROC_SHIFT: u32 = 16;
 /// Coprocessor field value of core registers (`0x0010 << KVM_REG_ARM_COPROC_SHIFT`).
 pub const KVM_REG_ARM_CORE: u64 = 0x0010 << KVM_REG_ARM_COPROC_SHIFT;
 
+/// Coprocessor field value of system registers (`KVM_REG_ARM64_SYSREG`, `0x0013 << 16`).
+pub const KVM_REG_ARM64_SYSREG: u64 = 0x0013 << KVM_REG_ARM_COPROC_SHIFT;
+/// Coprocessor field value of SVE registers (`KVM_REG_ARM64_SVE`, `0x0015 << 16`).
+pub const KVM_REG_ARM64_SVE: u64 = 0x0015 << KVM_REG_ARM_COPROC_SHIFT;
+
+/// `ARM64_SYS_REG(op0, op1, crn, crm, op2)`: the 64-bit one-reg id of a system register
+/// (`arch/arm64/include/uapi/asm/kvm.h`).
+#[must_use]
+pub const fn arm64_sys_reg(op0: u64, op1: u64, crn: u64, crm: u64, op2: u64) -> u64 {
+    KVM_REG_ARM64
+        | KVM_REG_SIZE_U64
+        | KVM_REG_ARM64_SYSREG
+        | (op0 << 14)
+        | (op1 << 11)
+        | (crn << 7)
+        | (crm << 3)
+        | op2
+}
+
+/// `ID_AA64DFR0_EL1` (writable for realms before the first run: breakpoints/watchpoints, v12 38/46).
+pub const REG_ID_AA64DFR0_EL1: u64 = arm64_sys_reg(3, 0, 0, 5, 0);
+/// `PMCR_EL0` (its N field sets a realm's PMU counter count).
+pub const REG_PMCR_EL0: u64 = arm64_sys_reg(3, 3, 9, 12, 0);
+/// `MPIDR_EL1`.
+pub const REG_MPIDR_EL1: u64 = arm64_sys_reg(3, 0, 0, 0, 5);
+/// `KVM_REG_ARM64_SVE_VLS`: `KVM_REG_ARM64 | KVM_REG_ARM64_SVE | KVM_REG_SIZE_U512 | 0xffff`.
+pub const REG_SVE_VLS: u64 = KVM_REG_ARM64 | (6 << 52) | KVM_REG_ARM64_SVE | 0xffff;
+
 /// The fixed high part of every 64-bit core-register id.
 const CORE_U64: u64 = KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE;
 
@@ -156,6 +184,15 @@ pub(super) const CATALOG: [Item; 37] = {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn system_register_ids_match_the_kernel_macro() {
+        // ARM64_SYS_REG(3, 0, 0, 5, 0) as the kernel computes it: 0x6030_0000_0013_c028.
+        assert_eq!(REG_ID_AA64DFR0_EL1, 0x6030_0000_0013_c028);
+        assert_eq!(REG_PMCR_EL0, 0x6030_0000_0013_dce0);
+        assert_eq!(REG_MPIDR_EL1, 0x6030_0000_0013_c005);
+        assert_eq!(REG_SVE_VLS, 0x6060_0000_0015_ffff);
+    }
     use proptest::prelude::*;
 
     #[test]

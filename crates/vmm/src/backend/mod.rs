@@ -7,6 +7,7 @@
 //!
 //! Unsafe code is denied here as in the whole crate and allowed only in `host_kvm::sys`.
 
+mod error;
 pub mod host_kvm;
 pub mod simulated;
 
@@ -16,9 +17,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use vm_memory::MmapRegion;
 
+pub use error::{BackendError, Ioctl};
 pub use realm_kvm::{Errno, Fd, IoctlArg};
 
-use crate::config::Abi;
+use crate::config::AbiRevision;
 
 /// Which backend.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -69,8 +71,9 @@ pub trait RunArea: fmt::Debug {
 /// The realm's measurements as the RMM holds them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Measured {
-    /// `sha256` or `sha512`.
-    pub hash_algo: String,
+    /// The realm's measurement algorithm (serialized `sha256` / `sha512`).
+    #[serde(serialize_with = "crate::config::names::serialize_hash")]
+    pub hash_algo: crate::config::HashAlgorithm,
     /// The RIM (digest-length bytes).
     pub rim: Vec<u8>,
     /// REM[0..4].
@@ -105,7 +108,7 @@ pub trait KvmBackend: fmt::Debug + Send + Sync {
     /// A short name for messages (`simulated`, `kvm`).
     fn name(&self) -> &'static str;
     /// The ABI revision the kernel speaks.
-    fn abi(&self) -> Abi;
+    fn abi(&self) -> AbiRevision;
     /// `open("/dev/kvm")`.
     fn open_kvm(&self) -> Result<Fd, BackendError>;
     /// `ioctl(fd, request, arg)`.
@@ -125,6 +128,11 @@ pub trait KvmBackend: fmt::Debug + Send + Sync {
     /// Make a vCPU blocked in `KVM_RUN` return (-EINTR), as a signal to its thread would. The host backend
     /// does not install a signal handler: there a vCPU returns at its next exit.
     fn kick(&self, _vcpu_fd: Fd) {}
+    /// The platform, when the backend knows it before building (the simulated platform), so what it cannot
+    /// host is refused up front; `None` when only the kernel can tell (the host, which refuses with an errno).
+    fn platform(&self) -> Option<&realm_platform::Platform> {
+        None
+    }
     /// Whether entering a vCPU executes guest code (false for the simulated platform's default CPU model,
     /// which has no AArch64 execution).
     fn runs_guest_code(&self) -> bool {
@@ -132,87 +140,16 @@ pub trait KvmBackend: fmt::Debug + Send + Sync {
     }
 }
 
-/// A backend failure: one variant per failing operation.
-#[derive(Debug, thiserror::Error)]
-pub enum BackendError {
-    /// Unknown `--backend`.
-    #[error("unknown backend {0:?} (expected simulated or kvm)")]
-    UnknownBackend(String),
-    /// `/dev/kvm` could not be opened.
-    #[error("no realm-capable KVM on this machine: cannot open {path}")]
-    OpenKvm {
-        /// The device.
-        path: &'static str,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The host KVM has no realm capability.
-    #[error("no realm-capable KVM on this machine: {0}")]
-    NoRealmSupport(String),
-    /// The host speaks another revision.
-    #[error("the host KVM speaks realm ABI {host}, not {wanted} (use --abi {host})")]
-    AbiMismatch {
-        /// Asked for.
-        wanted: String,
-        /// Spoken.
-        host: String,
-    },
-    /// A host ABI revision this VMM cannot drive.
-    #[error("the host KVM speaks realm ABI {0}; this VMM drives v10 and v12 (RMM 1.0) only")]
-    UnsupportedAbi(String),
-    /// The host cannot give the realm what the configuration asks for.
-    #[error("{0}")]
-    Unsupported(String),
-    /// Mapping memory failed.
-    #[error("mapping {size} bytes of guest memory")]
-    Mmap {
-        /// Bytes.
-        size: u64,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// An ioctl failed.
-    #[error("{what}")]
-    Ioctl {
-        /// The operation and its arguments, e.g. `KVM_ARM_RMI_POPULATE 0x80000000..0x80200000`.
-        what: String,
-        /// The errno.
-        #[source]
-        source: Errno,
-    },
-    /// A populate ioctl returned without progress.
-    #[error("{what} made no progress")]
-    NoProgress {
-        /// The operation.
-        what: String,
-    },
-    /// Writing to guest memory failed.
-    #[error("loading the {what} into guest memory")]
-    Load {
-        /// Which image.
-        what: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-impl BackendError {
-    /// An ioctl failure naming the operation.
-    pub fn ioctl(what: impl Into<String>, source: Errno) -> Self {
-        Self::Ioctl {
-            what: what.into(),
-            source,
-        }
-    }
-}
-
-/// Open a backend of `kind` speaking `abi`.
-pub fn open(kind: BackendKind, abi: Abi) -> Result<Box<dyn KvmBackend>, BackendError> {
+/// Open a backend of `kind` speaking `abi`; a simulated one is the machine `platform` describes.
+pub fn open(
+    kind: BackendKind,
+    abi: AbiRevision,
+    platform: &realm_platform::Platform,
+) -> Result<Box<dyn KvmBackend>, BackendError> {
     match kind {
-        BackendKind::Simulated => Ok(Box::new(simulated::SimulatedBackend::new(abi))),
+        BackendKind::Simulated => Ok(Box::new(simulated::SimulatedBackend::for_platform(
+            abi, platform,
+        ))),
         BackendKind::Kvm => Ok(Box::new(host_kvm::HostKvm::open(Some(abi))?)),
     }
 }

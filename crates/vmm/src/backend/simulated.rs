@@ -6,55 +6,61 @@
 use std::sync::Arc;
 
 use realm_kvm::{Kernel, KernelConfig};
+use realm_platform::Platform;
 use realm_rmm::{PlatformConfig, Rmm};
 use vm_memory::MmapRegion;
 
 use super::{
-    BackendError, Errno, Extension, Fd, IoctlArg, KvmBackend, Measured, MeasuringBackend, RunArea,
-    UserMemory,
+    BackendError, Errno, Extension, Fd, Ioctl, IoctlArg, KvmBackend, Measured, MeasuringBackend,
+    RunArea, UserMemory,
 };
-use crate::config::Abi;
+use crate::config::AbiRevision;
 
 /// realm-kvm + realm-rmm.
 #[derive(Debug)]
 pub struct SimulatedBackend {
-    abi: Abi,
+    abi: AbiRevision,
     runs_code: bool,
+    platform: Platform,
     rmm: Arc<Rmm>,
     kernel: Kernel,
 }
 
 impl SimulatedBackend {
-    /// A fresh platform (the RMM's default profile) whose kernel speaks `abi`.
-    pub fn new(abi: Abi) -> Self {
-        Self::with_platform(abi, PlatformConfig::default())
+    /// A fresh `max` platform whose kernel speaks `abi`.
+    pub fn new(abi: AbiRevision) -> Self {
+        Self::for_platform(abi, &Platform::default())
     }
 
-    /// A fresh platform whose RECs run on `cpu` (e.g. realm-rmm's scripted CPUs): `launch` then enters the
+    /// A fresh machine described by `platform` (its RMM and kernel derive what they report from it); its
+    /// default CPU model runs no code.
+    pub fn for_platform(abi: AbiRevision, platform: &Platform) -> Self {
+        Self::build(abi, platform, PlatformConfig::from_platform(platform))
+    }
+
+    /// A fresh `platform` whose RECs run on `cpu` (e.g. realm-rmm's scripted CPUs): `launch` then enters the
     /// realm and handles its exits.
-    pub fn with_cpu(abi: Abi, cpu: realm_rmm::cpu::CpuModel) -> Self {
-        let mut b = Self::with_platform(
-            abi,
-            PlatformConfig {
-                cpu,
-                ..PlatformConfig::default()
-            },
-        );
+    pub fn with_cpu(abi: AbiRevision, platform: &Platform, cpu: realm_rmm::cpu::CpuModel) -> Self {
+        let rmm_view = PlatformConfig {
+            cpu,
+            ..PlatformConfig::from_platform(platform)
+        };
+        let mut b = Self::build(abi, platform, rmm_view);
         b.runs_code = true;
         b
     }
 
-    /// A fresh platform with `platform` (its default CPU model runs no code).
-    pub fn with_platform(abi: Abi, platform: PlatformConfig) -> Self {
-        let rmm = Arc::new(Rmm::new(platform));
-        let kabi = match abi {
-            Abi::V10 => realm_kvm::AbiRevision::V10,
-            Abi::V12 => realm_kvm::AbiRevision::V12,
-        };
-        let kernel = Kernel::new(rmm.clone(), rmm.clone(), KernelConfig::new(kabi));
+    fn build(abi: AbiRevision, platform: &Platform, rmm_view: PlatformConfig) -> Self {
+        let rmm = Arc::new(Rmm::new(rmm_view));
+        let kernel = Kernel::new(
+            rmm.clone(),
+            rmm.clone(),
+            KernelConfig::for_platform(abi, platform),
+        );
         Self {
             abi,
             runs_code: false,
+            platform: platform.clone(),
             rmm,
             kernel,
         }
@@ -85,14 +91,14 @@ impl KvmBackend for SimulatedBackend {
         "simulated"
     }
 
-    fn abi(&self) -> Abi {
+    fn abi(&self) -> AbiRevision {
         self.abi
     }
 
     fn open_kvm(&self) -> Result<Fd, BackendError> {
         self.kernel
             .open_kvm()
-            .map_err(|e| BackendError::ioctl("open /dev/kvm", e))
+            .map_err(|e| BackendError::ioctl(Ioctl::OpenKvm, e))
     }
 
     fn ioctl(&self, fd: Fd, request: u64, arg: IoctlArg<'_>) -> Result<i64, Errno> {
@@ -113,7 +119,7 @@ impl KvmBackend for SimulatedBackend {
             source: std::io::Error::other(e.to_string()),
         })?);
         // A hint: huge pages where images are loaded (fewer faults); untouched RAM stays unallocated.
-        let _ = super::host_kvm::advise_hugepages(&region);
+        let _ = crate::os::advise_hugepages(&region);
         let hva = self.kernel.user_memory().register(Arc::clone(&region));
         Ok(UserMemory { region, hva })
     }
@@ -126,12 +132,16 @@ impl KvmBackend for SimulatedBackend {
         let run = self
             .kernel
             .kvm_run(vcpu_fd)
-            .map_err(|e| BackendError::ioctl("mmap of the vCPU fd", e))?;
+            .map_err(|e| BackendError::ioctl(Ioctl::MapRun, e))?;
         Ok(Box::new(SimRun(run)))
     }
 
     fn measuring(&self) -> Option<&dyn MeasuringBackend> {
         Some(self)
+    }
+
+    fn platform(&self) -> Option<&Platform> {
+        Some(&self.platform)
     }
 
     fn runs_guest_code(&self) -> bool {
@@ -148,11 +158,7 @@ impl MeasuringBackend for SimulatedBackend {
         let rd = self.kernel.debug_realm_rd(vm_fd)?;
         let m = self.rmm.measurements(rd)?;
         Some(Measured {
-            hash_algo: match m.hash_algo {
-                realm_rmm::HashAlgorithm::Sha256 => "sha256",
-                realm_rmm::HashAlgorithm::Sha512 => "sha512",
-            }
-            .to_owned(),
+            hash_algo: m.hash_algo,
             rim: m.rim.clone(),
             rems: m.rems.to_vec(),
         })

@@ -62,7 +62,9 @@ pub mod feature {
 
 /// One-reg ids.
 pub mod reg {
-    pub use realm_kvm::uapi::sysreg::{MPIDR_EL1, PMCR_EL0, sys};
+    pub use realm_uapi::arm64::{
+        REG_MPIDR_EL1 as MPIDR_EL1, REG_PMCR_EL0 as PMCR_EL0, arm64_sys_reg as sys,
+    };
     pub use realm_uapi::arm64::{REG_PC as PC, REG_PSTATE as PSTATE, REG_SP as SP};
 
     /// `x<n>`.

@@ -11,9 +11,9 @@
 
 use crate::Rmm;
 use crate::granule::GranuleState;
+use crate::rec::view;
 use crate::rmi::{RawArgs, Reply, RmiError, RmiResult};
 use crate::rsi::ripas_change::{RipasEntry, update_ripas};
-use crate::rsi::view;
 use crate::s2tt::{self, S2Ctx};
 
 /// RMI_RTT_SET_RIPAS(rd, rec, base, top) → top.

@@ -6,14 +6,14 @@
 
 mod sys;
 
-pub(crate) use sys::{advise_hugepages, cpu_time};
-
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 
 use vm_memory::MmapRegion;
 
-use super::{BackendError, Errno, Fd, IoctlArg, KvmBackend, RunArea, UserMemory};
-use crate::config::Abi;
+use super::{BackendError, Errno, Fd, Ioctl, IoctlArg, KvmBackend, RunArea, UserMemory};
+use crate::config::AbiRevision;
+use crate::os::advise_hugepages;
 
 /// The KVM device.
 pub const DEV_KVM: &str = "/dev/kvm";
@@ -21,65 +21,57 @@ pub const DEV_KVM: &str = "/dev/kvm";
 /// `/dev/kvm`.
 #[derive(Debug)]
 pub struct HostKvm {
-    kvm_fd: i32,
-    abi: Abi,
+    kvm_fd: OwnedFd,
+    abi: AbiRevision,
 }
 
 /// The revision a detected capability means for this VMM.
-pub fn abi_of(rev: realm_uapi::AbiRevision) -> Result<Abi, BackendError> {
-    match rev {
-        realm_uapi::AbiRevision::V10 => Ok(Abi::V10),
-        realm_uapi::AbiRevision::V12 => Ok(Abi::V12),
-        other => Err(BackendError::UnsupportedAbi(other.to_string())),
+pub fn abi_of(rev: AbiRevision) -> Result<AbiRevision, BackendError> {
+    if crate::config::names::DRIVEN_REVISIONS.contains(&rev) {
+        Ok(rev)
+    } else {
+        Err(BackendError::UnsupportedAbi(rev))
     }
 }
 
 impl HostKvm {
     /// Open `/dev/kvm`, check this is an arm64 host with a realm capability, detect the revision and check it
     /// is `wanted` (when given).
-    pub fn open(wanted: Option<Abi>) -> Result<Self, BackendError> {
+    pub fn open(wanted: Option<AbiRevision>) -> Result<Self, BackendError> {
         Self::open_path(DEV_KVM, wanted)
     }
 
-    fn open_path(path: &'static str, wanted: Option<Abi>) -> Result<Self, BackendError> {
+    fn open_path(path: &'static str, wanted: Option<AbiRevision>) -> Result<Self, BackendError> {
+        // Every early return below closes the fd by dropping it.
         let kvm_fd =
             sys::open_dev_kvm(path).map_err(|source| BackendError::OpenKvm { path, source })?;
         if std::env::consts::ARCH != "aarch64" {
-            sys::close(kvm_fd);
             return Err(BackendError::NoRealmSupport(format!(
                 "this is an {} host; realms need an arm64 host with FEAT_RME and an RMM",
                 std::env::consts::ARCH
             )));
         }
+        let raw = kvm_fd.as_raw_fd();
         let probe = |cap: u32| match sys::ioctl_val(
-            kvm_fd,
+            raw,
             realm_uapi::arm64::KVM_CHECK_EXTENSION,
             u64::from(cap),
         ) {
             Ok(v) => i32::try_from(v).unwrap_or(i32::MAX),
             Err(e) => -e.0,
         };
-        let detected = realm_uapi::detect(probe).map_err(|e| {
-            sys::close(kvm_fd);
-            BackendError::NoRealmSupport(e.to_string())
-        })?;
-        let abi = abi_of(detected).inspect_err(|_| sys::close(kvm_fd))?;
+        let detected =
+            realm_uapi::detect(probe).map_err(|e| BackendError::NoRealmSupport(e.to_string()))?;
+        let abi = abi_of(detected)?;
         if let Some(w) = wanted
             && w != abi
         {
-            sys::close(kvm_fd);
             return Err(BackendError::AbiMismatch {
-                wanted: w.to_string(),
-                host: abi.to_string(),
+                wanted: w,
+                host: abi,
             });
         }
         Ok(Self { kvm_fd, abi })
-    }
-}
-
-impl Drop for HostKvm {
-    fn drop(&mut self) {
-        sys::close(self.kvm_fd);
     }
 }
 
@@ -101,12 +93,12 @@ impl KvmBackend for HostKvm {
         "kvm"
     }
 
-    fn abi(&self) -> Abi {
+    fn abi(&self) -> AbiRevision {
         self.abi
     }
 
     fn open_kvm(&self) -> Result<Fd, BackendError> {
-        Ok(Fd(self.kvm_fd))
+        Ok(Fd(self.kvm_fd.as_raw_fd()))
     }
 
     fn ioctl(&self, fd: Fd, request: u64, arg: IoctlArg<'_>) -> Result<i64, Errno> {
@@ -117,7 +109,7 @@ impl KvmBackend for HostKvm {
     }
 
     fn close(&self, fd: Fd) {
-        if fd.0 != self.kvm_fd {
+        if fd.0 != self.kvm_fd.as_raw_fd() {
             sys::close(fd.0);
         }
     }
@@ -142,10 +134,11 @@ impl KvmBackend for HostKvm {
     fn unmap_memory(&self, _mem: &UserMemory) {}
 
     fn run_area(&self, vcpu_fd: Fd) -> Result<Box<dyn RunArea>, BackendError> {
-        let size = sys::ioctl_val(self.kvm_fd, realm_uapi::arm64::KVM_GET_VCPU_MMAP_SIZE, 0)
-            .map_err(|e| BackendError::ioctl("KVM_GET_VCPU_MMAP_SIZE", e))?;
+        let raw = self.kvm_fd.as_raw_fd();
+        let size = sys::ioctl_val(raw, realm_uapi::arm64::KVM_GET_VCPU_MMAP_SIZE, 0)
+            .map_err(|e| BackendError::ioctl(Ioctl::GetVcpuMmapSize, e))?;
         let len = usize::try_from(size)
-            .map_err(|_| BackendError::ioctl("KVM_GET_VCPU_MMAP_SIZE", Errno::EINVAL))?;
+            .map_err(|_| BackendError::ioctl(Ioctl::GetVcpuMmapSize, Errno::EINVAL))?;
         let run = sys::MappedRun::map(vcpu_fd.0, len).map_err(|source| BackendError::Mmap {
             size: len as u64,
             source,
@@ -185,8 +178,14 @@ mod tests {
 
     #[test]
     fn only_rmm_1_0_revisions_are_driven() {
-        assert_eq!(abi_of(realm_uapi::AbiRevision::V10).unwrap(), Abi::V10);
-        assert_eq!(abi_of(realm_uapi::AbiRevision::V12).unwrap(), Abi::V12);
+        assert_eq!(
+            abi_of(realm_uapi::AbiRevision::V10).unwrap(),
+            AbiRevision::V10
+        );
+        assert_eq!(
+            abi_of(realm_uapi::AbiRevision::V12).unwrap(),
+            AbiRevision::V12
+        );
         let e = abi_of(realm_uapi::AbiRevision::V14).unwrap_err();
         assert_eq!(
             e.to_string(),

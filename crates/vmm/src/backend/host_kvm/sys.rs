@@ -1,17 +1,15 @@
-//! The raw system calls of the host backend: `ioctl`, `mmap`/`munmap` of `struct kvm_run`, `close`, and
-//! `madvise(MADV_HUGEPAGE)` of guest memory (used by both backends).
+//! The raw system calls of the host backend: `ioctl` and `mmap`/`munmap` of `struct kvm_run`.
 //!
 //! UNSAFETY: issues KVM ioctls on fds this process owns and passes pointers to argument buffers that are live
-//! and at least `_IOC_SIZE(request)` bytes long for the whole call; maps and unmaps the vCPU's `kvm_run` area;
-//! gives the kernel a paging hint for a mapping this process owns.
+//! and at least `_IOC_SIZE(request)` bytes long for the whole call; maps and unmaps the vCPU's `kvm_run` area.
 #![expect(
     unsafe_code,
-    reason = "raw KVM ioctls, the kvm_run mapping and madvise; see module doc"
+    reason = "raw KVM ioctls and the kvm_run mapping; see module doc"
 )]
 
 use std::fs::OpenOptions;
 use std::io;
-use std::os::fd::IntoRawFd;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
 
 use realm_kvm::Errno;
@@ -25,13 +23,13 @@ fn last_errno() -> Errno {
 }
 
 /// `open("/dev/kvm", O_RDWR | O_CLOEXEC)`.
-pub(super) fn open_dev_kvm(path: &str) -> io::Result<i32> {
+pub(super) fn open_dev_kvm(path: &str) -> io::Result<OwnedFd> {
     let f = OpenOptions::new()
         .read(true)
         .write(true)
         .custom_flags(libc::O_CLOEXEC)
         .open(path)?;
-    Ok(f.into_raw_fd())
+    Ok(OwnedFd::from(f))
 }
 
 /// `ioctl(fd, request, value)` for requests whose argument is a plain value (`KVM_CREATE_VM`,
@@ -66,52 +64,11 @@ pub(super) fn ioctl_buf(fd: i32, request: u64, buf: &mut [u8]) -> Result<i64, Er
     }
 }
 
-/// `close(fd)`.
+/// `close(fd)` of an fd a KVM ioctl returned (VM, vCPU, guest_memfd, device), which the plan's owner holds as
+/// a raw number across the backend trait.
 pub(super) fn close(fd: i32) {
-    // SAFETY: `fd` was returned by open/ioctl of this backend and is closed once (the backend forgets it).
+    // SAFETY: `fd` was returned by an ioctl of this backend and is closed once (the caller forgets it).
     let _ = unsafe { libc::close(fd) };
-}
-
-/// `madvise(addr, len, MADV_HUGEPAGE)` over `region`: let the kernel back it with transparent huge pages
-/// where it touches whole 2 MiB extents (one fault and one clear per 2 MiB instead of 512 faults when an image
-/// is loaded). Pages never touched stay unallocated, so sparse guest RAM stays cheap. A hint only: contents
-/// and semantics are unchanged, and a kernel without THP (EINVAL) leaves the mapping as it was.
-pub(crate) fn advise_hugepages(region: &vm_memory::MmapRegion) -> io::Result<()> {
-    if region.size() == 0 {
-        return Ok(());
-    }
-    // SAFETY: `region` is a live private anonymous mapping of `size()` bytes owned by this process (borrowed
-    // for the call, so it cannot be unmapped meanwhile). MADV_HUGEPAGE only changes the kernel's page-size
-    // policy for that range; it neither reads nor writes nor discards its contents.
-    let ret = unsafe { libc::madvise(region.as_ptr().cast(), region.size(), libc::MADV_HUGEPAGE) };
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// CPU time (user + system) of this process (every thread, live or exited) or, with `thread`, of the
-/// calling thread: `getrusage(RUSAGE_SELF / RUSAGE_THREAD)`. For benchmark figures on a shared machine.
-pub(crate) fn cpu_time(thread: bool) -> Option<std::time::Duration> {
-    let who = if thread {
-        libc::RUSAGE_THREAD
-    } else {
-        libc::RUSAGE_SELF
-    };
-    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: `ru` is a writable `struct rusage` that lives for the call; getrusage writes only into it.
-    let ret = unsafe { libc::getrusage(who, ru.as_mut_ptr()) };
-    if ret != 0 {
-        return None;
-    }
-    // SAFETY: getrusage succeeded and filled the struct (it was zeroed before in any case).
-    let ru = unsafe { ru.assume_init() };
-    let us = |t: libc::timeval| -> Option<u64> {
-        Some(u64::try_from(t.tv_sec).ok()? * 1_000_000 + u64::try_from(t.tv_usec).ok()?)
-    };
-    Some(std::time::Duration::from_micros(
-        us(ru.ru_utime)? + us(ru.ru_stime)?,
-    ))
 }
 
 /// A vCPU's `struct kvm_run`, mapped from its fd (`KVM_GET_VCPU_MMAP_SIZE` bytes).

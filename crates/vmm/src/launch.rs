@@ -1,0 +1,287 @@
+//! `launch`: build a plan on a backend, activate the realm, and run its vCPUs until it stops, handling their
+//! exits ([`crate::exits`]). Building goes through [`crate::build::realm`], the path `measure` takes.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use realm_rmi::psci::{PSCI_CPU_ON_32, PSCI_CPU_ON_64, PSCI_RETURN_DENIED, PSCI_RETURN_SUCCESS};
+use realm_uapi::arm64 as k;
+use realm_uapi::{v10, v12};
+use serde::Serialize;
+use zerocopy::IntoBytes;
+
+use crate::backend::{BackendError, Extension, Ioctl, IoctlArg, KvmBackend, Measured};
+use crate::build::{self, BuildStats, Built, Progress};
+use crate::config::AbiRevision;
+use crate::exits::{self, ExitAction, ExitStatus, Uart};
+use crate::prepare::Prepared;
+
+/// PSCI `DENIED` (-3) and `SUCCESS` (0) as the `psci_status` of PSCI_COMPLETE (realm-rmi's
+/// `PSCI_RETURN_DENIED` / `PSCI_RETURN_SUCCESS` as the kernel's signed 32-bit field).
+const PSCI_DENIED: i32 = -3;
+const PSCI_SUCCESS: i32 = 0;
+const _: () = assert!(PSCI_DENIED as i64 == PSCI_RETURN_DENIED.cast_signed());
+const _: () = assert!(PSCI_SUCCESS as u64 == PSCI_RETURN_SUCCESS);
+
+/// A failed `launch`.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// Building the realm failed.
+    #[error("building the realm on the {backend} backend")]
+    Build {
+        /// Backend name.
+        backend: &'static str,
+        /// Why.
+        #[source]
+        source: BackendError,
+    },
+    /// Running the realm failed.
+    #[error("running vCPU {vcpu}")]
+    Run {
+        /// vCPU.
+        vcpu: u32,
+        /// Why.
+        #[source]
+        source: BackendError,
+    },
+    /// An exit the VMM cannot handle.
+    #[error("vCPU {vcpu} stopped on an unhandled exit: {what}")]
+    Unhandled {
+        /// vCPU.
+        vcpu: u32,
+        /// The exit.
+        what: String,
+    },
+}
+
+/// How a launch ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum LaunchOutcome {
+    /// The realm is active; the simulated platform has no AArch64 execution yet, so nothing runs.
+    ActivatedNoCode,
+    /// The realm stopped.
+    Stopped(ExitStatus),
+}
+
+/// What `launch` did.
+#[derive(Clone, Debug, Serialize)]
+pub struct LaunchReport {
+    /// Backend name.
+    pub backend: &'static str,
+    /// The measurements, when the backend can read them.
+    pub measured: Option<Measured>,
+    /// The RIM extensions, when the backend can read them.
+    #[serde(skip)]
+    pub extensions: Option<Vec<Extension>>,
+    /// Figures.
+    pub stats: BuildStats,
+    /// How it ended.
+    pub outcome: LaunchOutcome,
+}
+
+/// Build `prepared` on `backend`, activate it, and run vCPU 0 until the realm stops, with the guest's UART
+/// output going to `console`. The RIM extension log is read only when `explain`.
+pub fn launch(
+    backend: &dyn KvmBackend,
+    prepared: &Prepared,
+    console: &mut (dyn Write + Send),
+    progress: &mut dyn Progress,
+    explain: bool,
+) -> Result<LaunchReport, LaunchError> {
+    let built = build::realm(backend, prepared, progress).map_err(|source| LaunchError::Build {
+        backend: backend.name(),
+        source,
+    })?;
+    let measured = built.measurements();
+    let extensions = if explain {
+        built.measurement_log()
+    } else {
+        None
+    };
+    let outcome = if !backend.runs_guest_code() {
+        // The simulated platform: the RECs exist and the realm is active, but its default CPU model executes no
+        // guest code yet (a later issue); entering would only report an idle REC.
+        LaunchOutcome::ActivatedNoCode
+    } else {
+        LaunchOutcome::Stopped(run(&built, prepared, console)?)
+    };
+    Ok(LaunchReport {
+        backend: backend.name(),
+        measured,
+        extensions,
+        stats: built.stats,
+        outcome,
+    })
+}
+
+type Console<'c> = Mutex<Uart<&'c mut (dyn Write + Send)>>;
+
+/// Run every vCPU on its own thread (secondaries wait powered off for PSCI CPU_ON, handled in the kernel) until
+/// one of them stops the realm or fails; the others are then kicked out of `KVM_RUN`.
+fn run(
+    built: &Built<'_>,
+    prepared: &Prepared,
+    console: &mut (dyn Write + Send),
+) -> Result<ExitStatus, LaunchError> {
+    let uart: Console<'_> = Mutex::new(Uart::new(prepared.map.uart, console));
+    let result: Mutex<Option<Result<ExitStatus, LaunchError>>> = Mutex::new(None);
+    let stopping = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for (id, _) in (0u32..).zip(&built.vcpus) {
+            let (uart, result, stopping) = (&uart, &result, &stopping);
+            s.spawn(move || {
+                if let Some(r) = run_vcpu(built, prepared, id, uart, stopping) {
+                    let mut slot = result
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    // KVM_EXIT_SHUTDOWN is what another vCPU sees when it races a SYSTEM_OFF (v12: RMI_ERROR_REALM
+                    // index 1 on REC_ENTER); the system event itself says more.
+                    let replace = match (&*slot, &r) {
+                        (None, _) => true,
+                        (Some(Ok(ExitStatus::Shutdown)), Ok(s)) => *s != ExitStatus::Shutdown,
+                        _ => false,
+                    };
+                    if replace {
+                        *slot = Some(r);
+                    }
+                    drop(slot);
+                    stopping.store(true, Ordering::SeqCst);
+                    for fd in &built.vcpus {
+                        built.backend().kick(*fd);
+                    }
+                }
+            });
+        }
+    });
+    let r = result
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    r.unwrap_or(Err(LaunchError::Unhandled {
+        vcpu: 0,
+        what: "every vCPU stopped without a system event".into(),
+    }))
+}
+
+/// The run loop of one vCPU: `Some` when it ends the realm (or fails), `None` when told to stop.
+fn run_vcpu(
+    built: &Built<'_>,
+    prepared: &Prepared,
+    id: u32,
+    uart: &Console<'_>,
+    stopping: &AtomicBool,
+) -> Option<Result<ExitStatus, LaunchError>> {
+    let be = built.backend();
+    let vcpu = built.vcpus[id as usize];
+    let err = |source| Some(Err(LaunchError::Run { vcpu: id, source }));
+    let run = match be.run_area(vcpu) {
+        Ok(r) => r,
+        Err(source) => return err(source),
+    };
+    loop {
+        if stopping.load(Ordering::SeqCst) {
+            return None;
+        }
+        match be.ioctl(vcpu, k::KVM_RUN, IoctlArg::Val(0)) {
+            Ok(_) | Err(crate::backend::Errno::EFAULT) => {}
+            Err(crate::backend::Errno::EINTR) => continue,
+            Err(e) => return err(BackendError::ioctl(Ioctl::Run, e)),
+        }
+        let mut action = ExitAction::Continue;
+        run.with(&mut |bytes| {
+            let mut u = uart
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            action = exits::handle(bytes, prepared.map.ipa_bits, &mut u);
+        });
+        match action {
+            ExitAction::Continue => {}
+            ExitAction::Stop(status) => return Some(Ok(status)),
+            ExitAction::Unhandled(what) => {
+                return Some(Err(LaunchError::Unhandled { vcpu: id, what }));
+            }
+            ExitAction::ConvertMemory { gpa, size, private } => {
+                let mut attrs = k::kvm_memory_attributes {
+                    address: gpa,
+                    size,
+                    attributes: if private {
+                        u64::from(k::KVM_MEMORY_ATTRIBUTE_PRIVATE)
+                    } else {
+                        0
+                    },
+                    flags: 0,
+                };
+                if let Err(e) = be.ioctl(
+                    built.vm_fd,
+                    k::KVM_SET_MEMORY_ATTRIBUTES,
+                    IoctlArg::Buf(attrs.as_mut_bytes()),
+                ) {
+                    return err(BackendError::ioctl(Ioctl::ConvertMemory { gpa, size }, e));
+                }
+            }
+            ExitAction::PsciComplete {
+                function,
+                target_mpidr,
+                ..
+            } => {
+                // PSCI forwarded to userspace: CPU_ON is refused (DENIED) because powering a vCPU on from
+                // userspace (KVM_SET_MP_STATE) is not done here; AFFINITY_INFO succeeds and the RMM answers
+                // ON/OFF from the target REC's state. (The kernel's in-kernel PSCI handles CPU_ON itself.)
+                let cpu_on = [PSCI_CPU_ON_64, PSCI_CPU_ON_32].map(u64::from);
+                let status = if cpu_on.contains(&function) {
+                    PSCI_DENIED
+                } else {
+                    PSCI_SUCCESS
+                };
+                if let Err(source) = psci_complete(be, vcpu, target_mpidr, status) {
+                    return err(source);
+                }
+            }
+        }
+    }
+}
+
+fn psci_complete(
+    be: &dyn KvmBackend,
+    vcpu: crate::backend::Fd,
+    target_mpidr: u64,
+    status: i32,
+) -> Result<(), BackendError> {
+    let (request, mut bytes) = match be.abi() {
+        AbiRevision::V12 => (
+            v12::KVM_ARM_VCPU_RMI_PSCI_COMPLETE,
+            v12::kvm_arm_rmi_psci_complete {
+                target_mpidr,
+                psci_status: status.cast_unsigned(),
+                padding: [0; 3],
+            }
+            .as_bytes()
+            .to_vec(),
+        ),
+        AbiRevision::V10 => (
+            v10::KVM_ARM_VCPU_RMM_PSCI_COMPLETE,
+            v10::kvm_arm_rmm_psci_complete {
+                target_mpidr,
+                psci_status: status.cast_unsigned(),
+                padding: [0; 3],
+            }
+            .as_bytes()
+            .to_vec(),
+        ),
+        rev @ (AbiRevision::V13 | AbiRevision::V14) => {
+            return Err(BackendError::UnsupportedAbi(rev));
+        }
+    };
+    be.ioctl(vcpu, request, IoctlArg::Buf(&mut bytes))
+        .map_err(|e| {
+            BackendError::ioctl(
+                Ioctl::PsciComplete {
+                    target_mpidr,
+                    status,
+                },
+                e,
+            )
+        })?;
+    Ok(())
+}
