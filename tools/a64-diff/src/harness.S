@@ -1,0 +1,300 @@
+// a64-diff QEMU-side harness: a static aarch64 Linux program, run under qemu-aarch64, that executes many
+// test cases in one process. Assembled and linked by the a64-diff tool at run time (never committed built).
+//
+// Memory (the same IPAs the realm-a64 side uses with a FlatMemory at 0x4000_0000):
+//   0x4000_0000..0x4001_0000  code page(s): the case's instructions, then `B exit_stub`
+//   0x4001_0000..0x4002_0000  data window: 8-byte words from xorshift64 (<<13, >>7, <<17) seeded by `seed | 1`
+//   0x4010_0000..             this program (linked there so `B` reaches it from the code page)
+//
+// stdin, one fixed-size record per case (little-endian):
+//   u64 seed, u64 ncode, u64 x[31], u64 sp, u64 nzcv, u32 code[MAXCODE]
+// stdout, one record per case:
+//   u64 status (0 = reached the end, else the signal number), u64 x[31], u64 sp, u64 nzcv,
+//   u64 fault_pc, u64 fault_address, u64 nchanged, then nchanged x (u64 window offset, u64 new word)
+// Registers are set from the record, the sequence runs, `exit_stub` saves X0-X30, SP and NZCV using
+// TPIDR_EL0 as scratch, and the data window is compared word by word with its initial contents.
+
+    .set CODE_BASE, 0x40000000
+    .set CODE_SIZE, 0x10000
+    .set DATA_SIZE, 0x10000
+    .set MAXCODE, 60
+    .set IN_SEED, 0
+    .set IN_NCODE, 8
+    .set IN_X, 16
+    .set IN_SP, 264
+    .set IN_NZCV, 272
+    .set IN_CODE, 280
+    .set IN_SIZE, 520
+    .set OUT_STATUS, 0
+    .set OUT_X, 8
+    .set OUT_SP, 256
+    .set OUT_NZCV, 264
+    .set OUT_FPC, 272
+    .set OUT_FADDR, 280
+    .set OUT_NCHG, 288
+    .set OUT_CHG, 296
+
+    .macro xorshift reg
+    eor \reg, \reg, \reg, lsl #13
+    eor \reg, \reg, \reg, lsr #7
+    eor \reg, \reg, \reg, lsl #17
+    .endm
+
+    .macro syscall nr
+    mov x8, #\nr
+    svc #0
+    .endm
+
+    .text
+    .globl _start
+_start:
+    // mmap(CODE_BASE, 0x20000, RWX, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0): code then data window
+    movz x0, #0x4000, lsl #16
+    mov x1, #0x20000
+    mov x2, #7
+    mov x3, #0x32
+    mov x4, #-1
+    mov x5, #0
+    syscall 222
+    movz x1, #0x4000, lsl #16
+    cmp x0, x1
+    b.ne fail_setup
+    // sigaltstack(&altstack_desc, NULL)
+    adr x0, altstack_desc
+    adr x1, altstack
+    str x1, [x0]
+    mov x1, #0
+    syscall 132
+    cbnz x0, fail_setup
+    // rt_sigaction for SIGILL(4) SIGTRAP(5) SIGBUS(7) SIGFPE(8) SIGSEGV(11)
+    adr x0, fault_handler
+    adr x1, sigact
+    str x0, [x1, #0]
+    adr x0, restorer
+    str x0, [x1, #16]
+    mov x19, #4
+    bl set_handler
+    mov x19, #5
+    bl set_handler
+    mov x19, #7
+    bl set_handler
+    mov x19, #8
+    bl set_handler
+    mov x19, #11
+    bl set_handler
+
+next_case:
+    adr x19, inbuf
+    mov x20, #0
+1:  mov x0, #0
+    add x1, x19, x20
+    mov x2, #IN_SIZE
+    sub x2, x2, x20
+    syscall 63
+    cmp x0, #0
+    b.lt fail_io
+    b.eq end_of_input
+    add x20, x20, x0
+    cmp x20, #IN_SIZE
+    b.lo 1b
+
+    // fill the data window
+    ldr x0, [x19, #IN_SEED]
+    orr x0, x0, #1
+    movz x1, #0x4001, lsl #16
+    mov x2, #(DATA_SIZE / 8)
+2:  xorshift x0
+    str x0, [x1], #8
+    subs x2, x2, #1
+    b.ne 2b
+
+    // copy the code, then append `B exit_stub`
+    ldr x2, [x19, #IN_NCODE]
+    cmp x2, #MAXCODE
+    b.hi fail_input
+    movz x1, #0x4000, lsl #16
+    add x3, x19, #IN_CODE
+    mov x4, #0
+3:  cmp x4, x2
+    b.hs 4f
+    ldr w5, [x3, x4, lsl #2]
+    str w5, [x1, x4, lsl #2]
+    add x4, x4, #1
+    b 3b
+4:  add x6, x1, x2, lsl #2
+    adr x7, exit_stub
+    sub x7, x7, x6
+    asr x7, x7, #2
+    and x7, x7, #0x3ffffff
+    movz w8, #0x1400, lsl #16
+    orr x7, x7, x8
+    str w7, [x6]
+    // make the new code visible to instruction fetch (DDI 0487 B2.4.4)
+    mov x7, x1
+5:  dc cvau, x7
+    add x7, x7, #64
+    cmp x7, x6
+    b.ls 5b
+    dsb ish
+    mov x7, x1
+6:  ic ivau, x7
+    add x7, x7, #64
+    cmp x7, x6
+    b.ls 6b
+    dsb ish
+    isb
+
+    // enter the case
+    mov x0, sp
+    adr x1, harness_sp
+    str x0, [x1]
+    clrex
+    ldr x0, [x19, #IN_NZCV]
+    msr nzcv, x0
+    ldr x0, [x19, #IN_SP]
+    mov sp, x0
+    add x30, x19, #IN_X
+    ldp x0, x1, [x30, #0]
+    ldp x2, x3, [x30, #16]
+    ldp x4, x5, [x30, #32]
+    ldp x6, x7, [x30, #48]
+    ldp x8, x9, [x30, #64]
+    ldp x10, x11, [x30, #80]
+    ldp x12, x13, [x30, #96]
+    ldp x14, x15, [x30, #112]
+    ldp x16, x17, [x30, #128]
+    ldp x18, x19, [x30, #144]
+    ldp x20, x21, [x30, #160]
+    ldp x22, x23, [x30, #176]
+    ldp x24, x25, [x30, #192]
+    ldp x26, x27, [x30, #208]
+    ldp x28, x29, [x30, #224]
+    ldr x30, [x30, #240]
+    b case_code     // defined by the link: ld --defsym case_code=0x40000000
+
+exit_stub:
+    msr tpidr_el0, x0
+    adr x0, outbuf
+    str x1, [x0, #(OUT_X + 8)]
+    stp x2, x3, [x0, #(OUT_X + 16)]
+    stp x4, x5, [x0, #(OUT_X + 32)]
+    stp x6, x7, [x0, #(OUT_X + 48)]
+    stp x8, x9, [x0, #(OUT_X + 64)]
+    stp x10, x11, [x0, #(OUT_X + 80)]
+    stp x12, x13, [x0, #(OUT_X + 96)]
+    stp x14, x15, [x0, #(OUT_X + 112)]
+    stp x16, x17, [x0, #(OUT_X + 128)]
+    stp x18, x19, [x0, #(OUT_X + 144)]
+    stp x20, x21, [x0, #(OUT_X + 160)]
+    stp x22, x23, [x0, #(OUT_X + 176)]
+    stp x24, x25, [x0, #(OUT_X + 192)]
+    stp x26, x27, [x0, #(OUT_X + 208)]
+    stp x28, x29, [x0, #(OUT_X + 224)]
+    str x30, [x0, #(OUT_X + 240)]
+    mrs x1, nzcv
+    str x1, [x0, #OUT_NZCV]
+    mrs x1, tpidr_el0
+    str x1, [x0, #OUT_X]
+    mov x1, sp
+    str x1, [x0, #OUT_SP]
+    str xzr, [x0, #OUT_STATUS]
+    str xzr, [x0, #OUT_FPC]
+    str xzr, [x0, #OUT_FADDR]
+    adr x1, harness_sp
+    ldr x1, [x1]
+    mov sp, x1
+    b emit
+
+// x0 = signal number, x1 = siginfo, x2 = ucontext (uc_mcontext at 176: fault_address, regs[31], sp, pc)
+fault_handler:
+    adr x3, outbuf
+    str x0, [x3, #OUT_STATUS]
+    ldr x4, [x2, #440]
+    str x4, [x3, #OUT_FPC]
+    ldr x4, [x2, #176]
+    str x4, [x3, #OUT_FADDR]
+    adr x1, harness_sp
+    ldr x1, [x1]
+    mov sp, x1
+    b emit
+
+emit:
+    adr x19, inbuf
+    ldr x0, [x19, #IN_SEED]
+    orr x0, x0, #1
+    movz x1, #0x4001, lsl #16
+    mov x2, #0
+    adr x3, outbuf
+    add x4, x3, #OUT_CHG
+    mov x5, #0
+7:  xorshift x0
+    ldr x6, [x1, x2]
+    cmp x6, x0
+    b.eq 8f
+    stp x2, x6, [x4], #16
+    add x5, x5, #1
+8:  add x2, x2, #8
+    cmp x2, #DATA_SIZE
+    b.lo 7b
+    str x5, [x3, #OUT_NCHG]
+    // write(1, outbuf, OUT_CHG + 16 * nchanged), retrying partial writes
+    mov x20, x3
+    sub x21, x4, x3
+9:  mov x0, #1
+    mov x1, x20
+    mov x2, x21
+    syscall 64
+    cmp x0, #0
+    b.le fail_io
+    add x20, x20, x0
+    sub x21, x21, x0
+    cbnz x21, 9b
+    b next_case
+
+set_handler:
+    mov x0, x19
+    adr x1, sigact
+    mov x2, #0
+    mov x3, #8
+    syscall 134
+    cbnz x0, fail_setup
+    ret
+
+restorer:
+    syscall 139
+
+end_of_input:
+    cbnz x20, fail_input
+    mov x0, #0
+    syscall 94
+fail_setup:
+    mov x0, #3
+    syscall 94
+fail_input:
+    mov x0, #4
+    syscall 94
+fail_io:
+    mov x0, #5
+    syscall 94
+
+    .data
+    .balign 8
+// struct sigaction (kernel): handler, flags = SA_SIGINFO|SA_ONSTACK|SA_RESTORER|SA_NODEFER, restorer, mask
+sigact:
+    .quad 0, 0x4C000004, 0, 0
+// stack_t: ss_sp, ss_flags, ss_size
+altstack_desc:
+    .quad 0, 0, 0x10000
+
+    .bss
+    .balign 16
+harness_sp:
+    .skip 16
+inbuf:
+    .skip IN_SIZE + 8
+    .balign 16
+outbuf:
+    .skip OUT_CHG + 16 * (DATA_SIZE / 8)
+    .balign 16
+altstack:
+    .skip 0x10000

@@ -1,0 +1,191 @@
+//! a64-diff: differential testing of the realm-a64 interpreter against QEMU's `qemu-aarch64`.
+//!
+//! Generates random A64 sequences over the base integer encodings ([`generate`]), runs each on QEMU user mode
+//! ([`qemu`], a static harness that runs many cases per process) and on realm-a64 at EL1h ([`realm`]), compares
+//! X0-X30, SP, NZCV and the data window, shrinks every mismatch and writes it as a regression vector
+//! ([`vector`]) for `crates/a64/tests/diff_vectors.rs`. See README.md for setup and commands.
+//!
+//! Not compared: anything EL0-under-Linux and EL1 legitimately differ on (the generator emits no DC ZVA, no
+//! system-register reads but NZCV, no PAC/BTI hints), and unaligned accesses unless `--unaligned` (with the MMU
+//! off realm-a64's data accesses are Device memory, DDI 0487 D8.2.11, and fault when unaligned).
+
+#[expect(
+    dead_code,
+    reason = "the window helpers serve the realm-a64 side, added once realm-a64 lands"
+)]
+mod case;
+mod generate;
+mod qemu;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, ensure};
+use clap::{Parser, Subcommand};
+
+use case::{Case, Form, Outcome};
+use generate::{GenConfig, Generator};
+use qemu::Qemu;
+
+/// Differential testing of realm-a64 against qemu-aarch64.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    #[command(subcommand)]
+    command: CommandArgs,
+    /// Where the harness is built.
+    #[arg(long, global = true, default_value = "target/a64-diff")]
+    work_dir: PathBuf,
+    /// The QEMU user-mode binary.
+    #[arg(long, global = true, default_value = "qemu-aarch64")]
+    qemu: String,
+    /// The QEMU CPU model.
+    #[arg(long, global = true, default_value = "max")]
+    qemu_cpu: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum CommandArgs {
+    /// Checks that every generated word disassembles (objdump) to a defined instruction.
+    CheckEncodings(GenArgs),
+    /// Runs generated cases on QEMU only and reports any that fault (generator bugs).
+    QemuOnly(GenArgs),
+}
+
+/// What to generate.
+#[derive(Debug, clap::Args)]
+struct GenArgs {
+    /// Number of sequences.
+    #[arg(long, default_value_t = 10_000)]
+    count: u64,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Most items (instructions or exclusive blocks) per sequence.
+    #[arg(long, default_value_t = 24)]
+    max_items: usize,
+    /// Allow unaligned accesses (needs a stage-1 MMU on realm-a64).
+    #[arg(long)]
+    unaligned: bool,
+    /// Cases per QEMU process.
+    #[arg(long, default_value_t = 5_000)]
+    batch: usize,
+}
+
+impl GenArgs {
+    fn generator(&self) -> Generator {
+        Generator::new(
+            self.seed,
+            GenConfig {
+                max_items: self.max_items,
+                unaligned: self.unaligned,
+            },
+        )
+    }
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    match &args.command {
+        CommandArgs::CheckEncodings(g) => check_encodings(&args, g),
+        CommandArgs::QemuOnly(g) => qemu_only(&args, g),
+    }
+}
+
+/// The tool's report goes to stderr, line by line.
+macro_rules! report {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
+fn check_encodings(args: &Args, g: &GenArgs) -> Result<()> {
+    let mut generator = g.generator();
+    let mut words = Vec::new();
+    let mut forms = Vec::new();
+    for _ in 0..g.count {
+        let case = generator.case();
+        words.extend(case.code.iter().flat_map(|w| w.to_le_bytes()));
+        forms.extend(case.forms);
+    }
+    std::fs::create_dir_all(&args.work_dir)?;
+    let bin = args.work_dir.join("words.bin");
+    std::fs::write(&bin, &words)?;
+    let out = Command::new("aarch64-linux-gnu-objdump")
+        .args(["-D", "-b", "binary", "-m", "aarch64"])
+        .arg(&bin)
+        .output()
+        .context("running aarch64-linux-gnu-objdump (run tools/a64-diff/setup.sh)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut bad = BTreeMap::<Form, (u64, String)>::new();
+    let mut seen = 0usize;
+    for line in text.lines().filter(|l| l.contains(":\t")) {
+        let Some(form) = forms.get(seen) else { break };
+        seen += 1;
+        if line.contains(".inst") || line.contains("undefined") {
+            let e = bad.entry(*form).or_insert((0, line.to_owned()));
+            e.0 += 1;
+        }
+    }
+    ensure!(
+        seen == forms.len(),
+        "objdump listed {seen} words, generated {}",
+        forms.len()
+    );
+    for (form, (n, example)) in &bad {
+        report!("{form}: {n} undecodable, e.g. {example}");
+    }
+    let distinct: std::collections::BTreeSet<_> = forms.iter().collect();
+    report!(
+        "{} words, {} distinct forms, {} forms with undecodable words",
+        forms.len(),
+        distinct.len(),
+        bad.len()
+    );
+    ensure!(bad.is_empty(), "the generator emitted undecodable words");
+    Ok(())
+}
+
+fn qemu_only(args: &Args, g: &GenArgs) -> Result<()> {
+    let qemu = Qemu::build(&args.work_dir, &args.qemu, &args.qemu_cpu)?;
+    let mut generator = g.generator();
+    let start = std::time::Instant::now();
+    let mut faults = BTreeMap::<String, (u64, String)>::new();
+    let mut done = 0u64;
+    while done < g.count {
+        let n = usize::try_from((g.count - done).min(g.batch as u64))?;
+        let cases: Vec<Case> = (0..n).map(|_| generator.case()).collect();
+        for (case, outcome) in cases.iter().zip(qemu.run(&cases)?) {
+            if let Outcome::Fault { what } = outcome {
+                let key = fault_form(case, &what);
+                faults.entry(key).or_insert((0, what)).0 += 1;
+            }
+        }
+        done += n as u64;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    for (form, (n, what)) in &faults {
+        report!("fault in {form}: {n} cases, e.g. {what}");
+    }
+    report!(
+        "{done} sequences on QEMU in {secs:.1} s ({:.0}/s), {} faulting forms",
+        done as f64 / secs,
+        faults.len()
+    );
+    Ok(())
+}
+
+/// The form of the instruction at the faulting PC, if the PC is inside the sequence.
+fn fault_form(case: &Case, what: &str) -> String {
+    let pc = what
+        .split("pc 0x")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|h| u64::from_str_radix(h, 16).ok());
+    pc.and_then(|pc| pc.checked_sub(case::CODE_BASE))
+        .and_then(|o| usize::try_from(o / 4).ok())
+        .and_then(|i| case.forms.get(i))
+        .map_or_else(|| "outside the sequence".to_owned(), ToString::to_string)
+}
