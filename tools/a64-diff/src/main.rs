@@ -52,6 +52,39 @@ enum CommandArgs {
     CheckEncodings(GenArgs),
     /// Runs generated cases on QEMU only and reports any that fault (generator bugs).
     QemuOnly(GenArgs),
+    /// Compares realm-a64 with QEMU on generated cases; writes each new mismatch as a pending vector.
+    Run(RunArgs),
+    /// Selects passing cases until each form is covered, and writes them as one vector file.
+    Passing(PassingArgs),
+}
+
+/// `run` options.
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    generate: GenArgs,
+    /// Where vectors of new mismatches go (the test reports them as known failures).
+    #[arg(long, default_value = "crates/a64/tests/vectors/pending")]
+    pending: PathBuf,
+    /// Write no vectors.
+    #[arg(long)]
+    no_vectors: bool,
+    /// Most mismatches to shrink and record.
+    #[arg(long, default_value_t = 200)]
+    shrink_budget: u64,
+}
+
+/// `passing` options.
+#[derive(Debug, clap::Args)]
+struct PassingArgs {
+    #[command(flatten)]
+    generate: GenArgs,
+    /// Passing vectors wanted per form.
+    #[arg(long, default_value_t = 1)]
+    per_form: u64,
+    /// The vector file to write.
+    #[arg(long, default_value = "crates/a64/tests/vectors/passing.vec")]
+    out: PathBuf,
 }
 
 /// What to generate.
@@ -91,6 +124,7 @@ fn main() -> Result<()> {
     match &args.command {
         CommandArgs::CheckEncodings(g) => check_encodings(&args, g),
         CommandArgs::QemuOnly(g) => qemu_only(&args, g),
+        CommandArgs::Run(_) | CommandArgs::Passing(_) => anyhow::bail!("needs realm-a64"),
     }
 }
 
@@ -166,6 +200,21 @@ fn qemu_only(args: &Args, g: &GenArgs) -> Result<()> {
         done += n as u64;
     }
     let secs = start.elapsed().as_secs_f64();
+    // The harness must carry nothing from one case to the next: rerun a few cases alone and compare.
+    let mut again = g.generator();
+    let sample: Vec<Case> = (0..g.count.min(50)).map(|_| again.case()).collect();
+    let batched = qemu.run(&sample)?;
+    for (i, case) in sample.iter().enumerate() {
+        let alone = qemu.run(std::slice::from_ref(case))?;
+        ensure!(
+            alone.first() == batched.get(i),
+            "case {i} gives a different result alone than in a batch"
+        );
+    }
+    report!(
+        "{} cases give the same result alone as in a batch",
+        sample.len()
+    );
     for (form, (n, what)) in &faults {
         report!("fault in {form}: {n} cases, e.g. {what}");
     }

@@ -209,6 +209,11 @@ pub fn nzcv_access(read: bool, rt: u32) -> u32 {
     0xd51b_4200 | (u32::from(read) << 21) | reg(rt)
 }
 
+/// C4.1.85 Barriers: `op2` CLREX 0b010, DSB 0b100, DMB 0b101, ISB 0b110; `crm` the option.
+pub fn barrier(crm: u32, op2: u32) -> u32 {
+    0xd503_301f | ((crm & 15) << 8) | ((op2 & 7) << 5)
+}
+
 /// C6.2 NOP (hint #0).
 pub const NOP: u32 = 0xd503_201f;
 

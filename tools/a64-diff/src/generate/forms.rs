@@ -329,12 +329,37 @@ impl Generator {
         )
     }
 
+    /// MRS/MSR NZCV, NOP, barriers (DMB, DSB, ISB), CLREX, and SP arithmetic.
     fn nzcv_or_nop(&mut self) -> Item {
-        match self.rng.below(3) {
+        match self.rng.below(7) {
             0 => one(Form("mrs_nzcv", ""), e::nzcv_access(true, self.dest())),
             1 => one(Form("msr_nzcv", ""), e::nzcv_access(false, self.src())),
-            _ => one(Form("nop", ""), e::NOP),
+            2 => one(Form("nop", ""), e::NOP),
+            3 => {
+                // DDI 0487 C6.2 DMB/DSB option values: OSH, NSH, ISHLD, ISHST, ISH, LD, ST, SY.
+                let crm = self.rng.pick(&[
+                    0b0011, 0b0111, 0b1001, 0b1010, 0b1011, 0b1101, 0b1110, 0b1111,
+                ]);
+                let (op2, name) = self
+                    .rng
+                    .pick(&[(0b100, "dsb"), (0b101, "dmb"), (0b110, "isb")]);
+                let crm = if op2 == 0b110 { 0b1111 } else { crm };
+                one(Form(name, ""), e::barrier(crm, op2))
+            }
+            4 => one(Form("clrex", ""), e::barrier(self.rng.below(16), 0b010)),
+            _ => self.sp_arith(),
         }
+    }
+
+    /// ADD/SUB (immediate) writing SP: `SP = SP or a base ± 16·k`, so SP stays 16-byte aligned in the window.
+    fn sp_arith(&mut self) -> Item {
+        let op = self.rng.below(2);
+        let rn = self.base();
+        let imm = 16 * self.rng.below(16);
+        one(
+            Form(["add_imm", "sub_imm"][op as usize], ".sp"),
+            e::add_sub_imm(1, op, 0, 0, imm, rn, 31),
+        )
     }
 
     /// A forward branch over 0..=3 items: B, BL, B.cond (any condition incl. AL/NV), CBZ/CBNZ, TBZ/TBNZ.

@@ -252,6 +252,10 @@ impl Generator {
         for _ in 0..self.rng.below(3) {
             item.extend(self.alu_item());
         }
+        if self.rng.below(8) == 0 {
+            // CLREX inside the block: the store-exclusive must then fail on both sides.
+            item.push((Form("clrex", ""), Insn::Word(e::barrier(15, 0b010))));
+        }
         item.extend(self.store_exclusive(rn, pair, release, size));
         item
     }
