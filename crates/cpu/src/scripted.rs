@@ -9,10 +9,10 @@
 //! [`StepRecord`] holds the context at that moment — X0.. as the realm sees the SMC's results, the loaded
 //! value, `ESR_EL1` of an injected abort.
 //!
-//! When the script is exhausted the CPU behaves as [`IdleCpu`](super::IdleCpu): every entry exits with an IRQ.
+//! When the script is exhausted the CPU behaves as [`IdleCpu`](crate::IdleCpu): every entry exits with an IRQ.
 //!
 //! ```
-//! use realm_rmm::cpu::scripted::{ScriptedCpus, Step};
+//! use realm_cpu::scripted::{ScriptedCpus, Step};
 //! let cpus = ScriptedCpus::new();
 //! cpus.script(0).push(Step::smc(0xC400_0190, &[0x1_0000])); // RSI_VERSION from REC 0
 //! let model = cpus.model(); // give this to the platform configuration
@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::{
+use crate::{
     CpuModel, DataAbort, InstructionAbort, RealmCpu, RealmCpuFactory, RealmExit, RealmMemory,
     RecContext, RecIdentity, Stage2Fault, esr,
 };
