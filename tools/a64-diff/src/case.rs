@@ -48,11 +48,54 @@ pub struct Case {
     pub forms: Vec<Form>,
 }
 
+/// An exception taken to EL1 that ended the case (system mode; DDI 0487 D1.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exception {
+    /// Offset of the vector from VBAR_EL1 (0x200: synchronous, current EL with SP_ELx).
+    pub vector: u64,
+    /// ESR_EL1.
+    pub esr: u64,
+    /// ELR_EL1.
+    pub elr: u64,
+    /// FAR_EL1, where the exception class defines it (see [`Exception::far_valid`]), else 0.
+    pub far: u64,
+    /// SPSR_EL1, masked to the fields both sides define: NZCV, DAIF and M\[3:0\].
+    pub spsr: u64,
+}
+
+/// The SPSR_EL1 bits compared: NZCV (31:28), DAIF (9:6), M\[3:0\] (DDI 0487 C5.2.18).
+pub const SPSR_COMPARED: u64 = 0xf000_03cf;
+
+impl Exception {
+    /// Whether FAR_EL1 holds the faulting address for this ESR: instruction/data aborts (EC 0x20, 0x21, 0x24,
+    /// 0x25) without FnV, PC alignment (0x22), watchpoints (0x34, 0x35). Otherwise FAR is UNKNOWN.
+    pub fn far_valid(esr: u64) -> bool {
+        let ec = (esr >> 26) & 0x3f;
+        let fnv = esr & (1 << 10) != 0;
+        matches!(ec, 0x20 | 0x21 | 0x24 | 0x25) && !fnv || matches!(ec, 0x22 | 0x34 | 0x35)
+    }
+
+    /// An exception as reported, with FAR cleared where UNKNOWN and SPSR masked.
+    pub fn new(vector: u64, esr: u64, elr: u64, far: u64, spsr: u64) -> Self {
+        let far = if Self::far_valid(esr) { far } else { 0 };
+        Self {
+            vector,
+            esr,
+            elr,
+            far,
+            spsr: spsr & SPSR_COMPARED,
+        }
+    }
+}
+
 /// Final state of a completed case: registers plus the data-window words that changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Final {
-    /// Registers and flags at the end of the sequence.
+    /// Registers and flags at the end of the sequence or at the exception that ended it (the flags are then
+    /// SPSR_EL1's: QEMU clears PSTATE.NZCV on exception entry, and the handler sees that).
     pub state: State,
+    /// The exception that ended the case, if one did.
+    pub exception: Option<Exception>,
     /// `(offset in the window, new 8-byte word)` for every aligned word that differs from its initial value,
     /// in ascending offset order.
     pub changed: Vec<(u32, u64)>,

@@ -1,5 +1,11 @@
-// a64-diff QEMU-side harness: a static aarch64 Linux program, run under qemu-aarch64, that executes many
-// test cases in one process. Assembled and linked by the a64-diff tool at run time (never committed built).
+// a64-diff QEMU-side harness, assembled and linked by the a64-diff tool at run time (never committed built).
+// Two builds of this one source:
+// - user (default): a static aarch64 Linux program run under qemu-aarch64 (EL0); cases on stdin, results on
+//   stdout, signals caught and reported;
+// - system (`--defsym SYSTEM=1`): a bare-metal image for qemu-system-aarch64 -M virt, run at EL1h with the MMU
+//   off (as realm-a64 runs a case); cases from a blob the loader puts at 0x4800_0000 (u64 count, u64 0, then
+//   records), results written to `results.bin` in QEMU's working directory through semihosting (SYS_OPEN,
+//   SYS_WRITE: one trap per case), exceptions caught by a vector table and reported; ends with PSCI SYSTEM_OFF.
 //
 // Memory (the same IPAs the realm-a64 side uses with a FlatMemory at 0x4000_0000):
 //   0x4000_0000..0x4001_0000  code page(s): the case's instructions, then `B exit_stub`
@@ -9,8 +15,10 @@
 // stdin, one fixed-size record per case (little-endian):
 //   u64 seed, u64 ncode, u64 x[31], u64 sp, u64 nzcv, u32 code[MAXCODE]
 // stdout, one record per case:
-//   u64 status (0 = reached the end, else the signal number), u64 x[31], u64 sp, u64 nzcv,
-//   u64 fault_pc, u64 fault_address, u64 nchanged, then nchanged x (u64 window offset, u64 new word)
+//   u64 status (0 = reached the end; user: the signal number; system: 0x100 + exception vector index),
+//   u64 x[31], u64 sp, u64 nzcv, u64 fault_pc (ELR_EL1), u64 fault_address (FAR_EL1), u64 esr (ESR_EL1),
+//   u64 spsr (SPSR_EL1), u64 nchanged, then nchanged x (u64 window offset, u64 new word).
+//   For an exception, the registers are those at the exception.
 // Registers are set from the record, the sequence runs, `exit_stub` saves X0-X30, SP and NZCV using
 // TPIDR_EL0 as scratch, and the data window is compared word by word with its initial contents.
 
@@ -31,8 +39,11 @@
     .set OUT_NZCV, 264
     .set OUT_FPC, 272
     .set OUT_FADDR, 280
-    .set OUT_NCHG, 288
-    .set OUT_CHG, 296
+    .set OUT_ESR, 288
+    .set OUT_SPSR, 296
+    .set OUT_NCHG, 304
+    .set OUT_CHG, 312
+    .set BLOB, 0x48000000
 
     .macro xorshift reg
     eor \reg, \reg, \reg, lsl #13
@@ -48,6 +59,33 @@
     .text
     .globl _start
 _start:
+.ifdef SYSTEM
+    adr x0, stack_top
+    mov sp, x0
+    adr x0, vectors
+    msr vbar_el1, x0
+    isb
+    adr x0, blob_next
+    movz x2, #(BLOB >> 16), lsl #16
+    add x1, x2, #16
+    str x1, [x0]
+    ldr x1, [x2]
+    adr x0, blob_left
+    str x1, [x0]
+    // SYS_OPEN("results.bin", "wb") through semihosting, in QEMU's working directory
+    adr x1, semi_args
+    adr x0, results_name
+    mov x2, #5
+    mov x3, #(results_name_end - results_name)
+    stp x0, x2, [x1]
+    str x3, [x1, #16]
+    mov w0, #0x01
+    hlt #0xf000
+    cmn x0, #1
+    b.eq fail_setup
+    adr x1, results_handle
+    str x0, [x1]
+.else
     // mmap(CODE_BASE, 0x20000, RWX, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0): code then data window
     movz x0, #0x4000, lsl #16
     mov x1, #0x20000
@@ -83,8 +121,28 @@ _start:
     mov x19, #11
     bl set_handler
 
+.endif
+
 next_case:
     adr x19, inbuf
+.ifdef SYSTEM
+    // copy the next record from the blob
+    adr x0, blob_left
+    ldr x1, [x0]
+    cbz x1, end_of_input
+    sub x1, x1, #1
+    str x1, [x0]
+    adr x0, blob_next
+    ldr x1, [x0]
+    mov x2, #0
+1:  ldr x3, [x1, x2]
+    str x3, [x19, x2]
+    add x2, x2, #8
+    cmp x2, #IN_SIZE
+    b.lo 1b
+    add x1, x1, #IN_SIZE
+    str x1, [x0]
+.else
     mov x20, #0
 1:  mov x0, #0
     add x1, x19, x20
@@ -97,6 +155,7 @@ next_case:
     add x20, x20, x0
     cmp x20, #IN_SIZE
     b.lo 1b
+.endif
 
     // fill the data window
     ldr x0, [x19, #IN_SEED]
@@ -200,6 +259,8 @@ exit_stub:
     str xzr, [x0, #OUT_STATUS]
     str xzr, [x0, #OUT_FPC]
     str xzr, [x0, #OUT_FADDR]
+    str xzr, [x0, #OUT_ESR]
+    str xzr, [x0, #OUT_SPSR]
     adr x1, harness_sp
     ldr x1, [x1]
     mov sp, x1
@@ -213,6 +274,8 @@ fault_handler:
     str x4, [x3, #OUT_FPC]
     ldr x4, [x2, #176]
     str x4, [x3, #OUT_FADDR]
+    str xzr, [x3, #OUT_ESR]
+    str xzr, [x3, #OUT_SPSR]
     adr x1, harness_sp
     ldr x1, [x1]
     mov sp, x1
@@ -237,6 +300,18 @@ emit:
     cmp x2, #DATA_SIZE
     b.lo 7b
     str x5, [x3, #OUT_NCHG]
+.ifdef SYSTEM
+    // SYS_WRITE(handle, outbuf, length) through semihosting (returns the bytes not written)
+    adr x1, semi_args
+    adr x0, results_handle
+    ldr x0, [x0]
+    sub x2, x4, x3
+    stp x0, x3, [x1]
+    str x2, [x1, #16]
+    mov w0, #0x05
+    hlt #0xf000
+    cbnz x0, fail_io
+.else
     // write(1, outbuf, OUT_CHG + 16 * nchanged), retrying partial writes
     mov x20, x3
     sub x21, x4, x3
@@ -249,8 +324,79 @@ emit:
     add x20, x20, x0
     sub x21, x21, x0
     cbnz x21, 9b
+.endif
     b next_case
 
+.ifdef SYSTEM
+end_of_input:
+    // SYS_CLOSE(handle)
+    adr x1, semi_args
+    adr x0, results_handle
+    ldr x0, [x0]
+    str x0, [x1]
+    mov w0, #0x02
+    hlt #0xf000
+fail_setup:
+fail_input:
+fail_io:
+    // PSCI SYSTEM_OFF (DEN0022), HVC is the virt machine's conduit at EL1
+    movz x0, #0x8400, lsl #16
+    add x0, x0, #8
+    hvc #0
+    b .
+
+// Every exception ends the case: vector index in x0 (original x0 in TPIDR_EL1, x1 in TPIDRRO_EL0).
+    .balign 2048
+vectors:
+    .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+    .balign 128
+    msr tpidr_el1, x0
+    mov x0, #\n
+    b exception_common
+    .endr
+
+exception_common:
+    msr tpidrro_el0, x1
+    adr x1, outbuf
+    stp x2, x3, [x1, #(OUT_X + 16)]
+    stp x4, x5, [x1, #(OUT_X + 32)]
+    stp x6, x7, [x1, #(OUT_X + 48)]
+    stp x8, x9, [x1, #(OUT_X + 64)]
+    stp x10, x11, [x1, #(OUT_X + 80)]
+    stp x12, x13, [x1, #(OUT_X + 96)]
+    stp x14, x15, [x1, #(OUT_X + 112)]
+    stp x16, x17, [x1, #(OUT_X + 128)]
+    stp x18, x19, [x1, #(OUT_X + 144)]
+    stp x20, x21, [x1, #(OUT_X + 160)]
+    stp x22, x23, [x1, #(OUT_X + 176)]
+    stp x24, x25, [x1, #(OUT_X + 192)]
+    stp x26, x27, [x1, #(OUT_X + 208)]
+    stp x28, x29, [x1, #(OUT_X + 224)]
+    str x30, [x1, #(OUT_X + 240)]
+    mrs x2, tpidr_el1
+    str x2, [x1, #OUT_X]
+    mrs x2, tpidrro_el0
+    str x2, [x1, #(OUT_X + 8)]
+    add x2, x0, #0x100
+    str x2, [x1, #OUT_STATUS]
+    mrs x2, nzcv
+    str x2, [x1, #OUT_NZCV]
+    mov x2, sp
+    str x2, [x1, #OUT_SP]
+    mrs x2, elr_el1
+    str x2, [x1, #OUT_FPC]
+    mrs x2, far_el1
+    str x2, [x1, #OUT_FADDR]
+    mrs x2, esr_el1
+    str x2, [x1, #OUT_ESR]
+    mrs x2, spsr_el1
+    str x2, [x1, #OUT_SPSR]
+    adr x2, harness_sp
+    ldr x2, [x2]
+    mov sp, x2
+    b emit
+
+.else
 set_handler:
     mov x0, x19
     adr x1, sigact
@@ -277,6 +423,8 @@ fail_io:
     mov x0, #5
     syscall 94
 
+.endif
+
     .data
     .balign 8
 // struct sigaction (kernel): handler, flags = SA_SIGINFO|SA_ONSTACK|SA_RESTORER|SA_NODEFER, restorer, mask
@@ -285,6 +433,21 @@ sigact:
 // stack_t: ss_sp, ss_flags, ss_size
 altstack_desc:
     .quad 0, 0, 0x10000
+
+.ifdef SYSTEM
+blob_next:
+    .quad 0
+blob_left:
+    .quad 0
+results_handle:
+    .quad 0
+semi_args:
+    .quad 0, 0, 0
+results_name:
+    .ascii "results.bin"
+results_name_end:
+    .byte 0
+.endif
 
     .bss
     .balign 16
@@ -298,3 +461,4 @@ outbuf:
     .balign 16
 altstack:
     .skip 0x10000
+stack_top:

@@ -27,7 +27,7 @@ use clap::{Parser, Subcommand};
 
 use case::{Case, Form, Outcome};
 use generate::{GenConfig, Generator};
-use qemu::Qemu;
+use qemu::{Mode, Qemu};
 
 /// Differential testing of realm-a64 against qemu-aarch64.
 #[derive(Debug, Parser)]
@@ -38,9 +38,13 @@ struct Args {
     /// Where the harness is built.
     #[arg(long, global = true, default_value = "target/a64-diff")]
     work_dir: PathBuf,
-    /// The QEMU user-mode binary.
-    #[arg(long, global = true, default_value = "qemu-aarch64")]
-    qemu: String,
+    /// Run cases at EL1 under qemu-system-aarch64 (bare metal, MMU off) instead of at EL0 under qemu-aarch64;
+    /// the generator then also emits UDF/SVC/BRK and exceptions are compared.
+    #[arg(long, global = true)]
+    system: bool,
+    /// The QEMU binary (default: qemu-aarch64, or qemu-system-aarch64 with --system).
+    #[arg(long, global = true)]
+    qemu: Option<String>,
     /// The QEMU CPU model.
     #[arg(long, global = true, default_value = "max")]
     qemu_cpu: String,
@@ -108,13 +112,28 @@ struct GenArgs {
 }
 
 impl GenArgs {
-    fn generator(&self) -> Generator {
-        Generator::new(
-            self.seed,
-            GenConfig {
-                max_items: self.max_items,
-                unaligned: self.unaligned,
-            },
+    fn generator(&self, args: &Args) -> Generator {
+        let cfg = GenConfig {
+            max_items: self.max_items,
+            unaligned: self.unaligned,
+            exceptions: args.system,
+        };
+        Generator::new(self.seed, cfg)
+    }
+}
+
+impl Args {
+    fn qemu(&self) -> Result<Qemu> {
+        let (mode, default) = if self.system {
+            (Mode::System, "qemu-system-aarch64")
+        } else {
+            (Mode::User, "qemu-aarch64")
+        };
+        Qemu::build(
+            &self.work_dir,
+            self.qemu.as_deref().unwrap_or(default),
+            &self.qemu_cpu,
+            mode,
         )
     }
 }
@@ -136,7 +155,7 @@ macro_rules! report {
 }
 
 fn check_encodings(args: &Args, g: &GenArgs) -> Result<()> {
-    let mut generator = g.generator();
+    let mut generator = g.generator(args);
     let mut words = Vec::new();
     let mut forms = Vec::new();
     for _ in 0..g.count {
@@ -183,8 +202,8 @@ fn check_encodings(args: &Args, g: &GenArgs) -> Result<()> {
 }
 
 fn qemu_only(args: &Args, g: &GenArgs) -> Result<()> {
-    let qemu = Qemu::build(&args.work_dir, &args.qemu, &args.qemu_cpu)?;
-    let mut generator = g.generator();
+    let qemu = args.qemu()?;
+    let mut generator = g.generator(args);
     let start = std::time::Instant::now();
     let mut faults = BTreeMap::<String, (u64, String)>::new();
     let mut done = 0u64;
@@ -201,7 +220,7 @@ fn qemu_only(args: &Args, g: &GenArgs) -> Result<()> {
     }
     let secs = start.elapsed().as_secs_f64();
     // The harness must carry nothing from one case to the next: rerun a few cases alone and compare.
-    let mut again = g.generator();
+    let mut again = g.generator(args);
     let sample: Vec<Case> = (0..g.count.min(50)).map(|_| again.case()).collect();
     let batched = qemu.run(&sample)?;
     for (i, case) in sample.iter().enumerate() {

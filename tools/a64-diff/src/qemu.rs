@@ -1,22 +1,36 @@
-//! The QEMU side: builds the harness (`harness.S`) with the cross binutils and runs batches of cases through one
-//! `qemu-aarch64` process each (record layouts in `harness.S`).
+//! The QEMU side: builds the harness (`harness.S`) with the cross binutils and runs batches of cases, many per
+//! QEMU process (record layouts in `harness.S`): at EL0 under `qemu-aarch64`, or at EL1 under
+//! `qemu-system-aarch64 -M virt` ([`Mode`]).
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use crate::case::{Case, Final, MAX_CODE, Outcome, State};
+use crate::case::{Case, Exception, Final, MAX_CODE, Outcome, State};
 
 /// The harness source; assembled at run time, never committed built.
 const HARNESS_SOURCE: &str = include_str!("harness.S");
 /// Input record size (`IN_SIZE` in `harness.S`).
 const IN_SIZE: usize = 520;
 /// Output record header size (`OUT_CHG` in `harness.S`).
-const OUT_HEADER: usize = 296;
+const OUT_HEADER: usize = 312;
 /// Where the harness is linked: 1 MiB above the code page, within `B` range of it.
 const HARNESS_TEXT: &str = "0x40100000";
+/// Where the system build finds its cases (`BLOB` in `harness.S`).
+const BLOB_ADDRESS: &str = "0x48000000";
+
+/// Which QEMU runs the cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `qemu-aarch64`: the sequence runs at EL0 under Linux; a fault is a signal ([`Outcome::Fault`]).
+    User,
+    /// `qemu-system-aarch64 -M virt`: the sequence runs at EL1h with the MMU off, as on realm-a64; an exception
+    /// ends the case and is compared ([`Final::exception`]).
+    System,
+}
 
 /// A built harness and the QEMU command that runs it.
 #[derive(Debug, Clone)]
@@ -24,23 +38,33 @@ pub struct Qemu {
     harness: PathBuf,
     qemu: String,
     cpu: String,
+    mode: Mode,
+    dir: PathBuf,
 }
 
 impl Qemu {
-    /// Assembles and links the harness into `dir` with `aarch64-linux-gnu-as`/`-ld`.
-    pub fn build(dir: &Path, qemu: &str, cpu: &str) -> Result<Self> {
+    /// Assembles and links the harness for `mode` into `dir` with `aarch64-linux-gnu-as`/`-ld`; `qemu` is the
+    /// binary that runs it (`qemu-aarch64` or `qemu-system-aarch64`), `cpu` its `-cpu` model.
+    pub fn build(dir: &Path, qemu: &str, cpu: &str, mode: Mode) -> Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        // Absolute: the system mode runs QEMU in a directory of its own.
+        let dir =
+            &std::fs::canonicalize(dir).with_context(|| format!("resolving {}", dir.display()))?;
+        let stem = if mode == Mode::System {
+            "harness-system"
+        } else {
+            "harness"
+        };
         let source = dir.join("harness.S");
-        let object = dir.join("harness.o");
-        let harness = dir.join("harness");
+        let object = dir.join(format!("{stem}.o"));
+        let harness = dir.join(stem);
         std::fs::write(&source, HARNESS_SOURCE)
             .with_context(|| format!("writing {}", source.display()))?;
-        run_tool(
-            Command::new("aarch64-linux-gnu-as")
-                .arg("-o")
-                .arg(&object)
-                .arg(&source),
-        )?;
+        let mut asm = Command::new("aarch64-linux-gnu-as");
+        if mode == Mode::System {
+            asm.args(["--defsym", "SYSTEM=1"]);
+        }
+        run_tool(asm.arg("-o").arg(&object).arg(&source))?;
         run_tool(
             Command::new("aarch64-linux-gnu-ld")
                 .args([
@@ -58,11 +82,21 @@ impl Qemu {
             harness,
             qemu: qemu.to_owned(),
             cpu: cpu.to_owned(),
+            mode,
+            dir: dir.to_owned(),
         })
     }
 
     /// Runs `cases` in one QEMU process and returns one outcome per case, in order.
     pub fn run(&self, cases: &[Case]) -> Result<Vec<Outcome>> {
+        match self.mode {
+            Mode::User => self.run_user(cases),
+            Mode::System => self.run_system(cases),
+        }
+    }
+
+    /// User mode: records through a pipe to the harness's stdin (from a writer thread), results from its stdout.
+    fn run_user(&self, cases: &[Case]) -> Result<Vec<Outcome>> {
         let mut child = Command::new(&self.qemu)
             .args(["-cpu", &self.cpu])
             .arg(&self.harness)
@@ -86,7 +120,10 @@ impl Qemu {
                 Ok(())
             });
             let mut r = BufReader::with_capacity(1 << 16, stdout);
-            let read: Result<Vec<Outcome>> = cases.iter().map(|_| decode_outcome(&mut r)).collect();
+            let read: Result<Vec<Outcome>> = cases
+                .iter()
+                .map(|_| decode_outcome(&mut r, Mode::User))
+                .collect();
             let written = writer
                 .join()
                 .map_err(|_| anyhow::anyhow!("writer thread panicked"))?;
@@ -97,6 +134,70 @@ impl Qemu {
         let outcomes = outcomes?;
         ensure!(status.success(), "qemu harness exited with {status}");
         Ok(outcomes)
+    }
+
+    /// System mode: the cases go in a blob that QEMU's loader device places at `BLOB_ADDRESS`; the harness
+    /// writes the results to `results.bin` in QEMU's working directory (semihosting), read once it has powered
+    /// the machine off.
+    fn run_system(&self, cases: &[Case]) -> Result<Vec<Outcome>> {
+        // Runs may overlap (the next batch runs while a mismatch is shrunk): each has its own files.
+        static RUN: AtomicU64 = AtomicU64::new(0);
+        let n = RUN.fetch_add(1, Ordering::Relaxed);
+        let run_dir = self.dir.join(format!("run-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&run_dir)
+            .with_context(|| format!("creating {}", run_dir.display()))?;
+        let blob_path = run_dir.join("cases.bin");
+        let out_path = run_dir.join("results.bin");
+        let mut blob = Vec::with_capacity(16 + IN_SIZE * cases.len());
+        blob.extend_from_slice(&(cases.len() as u64).to_le_bytes());
+        blob.extend_from_slice(&0u64.to_le_bytes());
+        for case in cases {
+            encode_case(case, &mut blob)?;
+        }
+        std::fs::write(&blob_path, &blob)
+            .with_context(|| format!("writing {}", blob_path.display()))?;
+        let status = Command::new(&self.qemu)
+            .args([
+                "-M",
+                "virt",
+                "-cpu",
+                &self.cpu,
+                "-m",
+                "1G",
+                "-nographic",
+                "-monitor",
+                "none",
+                "-nic",
+                "none",
+            ])
+            .arg("-kernel")
+            .arg(&self.harness)
+            .arg("-device")
+            .arg(format!(
+                "loader,file={},addr={BLOB_ADDRESS},force-raw=on",
+                blob_path.display()
+            ))
+            .args([
+                "-semihosting-config",
+                "enable=on,target=native",
+                "-serial",
+                "null",
+            ])
+            .current_dir(&run_dir)
+            .stdin(Stdio::null())
+            .status()
+            .with_context(|| format!("starting {} (run tools/a64-diff/setup.sh)", self.qemu))?;
+        let out =
+            std::fs::read(&out_path).with_context(|| format!("reading {}", out_path.display()));
+        let _ = std::fs::remove_dir_all(&run_dir);
+        ensure!(status.success(), "{} exited with {status}", self.qemu);
+        let out = out?;
+        let mut r = out.as_slice();
+        cases
+            .iter()
+            .map(|_| decode_outcome(&mut r, Mode::System))
+            .collect::<Result<Vec<_>>>()
+            .context("reading results")
     }
 }
 
@@ -127,7 +228,6 @@ fn encode_case(case: &Case, out: &mut Vec<u8>) -> Result<()> {
     for i in 0..MAX_CODE {
         out.extend_from_slice(&case.code.get(i).copied().unwrap_or(0).to_le_bytes());
     }
-    debug_assert_eq!(out.len(), IN_SIZE);
     Ok(())
 }
 
@@ -137,7 +237,7 @@ fn u64_at(bytes: &[u8], index: usize) -> u64 {
     u64::from_le_bytes(b)
 }
 
-fn decode_outcome(r: &mut impl Read) -> Result<Outcome> {
+fn decode_outcome(r: &mut impl Read, mode: Mode) -> Result<Outcome> {
     let mut header = [0u8; OUT_HEADER];
     r.read_exact(&mut header).context("result header")?;
     let status = u64_at(&header, 0);
@@ -145,12 +245,16 @@ fn decode_outcome(r: &mut impl Read) -> Result<Outcome> {
     for (i, v) in x.iter_mut().enumerate() {
         *v = u64_at(&header, 1 + i);
     }
-    let (sp, nzcv, fault_pc, fault_address, count) = (
+    let (sp, mut nzcv, fault_pc, fault_address) = (
         u64_at(&header, 32),
         u64_at(&header, 33),
         u64_at(&header, 34),
         u64_at(&header, 35),
+    );
+    let (esr, spsr, count) = (
         u64_at(&header, 36),
+        u64_at(&header, 37),
+        u64_at(&header, 38),
     );
     ensure!(count <= 8192, "harness reports {count} changed words");
     let mut changed = Vec::with_capacity(usize::try_from(count)?);
@@ -159,13 +263,28 @@ fn decode_outcome(r: &mut impl Read) -> Result<Outcome> {
         r.read_exact(&mut pair).context("changed word")?;
         changed.push((u32::try_from(u64_at(&pair, 0))?, u64_at(&pair, 1)));
     }
-    if status != 0 {
-        return Ok(Outcome::Fault {
-            what: format!("signal {status} at pc {fault_pc:#x} (address {fault_address:#x})"),
-        });
-    }
+    let exception = match (mode, status) {
+        (_, 0) => None,
+        (Mode::System, s) if (0x100..0x110).contains(&s) => {
+            // QEMU clears PSTATE.NZCV on exception entry; compare the flags the exception saved.
+            nzcv = spsr & 0xf000_0000;
+            Some(Exception::new(
+                (s - 0x100) * 0x80,
+                esr,
+                fault_pc,
+                fault_address,
+                spsr,
+            ))
+        }
+        _ => {
+            return Ok(Outcome::Fault {
+                what: format!("signal {status} at pc {fault_pc:#x} (address {fault_address:#x})"),
+            });
+        }
+    };
     Ok(Outcome::Completed(Box::new(Final {
         state: State { x, sp, nzcv },
+        exception,
         changed,
     })))
 }

@@ -14,6 +14,9 @@ pub(super) fn one(form: Form, word: u32) -> Item {
 impl Generator {
     /// One item drawn uniformly over the groups below (loads and stores weighted up: they have the most forms).
     pub(crate) fn item(&mut self) -> Item {
+        if self.cfg.exceptions && self.rng.below(40) == 0 {
+            return self.exception();
+        }
         match self.rng.below(30) {
             0 => self.add_sub_imm(),
             1 => self.logical_imm(),
@@ -348,6 +351,16 @@ impl Generator {
             }
             4 => one(Form("clrex", ""), e::barrier(self.rng.below(16), 0b010)),
             _ => self.sp_arith(),
+        }
+    }
+
+    /// UDF, SVC, BRK with a random immediate: each takes a synchronous exception to EL1 (DDI 0487 D1.10).
+    fn exception(&mut self) -> Item {
+        let imm16 = self.rng.below(0x1_0000);
+        match self.rng.below(3) {
+            0 => one(Form("udf", ""), imm16),
+            1 => one(Form("svc", ""), 0xd400_0001 | (imm16 << 5)),
+            _ => one(Form("brk", ""), 0xd420_0000 | (imm16 << 5)),
         }
     }
 

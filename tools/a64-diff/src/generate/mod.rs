@@ -14,6 +14,8 @@ mod encode;
 mod forms;
 mod memory;
 
+pub use encode::NOP;
+
 use crate::case::{Case, DATA_BASE, DATA_SIZE, Form, MAX_CODE, State};
 
 /// Generator settings.
@@ -24,6 +26,9 @@ pub struct GenConfig {
     /// Allow accesses that are not aligned to their size (only where realm-a64 maps memory as Normal: stage 1
     /// on). Exclusives, acquire/release and SP-based accesses stay aligned.
     pub unaligned: bool,
+    /// Also emit instructions that take a synchronous exception to EL1 (UDF, SVC, BRK): only for the
+    /// system-mode harness, which runs at EL1 and reports exceptions.
+    pub exceptions: bool,
 }
 
 impl Default for GenConfig {
@@ -31,6 +36,7 @@ impl Default for GenConfig {
         Self {
             max_items: 24,
             unaligned: false,
+            exceptions: false,
         }
     }
 }
@@ -166,7 +172,7 @@ impl Generator {
         }
         if len < 2 {
             // An 8-byte literal needs two words of sequence to read (see `literal_target`).
-            items.push(vec![(Form("nop", ""), Insn::Word(encode::NOP))]);
+            items.push(vec![(Form("nop", ""), Insn::Word(NOP))]);
         }
         let (code, forms) = self.lay_out(&items);
         Case {
@@ -302,6 +308,52 @@ mod tests {
                     v.is_multiple_of(16) && (DATA_BASE..DATA_BASE + DATA_SIZE as u64).contains(&v),
                     "x{r} = {v:#x}"
                 );
+            }
+        }
+    }
+
+    /// Index and base registers (X21-X28) are written only by writeback: no generated instruction names one as
+    /// its destination (Rd/Rt bits 4:0, Rt2 of a load pair bits 14:10, Ws of a store-exclusive bits 20:16).
+    #[test]
+    fn no_instruction_writes_an_index_or_base_register() {
+        let reserved = 21..=28u32;
+        let mut g = Generator::new(11, GenConfig::default());
+        for _ in 0..5000 {
+            let c = g.case();
+            for (form, word) in c.forms.iter().zip(&c.code) {
+                let name = form.0;
+                let writes_nothing = name.starts_with("st")
+                    || name.starts_with("prfm")
+                    || name.starts_with("cc")
+                    || name.starts_with('b')
+                    || name.starts_with("cb")
+                    || name.starts_with("tb")
+                    || ["msr_nzcv", "nop", "dmb", "dsb", "isb", "clrex"].contains(&name);
+                let rd = word & 31;
+                if form.1 == ".sp" {
+                    assert_eq!(rd, 31, "{form} {word:#010x} writes SP");
+                } else if !writes_nothing {
+                    assert!(!reserved.contains(&rd), "{form} {word:#010x} writes x{rd}");
+                }
+                if name.starts_with("ldp") || name.starts_with("ldxp") || name.starts_with("ldaxp")
+                {
+                    let rt2 = (word >> 10) & 31;
+                    assert!(
+                        !reserved.contains(&rt2),
+                        "{form} {word:#010x} writes x{rt2}"
+                    );
+                }
+                if name.starts_with("stxr")
+                    || name.starts_with("stlxr")
+                    || name.starts_with("stxp")
+                    || name.starts_with("stlxp")
+                {
+                    let ws = (word >> 16) & 31;
+                    assert!(
+                        !reserved.contains(&ws),
+                        "{form} {word:#010x} writes status to x{ws}"
+                    );
+                }
             }
         }
     }
