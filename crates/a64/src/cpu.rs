@@ -1,0 +1,351 @@
+//! The CPU: its own state beyond the REC context, the fetch path, and the run loop behind
+//! [`realm_cpu::RealmCpu`].
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use realm_cpu::{
+    InstructionAbort, RealmCpu, RealmCpuFactory, RealmExit, RealmMemory, RecContext, RecIdentity,
+    RunControl,
+};
+
+use crate::cache::CodeCache;
+use crate::config::CpuConfig;
+use crate::decode::{Insn, decode};
+use crate::exception::{self, Exception, PSTATE_IL, Syndrome, ec, fsc};
+use crate::exec::Exec;
+use crate::memory::SCTLR_M;
+use crate::mmu::{AccessKind, Mmu};
+use crate::translate::MicroTlb;
+
+/// Instructions between two looks at the run-control token (kick, budget) and the memory generation.
+const POLL_INTERVAL: u64 = 4096;
+
+/// The local exclusive monitor (Arm ARM B2.9.2): armed by a load-exclusive at `ipa` of `size` bytes that
+/// read `value`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Monitor {
+    pub(crate) ipa: u64,
+    pub(crate) size: usize,
+    pub(crate) value: u128,
+}
+
+/// The GICv3 CPU interface registers the model keeps (no interrupt is ever pending yet).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct IccState {
+    pub(crate) pmr: u64,
+    pub(crate) bpr1: u64,
+    pub(crate) ctlr: u64,
+    pub(crate) igrpen1: u64,
+}
+
+/// Which page the fetch path translated last: valid while the VA page, EL and cache epoch are unchanged.
+#[derive(Clone, Copy, Debug, Default)]
+struct FetchTag {
+    valid: bool,
+    vpage: u64,
+    el: u8,
+    epoch: u64,
+    slot: usize,
+}
+
+/// CPU state that is not part of the REC context.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub(crate) config: CpuConfig,
+    pub(crate) control: RunControl,
+    pub(crate) monitor: Option<Monitor>,
+    /// The event register (WFE/SEV).
+    pub(crate) event: bool,
+    pub(crate) cache: CodeCache,
+    pub(crate) icc: IccState,
+    pub(crate) os_lock: bool,
+    /// An exit to take after the current instruction completes (trapped WFI/WFE leave the PC at the
+    /// instruction, so they are raised before it completes — see `step`).
+    pub(crate) pending_exit: Option<RealmExit>,
+    /// End the run with an IRQ exit once the current instruction completes (untrapped WFI/WFE).
+    pub(crate) yield_after: bool,
+    /// Instructions retired, over the CPU's life.
+    pub(crate) retired: u64,
+    generation: u64,
+    fetch: FetchTag,
+    pub(crate) mmu: Mmu,
+    pub(crate) micro_tlb: MicroTlb,
+}
+
+/// The process-wide origin of the generic counter, so every CPU reads one counter.
+fn counter_origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+impl Core {
+    fn new(config: &CpuConfig) -> Self {
+        Self {
+            config: config.clone(),
+            control: RunControl::new(),
+            monitor: None,
+            event: false,
+            cache: CodeCache::default(),
+            icc: IccState::default(),
+            os_lock: true,
+            pending_exit: None,
+            yield_after: false,
+            retired: 0,
+            generation: 0,
+            fetch: FetchTag::default(),
+            mmu: Mmu::with_pa_range(u8::try_from(config.pa_bits()).unwrap_or(48)),
+            micro_tlb: MicroTlb::default(),
+        }
+    }
+
+    /// The generic counter (`CNTVCT_EL0`/`CNTPCT_EL0`; the virtual offset is zero): host time since the
+    /// counter's origin, scaled to `CpuConfig::counter_hz`.
+    pub(crate) fn counter(&self) -> u64 {
+        let nanos = counter_origin().elapsed().as_nanos();
+        let ticks = nanos.saturating_mul(u128::from(self.config.counter_hz)) / 1_000_000_000;
+        u64::try_from(ticks).unwrap_or(u64::MAX)
+    }
+
+    /// Stage-1 translation registers changed (or a TLBI): cached translations go, and the fetch path
+    /// translates again.
+    pub(crate) fn translation_changed(&mut self) {
+        self.fetch.valid = false;
+        self.micro_tlb.clear();
+    }
+
+    /// A context synchronization event (ISB, exception entry and return): drop decoded code if the
+    /// memory's generation moved, and translate the next fetch again.
+    pub(crate) fn context_changed(&mut self, mem: &dyn RealmMemory) {
+        let generation = mem.generation();
+        if generation != self.generation {
+            self.generation = generation;
+            self.memory_changed();
+        }
+        self.fetch.valid = false;
+    }
+
+    /// Something outside this CPU changed memory or broadcast maintenance (another CPU's IC or TLBI
+    /// Inner Shareable): drop decoded code and every cached translation.
+    fn memory_changed(&mut self) {
+        self.cache.flush();
+        self.mmu.flush();
+        self.translation_changed();
+    }
+
+    /// The decoded instruction at `pc` (the slow path: translate, look the page up, maybe decode it).
+    #[inline(never)]
+    fn fetch(
+        &mut self,
+        ctx: &RecContext,
+        mem: &mut dyn RealmMemory,
+        pc: u64,
+    ) -> Result<Insn, Exception> {
+        let el = ctx.el();
+        let vpage = pc >> 12;
+        let index = usize::try_from((pc >> 2) & 0x3FF).unwrap_or(0);
+        if pc & 3 != 0 {
+            return Err(Exception::El1(Syndrome {
+                ec: ec::PC_ALIGNMENT,
+                iss: 0,
+                far: Some(pc),
+                return_next: false,
+            }));
+        }
+        let ipa = if ctx.sysregs.sctlr_el1 & SCTLR_M == 0 {
+            if pc >> self.config.pa_bits() != 0 {
+                return Err(Exception::instruction_abort(el, pc, fsc::ADDRESS_SIZE_L0));
+            }
+            pc
+        } else {
+            self.translate(ctx, mem, pc, AccessKind::Fetch, false)?.ipa
+        };
+        match self.cache.lookup(ipa, mem) {
+            Ok(Some(slot)) => {
+                self.fetch = FetchTag {
+                    valid: true,
+                    vpage,
+                    el,
+                    epoch: self.cache.epoch,
+                    slot,
+                };
+                Ok(self.cache.insn(slot, index))
+            }
+            Ok(None) => {
+                let mut word = [0u8; 4];
+                mem.fetch(ipa, &mut word)
+                    .map_err(|fault| Self::fetch_abort(ipa, pc, fault))?;
+                Ok(decode(u32::from_le_bytes(word)))
+            }
+            Err(fault) => Err(Self::fetch_abort(ipa, pc, fault)),
+        }
+    }
+
+    fn fetch_abort(ipa: u64, va: u64, fault: realm_cpu::Stage2Fault) -> Exception {
+        Exception::El2(RealmExit::InstructionAbort(InstructionAbort {
+            ipa,
+            va,
+            fault,
+        }))
+    }
+
+    /// Execute one instruction; `Err` ends the run with that exit.
+    #[inline]
+    fn step(&mut self, ctx: &mut RecContext, mem: &mut dyn RealmMemory) -> Result<(), RealmExit> {
+        let pc = ctx.pc;
+        if ctx.pstate & PSTATE_IL != 0 {
+            return self.raise(ctx, mem, Exception::sync(ec::ILLEGAL_STATE, 0), pc);
+        }
+        // Fast path: the PC is in the page fetched last (same EL, nothing dropped since), so the decoded
+        // instruction is read straight out of the cache.
+        let tag = self.fetch;
+        let insn = if pc & 3 == 0
+            && tag.valid
+            && tag.vpage == pc >> 12
+            && tag.el == ctx.el()
+            && tag.epoch == self.cache.epoch
+        {
+            self.cache
+                .insn(tag.slot, usize::try_from((pc >> 2) & 0x3FF).unwrap_or(0))
+        } else {
+            match self.fetch(ctx, mem, pc) {
+                Ok(insn) => insn,
+                Err(e) => return self.raise(ctx, mem, e, pc),
+            }
+        };
+        let mut exec = Exec {
+            core: self,
+            ctx,
+            mem,
+            pc,
+            next_pc: pc.wrapping_add(4),
+        };
+        match exec.execute(insn) {
+            Ok(()) => {
+                let next = exec.next_pc;
+                self.retired += 1;
+                if self.pending_exit.is_some() || self.yield_after {
+                    return self.after_wait(ctx, next);
+                }
+                ctx.pc = next;
+                Ok(())
+            }
+            Err(e) => self.raise(ctx, mem, e, pc),
+        }
+    }
+
+    /// After a WFI/WFE: a trapped one exits with the PC at the instruction; an untrapped one completes and
+    /// ends the run with an IRQ exit.
+    #[cold]
+    fn after_wait(&mut self, ctx: &mut RecContext, next: u64) -> Result<(), RealmExit> {
+        if let Some(exit) = self.pending_exit.take() {
+            return Err(exit);
+        }
+        self.yield_after = false;
+        ctx.pc = next;
+        Err(RealmExit::Irq)
+    }
+
+    /// Take exception `e` raised by the instruction at `pc`.
+    #[cold]
+    #[inline(never)]
+    fn raise(
+        &mut self,
+        ctx: &mut RecContext,
+        mem: &mut dyn RealmMemory,
+        e: Exception,
+        pc: u64,
+    ) -> Result<(), RealmExit> {
+        match e {
+            Exception::El1(syn) => {
+                exception::take_exception(ctx, &syn, pc);
+                self.monitor = None;
+                self.context_changed(mem);
+                self.retired += 1;
+                Ok(())
+            }
+            Exception::El2(exit) => Err(exit),
+        }
+    }
+
+    /// Run until an exit to EL2, a kick, or the budget runs out.
+    fn run(&mut self, ctx: &mut RecContext, mem: &mut dyn RealmMemory) -> RealmExit {
+        self.context_changed(mem);
+        if self.control.take_kick() {
+            return RealmExit::Irq;
+        }
+        let budget = self.control.budget();
+        let mut left = if budget == 0 { u64::MAX } else { budget };
+        loop {
+            let chunk = left.min(POLL_INTERVAL);
+            for _ in 0..chunk {
+                if let Err(exit) = self.step(ctx, mem) {
+                    return exit;
+                }
+            }
+            left -= chunk;
+            if left == 0 || self.control.take_kick() {
+                return RealmExit::Irq;
+            }
+            let generation = mem.generation();
+            if generation != self.generation {
+                self.generation = generation;
+                self.memory_changed();
+            }
+        }
+    }
+}
+
+/// An AArch64 CPU that interprets a REC's code (see the crate documentation).
+#[derive(Debug)]
+pub struct A64Cpu {
+    core: Core,
+}
+
+impl A64Cpu {
+    /// A CPU with the identity and features of `config`.
+    pub fn new(config: &CpuConfig) -> Self {
+        Self {
+            core: Core::new(config),
+        }
+    }
+
+    /// Instructions retired (exceptions taken count as one) since the CPU was made.
+    pub fn retired(&self) -> u64 {
+        self.core.retired
+    }
+
+    /// Decoded pages currently cached.
+    pub fn cached_pages(&self) -> usize {
+        self.core.cache.len()
+    }
+}
+
+impl RealmCpu for A64Cpu {
+    fn run(&mut self, ctx: &mut RecContext, mem: &mut dyn RealmMemory) -> RealmExit {
+        self.core.run(ctx, mem)
+    }
+
+    fn run_control(&self) -> Option<RunControl> {
+        Some(self.core.control.clone())
+    }
+}
+
+/// Makes an [`A64Cpu`] for every REC, all with one configuration.
+#[derive(Clone, Debug, Default)]
+pub struct A64CpuFactory {
+    config: CpuConfig,
+}
+
+impl A64CpuFactory {
+    /// A factory of CPUs configured by `config`.
+    pub fn new(config: CpuConfig) -> Self {
+        Self { config }
+    }
+}
+
+impl RealmCpuFactory for A64CpuFactory {
+    fn create(&self, _rec: RecIdentity) -> Box<dyn RealmCpu> {
+        Box::new(A64Cpu::new(&self.config))
+    }
+}
