@@ -46,6 +46,9 @@ pub struct Case {
     pub code: Vec<u32>,
     /// The form of each instruction in `code`.
     pub forms: Vec<Form>,
+    /// The generator item (a unit branches never enter: one instruction, or a block such as LDXR…STXR or
+    /// MSR…MRS) each instruction belongs to; shrinking replaces whole items by NOPs.
+    pub item_of: Vec<usize>,
 }
 
 /// An exception taken to EL1 that ended the case (system mode; DDI 0487 D1.3).

@@ -208,6 +208,9 @@ next_case:
     adr x1, harness_sp
     str x0, [x1]
     clrex
+.ifdef SYSTEM
+    msr daifset, #0xf       // every case starts with exceptions masked, as realm-a64's does
+.endif
     ldr x0, [x19, #IN_NZCV]
     msr nzcv, x0
     ldr x0, [x19, #IN_SP]

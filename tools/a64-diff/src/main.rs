@@ -5,17 +5,17 @@
 //! X0-X30, SP, NZCV and the data window, shrinks every mismatch and writes it as a regression vector
 //! ([`vector`]) for `crates/a64/tests/diff_vectors.rs`. See README.md for setup and commands.
 //!
-//! Not compared: anything EL0-under-Linux and EL1 legitimately differ on (the generator emits no DC ZVA, no
-//! system-register reads but NZCV, no PAC/BTI hints), and unaligned accesses unless `--unaligned` (with the MMU
-//! off realm-a64's data accesses are Device memory, DDI 0487 D8.2.11, and fault when unaligned).
+//! Not compared: anything EL0-under-Linux and EL1 legitimately differ on (the generator emits no DC ZVA, reads
+//! system registers only after writing them, emits no PAC/BTI hints), and unaligned accesses unless `--unaligned`
+//! (with the MMU off realm-a64's data accesses are Device memory, DDI 0487 D8.2.11, and fault when unaligned).
+//! `--system` runs the QEMU side at EL1 under qemu-system-aarch64 and compares exceptions too.
 
-#[expect(
-    dead_code,
-    reason = "the window helpers serve the realm-a64 side, added once realm-a64 lands"
-)]
 mod case;
+mod compare;
 mod generate;
 mod qemu;
+mod realm;
+mod vector;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -143,7 +143,8 @@ fn main() -> Result<()> {
     match &args.command {
         CommandArgs::CheckEncodings(g) => check_encodings(&args, g),
         CommandArgs::QemuOnly(g) => qemu_only(&args, g),
-        CommandArgs::Run(_) | CommandArgs::Passing(_) => anyhow::bail!("needs realm-a64"),
+        CommandArgs::Run(r) => run(&args, r),
+        CommandArgs::Passing(p) => passing(&args, p),
     }
 }
 
@@ -242,6 +243,76 @@ fn qemu_only(args: &Args, g: &GenArgs) -> Result<()> {
         done as f64 / secs,
         faults.len()
     );
+    Ok(())
+}
+
+fn run(args: &Args, r: &RunArgs) -> Result<()> {
+    let qemu = args.qemu()?;
+    let mut generator = r.generate.generator(args);
+    let opts = compare::RunOptions {
+        count: r.generate.count,
+        batch: r.generate.batch,
+        shrink_budget: r.shrink_budget,
+        pending_dir: (!r.no_vectors).then_some(r.pending.as_path()),
+    };
+    let rep = compare::run(&qemu, &mut generator, &opts)?;
+    let instructions: u64 = rep.forms.values().sum();
+    report!(
+        "{} sequences ({} instructions) compared in {:.1} s: {:.0} sequences/s; {} distinct instruction forms",
+        rep.compared,
+        instructions,
+        rep.seconds,
+        rep.compared as f64 / rep.seconds,
+        rep.forms.len()
+    );
+    report!(
+        "{} sequences ended in an exception (--system only)",
+        rep.exceptions
+    );
+    report!(
+        "QEMU did not complete {} sequences (generator bugs if non-zero)",
+        rep.qemu_faults
+    );
+    let total: u64 = rep.mismatches.values().map(|(n, _)| n).sum();
+    report!(
+        "{} mismatching sequences ({} shrunk into {} vectors, {} over the shrink budget)",
+        total + rep.unshrunk,
+        total,
+        rep.mismatches.len(),
+        rep.unshrunk
+    );
+    for (name, (n, diffs)) in &rep.mismatches {
+        report!("  {n:6} {name}: {}", diffs.join("; "));
+    }
+    for path in &rep.written {
+        report!("wrote {path}");
+    }
+    Ok(())
+}
+
+fn passing(args: &Args, p: &PassingArgs) -> Result<()> {
+    let qemu = args.qemu()?;
+    let mut generator = p.generate.generator(args);
+    let (text, kept) =
+        compare::select_passing(&qemu, &mut generator, p.generate.count, p.per_form)?;
+    let header = format!(
+        "# Passing regression vectors: a64-diff{} passing --count {} --seed {} --max-items {} --per-form {}\n\
+         # Expected states from {} -cpu {} (QEMU 7.2).\n",
+        if args.system { " --system" } else { "" },
+        p.generate.count,
+        p.generate.seed,
+        p.generate.max_items,
+        p.per_form,
+        if args.system {
+            "qemu-system-aarch64 -M virt"
+        } else {
+            "qemu-aarch64"
+        },
+        args.qemu_cpu
+    );
+    std::fs::write(&p.out, header + &text)
+        .with_context(|| format!("writing {}", p.out.display()))?;
+    report!("wrote {kept} passing vectors to {}", p.out.display());
     Ok(())
 }
 

@@ -17,7 +17,7 @@ impl Generator {
         if self.cfg.exceptions && self.rng.below(40) == 0 {
             return self.exception();
         }
-        match self.rng.below(30) {
+        match self.rng.below(32) {
             0 => self.add_sub_imm(),
             1 => self.logical_imm(),
             2 => self.move_wide(),
@@ -40,7 +40,9 @@ impl Generator {
             25 | 26 => self.pair(),
             27 => self.acquire_release(),
             28 => self.exclusive_block(),
-            _ => self.store_exclusive_alone(),
+            29 => self.store_exclusive_alone(),
+            30 => self.sysreg_block(),
+            _ => self.indirect_branch(),
         }
     }
 

@@ -13,6 +13,7 @@
 mod encode;
 mod forms;
 mod memory;
+mod system;
 
 pub use encode::NOP;
 
@@ -175,11 +176,17 @@ impl Generator {
             items.push(vec![(Form("nop", ""), Insn::Word(NOP))]);
         }
         let (code, forms) = self.lay_out(&items);
+        let item_of = items
+            .iter()
+            .enumerate()
+            .flat_map(|(k, item)| std::iter::repeat_n(k, item.len()))
+            .collect();
         Case {
             seed,
             init,
             code,
             forms,
+            item_of,
         }
     }
 
