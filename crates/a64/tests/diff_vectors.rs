@@ -7,7 +7,8 @@
 //!
 //! The run matches the tool's realm side: memory at 0x4000_0000 (code, then `SMC #0`; an `SMC #0` vector table
 //! at 0x4000_8000) and the data window 0x4001_0000..0x4002_0000 filled by xorshift64 from the seed; EL1h with
-//! SP = SP_EL1, MMU off. A vector from the tool's system mode may end in an exception: the state is then the
+//! SP = SP_EL1, MMU off unless the vector says `mmu identity` (then an identity map of Normal memory, for
+//! unaligned accesses). A vector from the tool's system mode may end in an exception: the state is then the
 //! one at the exception, with the exception's vector offset and syndrome registers compared too. Format:
 //! `tools/a64-diff/src/vector.rs`.
 #![cfg(test)]
@@ -23,6 +24,7 @@ const VBAR: u64 = CODE_BASE + 0x8000;
 const DATA_OFFSET: usize = 0x1_0000;
 const DATA_SIZE: usize = 0x1_0000;
 const SMC_0: u32 = 0xd400_0003;
+const MMU_TABLE: u64 = CODE_BASE + 0xa000;
 
 /// One vector as written by `a64-diff`.
 #[derive(Debug, Default)]
@@ -41,6 +43,8 @@ struct Vector {
     expect_mem: Vec<(u32, u64)>,
     /// Vector offset, ESR_EL1, ELR_EL1, FAR_EL1 (0 where UNKNOWN), SPSR_EL1 masked to NZCV/DAIF/M[3:0].
     expect_exception: Option<[u64; 5]>,
+    /// Run with stage 1 on (`mmu identity`): see [`identity_map`].
+    mmu: bool,
 }
 
 fn hex(s: &str) -> Result<u64, String> {
@@ -75,6 +79,10 @@ fn parse(text: &str, file: &Path) -> Result<Vec<Vector>, String> {
         let r = match key {
             "forms" => Ok(()),
             "seed" => hex(rest).map(|s| v.seed = s),
+            "mmu" if rest == "identity" => {
+                v.mmu = true;
+                Ok(())
+            }
             "code" => rest
                 .split_whitespace()
                 .map(|w| u32::from_str_radix(w, 16).map_err(|e| format!("bad word {w:?}: {e}")))
@@ -138,6 +146,24 @@ fn parse(text: &str, file: &Path) -> Result<Vec<Vector>, String> {
     Ok(out)
 }
 
+/// Level 1, 2, 3 tables at `MMU_TABLE` (+0x1000, +0x2000) identity-mapping the 32 pages at `CODE_BASE` as
+/// Normal memory (DDI 0487 D8.3): code pages EL1-only, data-window pages EL0 read/write too (LDTR/STTR check
+/// EL0's permissions). As `tools/a64-diff/src/realm.rs` builds it.
+fn identity_map() -> Vec<(u64, u64)> {
+    let (l1, l2, l3) = (MMU_TABLE, MMU_TABLE + 0x1000, MMU_TABLE + 0x2000);
+    let mut d = vec![(l1 + 8, l2 | 0b11), (l2, l3 | 0b11)];
+    for page in 0..(2 * DATA_OFFSET as u64 / 0x1000) {
+        let pa = CODE_BASE + page * 0x1000;
+        let ap = if pa >= CODE_BASE + DATA_OFFSET as u64 {
+            0b01 << 6
+        } else {
+            0
+        };
+        d.push((l3 + 8 * page, pa | (1 << 10) | (3 << 8) | ap | 0b11));
+    }
+    d
+}
+
 fn window_words(seed: u64) -> impl Iterator<Item = u64> {
     let mut x = seed | 1;
     (0..DATA_SIZE / 8).map(move |_| {
@@ -163,12 +189,26 @@ fn run(v: &Vector) -> Vec<String> {
         for (i, w) in window_words(v.seed).enumerate() {
             bytes[DATA_OFFSET + 8 * i..DATA_OFFSET + 8 * i + 8].copy_from_slice(&w.to_le_bytes());
         }
+        if v.mmu {
+            for (address, descriptor) in identity_map() {
+                let at = usize::try_from(address - CODE_BASE).expect("table inside memory");
+                bytes[at..at + 8].copy_from_slice(&descriptor.to_le_bytes());
+            }
+        }
     }
     let mut cpu = A64Cpu::new(&CpuConfig::default());
     let mut ctx = RecContext::reset(CODE_BASE, &v.x, 0);
     ctx.pstate = PSTATE_MODE_EL1H | PSTATE_DAIF | (v.nzcv & 0xf000_0000);
     ctx.sp_el1 = v.sp;
     ctx.sysregs.vbar_el1 = VBAR;
+    if v.mmu {
+        // T0SZ 25, IRGN0/ORGN0 write-back, SH0 inner shareable, TG0 4 KiB, EPD1; MAIR Attr0 Normal WB;
+        // SCTLR_EL1.{M, C, I}.
+        ctx.sysregs.tcr_el1 = 25 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23);
+        ctx.sysregs.mair_el1 = 0xff;
+        ctx.sysregs.ttbr0_el1 = MMU_TABLE;
+        ctx.sysregs.sctlr_el1 |= 1 | (1 << 2) | (1 << 12);
+    }
     let exit = cpu.run(&mut ctx, &mut mem);
     let end = CODE_BASE + 4 * v.code.len() as u64;
     let mut diffs = Vec::new();

@@ -49,6 +49,8 @@ pub struct Case {
     /// The generator item (a unit branches never enter: one instruction, or a block such as LDXR…STXR or
     /// MSR…MRS) each instruction belongs to; shrinking replaces whole items by NOPs.
     pub item_of: Vec<usize>,
+    /// Run realm-a64 with its stage-1 MMU on (an identity map of Normal memory), as unaligned accesses need.
+    pub mmu: bool,
 }
 
 /// An exception taken to EL1 that ended the case (system mode; DDI 0487 D1.3).

@@ -174,12 +174,14 @@ fn shrink(
     Ok(best)
 }
 
-/// Picks passing cases until every form appears in at least `per_form` of them; returns the vectors' text.
+/// Picks passing cases until every form (every form whose name contains one of `only`, when given) appears in
+/// at least `per_form` of them; returns the vectors' text and how many there are.
 pub fn select_passing(
     qemu: &Qemu,
     generator: &mut Generator,
     count: u64,
     per_form: u64,
+    only: &[String],
 ) -> Result<(String, usize)> {
     let mut realm = Realm::new();
     let mut covered = BTreeMap::<Form, u64>::new();
@@ -190,7 +192,12 @@ pub fn select_passing(
         let Outcome::Completed(expect) = outcome else {
             continue;
         };
-        let forms: BTreeSet<Form> = case.forms.iter().copied().collect();
+        let forms: BTreeSet<Form> = case
+            .forms
+            .iter()
+            .copied()
+            .filter(|f| only.is_empty() || only.iter().any(|o| f.to_string().contains(o.as_str())))
+            .collect();
         if forms
             .iter()
             .all(|f| covered.get(f).copied().unwrap_or(0) >= per_form)

@@ -89,6 +89,9 @@ struct PassingArgs {
     /// The vector file to write.
     #[arg(long, default_value = "crates/a64/tests/vectors/passing.vec")]
     out: PathBuf,
+    /// Cover only the forms whose names contain one of these (comma-separated), e.g. `_unscaled,_unpriv`.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 /// What to generate.
@@ -294,15 +297,25 @@ fn passing(args: &Args, p: &PassingArgs) -> Result<()> {
     let qemu = args.qemu()?;
     let mut generator = p.generate.generator(args);
     let (text, kept) =
-        compare::select_passing(&qemu, &mut generator, p.generate.count, p.per_form)?;
+        compare::select_passing(&qemu, &mut generator, p.generate.count, p.per_form, &p.only)?;
     let header = format!(
-        "# Passing regression vectors: a64-diff{} passing --count {} --seed {} --max-items {} --per-form {}\n\
+        "# Passing regression vectors: a64-diff{} passing{} --count {} --seed {} --max-items {} --per-form {}{}\n\
          # Expected states from {} -cpu {} (QEMU 7.2).\n",
         if args.system { " --system" } else { "" },
+        if p.generate.unaligned {
+            " --unaligned"
+        } else {
+            ""
+        },
         p.generate.count,
         p.generate.seed,
         p.generate.max_items,
         p.per_form,
+        if p.only.is_empty() {
+            String::new()
+        } else {
+            format!(" --only {}", p.only.join(","))
+        },
         if args.system {
             "qemu-system-aarch64 -M virt"
         } else {

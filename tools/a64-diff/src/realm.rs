@@ -19,6 +19,31 @@ const SMC_0: u32 = 0xd400_0003;
 /// The exception vector table: 2 KiB aligned, above any sequence, below the data window.
 const VBAR: u64 = CODE_BASE + 0x8000;
 
+/// Stage 1 for `Case::mmu` (DDI 0487 D8.3): 4 KiB granule, T0SZ 25 (a 39-bit VA starts at level 1); tables at
+/// `MMU_TABLE` (level 1), +0x1000 (level 2), +0x2000 (level 3) identity-map the 32 pages of `MEMORY_SIZE` as
+/// Normal write-back memory, so unaligned accesses are allowed (SCTLR_EL1.A = 0) as under qemu-user. The code
+/// pages are EL1-only (AP 00: EL1 may execute them); the data window is also EL0 read/write (AP 01), as
+/// LDTR/STTR at EL1 check EL0's permissions and qemu-user runs them at EL0.
+pub const MMU_TABLE: u64 = CODE_BASE + 0xa000;
+/// TCR_EL1: T0SZ 25, IRGN0/ORGN0 write-back, SH0 inner shareable, TG0 4 KiB, EPD1 (no TTBR1 walks), IPS 32 bits.
+pub const MMU_TCR: u64 = 25 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23);
+/// MAIR_EL1: Attr0 = Normal, inner and outer write-back non-transient, read/write-allocate.
+pub const MMU_MAIR: u64 = 0xff;
+/// The translation-table descriptors `(address, descriptor)` of the identity map.
+pub fn mmu_descriptors() -> Vec<(u64, u64)> {
+    let (l1, l2, l3) = (MMU_TABLE, MMU_TABLE + 0x1000, MMU_TABLE + 0x2000);
+    let mut d = vec![(l1 + 8, l2 | 0b11), (l2, l3 | 0b11)];
+    for page in 0..(MEMORY_SIZE as u64 / 0x1000) {
+        let pa = CODE_BASE + page * 0x1000;
+        let ap = if pa >= DATA_BASE { 0b01 << 6 } else { 0 };
+        // Page descriptor: AF, SH inner shareable, AttrIndx 0.
+        d.push((l3 + 8 * page, pa | (1 << 10) | (3 << 8) | ap | 0b11));
+    }
+    d
+}
+/// SCTLR_EL1 bits set on top of the reset value: M, C, I.
+pub const MMU_SCTLR: u64 = 1 | (1 << 2) | (1 << 12);
+
 /// Runs cases on one interpreter and one memory, refilled per case.
 #[derive(Debug)]
 pub struct Realm {
@@ -52,6 +77,12 @@ impl Realm {
                 bytes[at..at + 4].copy_from_slice(&SMC_0.to_le_bytes());
             }
             fill_window(&mut bytes[data_offset..data_offset + DATA_SIZE], case.seed);
+            if case.mmu {
+                for (address, descriptor) in mmu_descriptors() {
+                    let at = usize::try_from(address - CODE_BASE).unwrap_or(0);
+                    bytes[at..at + 8].copy_from_slice(&descriptor.to_le_bytes());
+                }
+            }
         }
         // A fresh CPU per case: no decoded code, TLB or monitor state carries over.
         self.cpu = A64Cpu::new(&CpuConfig::default());
@@ -59,6 +90,12 @@ impl Realm {
         ctx.pstate = PSTATE_MODE_EL1H | PSTATE_DAIF | (case.init.nzcv & 0xf000_0000);
         ctx.sp_el1 = case.init.sp;
         ctx.sysregs.vbar_el1 = VBAR;
+        if case.mmu {
+            ctx.sysregs.tcr_el1 = MMU_TCR;
+            ctx.sysregs.mair_el1 = MMU_MAIR;
+            ctx.sysregs.ttbr0_el1 = MMU_TABLE;
+            ctx.sysregs.sctlr_el1 |= MMU_SCTLR;
+        }
         let exit = self.cpu.run(&mut ctx, &mut self.mem);
         let end = CODE_BASE + 4 * case.code.len() as u64;
         let mut nzcv = ctx.pstate & 0xf000_0000;

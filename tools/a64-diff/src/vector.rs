@@ -5,6 +5,7 @@
 //! vector <name>                       one or more per file; the name is the forms that matter, joined by '+'
 //! forms <form> …                      the form of each instruction
 //! seed 0x…                            the data window's xorshift64 seed
+//! mmu identity                        (optional) realm-a64 runs with stage 1 on: see `realm::MMU_TABLE`
 //! code <8 hex digits> …               the sequence; the runner appends SMC #0
 //! x 0x… (31 values)  sp 0x…  nzcv 0x…  initial state (one line each)
 //! expect.x x<n>=0x… …  expect.sp …  expect.nzcv …   final state; expect.x lists only the registers that changed
@@ -50,6 +51,9 @@ pub fn render(case: &Case, expect: &Final, comment: &str) -> String {
     let forms: Vec<String> = case.forms.iter().map(ToString::to_string).collect();
     let _ = writeln!(s, "forms {}", forms.join(" "));
     let _ = writeln!(s, "seed {:#x}", case.seed);
+    if case.mmu {
+        let _ = writeln!(s, "mmu identity");
+    }
     let code: Vec<String> = case.code.iter().map(|w| format!("{w:08x}")).collect();
     let _ = writeln!(s, "code {}", code.join(" "));
     let _ = writeln!(s, "x {}", hex_list(&case.init.x));
@@ -112,6 +116,7 @@ mod tests {
             code: vec![0x8b02_0020, 0xd503_201f],
             forms: vec![Form("add_shift", ".x"), Form("nop", "")],
             item_of: vec![0, 1],
+            mmu: false,
         };
         let expect = Final {
             state: State {

@@ -181,12 +181,14 @@ impl Generator {
             .enumerate()
             .flat_map(|(k, item)| std::iter::repeat_n(k, item.len()))
             .collect();
+        let mmu = self.cfg.unaligned;
         Case {
             seed,
             init,
             code,
             forms,
             item_of,
+            mmu,
         }
     }
 
