@@ -17,7 +17,7 @@ impl Generator {
         if self.cfg.exceptions && self.rng.below(40) == 0 {
             return self.exception();
         }
-        match self.rng.below(32) {
+        match self.rng.below(33) {
             0 => self.add_sub_imm(),
             1 => self.logical_imm(),
             2 => self.move_wide(),
@@ -42,6 +42,7 @@ impl Generator {
             28 => self.exclusive_block(),
             29 => self.store_exclusive_alone(),
             30 => self.sysreg_block(),
+            31 => self.self_modifying(),
             _ => self.indirect_branch(),
         }
     }

@@ -127,6 +127,49 @@ impl Generator {
         item
     }
 
+    /// Self-modifying code (DDI 0487 B2.4.4): ADR Xa to the block's last word (a NOP), build a MOVZ encoding in
+    /// Wt, STR it there, then DC CVAU, DSB ISH, IC IVAU, DSB ISH, ISB, so the patched MOVZ executes.
+    pub(super) fn self_modifying(&mut self) -> Item {
+        let xa = self.dest();
+        let wt = loop {
+            let r = self.dest();
+            if r != xa {
+                break r;
+            }
+        };
+        let (hw, imm, rd) = (self.rng.below(4), self.rng.below(0x1_0000), self.dest());
+        let new_word = super::encode::move_wide(1, 2, hw, imm, rd);
+        let mut body = Vec::new();
+        self.build_value(wt, u64::from(new_word), &mut body);
+        body.push((
+            Form("str.w", "_uimm"),
+            Insn::Word(super::encode::ldst_uimm(2, 0, 0, xa, wt)),
+        ));
+        body.push((Form("dc_cvau", ""), Insn::Word(0xd50b_7b20 | xa)));
+        body.push((
+            Form("dsb", ""),
+            Insn::Word(super::encode::barrier(0b1011, 0b100)),
+        ));
+        body.push((Form("ic_ivau", ""), Insn::Word(0xd50b_7520 | xa)));
+        body.push((
+            Form("dsb", ""),
+            Insn::Word(super::encode::barrier(0b1011, 0b100)),
+        ));
+        body.push((
+            Form("isb", ""),
+            Insn::Word(super::encode::barrier(0b1111, 0b110)),
+        ));
+        // ADR's offset: itself plus the body, in bytes, to the placeholder.
+        let offset = u32::try_from(4 * (body.len() + 1)).unwrap_or(0);
+        let mut item = vec![(
+            Form("adr", ""),
+            Insn::Word(super::encode::pc_rel(0, offset, xa)),
+        )];
+        item.extend(body);
+        item.push((Form("patched", "_movz"), Insn::Word(super::encode::NOP)));
+        item
+    }
+
     /// ADR Xd to the start of a later item, then BR/BLR/RET Xd (DDI 0487 C6.2). In system mode, sometimes
     /// Xd += 1..=3 first: a misaligned target takes a PC alignment fault (D1.10.2).
     pub(super) fn indirect_branch(&mut self) -> Item {
