@@ -8,7 +8,8 @@
 //! The run matches the tool's realm side: memory at 0x4000_0000 (code, then `SMC #0`; an `SMC #0` vector table
 //! at 0x4000_8000) and the data window 0x4001_0000..0x4002_0000 filled by xorshift64 from the seed; EL1h with
 //! SP = SP_EL1, MMU off unless the vector says `mmu identity` (then an identity map of Normal memory, for
-//! unaligned accesses). A vector from the tool's system mode may end in an exception: the state is then the
+//! unaligned accesses), and at EL1h unless it says `el0` (then EL0t with SP = SP_EL0, ending with
+//! `SVC #0xfffe`). A vector from the tool's system mode may end in an exception: the state is then the
 //! one at the exception, with the exception's vector offset and syndrome registers compared too. Format:
 //! `tools/a64-diff/src/vector.rs`.
 #![cfg(test)]
@@ -17,13 +18,16 @@ use std::path::{Path, PathBuf};
 
 use realm_a64::{A64Cpu, CpuConfig};
 use realm_cpu::testing::FlatMemory;
-use realm_cpu::{PSTATE_DAIF, PSTATE_MODE_EL1H, RealmCpu, RealmExit, RecContext};
+use realm_cpu::{PSTATE_DAIF, PSTATE_MODE_EL0T, PSTATE_MODE_EL1H, RealmCpu, RealmExit, RecContext};
 
 const CODE_BASE: u64 = 0x4000_0000;
 const VBAR: u64 = CODE_BASE + 0x8000;
 const DATA_OFFSET: usize = 0x1_0000;
 const DATA_SIZE: usize = 0x1_0000;
 const SMC_0: u32 = 0xd400_0003;
+/// `SVC #0xfffe`: the end of an EL0 vector (ESR_EL1 `EL0_END_ESR` at vector 0x400).
+const EL0_END_SVC: u32 = 0xd41f_ffc1;
+const EL0_END_ESR: u64 = 0x5600_fffe;
 const MMU_TABLE: u64 = CODE_BASE + 0xa000;
 
 /// One vector as written by `a64-diff`.
@@ -45,6 +49,8 @@ struct Vector {
     expect_exception: Option<[u64; 5]>,
     /// Run with stage 1 on (`mmu identity`): see [`identity_map`].
     mmu: bool,
+    /// Run at EL0t with SP_EL0 (`el0`), ending with `SVC #0xfffe`.
+    el0: bool,
 }
 
 fn hex(s: &str) -> Result<u64, String> {
@@ -79,6 +85,10 @@ fn parse(text: &str, file: &Path) -> Result<Vec<Vector>, String> {
         let r = match key {
             "forms" => Ok(()),
             "seed" => hex(rest).map(|s| v.seed = s),
+            "el0" => {
+                v.el0 = true;
+                Ok(())
+            }
             "mmu" if rest == "identity" => {
                 v.mmu = true;
                 Ok(())
@@ -179,7 +189,8 @@ fn run(v: &Vector) -> Vec<String> {
     let mut mem = FlatMemory::new(CODE_BASE, 2 * DATA_OFFSET);
     {
         let bytes = mem.bytes_mut();
-        for (i, w) in v.code.iter().chain(std::iter::once(&SMC_0)).enumerate() {
+        let end_word = if v.el0 { EL0_END_SVC } else { SMC_0 };
+        for (i, w) in v.code.iter().chain(std::iter::once(&end_word)).enumerate() {
             bytes[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
         }
         for entry in 0..16 {
@@ -198,8 +209,18 @@ fn run(v: &Vector) -> Vec<String> {
     }
     let mut cpu = A64Cpu::new(&CpuConfig::default());
     let mut ctx = RecContext::reset(CODE_BASE, &v.x, 0);
-    ctx.pstate = PSTATE_MODE_EL1H | PSTATE_DAIF | (v.nzcv & 0xf000_0000);
-    ctx.sp_el1 = v.sp;
+    let mode = if v.el0 {
+        PSTATE_MODE_EL0T
+    } else {
+        PSTATE_MODE_EL1H
+    };
+    ctx.pstate = mode | PSTATE_DAIF | (v.nzcv & 0xf000_0000);
+    if v.el0 {
+        ctx.sp_el0 = v.sp;
+        ctx.sp_el1 = VBAR;
+    } else {
+        ctx.sp_el1 = v.sp;
+    }
     ctx.sysregs.vbar_el1 = VBAR;
     if v.mmu {
         // T0SZ 25, IRGN0/ORGN0 write-back, SH0 inner shareable, TG0 4 KiB, EPD1; MAIR Attr0 Normal WB;
@@ -214,7 +235,15 @@ fn run(v: &Vector) -> Vec<String> {
     let mut diffs = Vec::new();
     let mut nzcv = ctx.pstate & 0xf000_0000;
     let r = &ctx.sysregs;
-    let exception = if exit == RealmExit::Smc && (VBAR..VBAR + 0x800).contains(&ctx.pc) {
+    let el0_end = v.el0
+        && exit == RealmExit::Smc
+        && ctx.pc == VBAR + 0x400
+        && r.esr_el1 == EL0_END_ESR
+        && r.elr_el1 == end + 4;
+    let exception = if el0_end {
+        nzcv = r.spsr_el1 & 0xf000_0000;
+        None
+    } else if exit == RealmExit::Smc && (VBAR..VBAR + 0x800).contains(&ctx.pc) {
         // The registers at the exception; the flags are the ones SPSR_EL1 saved.
         nzcv = r.spsr_el1 & 0xf000_0000;
         let ec = (r.esr_el1 >> 26) & 0x3f;
@@ -228,7 +257,7 @@ fn run(v: &Vector) -> Vec<String> {
             far,
             r.spsr_el1 & 0xf000_03cf,
         ])
-    } else if exit != RealmExit::Smc || ctx.pc != end {
+    } else if exit != RealmExit::Smc || ctx.pc != end || v.el0 {
         return vec![format!(
             "stopped early: {exit:?} at pc {:#x} (ESR_EL1 {:#x}, ELR_EL1 {:#x})",
             ctx.pc, r.esr_el1, r.elr_el1
@@ -251,11 +280,9 @@ fn run(v: &Vector) -> Vec<String> {
             diffs.push(format!("x{i}: want {want:#x}, got {got:#x}"));
         }
     }
-    if ctx.sp_el1 != v.expect_sp {
-        diffs.push(format!(
-            "sp: want {:#x}, got {:#x}",
-            v.expect_sp, ctx.sp_el1
-        ));
+    let sp = if v.el0 { ctx.sp_el0 } else { ctx.sp_el1 };
+    if sp != v.expect_sp {
+        diffs.push(format!("sp: want {:#x}, got {sp:#x}", v.expect_sp));
     }
     if nzcv != v.expect_nzcv {
         diffs.push(format!("nzcv: want {:#x}, got {nzcv:#x}", v.expect_nzcv));

@@ -51,7 +51,14 @@ pub struct Case {
     pub item_of: Vec<usize>,
     /// Run realm-a64 with its stage-1 MMU on (an identity map of Normal memory), as unaligned accesses need.
     pub mmu: bool,
+    /// Run at EL0 (EL0t, SP_EL0), ending with `SVC #0xfffe` (system mode only; see `harness.S`).
+    pub el0: bool,
 }
+
+/// The ESR_EL1 of `SVC #0xfffe` from AArch64 (EC 0x15, IL): how an EL0 case ends.
+pub const EL0_END_ESR: u64 = 0x5600_fffe;
+/// `SVC #0xfffe`.
+pub const EL0_END_SVC: u32 = 0xd41f_ffc1;
 
 /// An exception taken to EL1 that ended the case (system mode; DDI 0487 D1.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,7 +13,8 @@
 //   0x4010_0000..             this program (linked there so `B` reaches it from the code page)
 //
 // stdin, one fixed-size record per case (little-endian):
-//   u64 seed, u64 ncode, u64 x[31], u64 sp, u64 nzcv, u32 code[MAXCODE]
+//   u64 seed, u64 ncode (bits 31:0 the count; bit 32, system build only: run at EL0 behind an ERET, ending
+//   with SVC #0xfffe), u64 x[31], u64 sp, u64 nzcv, u32 code[MAXCODE]
 // stdout, one record per case:
 //   u64 status (0 = reached the end; user: the signal number; system: 0x100 + exception vector index),
 //   u64 x[31], u64 sp, u64 nzcv, u64 fault_pc (ELR_EL1), u64 fault_address (FAR_EL1), u64 esr (ESR_EL1),
@@ -49,6 +50,26 @@
     eor \reg, \reg, \reg, lsl #13
     eor \reg, \reg, \reg, lsr #7
     eor \reg, \reg, \reg, lsl #17
+    .endm
+
+    // X0-X30 from the record's register block at x30 (x30 last)
+    .macro load_case_registers
+    ldp x0, x1, [x30, #0]
+    ldp x2, x3, [x30, #16]
+    ldp x4, x5, [x30, #32]
+    ldp x6, x7, [x30, #48]
+    ldp x8, x9, [x30, #64]
+    ldp x10, x11, [x30, #80]
+    ldp x12, x13, [x30, #96]
+    ldp x14, x15, [x30, #112]
+    ldp x16, x17, [x30, #128]
+    ldp x18, x19, [x30, #144]
+    ldp x20, x21, [x30, #160]
+    ldp x22, x23, [x30, #176]
+    ldp x24, x25, [x30, #192]
+    ldp x26, x27, [x30, #208]
+    ldp x28, x29, [x30, #224]
+    ldr x30, [x30, #240]
     .endm
 
     .macro syscall nr
@@ -167,8 +188,8 @@ next_case:
     subs x2, x2, #1
     b.ne 2b
 
-    // copy the code, then append `B exit_stub`
-    ldr x2, [x19, #IN_NCODE]
+    // copy the code, then append `B exit_stub` (`B exit_el0` for a system-mode case at EL0)
+    ldr w2, [x19, #IN_NCODE]
     cmp x2, #MAXCODE
     b.hi fail_input
     movz x1, #0x4000, lsl #16
@@ -182,6 +203,12 @@ next_case:
     b 3b
 4:  add x6, x1, x2, lsl #2
     adr x7, exit_stub
+.ifdef SYSTEM
+    ldr w8, [x19, #(IN_NCODE + 4)]
+    cbz w8, 7f
+    adr x7, exit_el0
+7:
+.endif
     sub x7, x7, x6
     asr x7, x7, #2
     and x7, x7, #0x3ffffff
@@ -210,29 +237,35 @@ next_case:
     clrex
 .ifdef SYSTEM
     msr daifset, #0xf       // every case starts with exceptions masked, as realm-a64's does
+    ldr w0, [x19, #(IN_NCODE + 4)]
+    cbz w0, 8f
+    // EL0 (bit 32 of ncode): ERET to the code in EL0t, DAIF masked, SP_EL0 = the case's SP
+    ldr x0, [x19, #IN_NZCV]
+    orr x0, x0, #0x3c0
+    msr spsr_el1, x0
+    movz x0, #0x4000, lsl #16
+    msr elr_el1, x0
+    ldr x0, [x19, #IN_SP]
+    msr sp_el0, x0
+    add x30, x19, #IN_X
+    load_case_registers
+    eret
+8:
 .endif
     ldr x0, [x19, #IN_NZCV]
     msr nzcv, x0
     ldr x0, [x19, #IN_SP]
     mov sp, x0
     add x30, x19, #IN_X
-    ldp x0, x1, [x30, #0]
-    ldp x2, x3, [x30, #16]
-    ldp x4, x5, [x30, #32]
-    ldp x6, x7, [x30, #48]
-    ldp x8, x9, [x30, #64]
-    ldp x10, x11, [x30, #80]
-    ldp x12, x13, [x30, #96]
-    ldp x14, x15, [x30, #112]
-    ldp x16, x17, [x30, #128]
-    ldp x18, x19, [x30, #144]
-    ldp x20, x21, [x30, #160]
-    ldp x22, x23, [x30, #176]
-    ldp x24, x25, [x30, #192]
-    ldp x26, x27, [x30, #208]
-    ldp x28, x29, [x30, #224]
-    ldr x30, [x30, #240]
+    load_case_registers
     b case_code     // defined by the link: ld --defsym case_code=0x40000000
+
+.ifdef SYSTEM
+// The end of an EL0 case: SVC #0xfffe, which the generator never emits, reported as vector 0x400 with ESR
+// 0x5600fffe and read as completion (the registers are then the EL0 ones, SP is SP_EL0).
+exit_el0:
+    svc #0xfffe
+.endif
 
 exit_stub:
     msr tpidr_el0, x0
@@ -384,8 +417,12 @@ exception_common:
     str x2, [x1, #OUT_STATUS]
     mrs x2, nzcv
     str x2, [x1, #OUT_NZCV]
+    // SP of the EL the exception came from: SP_EL0 from EL0 (vectors 8..15), else SP_EL1
     mov x2, sp
-    str x2, [x1, #OUT_SP]
+    cmp x0, #8
+    b.lo 9f
+    mrs x2, sp_el0
+9:  str x2, [x1, #OUT_SP]
     mrs x2, elr_el1
     str x2, [x1, #OUT_FPC]
     mrs x2, far_el1

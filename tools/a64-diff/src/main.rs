@@ -42,6 +42,9 @@ struct Args {
     /// the generator then also emits UDF/SVC/BRK and exceptions are compared.
     #[arg(long, global = true)]
     system: bool,
+    /// With --system: run the cases at EL0 (entered by ERET from the harness at EL1), exceptions taken to EL1.
+    #[arg(long, global = true, requires = "system")]
+    el0: bool,
     /// The QEMU binary (default: qemu-aarch64, or qemu-system-aarch64 with --system).
     #[arg(long, global = true)]
     qemu: Option<String>,
@@ -120,6 +123,7 @@ impl GenArgs {
             max_items: self.max_items,
             unaligned: self.unaligned,
             exceptions: args.system,
+            el0: args.el0,
         };
         Generator::new(self.seed, cfg)
     }

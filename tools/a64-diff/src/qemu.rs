@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use crate::case::{Case, Exception, Final, MAX_CODE, Outcome, State};
+use crate::case::{Case, EL0_END_ESR, Exception, Final, MAX_CODE, Outcome, State};
 
 /// The harness source; assembled at run time, never committed built.
 const HARNESS_SOURCE: &str = include_str!("harness.S");
@@ -219,7 +219,7 @@ fn encode_case(case: &Case, out: &mut Vec<u8>) -> Result<()> {
         case.code.len()
     );
     out.extend_from_slice(&case.seed.to_le_bytes());
-    out.extend_from_slice(&(case.code.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(case.code.len() as u64 | (u64::from(case.el0) << 32)).to_le_bytes());
     for x in case.init.x {
         out.extend_from_slice(&x.to_le_bytes());
     }
@@ -265,6 +265,11 @@ fn decode_outcome(r: &mut impl Read, mode: Mode) -> Result<Outcome> {
     }
     let exception = match (mode, status) {
         (_, 0) => None,
+        // An EL0 case's end (`SVC #0xfffe`, vector 0x400): the flags are those SPSR_EL1 saved.
+        (Mode::System, 0x108) if esr == EL0_END_ESR => {
+            nzcv = spsr & 0xf000_0000;
+            None
+        }
         (Mode::System, s) if (0x100..0x110).contains(&s) => {
             // QEMU clears PSTATE.NZCV on exception entry; compare the flags the exception saved.
             nzcv = spsr & 0xf000_0000;

@@ -7,11 +7,11 @@
 
 use realm_a64::{A64Cpu, CpuConfig};
 use realm_cpu::testing::FlatMemory;
-use realm_cpu::{PSTATE_DAIF, PSTATE_MODE_EL1H, RealmCpu, RealmExit, RecContext};
+use realm_cpu::{PSTATE_DAIF, PSTATE_MODE_EL0T, PSTATE_MODE_EL1H, RealmCpu, RealmExit, RecContext};
 
 use crate::case::{
-    CODE_BASE, Case, DATA_BASE, DATA_SIZE, Exception, Final, MEMORY_SIZE, Outcome, State,
-    changed_words, fill_window,
+    CODE_BASE, Case, DATA_BASE, DATA_SIZE, EL0_END_ESR, EL0_END_SVC, Exception, Final, MEMORY_SIZE,
+    Outcome, State, changed_words, fill_window,
 };
 
 /// `SMC #0` (DDI 0487 C6.2 SMC).
@@ -68,7 +68,13 @@ impl Realm {
         {
             let bytes = self.mem.bytes_mut();
             bytes[..data_offset].fill(0);
-            for (i, w) in case.code.iter().chain(std::iter::once(&SMC_0)).enumerate() {
+            let end_word = if case.el0 { EL0_END_SVC } else { SMC_0 };
+            for (i, w) in case
+                .code
+                .iter()
+                .chain(std::iter::once(&end_word))
+                .enumerate()
+            {
                 let at = code_offset + 4 * i;
                 bytes[at..at + 4].copy_from_slice(&w.to_le_bytes());
             }
@@ -87,8 +93,19 @@ impl Realm {
         // A fresh CPU per case: no decoded code, TLB or monitor state carries over.
         self.cpu = A64Cpu::new(&CpuConfig::default());
         let mut ctx = RecContext::reset(CODE_BASE, &case.init.x, 0);
-        ctx.pstate = PSTATE_MODE_EL1H | PSTATE_DAIF | (case.init.nzcv & 0xf000_0000);
-        ctx.sp_el1 = case.init.sp;
+        let mode = if case.el0 {
+            PSTATE_MODE_EL0T
+        } else {
+            PSTATE_MODE_EL1H
+        };
+        ctx.pstate = mode | PSTATE_DAIF | (case.init.nzcv & 0xf000_0000);
+        if case.el0 {
+            // The harness's SP_EL1 stays its own; the case's SP is SP_EL0.
+            ctx.sp_el0 = case.init.sp;
+            ctx.sp_el1 = VBAR;
+        } else {
+            ctx.sp_el1 = case.init.sp;
+        }
         ctx.sysregs.vbar_el1 = VBAR;
         if case.mmu {
             ctx.sysregs.tcr_el1 = MMU_TCR;
@@ -99,8 +116,16 @@ impl Realm {
         let exit = self.cpu.run(&mut ctx, &mut self.mem);
         let end = CODE_BASE + 4 * case.code.len() as u64;
         let mut nzcv = ctx.pstate & 0xf000_0000;
-        let exception = if exit == RealmExit::Smc && (VBAR..VBAR + 0x800).contains(&ctx.pc) {
-            let r = &ctx.sysregs;
+        let r = &ctx.sysregs;
+        let exception = if case.el0
+            && exit == RealmExit::Smc
+            && ctx.pc == VBAR + 0x400
+            && r.esr_el1 == EL0_END_ESR
+            && r.elr_el1 == end + 4
+        {
+            nzcv = r.spsr_el1 & 0xf000_0000;
+            None
+        } else if exit == RealmExit::Smc && (VBAR..VBAR + 0x800).contains(&ctx.pc) {
             nzcv = r.spsr_el1 & 0xf000_0000;
             Some(Exception::new(
                 ctx.pc - VBAR,
@@ -109,7 +134,7 @@ impl Realm {
                 r.far_el1,
                 r.spsr_el1,
             ))
-        } else if exit != RealmExit::Smc || ctx.pc != end {
+        } else if exit != RealmExit::Smc || ctx.pc != end || case.el0 {
             return Outcome::Fault {
                 what: format!("exit {exit:?} at pc {:#x}", ctx.pc),
             };
@@ -120,7 +145,7 @@ impl Realm {
         x.copy_from_slice(&ctx.gprs);
         let state = State {
             x,
-            sp: ctx.sp_el1,
+            sp: if case.el0 { ctx.sp_el0 } else { ctx.sp_el1 },
             nzcv,
         };
         let bytes = self.mem.bytes();

@@ -6,6 +6,7 @@
 //! forms <form> …                      the form of each instruction
 //! seed 0x…                            the data window's xorshift64 seed
 //! mmu identity                        (optional) realm-a64 runs with stage 1 on: see `realm::MMU_TABLE`
+//! el0                                 (optional) the case runs at EL0t (SP_EL0) and ends with SVC #0xfffe
 //! code <8 hex digits> …               the sequence; the runner appends SMC #0
 //! x 0x… (31 values)  sp 0x…  nzcv 0x…  initial state (one line each)
 //! expect.x x<n>=0x… …  expect.sp …  expect.nzcv …   final state; expect.x lists only the registers that changed
@@ -53,6 +54,9 @@ pub fn render(case: &Case, expect: &Final, comment: &str) -> String {
     let _ = writeln!(s, "seed {:#x}", case.seed);
     if case.mmu {
         let _ = writeln!(s, "mmu identity");
+    }
+    if case.el0 {
+        let _ = writeln!(s, "el0");
     }
     let code: Vec<String> = case.code.iter().map(|w| format!("{w:08x}")).collect();
     let _ = writeln!(s, "code {}", code.join(" "));
@@ -117,6 +121,7 @@ mod tests {
             forms: vec![Form("add_shift", ".x"), Form("nop", "")],
             item_of: vec![0, 1],
             mmu: false,
+            el0: false,
         };
         let expect = Final {
             state: State {

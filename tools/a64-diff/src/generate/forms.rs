@@ -362,7 +362,8 @@ impl Generator {
         let imm16 = self.rng.below(0x1_0000);
         match self.rng.below(3) {
             0 => one(Form("udf", ""), imm16),
-            1 => one(Form("svc", ""), 0xd400_0001 | (imm16 << 5)),
+            // SVC #0xfffe ends an EL0 case in the system harness: never emitted.
+            1 => one(Form("svc", ""), 0xd400_0001 | (imm16.min(0xfffd) << 5)),
             _ => one(Form("brk", ""), 0xd420_0000 | (imm16 << 5)),
         }
     }

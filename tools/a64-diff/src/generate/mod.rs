@@ -30,6 +30,8 @@ pub struct GenConfig {
     /// Also emit instructions that take a synchronous exception to EL1 (UDF, SVC, BRK): only for the
     /// system-mode harness, which runs at EL1 and reports exceptions.
     pub exceptions: bool,
+    /// Cases run at EL0 (system mode only): no EL1-only instructions.
+    pub el0: bool,
 }
 
 impl Default for GenConfig {
@@ -38,6 +40,7 @@ impl Default for GenConfig {
             max_items: 24,
             unaligned: false,
             exceptions: false,
+            el0: false,
         }
     }
 }
@@ -181,7 +184,7 @@ impl Generator {
             .enumerate()
             .flat_map(|(k, item)| std::iter::repeat_n(k, item.len()))
             .collect();
-        let mmu = self.cfg.unaligned;
+        let (mmu, el0) = (self.cfg.unaligned, self.cfg.el0);
         Case {
             seed,
             init,
@@ -189,6 +192,7 @@ impl Generator {
             forms,
             item_of,
             mmu,
+            el0,
         }
     }
 

@@ -63,7 +63,7 @@ impl Generator {
     /// MSR of a value in the register's defined fields, up to two ALU instructions, MRS back into a data
     /// register; in system mode also CurrentEL and DAIF (MSR DAIFSet/DAIFClr or MSR DAIF, then MRS DAIF).
     pub(super) fn sysreg_block(&mut self) -> Item {
-        let el1 = self.cfg.exceptions;
+        let el1 = self.cfg.exceptions && !self.cfg.el0;
         let mut item = Vec::new();
         if el1 && self.rng.below(4) == 0 {
             let rd = self.dest();
