@@ -91,14 +91,14 @@ impl CodeCache {
         Ok(Some(slot))
     }
 
-    /// The decoded instruction at index `index` (0..1024) of `slot`.
-    #[inline]
-    pub(crate) fn insn(&self, slot: usize, index: usize) -> Insn {
-        self.pages
-            .get(slot)
-            .and_then(|p| p.get(index))
-            .copied()
-            .unwrap_or(Insn::Undefined)
+    /// The decoded instruction for `pc` in the page of `slot`.
+    #[inline(always)]
+    pub(crate) fn insn(&self, slot: usize, pc: u64) -> Insn {
+        let index = usize::try_from(pc >> 2).unwrap_or(0) & (PAGE_INSNS - 1);
+        match self.pages.get(slot) {
+            Some(page) => page[index],
+            None => Insn::Undefined,
+        }
     }
 
     /// This CPU wrote at `ipa`: drop the decoded page there, if any.

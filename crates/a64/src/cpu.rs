@@ -39,14 +39,24 @@ pub(crate) struct IccState {
     pub(crate) igrpen1: u64,
 }
 
-/// Which page the fetch path translated last: valid while the VA page, EL and cache epoch are unchanged.
-#[derive(Clone, Copy, Debug, Default)]
+/// Which page the fetch path translated last. `key` is [`fetch_key`] of the PCs it serves, or
+/// [`NO_FETCH`] when nothing is cached (after a translation change, a dropped page, an EL change…);
+/// `epoch` is the code cache's epoch when it was made.
+#[derive(Clone, Copy, Debug)]
 struct FetchTag {
-    valid: bool,
-    vpage: u64,
-    el: u8,
+    key: u64,
     epoch: u64,
     slot: usize,
+}
+
+/// A [`FetchTag::key`] no PC produces (its bits \[11:4\] are set).
+const NO_FETCH: u64 = u64::MAX;
+
+/// The fetch key of `pc` at PSTATE `pstate`: the page address with the EL in bits \[3:2\] and the PC's
+/// misalignment in bits \[1:0\], so one compare checks page, EL and alignment.
+#[inline(always)]
+fn fetch_key(pc: u64, pstate: u64) -> u64 {
+    (pc & !0xFFC) | (pstate & 0b1100)
 }
 
 /// CPU state that is not part of the REC context.
@@ -60,17 +70,14 @@ pub(crate) struct Core {
     pub(crate) cache: CodeCache,
     pub(crate) icc: IccState,
     pub(crate) os_lock: bool,
-    /// An exit to take after the current instruction completes (trapped WFI/WFE leave the PC at the
-    /// instruction, so they are raised before it completes — see `step`).
-    pub(crate) pending_exit: Option<RealmExit>,
-    /// End the run with an IRQ exit once the current instruction completes (untrapped WFI/WFE).
-    pub(crate) yield_after: bool,
     /// Instructions retired, over the CPU's life.
     pub(crate) retired: u64,
     generation: u64,
     fetch: FetchTag,
     pub(crate) mmu: Mmu,
     pub(crate) micro_tlb: MicroTlb,
+    /// X0..X30 while running, and 31 reading as zero.
+    pub(crate) regs: [u64; 32],
 }
 
 /// The process-wide origin of the generic counter, so every CPU reads one counter.
@@ -89,13 +96,16 @@ impl Core {
             cache: CodeCache::default(),
             icc: IccState::default(),
             os_lock: true,
-            pending_exit: None,
-            yield_after: false,
             retired: 0,
             generation: 0,
-            fetch: FetchTag::default(),
+            fetch: FetchTag {
+                key: NO_FETCH,
+                epoch: 0,
+                slot: 0,
+            },
             mmu: Mmu::with_pa_range(u8::try_from(config.pa_bits()).unwrap_or(48)),
             micro_tlb: MicroTlb::default(),
+            regs: [0; 32],
         }
     }
 
@@ -110,7 +120,7 @@ impl Core {
     /// Stage-1 translation registers changed (or a TLBI): cached translations go, and the fetch path
     /// translates again.
     pub(crate) fn translation_changed(&mut self) {
-        self.fetch.valid = false;
+        self.fetch.key = NO_FETCH;
         self.micro_tlb.clear();
     }
 
@@ -122,7 +132,7 @@ impl Core {
             self.generation = generation;
             self.memory_changed();
         }
-        self.fetch.valid = false;
+        self.fetch.key = NO_FETCH;
     }
 
     /// Something outside this CPU changed memory or broadcast maintenance (another CPU's IC or TLBI
@@ -142,8 +152,6 @@ impl Core {
         pc: u64,
     ) -> Result<Insn, Exception> {
         let el = ctx.el();
-        let vpage = pc >> 12;
-        let index = usize::try_from((pc >> 2) & 0x3FF).unwrap_or(0);
         if pc & 3 != 0 {
             return Err(Exception::El1(Syndrome {
                 ec: ec::PC_ALIGNMENT,
@@ -163,13 +171,11 @@ impl Core {
         match self.cache.lookup(ipa, mem) {
             Ok(Some(slot)) => {
                 self.fetch = FetchTag {
-                    valid: true,
-                    vpage,
-                    el,
+                    key: fetch_key(pc, ctx.pstate),
                     epoch: self.cache.epoch,
                     slot,
                 };
-                Ok(self.cache.insn(slot, index))
+                Ok(self.cache.insn(slot, pc))
             }
             Ok(None) => {
                 let mut word = [0u8; 4];
@@ -193,21 +199,16 @@ impl Core {
     #[inline]
     fn step(&mut self, ctx: &mut RecContext, mem: &mut dyn RealmMemory) -> Result<(), RealmExit> {
         let pc = ctx.pc;
-        if ctx.pstate & PSTATE_IL != 0 {
-            return self.raise(ctx, mem, Exception::sync(ec::ILLEGAL_STATE, 0), pc);
-        }
         // Fast path: the PC is in the page fetched last (same EL, nothing dropped since), so the decoded
         // instruction is read straight out of the cache.
         let tag = self.fetch;
-        let insn = if pc & 3 == 0
-            && tag.valid
-            && tag.vpage == pc >> 12
-            && tag.el == ctx.el()
-            && tag.epoch == self.cache.epoch
-        {
-            self.cache
-                .insn(tag.slot, usize::try_from((pc >> 2) & 0x3FF).unwrap_or(0))
+        let insn = if tag.key == fetch_key(pc, ctx.pstate) && tag.epoch == self.cache.epoch {
+            self.cache.insn(tag.slot, pc)
         } else {
+            // PSTATE.IL is only set by an illegal exception return, which also invalidates the tag.
+            if ctx.pstate & PSTATE_IL != 0 {
+                return self.raise(ctx, mem, Exception::sync(ec::ILLEGAL_STATE, 0), pc);
+            }
             match self.fetch(ctx, mem, pc) {
                 Ok(insn) => insn,
                 Err(e) => return self.raise(ctx, mem, e, pc),
@@ -222,28 +223,12 @@ impl Core {
         };
         match exec.execute(insn) {
             Ok(()) => {
-                let next = exec.next_pc;
+                ctx.pc = exec.next_pc;
                 self.retired += 1;
-                if self.pending_exit.is_some() || self.yield_after {
-                    return self.after_wait(ctx, next);
-                }
-                ctx.pc = next;
                 Ok(())
             }
             Err(e) => self.raise(ctx, mem, e, pc),
         }
-    }
-
-    /// After a WFI/WFE: a trapped one exits with the PC at the instruction; an untrapped one completes and
-    /// ends the run with an IRQ exit.
-    #[cold]
-    fn after_wait(&mut self, ctx: &mut RecContext, next: u64) -> Result<(), RealmExit> {
-        if let Some(exit) = self.pending_exit.take() {
-            return Err(exit);
-        }
-        self.yield_after = false;
-        ctx.pc = next;
-        Err(RealmExit::Irq)
     }
 
     /// Take exception `e` raised by the instruction at `pc`.
@@ -265,11 +250,24 @@ impl Core {
                 Ok(())
             }
             Exception::El2(exit) => Err(exit),
+            Exception::Yield => {
+                ctx.pc = pc.wrapping_add(4);
+                self.retired += 1;
+                Err(RealmExit::Irq)
+            }
         }
     }
 
-    /// Run until an exit to EL2, a kick, or the budget runs out.
+    /// Run until an exit to EL2, a kick, or the budget runs out. X0..X30 live in [`Core::regs`] meanwhile.
     fn run(&mut self, ctx: &mut RecContext, mem: &mut dyn RealmMemory) -> RealmExit {
+        self.regs[..31].copy_from_slice(&ctx.gprs);
+        self.regs[31] = 0;
+        let exit = self.run_loop(ctx, mem);
+        ctx.gprs.copy_from_slice(&self.regs[..31]);
+        exit
+    }
+
+    fn run_loop(&mut self, ctx: &mut RecContext, mem: &mut dyn RealmMemory) -> RealmExit {
         self.context_changed(mem);
         if self.control.take_kick() {
             return RealmExit::Irq;

@@ -58,6 +58,9 @@ pub(crate) enum Exception {
     El1(Syndrome),
     /// Taken to EL2: the run ends with this exit, PC at the instruction.
     El2(RealmExit),
+    /// Not an exception: the instruction (an untrapped WFI/WFE) completed, and the run ends with an IRQ
+    /// exit so the host gets its thread back.
+    Yield,
 }
 
 impl Exception {

@@ -11,6 +11,7 @@ use realm_cpu::{DataAbort, RealmExit, Stage2Fault};
 
 use crate::exception::{Exception, fsc};
 use crate::exec::Exec;
+use crate::exec::ldst::low64;
 use crate::mmu::AccessKind;
 
 /// `SCTLR_EL1.M`: stage 1 translation enabled.
@@ -118,14 +119,33 @@ impl Exec<'_> {
     }
 
     /// Load `size` (1..=16) bytes at `va`, little-endian.
+    #[inline]
     pub(crate) fn read_mem(
         &mut self,
         va: u64,
         size: usize,
         acc: &Access,
     ) -> Result<u128, Exception> {
+        if size <= 8 && page_offset(va) + size <= 0x1000 {
+            // The common case: one page, at most a doubleword.
+            let t = self.translate_data(va, acc)?;
+            if va & (size as u64 - 1) != 0 {
+                self.check_alignment(va, size, acc, t.device)?;
+            }
+            let mut buf = [0u8; 8];
+            self.mem
+                .read(t.ipa, &mut buf[..size])
+                .map_err(|f| Self::stage2_abort(t.ipa, va, size, acc, f))?;
+            return Ok(u128::from(u64::from_le_bytes(buf)));
+        }
+        self.read_mem_slow(va, size, acc)
+    }
+
+    /// [`Exec::read_mem`] for accesses of 16 bytes or crossing a page.
+    #[inline(never)]
+    fn read_mem_slow(&mut self, va: u64, size: usize, acc: &Access) -> Result<u128, Exception> {
         let mut buf = [0u8; 16];
-        let first = size.min(0x1000 - (va & 0xFFF) as usize);
+        let first = size.min(0x1000 - page_offset(va));
         let t = self.translate_data(va, acc)?;
         self.check_alignment(va, size, acc, t.device)?;
         self.mem
@@ -150,8 +170,20 @@ impl Exec<'_> {
         value: u128,
         acc: &Access,
     ) -> Result<(), Exception> {
+        if size <= 8 && page_offset(va) + size <= 0x1000 {
+            let t = self.translate_data(va, acc)?;
+            if va & (size as u64 - 1) != 0 {
+                self.check_alignment(va, size, acc, t.device)?;
+            }
+            let bytes = low64(value).to_le_bytes();
+            self.mem
+                .write(t.ipa, &bytes[..size])
+                .map_err(|f| Self::stage2_abort(t.ipa, va, size, acc, f))?;
+            self.core.cache.written(t.ipa);
+            return Ok(());
+        }
         let bytes = value.to_le_bytes();
-        let first = size.min(0x1000 - (va & 0xFFF) as usize);
+        let first = size.min(0x1000 - page_offset(va));
         let t = self.translate_data(va, acc)?;
         self.check_alignment(va, size, acc, t.device)?;
         let second = if first < size {
@@ -172,4 +204,10 @@ impl Exec<'_> {
         }
         Ok(())
     }
+}
+
+/// The offset of `va` in its 4 KiB page.
+#[inline]
+fn page_offset(va: u64) -> usize {
+    usize::try_from(va & 0xFFF).unwrap_or(0)
 }

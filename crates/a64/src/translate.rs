@@ -68,6 +68,7 @@ fn stage1_regs(ctx: &RecContext) -> Stage1Regs {
 impl Core {
     /// Translate `va` with stage 1 enabled for an access of `kind` made at `el` (`unprivileged`: checked
     /// as EL0, for LDTR/STTR); faults are reported as taken from the current EL `cur_el`.
+    #[inline(always)]
     pub(crate) fn translate(
         &mut self,
         ctx: &RecContext,
@@ -94,6 +95,23 @@ impl Core {
                 });
             }
         }
+        self.translate_miss(ctx, mem, va, kind, unprivileged)
+    }
+
+    /// [`Core::translate`] past the micro-TLB: the MMU's TLB or a table walk.
+    #[inline(never)]
+    fn translate_miss(
+        &mut self,
+        ctx: &RecContext,
+        mem: &mut dyn RealmMemory,
+        va: u64,
+        kind: AccessKind,
+        unprivileged: bool,
+    ) -> Result<Translated, Exception> {
+        let cur_el = ctx.el();
+        let unpriv = unprivileged || cur_el == 0;
+        let vpage = va >> 12;
+        let slot = MicroTlb::slot(vpage);
         let regs = stage1_regs(ctx);
         let access = Access {
             va,

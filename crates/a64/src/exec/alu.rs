@@ -399,6 +399,7 @@ impl Exec<'_> {
 
     /// ADD/SUB(S): `sp_forms` when Rd may be SP (immediate and extended forms without S).
     #[expect(clippy::too_many_arguments, reason = "the instruction's fields")]
+    #[inline(always)]
     fn add_sub(
         &mut self,
         sf: bool,
@@ -409,6 +410,19 @@ impl Exec<'_> {
         y: u64,
         sp_forms: bool,
     ) {
+        if !setflags {
+            let result = if sub {
+                x.wrapping_sub(y)
+            } else {
+                x.wrapping_add(y)
+            };
+            if sp_forms {
+                self.set_reg_or_sp(sf, rd, result);
+            } else {
+                self.set_reg(sf, rd, result);
+            }
+            return;
+        }
         let (y, carry) = if sub { (!y, true) } else { (y, false) };
         let (result, nzcv) = add_with_carry(sf, x, y, carry);
         if setflags {

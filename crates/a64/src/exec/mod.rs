@@ -28,6 +28,7 @@ pub(crate) type ExecResult = Result<(), Exception>;
 
 impl Exec<'_> {
     /// Execute `insn` (decoded from the word at `self.pc`).
+    #[inline(always)]
     pub(crate) fn execute(&mut self, insn: Insn) -> ExecResult {
         match insn {
             Insn::Undefined => Err(Exception::undefined()),
@@ -126,20 +127,18 @@ impl Exec<'_> {
         self.ctx.el()
     }
 
-    /// X`r`, with 31 reading as zero (XZR).
-    #[inline]
+    /// X`r`, with 31 reading as zero (XZR). The registers live in the core while it runs
+    /// (`Core::regs`, entry 31 always zero).
+    #[inline(always)]
     pub(crate) fn x(&self, r: u8) -> u64 {
-        match self.ctx.gprs.get(usize::from(r)) {
-            Some(v) => *v,
-            None => 0,
-        }
+        self.core.regs[usize::from(r & 31)]
     }
 
     /// Set X`r`; 31 (XZR) discards.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn set_x(&mut self, r: u8, value: u64) {
-        if let Some(slot) = self.ctx.gprs.get_mut(usize::from(r)) {
-            *slot = value;
+        if r < 31 {
+            self.core.regs[usize::from(r & 31)] = value;
         }
     }
 

@@ -63,10 +63,7 @@ impl Exec<'_> {
             Insn::Smc { .. } if el == 0 => Err(Exception::undefined()),
             Insn::Smc { .. } => Err(Exception::El2(RealmExit::Smc)),
             Insn::Brk { imm } => Err(Exception::sync(ec::BRK, u32::from(imm))),
-            Insn::Hint(hint) => {
-                self.hint(hint);
-                Ok(())
-            }
+            Insn::Hint(hint) => self.hint(hint),
             Insn::Clrex => {
                 self.core.monitor = None;
                 Ok(())
@@ -94,26 +91,20 @@ impl Exec<'_> {
     /// WFI/WFE trap to EL2 when the host asked (`HCR_EL2.TWI/TWE`, PC at the instruction). Untrapped, with
     /// no interrupt model yet, they complete at once and end the run with an IRQ exit, giving the host
     /// thread back (WFE first consumes a set event register and then completes without waiting).
-    fn hint(&mut self, hint: Hint) {
+    fn hint(&mut self, hint: Hint) -> Result<(), Exception> {
         match hint {
-            Hint::Nop => {}
-            Hint::Sev | Hint::Sevl => self.core.event = true,
-            Hint::Wfe => {
-                if self.core.event {
-                    self.core.event = false;
-                } else if self.ctx.trap_wfe {
-                    self.core.pending_exit = Some(RealmExit::Wfx { wfe: true });
-                } else {
-                    self.core.yield_after = true;
-                }
+            Hint::Nop => Ok(()),
+            Hint::Sev | Hint::Sevl => {
+                self.core.event = true;
+                Ok(())
             }
-            Hint::Wfi => {
-                if self.ctx.trap_wfi {
-                    self.core.pending_exit = Some(RealmExit::Wfx { wfe: false });
-                } else {
-                    self.core.yield_after = true;
-                }
+            Hint::Wfe if self.core.event => {
+                self.core.event = false;
+                Ok(())
             }
+            Hint::Wfe if self.ctx.trap_wfe => Err(Exception::El2(RealmExit::Wfx { wfe: true })),
+            Hint::Wfi if self.ctx.trap_wfi => Err(Exception::El2(RealmExit::Wfx { wfe: false })),
+            Hint::Wfe | Hint::Wfi => Err(Exception::Yield),
         }
     }
 

@@ -172,3 +172,57 @@ fn dc_zva_zeroes_a_block_with_the_mmu_on() {
         "after the block untouched"
     );
 }
+
+#[test]
+fn tlbi_makes_a_changed_table_visible() {
+    // VA 0x4000_0000 → L1[1]: a 1 GiB block onto RAM; the program then invalidates L1[1] in memory, runs
+    // TLBI VMALLE1; DSB; ISB, and loads again: a translation fault at level 1.
+    let mut program = mmu_on();
+    program.extend(mov64(2, 0x4000_0000 + (DATA - BASE)));
+    program.push(ldr(3, 2, 0));
+    program.extend(mov64(4, TABLES + 8));
+    program.push(str(31, 4, 0)); // L1[1] = 0 (invalid)
+    program.push(DSB_SY);
+    program.push(sys_op(TLBI_VMALLE1, 31));
+    program.push(DSB_SY);
+    program.push(ISB);
+    program.push(ldr(5, 2, 0));
+    place(&mut program, 0xA00, &[SMC0]);
+    let run = run_with(&program, |_, mem| {
+        write_tables(mem);
+        mem.load(TABLES + 8, &leaf(BASE, 0, false).to_le_bytes())
+            .expect("L1[1]");
+        mem.load(DATA, &0xABCDu64.to_le_bytes()).expect("data");
+    });
+    assert_eq!(
+        run.x(3),
+        0xABCD,
+        "load through the 1 GiB block before the change"
+    );
+    assert_eq!(
+        run.ctx.pc,
+        HIGH + 0xA00,
+        "the second load faulted after the TLBI"
+    );
+    assert_eq!(
+        run.ctx.sysregs.esr_el1, 0x9600_0005,
+        "translation fault, level 1"
+    );
+}
+
+#[test]
+fn ldtr_at_el1_is_checked_with_el0_permissions() {
+    // The identity block has AP = 0b00 (EL1 only): LDR works, LDTR takes a permission fault (level 2).
+    let mut program = mmu_on();
+    program.extend(mov64(2, DATA));
+    program.push(ldr(3, 2, 0));
+    program.push(ldst_simm(3, 1, 2, 4, 2, 0)); // ldtr x4, [x2]
+    place(&mut program, 0xA00, &[SMC0]);
+    let run = run_with(&program, |_, mem| write_tables(mem));
+    assert_eq!(run.ctx.pc, HIGH + 0xA00, "LDTR faulted");
+    assert_eq!(
+        run.ctx.sysregs.esr_el1, 0x9600_000E,
+        "EC 0x25 (from EL1), permission fault level 2"
+    );
+    assert_eq!(run.ctx.sysregs.far_el1, DATA);
+}
