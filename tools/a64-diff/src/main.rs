@@ -115,6 +115,10 @@ struct GenArgs {
     /// Cases per QEMU process.
     #[arg(long, default_value_t = 5_000)]
     batch: usize,
+    /// Leave out generator items with a form containing one of these (comma-separated), e.g. `dc_cvau` to look
+    /// past a known mismatch.
+    #[arg(long, value_delimiter = ',')]
+    exclude: Vec<String>,
 }
 
 impl GenArgs {
@@ -124,6 +128,7 @@ impl GenArgs {
             unaligned: self.unaligned,
             exceptions: args.system,
             el0: args.el0,
+            exclude: self.exclude.clone(),
         };
         Generator::new(self.seed, cfg)
     }
