@@ -293,3 +293,137 @@ fn decode_outcome(r: &mut impl Read, mode: Mode) -> Result<Outcome> {
         changed,
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An output record as `harness.S` writes it: status, X0-X30 (= index), SP, NZCV, ELR, FAR, ESR, SPSR,
+    /// then the changed words.
+    fn record(
+        status: u64,
+        nzcv: u64,
+        elr_far_esr_spsr: [u64; 4],
+        changed: &[(u64, u64)],
+    ) -> Vec<u8> {
+        let mut words = vec![status];
+        words.extend(0..31u64);
+        words.extend([0x4001_8000, nzcv]);
+        words.extend(elr_far_esr_spsr);
+        words.push(changed.len() as u64);
+        for &(o, v) in changed {
+            words.extend([o, v]);
+        }
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn a_completed_case_decodes_registers_flags_and_changes() {
+        let bytes = record(0, 0x6000_0000, [0; 4], &[(0x8000, 0x33)]);
+        let Outcome::Completed(f) =
+            decode_outcome(&mut bytes.as_slice(), Mode::User).expect("decodes")
+        else {
+            panic!("status 0 is a completed case");
+        };
+        assert_eq!(f.state.x[30], 30, "X30 is the 31st register word");
+        assert_eq!(
+            (f.state.sp, f.state.nzcv),
+            (0x4001_8000, 0x6000_0000),
+            "SP then NZCV"
+        );
+        assert_eq!(f.exception, None, "no exception");
+        assert_eq!(
+            f.changed,
+            vec![(0x8000, 0x33)],
+            "changed words follow the header"
+        );
+    }
+
+    /// System mode: status 0x104 is vector 4 (0x200); FAR is dropped for an SVC (EC 0x15, FAR UNKNOWN) and the
+    /// flags are SPSR's, as QEMU clears NZCV on exception entry.
+    #[test]
+    fn a_system_exception_decodes_with_spsr_flags() {
+        let bytes = record(
+            0x104,
+            0,
+            [0x4000_0008, 0xdead, 0x5600_0001, 0xa000_03c5],
+            &[],
+        );
+        let Outcome::Completed(f) =
+            decode_outcome(&mut bytes.as_slice(), Mode::System).expect("decodes")
+        else {
+            panic!("an exception is a completed case");
+        };
+        let e = f.exception.expect("status 0x104 is an exception");
+        assert_eq!(
+            (e.vector, e.esr, e.elr, e.far),
+            (0x200, 0x5600_0001, 0x4000_0008, 0),
+            "vector, ESR, ELR, FAR"
+        );
+        assert_eq!(f.state.nzcv, 0xa000_0000, "NZCV from SPSR_EL1");
+    }
+
+    /// The end of an EL0 case (SVC #0xfffe at vector 0x400) is a completion, not an exception.
+    #[test]
+    fn the_el0_end_is_a_completion() {
+        let bytes = record(0x108, 0, [0x4000_0010, 0, EL0_END_ESR, 0x9000_03c0], &[]);
+        let Outcome::Completed(f) =
+            decode_outcome(&mut bytes.as_slice(), Mode::System).expect("decodes")
+        else {
+            panic!("the EL0 end is a completed case");
+        };
+        assert_eq!(f.exception, None, "SVC #0xfffe ends the case");
+        assert_eq!(f.state.nzcv, 0x9000_0000, "NZCV from SPSR_EL1");
+    }
+
+    #[test]
+    fn a_user_signal_is_a_fault_and_truncation_an_error() {
+        let bytes = record(4, 0, [0x4000_0000, 0, 0, 0], &[]);
+        let outcome = decode_outcome(&mut bytes.as_slice(), Mode::User).expect("decodes");
+        assert_eq!(
+            outcome,
+            Outcome::Fault {
+                what: "signal 4 at pc 0x40000000 (address 0x0)".to_owned()
+            },
+            "SIGILL at the first instruction"
+        );
+        let short = &bytes[..OUT_HEADER - 1];
+        assert!(
+            decode_outcome(&mut &short[..], Mode::User).is_err(),
+            "a truncated record is an error"
+        );
+    }
+
+    #[test]
+    fn case_records_are_fixed_size_with_the_el0_flag_in_bit_32() {
+        let case = Case {
+            seed: 1,
+            init: State {
+                x: [0; 31],
+                sp: 0,
+                nzcv: 0,
+            },
+            code: vec![0xd503_201f; 3],
+            forms: Vec::new(),
+            item_of: Vec::new(),
+            mmu: false,
+            el0: true,
+        };
+        let mut out = Vec::new();
+        encode_case(&case, &mut out).expect("encodes");
+        assert_eq!(out.len(), IN_SIZE, "IN_SIZE bytes per record");
+        assert_eq!(
+            u64_at(&out, 1),
+            3 | (1 << 32),
+            "ncode: count and the EL0 flag"
+        );
+        let too_long = Case {
+            code: vec![0; MAX_CODE + 1],
+            ..case
+        };
+        assert!(
+            encode_case(&too_long, &mut Vec::new()).is_err(),
+            "more than MAX_CODE words is an error"
+        );
+    }
+}

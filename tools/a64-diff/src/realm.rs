@@ -224,3 +224,106 @@ pub fn differences(qemu: &Final, realm: &Outcome) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::Form;
+
+    fn case(code: Vec<u32>, el0: bool) -> Case {
+        let mut x = [0u64; 31];
+        x[24] = 0x4001_8000;
+        let n = code.len();
+        Case {
+            seed: 5,
+            init: State {
+                x,
+                sp: 0x4001_7000,
+                nzcv: 0x6000_0000,
+            },
+            code,
+            forms: vec![Form("test", ""); n],
+            item_of: (0..n).collect(),
+            mmu: false,
+            el0,
+        }
+    }
+
+    /// `movz x0, #1; str x0, [x24]` (GNU as: d2800020, f9000300): X0 = 1 and the word at 0x4001_8000 changes.
+    #[test]
+    fn a_store_is_seen_in_registers_and_the_window() {
+        let Outcome::Completed(f) = Realm::new().run(&case(vec![0xd280_0020, 0xf900_0300], false))
+        else {
+            panic!("the case completes");
+        };
+        assert_eq!(f.state.x[0], 1, "MOVZ X0, #1");
+        assert_eq!(
+            f.changed,
+            vec![(0x8000, 1)],
+            "STR X0, [X24] with X24 = 0x4001_8000"
+        );
+        assert_eq!(
+            (f.state.sp, f.state.nzcv, f.exception),
+            (0x4001_7000, 0x6000_0000, None),
+            "SP, NZCV kept"
+        );
+    }
+
+    /// `svc #0x12` at EL1 (d4000241): vector 0x200, ESR EC 0x15 IL imm16 0x12, ELR the next instruction.
+    #[test]
+    fn an_exception_ends_the_case_at_its_vector() {
+        let Outcome::Completed(f) = Realm::new().run(&case(vec![0xd400_0241, 0xd503_201f], false))
+        else {
+            panic!("an exception is a completed case");
+        };
+        let e = f.exception.expect("SVC takes an exception");
+        assert_eq!(
+            (e.vector, e.esr, e.elr),
+            (0x200, 0x5600_0012, CODE_BASE + 4),
+            "vector, ESR, ELR"
+        );
+        assert_eq!(f.state.nzcv, 0x6000_0000, "NZCV from SPSR_EL1");
+    }
+
+    /// At EL0 the case ends with SVC #0xfffe (a completion) and the SP compared is SP_EL0.
+    #[test]
+    fn an_el0_case_completes_through_its_end_svc() {
+        assert_eq!(
+            EL0_END_SVC >> 5 & 0xffff,
+            0xfffe,
+            "SVC #0xfffe encodes imm16 0xfffe"
+        );
+        let Outcome::Completed(f) = Realm::new().run(&case(vec![0xd280_0020], true)) else {
+            panic!("the EL0 case completes");
+        };
+        assert_eq!(
+            (f.exception, f.state.x[0], f.state.sp),
+            (None, 1, 0x4001_7000),
+            "completion at EL0"
+        );
+    }
+
+    #[test]
+    fn differences_name_each_field() {
+        let a = Final {
+            state: State {
+                x: [0; 31],
+                sp: 1,
+                nzcv: 0,
+            },
+            exception: None,
+            changed: vec![(0x10, 7)],
+        };
+        let mut b = a.clone();
+        b.state.x[3] = 9;
+        b.changed.clear();
+        let d = differences(&a, &Outcome::Completed(Box::new(b)));
+        assert_eq!(
+            d,
+            vec![
+                "x3: qemu 0x0, realm-a64 0x9",
+                "mem 0x40010010: qemu 0x7, realm-a64 unchanged"
+            ]
+        );
+    }
+}
