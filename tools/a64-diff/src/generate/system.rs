@@ -65,6 +65,24 @@ impl Generator {
     pub(super) fn sysreg_block(&mut self) -> Item {
         let el1 = self.cfg.exceptions && !self.cfg.el0;
         let mut item = Vec::new();
+        if self.cfg.el0 && self.rng.below(4) == 0 {
+            // At EL0: an EL1 register, CurrentEL or DAIF (SCTLR_EL1.UMA = 0) must take an exception to EL1:
+            // UNDEFINED (EC 0x00) or trapped (EC 0x18), whichever the Arm ARM says for that access.
+            let rt = self.dest();
+            let (name, enc, _, _) = self.rng.pick(&SYSREGS[2..]);
+            return match self.rng.below(4) {
+                0 => one(Form("mrs_el0", name), sysreg_access(true, enc, rt)),
+                1 => one(Form("msr_el0", name), sysreg_access(false, enc, rt)),
+                2 => one(
+                    Form("mrs_el0", "_currentel"),
+                    sysreg_access(true, [3, 0, 4, 2, 2], rt),
+                ),
+                _ => one(
+                    Form("msr_el0", "_daifset"),
+                    0xd503_40df | (self.rng.below(16) << 8),
+                ),
+            };
+        }
         if el1 && self.rng.below(4) == 0 {
             let rd = self.dest();
             return match self.rng.below(4) {
