@@ -208,12 +208,19 @@ fn d_exit_codes_of_input_problems() {
         None,
         &format!("realm: reading the trace {d}: Is a directory (os error 21)"),
     );
+    // --num-bps 16, refused with exit 1 by the old default platform, is hosted by the default simulated RMM
+    // (realm-platform's max: 16 breakpoints); a platform with fewer refuses it up front (realm-vmm's limits
+    // tests, qemu-max).
     let k = file("k.img", &image_with(0, 0x10000));
-    refused(
-        &["measure", "--kernel", &k, "--num-bps", "16"],
+    let o = realm(
+        &["measure", "--kernel", &k, "--mem", "64M", "--num-bps", "16"],
         None,
-        "realm: building the realm on the simulated backend: 16 breakpoints asked for; the simulated platform \
-         supports at most 6",
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
     );
 }
 

@@ -1,14 +1,16 @@
-//! What the simulated platform can host, read from where its layers define it, so a configuration beyond it
+//! What a simulated platform can host, read from where its layers define it, so a configuration beyond it
 //! is refused before the first ioctl with a message naming the limit (instead of a bare errno later):
 //!
-//! - the IPA size: the smaller of the RMM's `RmiFeatureRegister0.S2SZ` (realm-rmm's default
-//!   `FeatureProfile`) and the kernel's `KVM_CAP_ARM_VM_IPA_SIZE` (realm-kvm's `KernelConfig::host_ipa_limit`);
-//! - breakpoints and watchpoints: `NUM_BPS + 1` and `NUM_WPS + 1` of the same profile (what the kernel's
-//!   `ID_AA64DFR0_EL1` reports);
-//! - SVE: none — realm-kvm's `KVM_ARM_VCPU_INIT` does not offer `KVM_ARM_VCPU_SVE`
-//!   (`supported_features`, crates/kvm/src/vcpu.rs), so any `--sve-vl` fails there with EINVAL.
+//! - the IPA size: the smaller of the RMM's `RmiFeatureRegister0.S2SZ` and the kernel's
+//!   `KVM_CAP_ARM_VM_IPA_SIZE` (realm-kvm's `KernelConfig::host_ipa_limit`);
+//! - SVE: the kernel's `KernelConfig::sve_max_vl` (0: `KVM_ARM_VCPU_SVE` is not offered, so any `--sve-vl`
+//!   would fail `KVM_ARM_VCPU_INIT` with EINVAL), bounded by the RMM's `SVE_VL`;
+//! - breakpoints and watchpoints: `NUM_BPS + 1` and `NUM_WPS + 1` of the RMM's features (what the kernel's
+//!   `ID_AA64DFR0_EL1` reports).
 //!
-//! The platform description of a later issue replaces these with one `Platform` every layer reads.
+//! [`PlatformLimits::simulated`] is the default simulated machine as `SimulatedBackend::new` composes it
+//! (realm-rmm's default features, realm-kvm's default kernel); [`PlatformLimits::of`] a realm-platform
+//! description whose RMM and kernel both derive from it.
 #![forbid(unsafe_code)]
 
 use crate::config::Layout;
@@ -79,14 +81,30 @@ pub enum LimitError {
 }
 
 impl PlatformLimits {
-    /// The simulated platform's limits, from realm-rmm's default feature profile and realm-kvm's defaults.
+    /// The default simulated platform's limits: realm-rmm's default features (realm-platform's `max`) under
+    /// realm-kvm's default kernel (`KernelConfig::new`: 48-bit IPA limit, no SVE).
     pub fn simulated() -> Self {
-        let f = realm_rmm::FeatureProfile::default();
         let k = realm_kvm::KernelConfig::new(realm_uapi::AbiRevision::V12);
+        Self::compose(&realm_rmm::FeatureProfile::default(), &k)
+    }
+
+    /// The limits of `platform` when its RMM and its kernel both derive from it.
+    pub fn of(platform: &realm_platform::Platform) -> Self {
+        let k = realm_kvm::KernelConfig::for_platform(realm_uapi::AbiRevision::V12, platform);
+        Self::compose(&realm_rmm::FeatureProfile::from_platform(platform), &k)
+    }
+
+    fn compose(f: &realm_rmm::FeatureProfile, k: &realm_kvm::KernelConfig) -> Self {
         let host = u8::try_from(k.host_ipa_limit).unwrap_or(u8::MAX);
+        let rmm_sve = if f.sve_en {
+            (u16::from(f.sve_vl) + 1) * 128
+        } else {
+            0
+        };
+        let sve = u16::try_from(k.sve_max_vl).unwrap_or(u16::MAX).min(rmm_sve);
         Self {
             ipa_bits: f.s2sz.min(host),
-            sve_vl: None,
+            sve_vl: (sve > 0).then_some(sve),
             num_bps: f.num_bps.saturating_add(1),
             num_wps: f.num_wps.saturating_add(1),
         }
@@ -156,13 +174,25 @@ mod tests {
     }
 
     #[test]
-    fn the_simulated_platform_is_realm_rmms_default_profile() {
-        // realm-rmm's default profile: S2SZ 48, NUM_BPS 5 (6), NUM_WPS 3 (4); realm-kvm: 48-bit host limit.
+    fn the_simulated_platform_is_max_under_the_default_kernel() {
+        // realm-platform's max: S2SZ 52 with LPA2, SVE to 2048 bits, 16 breakpoints and watchpoints; under
+        // realm-kvm's default kernel: 48-bit IPA limit, no SVE.
         assert_eq!(
             PlatformLimits::simulated(),
             PlatformLimits {
                 ipa_bits: 48,
                 sve_vl: None,
+                num_bps: 16,
+                num_wps: 16,
+            }
+        );
+        // qemu-max (TF-RMM under QEMU -cpu max): 52-bit IPA with LPA2, SVE to 2048 bits, 6 bps, 4 wps.
+        let qemu = realm_platform::Platform::by_name("qemu-max").unwrap();
+        assert_eq!(
+            PlatformLimits::of(&qemu),
+            PlatformLimits {
+                ipa_bits: 52,
+                sve_vl: Some(2048),
                 num_bps: 6,
                 num_wps: 4,
             }
@@ -190,14 +220,19 @@ mod tests {
             check(|f| f.sve_vl = Some(128)),
             Err("--sve-vl 128: the simulated platform's vCPUs have no SVE (its kernel does not offer KVM_ARM_VCPU_SVE)".into())
         );
-        assert_eq!(check(|f| f.num_bps = Some(6)), Ok(()));
+        assert_eq!(check(|f| f.num_bps = Some(16)), Ok(()));
+        let qemu = PlatformLimits::of(&realm_platform::Platform::by_name("qemu-max").unwrap());
+        let on_qemu =
+            |edit: fn(&mut ConfigFile)| qemu.check(&prepared(edit)).map_err(|e| e.to_string());
+        assert_eq!(on_qemu(|f| f.num_bps = Some(6)), Ok(()));
         assert_eq!(
-            check(|f| f.num_bps = Some(16)),
+            on_qemu(|f| f.num_bps = Some(16)),
             Err("16 breakpoints asked for; the simulated platform supports at most 6".into())
         );
         assert_eq!(
-            check(|f| f.num_wps = Some(5)),
+            on_qemu(|f| f.num_wps = Some(5)),
             Err("5 watchpoints asked for; the simulated platform supports at most 4".into())
         );
+        assert_eq!(on_qemu(|f| f.sve_vl = Some(2048)), Ok(()));
     }
 }

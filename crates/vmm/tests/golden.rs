@@ -11,6 +11,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::support::rim::{Order, Populate, RealmDesc, compute};
+    use realm_platform::Platform;
+    use realm_rmm::cpu::CpuModel;
     use realm_vmm::backend::simulated::SimulatedBackend;
     use realm_vmm::build::Quiet;
     use realm_vmm::config::{AbiRevision, ConfigFile, ImageKind, RealmConfig};
@@ -95,9 +97,20 @@ mod tests {
     }
 
     /// Measure, compare with the calculator, check launch agrees; returns the RIM.
+    /// The platform the calculator describes (realm-rmm's former default profile): qemu-max's RMM features
+    /// with a 48-bit PA space, no LPA2 and no SVE — 6 breakpoints, 4 watchpoints, 6 PMU counters.
+    fn calculator_platform() -> Platform {
+        let mut p = Platform::by_name("qemu-max").unwrap();
+        p.name = "calculator".into();
+        p.pa_bits = 48;
+        p.lpa2 = false;
+        p.sve_max_vl = 0;
+        p
+    }
+
     fn check(cfg: &RealmConfig, ram: &[(u64, u64)], s2sz: u8) -> String {
         let p = prepare(cfg).unwrap();
-        let report = measure::measure_explained(&p, &mut Quiet, true).unwrap();
+        let report = measure::measure_on(&calculator_platform(), &p, &mut Quiet, true).unwrap();
         let (expected, log) = compute(&desc(&p, ram, s2sz));
         if hex::encode(&expected) != report.rim {
             let first = log
@@ -119,7 +132,8 @@ mod tests {
             );
         }
         assert_eq!(report.extensions.len(), log.len());
-        let backend = SimulatedBackend::new(cfg.abi);
+        let backend =
+            SimulatedBackend::on_platform(cfg.abi, &calculator_platform(), CpuModel::default());
         let mut console = Vec::new();
         let launched = launch::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
         assert_eq!(launched.outcome, LaunchOutcome::ActivatedNoCode);
@@ -266,7 +280,7 @@ mod tests {
         for (abi, edit) in [(AbiRevision::V12, "v12"), (AbiRevision::V10, "v10")] {
             let cfg = realm_vmm::demo::config(abi);
             let p = prepare(&cfg).unwrap();
-            let report = measure::measure_explained(&p, &mut Quiet, true).unwrap();
+            let report = measure::measure_on(&calculator_platform(), &p, &mut Quiet, true).unwrap();
             let (expected, _) = compute(&desc(&p, &[(0x8000_0000, 256 << 20)], 33));
             assert_eq!(report.rim, hex::encode(expected), "{edit}");
         }

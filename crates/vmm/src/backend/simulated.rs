@@ -6,6 +6,8 @@
 use std::sync::Arc;
 
 use realm_kvm::{Kernel, KernelConfig};
+use realm_platform::Platform;
+use realm_rmm::cpu::CpuModel;
 use realm_rmm::{PlatformConfig, Rmm};
 use vm_memory::MmapRegion;
 
@@ -14,44 +16,63 @@ use super::{
     RunArea, UserMemory,
 };
 use crate::config::AbiRevision;
+use crate::limits::PlatformLimits;
 
-/// realm-kvm + realm-rmm.
+/// realm-kvm + realm-rmm, both derived from one platform description.
 #[derive(Debug)]
 pub struct SimulatedBackend {
     abi: AbiRevision,
     runs_code: bool,
+    limits: PlatformLimits,
     rmm: Arc<Rmm>,
     kernel: Kernel,
 }
 
 impl SimulatedBackend {
-    /// A fresh platform (the RMM's default profile) whose kernel speaks `abi`.
+    /// A fresh default platform — realm-rmm's default features (realm-platform's `max`) under realm-kvm's
+    /// default kernel — whose kernel speaks `abi`.
     pub fn new(abi: AbiRevision) -> Self {
-        Self::with_platform(abi, PlatformConfig::default())
+        Self::default_with(abi, CpuModel::default())
     }
 
-    /// A fresh platform whose RECs run on `cpu` (e.g. realm-rmm's scripted CPUs): `launch` then enters the
-    /// realm and handles its exits.
-    pub fn with_cpu(abi: AbiRevision, cpu: realm_rmm::cpu::CpuModel) -> Self {
-        let mut b = Self::with_platform(
-            abi,
-            PlatformConfig {
-                cpu,
-                ..PlatformConfig::default()
-            },
-        );
+    /// A fresh default platform whose RECs run on `cpu` (e.g. realm-rmm's scripted CPUs): `launch` then
+    /// enters the realm and handles its exits.
+    pub fn with_cpu(abi: AbiRevision, cpu: CpuModel) -> Self {
+        let mut b = Self::default_with(abi, cpu);
         b.runs_code = true;
         b
     }
 
-    /// A fresh platform with `platform` (its default CPU model runs no code).
-    pub fn with_platform(abi: AbiRevision, platform: PlatformConfig) -> Self {
-        let rmm = Arc::new(Rmm::new(platform));
-
+    fn default_with(abi: AbiRevision, cpu: CpuModel) -> Self {
+        let rmm = Arc::new(Rmm::new(PlatformConfig {
+            cpu,
+            ..PlatformConfig::default()
+        }));
         let kernel = Kernel::new(rmm.clone(), rmm.clone(), KernelConfig::new(abi));
         Self {
             abi,
             runs_code: false,
+            limits: PlatformLimits::simulated(),
+            rmm,
+            kernel,
+        }
+    }
+
+    /// A fresh `platform`: the RMM's features and DRAM and the kernel's limits (IPA size, SVE, LPA2, vCPUs)
+    /// from the same description, the RECs on `cpu` (the idle model runs no code).
+    pub fn on_platform(abi: AbiRevision, platform: &Platform, cpu: CpuModel) -> Self {
+        let mut rmm_cfg = PlatformConfig::from_platform(platform);
+        rmm_cfg.cpu = cpu;
+        let rmm = Arc::new(Rmm::new(rmm_cfg));
+        let kernel = Kernel::new(
+            rmm.clone(),
+            rmm.clone(),
+            KernelConfig::for_platform(abi, platform),
+        );
+        Self {
+            abi,
+            runs_code: false,
+            limits: PlatformLimits::of(platform),
             rmm,
             kernel,
         }
@@ -131,8 +152,8 @@ impl KvmBackend for SimulatedBackend {
         Some(self)
     }
 
-    fn limits(&self) -> Option<crate::limits::PlatformLimits> {
-        Some(crate::limits::PlatformLimits::simulated())
+    fn limits(&self) -> Option<PlatformLimits> {
+        Some(self.limits)
     }
 
     fn runs_guest_code(&self) -> bool {
