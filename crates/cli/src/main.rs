@@ -38,6 +38,8 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Time `measure` against limits measured in the same run.
     Bench(cmd::bench::BenchArgs),
+    /// Print a simulated platform profile: what it supports and the RMI_FEATURES value it reports.
+    Platform(cmd::platform::PlatformCmdArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Launch(args) => cmd::launch::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),
         Command::Bench(args) => cmd::bench::run(&args),
+        Command::Platform(args) => cmd::platform::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -159,6 +159,10 @@ mod tests {
             "--num-wps",
             &wps,
             "--json",
+            // The calculator models a 48-bit host whose kernel does not use LPA2 (no RMI_REALM_FLAGS_LPA2):
+            // the fvp platform.
+            "--platform",
+            "fvp",
         ]
         .iter()
         .map(|s| (*s).to_owned())

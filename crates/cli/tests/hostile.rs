@@ -208,19 +208,21 @@ fn d_exit_codes_of_input_problems() {
         None,
         &format!("realm: reading the trace {d}: Is a directory (os error 21)"),
     );
-    // --num-bps 16, refused with exit 1 by the old default platform, is hosted by the default simulated RMM
-    // (realm-platform's max: 16 breakpoints); a platform with fewer refuses it up front (realm-vmm's limits
-    // tests, qemu-max).
     let k = file("k.img", &image_with(0, 0x10000));
-    let o = realm(
-        &["measure", "--kernel", &k, "--mem", "64M", "--num-bps", "16"],
+    refused(
+        &[
+            "measure",
+            "--kernel",
+            &k,
+            "--platform",
+            "qemu-max",
+            "--num-bps",
+            "16",
+        ],
         None,
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+        "realm: building the realm on the simulated backend: --num-bps 16 is more than the qemu-max platform \
+         supports (6 breakpoints); choose another platform with --platform (max, qemu-max, fvp) or raise the \
+         limit with --platform-bps",
     );
 }
 
@@ -228,38 +230,64 @@ fn d_exit_codes_of_input_problems() {
 fn e_platform_limits_are_named_up_front() {
     let k = file("k-e.img", &image_with(0, 0x10000));
     let sim = "realm: building the realm on the simulated backend: ";
+    let choose =
+        "choose another platform with --platform (max, qemu-max, fvp) or raise the limit with";
     for bits in ["49", "52"] {
         refused(
-            &["measure", "--kernel", &k, "--ipa-bits", bits],
+            &[
+                "measure",
+                "--kernel",
+                &k,
+                "--platform",
+                "fvp",
+                "--ipa-bits",
+                bits,
+            ],
             None,
             &format!(
-                "{sim}--ipa-bits {bits}: the simulated platform's realms have at most a 48-bit IPA space \
-                 (RMI_FEATURES S2SZ)"
+                "{sim}--ipa-bits {bits} is more than the fvp platform supports (48-bit IPAs without LPA2); \
+                 {choose} --platform-pa-bits"
             ),
         );
     }
     refused(
-        &["measure", "--kernel", &k, "--mem", "128T"],
+        &[
+            "measure",
+            "--kernel",
+            &k,
+            "--platform",
+            "fvp",
+            "--mem",
+            "128T",
+        ],
         None,
         &format!(
-            "{sim}--mem 128 TiB: the kvmtool memory map then needs a 49-bit IPA space; the simulated platform's \
-             realms have at most 48 bits (RMI_FEATURES S2SZ)"
+            "{sim}--mem 128 TiB: the kvmtool memory map then needs a 49-bit IPA space; the fvp platform's realms \
+             have at most 48 bits (choose another platform with --platform or raise the limit with \
+             --platform-pa-bits)"
         ),
     );
-    refused(
-        &["measure", "--kernel", &k, "--sve-vl", "128"],
-        None,
-        &format!(
-            "{sim}--sve-vl 128: the simulated platform's vCPUs have no SVE (its kernel does not offer \
-             KVM_ARM_VCPU_SVE)"
-        ),
-    );
-    refused(
-        &["launch", "--kernel", &k, "--sve-vl", "128"],
-        None,
-        &format!(
-            "{sim}--sve-vl 128: the simulated platform's vCPUs have no SVE (its kernel does not offer \
-             KVM_ARM_VCPU_SVE)"
-        ),
-    );
+    for cmd in ["measure", "launch"] {
+        refused(
+            &[cmd, "--kernel", &k, "--platform", "fvp", "--sve-vl", "128"],
+            None,
+            &format!(
+                "{sim}--sve-vl 128 is more than the fvp platform supports (no SVE); {choose} --platform-sve-vl"
+            ),
+        );
+    }
+    // The default platform (max) hosts all of these (issue 9).
+    for args in [
+        &["--ipa-bits", "52"][..],
+        &["--sve-vl", "128"],
+        &["--num-bps", "16"],
+    ] {
+        let o = realm(&[&["measure", "--kernel", &k][..], args].concat(), None);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
 }

@@ -163,3 +163,81 @@ fn features_profile_selects_the_register() {
     let out = run("", &["--features-profile", "nope"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// x1 of the single reply to `RMI_FEATURES(0)` on `platform`.
+fn features0(platform: &str) -> String {
+    let o = run(&call(0xC400_0165, &[0]), &["--platform", platform]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let line = String::from_utf8(o.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    v["x1"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn features_register_follows_the_platform() {
+    // TF-RMM rmm-spec-v1.0-rel0 on QEMU 10.0 -cpu max,x-rme=on (observed).
+    assert_eq!(features0("qemu-max"), "0x28f34317f34");
+    // The FVP profile: S2SZ 48, no LPA2/SVE, 16 bps, 16 wps, PMU with 31 counters, SHA-256/512, 16 LRs,
+    // MAX_RECS_ORDER 10 (docs/platforms.md).
+    assert_eq!(features0("fvp"), "0x2bffcf3c030");
+    // The default (max): every field at its largest.
+    assert_eq!(
+        String::from_utf8(run(&call(0xC400_0165, &[0]), &[]).stdout).unwrap(),
+        String::from_utf8(run(&call(0xC400_0165, &[0]), &["--platform", "max"]).stdout).unwrap()
+    );
+    assert_eq!(features0("max"), "0x2bffcf3ff34");
+    // The old flag name still works.
+    let o = run(
+        &call(0xC400_0165, &[0]),
+        &["--features-profile", "qemu-max"],
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("0x28f34317f34"));
+}
+
+/// REALM_CREATE of a 52-bit LPA2 realm (start level 0, 16 concatenated root RTTs, as Linux lays it out):
+/// accepted where the platform has LPA2, refused (RMI_ERROR_INPUT) where it does not.
+fn lpa2_realm_status(platform: &str) -> String {
+    let (rd, params, root) = (BASE, BASE + 0x1000, BASE + 0x10_0000);
+    let mut p = [0u8; 0x1000];
+    p[0x00] = 1; // RMI_REALM_FLAGS_LPA2
+    p[0x08] = 52;
+    p[0x18] = 1;
+    p[0x20] = 1;
+    p[0x800..0x802].copy_from_slice(&1u16.to_le_bytes()); // vmid
+    p[0x808..0x810].copy_from_slice(&root.to_le_bytes()); // rtt_base
+    p[0x810..0x818].copy_from_slice(&0u64.to_le_bytes()); // rtt_level_start 0
+    p[0x818..0x81c].copy_from_slice(&16u32.to_le_bytes()); // rtt_num_start
+    let mut trace = call(0xC400_0151, &[rd]);
+    for i in 0..16 {
+        trace += &call(0xC400_0151, &[root + i * 0x1000]);
+    }
+    trace += &format!(
+        "{{\"write\": {{\"addr\": \"{params:#x}\", \"hex\": \"{}\"}}}}\n",
+        hexs(&p)
+    );
+    trace += &call(0xC400_0158, &[rd, params]);
+    let o = run(&trace, &["--platform", platform]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    last["x0"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn an_lpa2_realm_is_accepted_only_where_the_platform_has_lpa2() {
+    assert_eq!(lpa2_realm_status("qemu-max"), "0x0");
+    assert_eq!(lpa2_realm_status("max"), "0x0");
+    assert_eq!(lpa2_realm_status("fvp"), "0x1");
+}
+
+#[test]
+fn an_unknown_platform_is_bad_input() {
+    let o = run("", &["--platform", "m1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("unknown platform \"m1\" (known: max, qemu-max, fvp)"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

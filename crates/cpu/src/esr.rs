@@ -17,6 +17,8 @@ pub const EC_WFX: u64 = 0x01 << EC_SHIFT;
 pub const EC_HVC: u64 = 0x16 << EC_SHIFT;
 /// EC 0x17: SMC from AArch64.
 pub const EC_SMC: u64 = 0x17 << EC_SHIFT;
+/// EC 0x18: trapped MSR, MRS or System instruction from AArch64.
+pub const EC_SYSREG: u64 = 0x18 << EC_SHIFT;
 /// EC 0x20: instruction abort from a lower exception level.
 pub const EC_INST_ABORT: u64 = 0x20 << EC_SHIFT;
 /// EC 0x21: instruction abort taken without a change of exception level.
@@ -50,6 +52,8 @@ pub const ABORT_FNV_BIT: u64 = 1 << 10;
 pub const ABORT_EA_BIT: u64 = 1 << 9;
 /// `ISS.WnR`: the access was a write.
 pub const ABORT_WNR_BIT: u64 = 1 << 6;
+/// `ISS.S1PTW` of an abort: a stage-2 fault on a stage-1 translation-table walk.
+pub const ABORT_S1PTW_BIT: u64 = 1 << 7;
 /// `ISS.DFSC` mask.
 pub const ABORT_FSC_MASK: u64 = 0x3F;
 /// DFSC: translation fault, level 0 (level n is `+ n`).

@@ -24,7 +24,7 @@ use realm_rmi::feature_register_0 as f0;
 use serde::{Deserialize, Serialize};
 
 pub use check::{RealmRequest, Unsupported};
-pub use overrides::{BadOverride, PlatformOverrides};
+pub use overrides::{BadOverride, PlatformError, PlatformOverrides};
 
 /// One DRAM region of the host's physical address space (where the RMM's granules live).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

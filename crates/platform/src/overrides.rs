@@ -5,10 +5,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::Platform;
 
-/// Fields to change; `None` keeps the profile's value.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A platform as a user chooses it: a profile by name (default `max`) and fields to change (`None` keeps the
+/// profile's value). This is the `[platform]` table of a realm's TOML configuration:
+///
+/// ```toml
+/// [platform]
+/// name = "qemu-max"
+/// wps = 8
+/// sve-vl = 512
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct PlatformOverrides {
+    /// The profile to start from ([`Platform::NAMES`]); `None`: `max`.
+    pub name: Option<String>,
     /// Physical address size in bits.
     pub pa_bits: Option<u8>,
     /// FEAT_LPA2.
@@ -33,6 +43,20 @@ pub struct PlatformOverrides {
     pub cntfrq: Option<u64>,
 }
 
+/// A platform that cannot be chosen.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlatformError {
+    /// No profile has that name.
+    #[error("unknown platform {name:?} (known: {})", Platform::NAMES.join(", "))]
+    Unknown {
+        /// The name given.
+        name: String,
+    },
+    /// An override outside what the architecture allows.
+    #[error(transparent)]
+    Override(#[from] BadOverride),
+}
+
 /// An override outside what the architecture allows.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("platform override {field} = {value}: {allowed}")]
@@ -46,9 +70,43 @@ pub struct BadOverride {
 }
 
 impl PlatformOverrides {
-    /// Whether no field is overridden.
+    /// Whether no field is overridden (the profile name aside).
     pub fn is_empty(&self) -> bool {
-        *self == Self::default()
+        Self {
+            name: None,
+            ..self.clone()
+        } == Self::default()
+    }
+
+    /// `self` with every field `over` sets replaced (flags over a file).
+    pub fn merge(self, over: Self) -> Self {
+        macro_rules! take {
+            ($($f:ident),*) => { Self { $( $f: over.$f.or(self.$f), )* } };
+        }
+        take!(
+            name,
+            pa_bits,
+            lpa2,
+            sve_vl,
+            bps,
+            wps,
+            pmu_counters,
+            pmu,
+            sha512,
+            gic_lrs,
+            max_vcpus,
+            cntfrq
+        )
+    }
+
+    /// The platform these choices describe: the named profile with the overrides applied.
+    pub fn resolve(&self) -> Result<Platform, PlatformError> {
+        let name = self.name.as_deref().unwrap_or(Platform::NAMES[0]);
+        let mut p = Platform::by_name(name).ok_or_else(|| PlatformError::Unknown {
+            name: name.to_owned(),
+        })?;
+        self.apply(&mut p)?;
+        Ok(p)
     }
 
     /// Apply to `p` (renamed `<name>+custom` when anything changes), each value checked against the range

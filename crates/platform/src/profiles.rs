@@ -4,15 +4,16 @@
 //! |---|---|---|---|
 //! | PA size, LPA2 | 52, yes | 52, yes | 48, no |
 //! | SVE max VL | 2048 | 2048 | none |
-//! | breakpoints / watchpoints | 16 / 16 | 6 / 4 | 16 / 16 |
-//! | PMU counters | 31 | 6 | 31 |
+//! | breakpoints / watchpoints | 16 / 16 | 6 / 4 | 16 / 16 [inferred] |
+//! | PMU counters | 31 | 6 | 31 [inferred] |
 //! | hash algorithms | SHA-256, SHA-512 | SHA-256, SHA-512 | SHA-256, SHA-512 |
-//! | GIC list registers, PRI/PRE bits | 16, 5/5 | 4, 5/5 | 16, 5/5 |
+//! | GIC list registers, PRI/PRE bits | 16, 5/5 | 4, 5/5 | 16, 5/5 [inferred] |
 //! | `MAX_RECS_ORDER` | 10 | 10 | 10 |
 //! | `CNTFRQ_EL0` | 1 GHz | 1 GHz | 100 MHz |
-//! | `RMI_FEATURES(0)` | 0x2bf_fcf3_ff34 | 0x28f_3431_7f34 | see [`fvp`] |
+//! | `RMI_FEATURES(0)` | 0x2bf_fcf3_ff34 | 0x28f_3431_7f34 | 0x2bf_fcf3_c030 |
 //!
-//! Sources per profile are in each function's documentation.
+//! Sources per profile are in each function's documentation and in `docs/platforms.md`; [inferred] marks FVP
+//! defaults no readable source states.
 
 use crate::{CpuIdentity, DramRegion, GicCpuInterface, Platform};
 
@@ -107,8 +108,11 @@ pub fn qemu_max() -> Platform {
 
 /// `fvp`: the Arm FVP Base RevC-2xAEMvA with the parameters TF-A's RME documentation passes
 /// (`-C cluster0.has_rme=1 …`) and the model's defaults otherwise, as TF-RMM's FVP build sees it: 48-bit PA
-/// without LPA2, no SVE, 16 breakpoints and watchpoints, PMUv3 with 31 counters, 16 list registers, a
-/// 100 MHz counter, MIDR 0x410f_d0f0 (the AEMv8-A model's part number 0xD0F).
+/// without LPA2 (`-C cluster0.PA_SIZE=48`; TF-RMM's `model-enable-lpa2.yaml` turns LPA2 on), no SVE (no
+/// `ScalableVectorExtension.so` in that command), a 100 MHz counter (TF-A `fvp-base-psci-common.dtsi`), MIDR
+/// 0x410f_d0f0 (TF-A `aem_generic.h` `BASE_AEM_MIDR`). [inferred] 16 breakpoints and watchpoints, PMUv3
+/// with 31 counters and 16 list registers: the model's defaults for these are not in any source we could read,
+/// so the profile takes the architectural maxima (docs/platforms.md).
 pub fn fvp() -> Platform {
     let mut cpu = QEMU_MAX_IDS;
     cpu.midr = 0x410f_d0f0;

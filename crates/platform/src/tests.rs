@@ -172,3 +172,35 @@ fn a_platform_round_trips_through_json() {
 fn profile_table_values() {
     assert_eq!(profiles::max().features_register0(), 0x2bf_fcf3_ff34);
 }
+
+#[test]
+fn a_choice_resolves_to_a_profile_with_overrides_flags_over_a_file() {
+    let file = PlatformOverrides {
+        name: Some("fvp".into()),
+        wps: Some(4),
+        ..Default::default()
+    };
+    let flags = PlatformOverrides {
+        wps: Some(6),
+        ..Default::default()
+    };
+    let p = file.clone().merge(flags).resolve().unwrap();
+    assert_eq!(
+        (p.name.as_str(), p.watchpoints, p.pa_bits),
+        ("fvp+custom", 6, 48)
+    );
+    assert_eq!(
+        PlatformOverrides::default().resolve().unwrap(),
+        profiles::max()
+    );
+    let err = PlatformOverrides {
+        name: Some("m1".into()),
+        ..Default::default()
+    }
+    .resolve()
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown platform \"m1\" (known: max, qemu-max, fvp)"
+    );
+}

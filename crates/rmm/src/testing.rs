@@ -102,15 +102,26 @@ impl Default for World {
     }
 }
 
+/// The platform the RMM's own scenario tests are written for: QEMU `max`'s resources (6 breakpoints,
+/// 4 watchpoints, SVE up to VQ 16, 6 PMU counters, 4 list registers) on a 48-bit host without LPA2
+/// (`RMI_FEATURES(0)` S2SZ 48, LPA2 0).
+pub fn test_platform() -> crate::Platform {
+    let mut p = realm_platform::profiles::qemu_max();
+    p.pa_bits = 48;
+    p.lpa2 = false;
+    p.name = "qemu-max+custom".into();
+    p
+}
+
 impl World {
-    /// A world on the test platform (default features).
+    /// A world on [`test_platform`].
     pub fn new() -> Self {
         Self::with_platform(PlatformConfig {
             dram: vec![DramRegion {
                 base: DRAM_BASE,
                 size: DRAM_SIZE,
             }],
-            ..PlatformConfig::default()
+            ..PlatformConfig::from_platform(&test_platform())
         })
     }
 

@@ -55,7 +55,12 @@ pub enum BenchError {
     Measure(&'static str, #[source] MeasureError),
 }
 
-fn firmware_config(mem: u64, payload: usize, seed: u8) -> RealmConfig {
+fn firmware_config(
+    platform: &realm_platform::Platform,
+    mem: u64,
+    payload: usize,
+    seed: u8,
+) -> RealmConfig {
     RealmConfig {
         kernel: None,
         initrd: None,
@@ -72,6 +77,7 @@ fn firmware_config(mem: u64, payload: usize, seed: u8) -> RealmConfig {
         params: RealmParams::default(),
         abi: AbiRevision::V12,
         unmeasured: BTreeSet::new(),
+        platform: platform.clone(),
     }
 }
 
@@ -235,12 +241,12 @@ fn mib(bytes: u64) -> f64 {
 /// realm afterwards is shown as a note.
 ///
 /// Run the three benchmarks (a few seconds and ~4 GiB of memory in all).
-pub fn run() -> Result<Vec<Figure>, BenchError> {
+pub fn run(platform: &realm_platform::Platform) -> Result<Vec<Figure>, BenchError> {
     let mut out = Vec::new();
 
     // 3 first: the process's peak RSS must be this realm's.
     let payload = 16 * MIB;
-    let cfg = firmware_config(256 * GIB, 16 << 20, 3);
+    let cfg = firmware_config(platform, 256 * GIB, 16 << 20, 3);
     let d = time_measure("256 GiB", &cfg)?;
     let secs = d.rim.as_secs_f64();
     let rss = peak_rss().unwrap_or(0);
@@ -269,7 +275,7 @@ pub fn run() -> Result<Vec<Figure>, BenchError> {
     drop(sample);
 
     // 1: 1 GiB firmware.
-    let cfg = firmware_config(2 * GIB, 1 << 30, 1);
+    let cfg = firmware_config(platform, 2 * GIB, 1 << 30, 1);
     let cold_copy = firmware_bytes(&cfg).map_or(f64::NAN, |data| cold_copy_seconds(data, 2));
     let d = time_measure("1 GiB firmware", &cfg)?;
     let secs = d.rim.as_secs_f64();
@@ -303,7 +309,7 @@ pub fn run() -> Result<Vec<Figure>, BenchError> {
     drop(cfg);
 
     // 2: 4 GiB RAM, 64 MiB payload.
-    let cfg = firmware_config(4 * GIB, 64 << 20, 2);
+    let cfg = firmware_config(platform, 4 * GIB, 64 << 20, 2);
     let (hash_secs, hash_cpu) =
         firmware_bytes(&cfg).map_or((f64::NAN, f64::NAN), |data| sha256_times(data, 3));
     let cold_copy = firmware_bytes(&cfg).map_or(f64::NAN, |data| cold_copy_seconds(data, 3));

@@ -35,5 +35,6 @@ pub fn config(abi: AbiRevision) -> RealmConfig {
         params: RealmParams::default(),
         abi,
         unmeasured: BTreeSet::new(),
+        platform: realm_platform::Platform::default(),
     }
 }

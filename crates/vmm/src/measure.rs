@@ -3,8 +3,6 @@
 //! not by a second formula.
 #![forbid(unsafe_code)]
 
-use realm_platform::Platform;
-use realm_rmm::cpu::CpuModel;
 use serde::Serialize;
 
 use crate::backend::simulated::SimulatedBackend;
@@ -58,29 +56,8 @@ pub fn measure_explained(
     progress: &mut dyn Progress,
     explain: bool,
 ) -> Result<MeasureReport, MeasureError> {
-    let backend = SimulatedBackend::new(prepared.plan.abi);
-    measure_with(&backend, prepared, progress, explain)
-}
-
-/// [`measure_explained`] on a fresh simulated `platform` whose RMM and kernel both derive from it (the RIM
-/// depends on what it reports: S2SZ/LPA2, SVE, debug resources, …).
-pub fn measure_on(
-    platform: &Platform,
-    prepared: &Prepared,
-    progress: &mut dyn Progress,
-    explain: bool,
-) -> Result<MeasureReport, MeasureError> {
-    let backend = SimulatedBackend::on_platform(prepared.plan.abi, platform, CpuModel::default());
-    measure_with(&backend, prepared, progress, explain)
-}
-
-fn measure_with(
-    backend: &SimulatedBackend,
-    prepared: &Prepared,
-    progress: &mut dyn Progress,
-    explain: bool,
-) -> Result<MeasureReport, MeasureError> {
-    let built = build::realm(backend, prepared, progress).map_err(MeasureError::Build)?;
+    let backend = SimulatedBackend::for_platform(prepared.plan.abi, &prepared.cfg.platform);
+    let built = build::realm(&backend, prepared, progress).map_err(MeasureError::Build)?;
     let m = built.measurements().ok_or(MeasureError::NoMeasurements)?;
     Ok(MeasureReport {
         hash_algo: m.hash_algo,

@@ -11,8 +11,6 @@ mod tests {
     use std::sync::Arc;
 
     use super::support::rim::{Order, Populate, RealmDesc, compute};
-    use realm_platform::Platform;
-    use realm_rmm::cpu::CpuModel;
     use realm_vmm::backend::simulated::SimulatedBackend;
     use realm_vmm::build::Quiet;
     use realm_vmm::config::{AbiRevision, ConfigFile, ImageKind, RealmConfig};
@@ -74,15 +72,23 @@ mod tests {
             }
         }
         let params = &p.cfg.params;
+        let platform = &p.cfg.platform;
         let pmu = params.pmu_counters.is_some();
+        let sve = params
+            .sve_vl
+            .map(|bits| u8::try_from(bits / 128 - 1).unwrap());
+        // RmiRealmFlags: LPA2 (bit 0) when the host kernel uses LPA2 (the platform has it), SVE (bit 1) with
+        // a vector length, PMU (bit 2) with counters.
+        let flags =
+            u64::from(platform.lpa2) | (u64::from(sve.is_some()) << 1) | (u64::from(pmu) << 2);
         RealmDesc {
             sha512: params.hash_algo() == realm_vmm::config::HashAlgorithm::Sha512,
-            flags: if pmu { 1 << 2 } else { 0 },
+            flags,
             s2sz,
-            sve_vl: 0,
-            // Not given: the kernel keeps ID_AA64DFR0_EL1 as RMI_FEATURES reports (default profile: 6 bps, 4 wps).
-            num_bps: params.num_bps.map_or(5, |n| n - 1),
-            num_wps: params.num_wps.map_or(3, |n| n - 1),
+            sve_vl: sve.unwrap_or(0),
+            // Not given: the kernel keeps ID_AA64DFR0_EL1 as RMI_FEATURES reports, the platform's counts.
+            num_bps: params.num_bps.unwrap_or(platform.breakpoints) - 1,
+            num_wps: params.num_wps.unwrap_or(platform.watchpoints) - 1,
             pmu_num_ctrs: params.pmu_counters.unwrap_or(0),
             ram: ram.to_vec(),
             populates,
@@ -97,20 +103,9 @@ mod tests {
     }
 
     /// Measure, compare with the calculator, check launch agrees; returns the RIM.
-    /// The platform the calculator describes (realm-rmm's former default profile): qemu-max's RMM features
-    /// with a 48-bit PA space, no LPA2 and no SVE — 6 breakpoints, 4 watchpoints, 6 PMU counters.
-    fn calculator_platform() -> Platform {
-        let mut p = Platform::by_name("qemu-max").unwrap();
-        p.name = "calculator".into();
-        p.pa_bits = 48;
-        p.lpa2 = false;
-        p.sve_max_vl = 0;
-        p
-    }
-
     fn check(cfg: &RealmConfig, ram: &[(u64, u64)], s2sz: u8) -> String {
         let p = prepare(cfg).unwrap();
-        let report = measure::measure_on(&calculator_platform(), &p, &mut Quiet, true).unwrap();
+        let report = measure::measure_explained(&p, &mut Quiet, true).unwrap();
         let (expected, log) = compute(&desc(&p, ram, s2sz));
         if hex::encode(&expected) != report.rim {
             let first = log
@@ -132,8 +127,7 @@ mod tests {
             );
         }
         assert_eq!(report.extensions.len(), log.len());
-        let backend =
-            SimulatedBackend::on_platform(cfg.abi, &calculator_platform(), CpuModel::default());
+        let backend = SimulatedBackend::for_platform(cfg.abi, &cfg.platform);
         let mut console = Vec::new();
         let launched = launch::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
         assert_eq!(launched.outcome, LaunchOutcome::ActivatedNoCode);
@@ -219,6 +213,59 @@ mod tests {
         check(&cfg, &[(0x8000_0000, 64 << 20)], 33);
     }
 
+    /// Issue 9: more debug resources than any named host but `max` offers, on the default platform.
+    #[test]
+    fn max_platform_v12_firmware_6bps_6wps() {
+        let cfg = config(
+            |f| {
+                f.mem = Some("64M".into());
+                f.num_bps = Some(6);
+                f.num_wps = Some(6);
+            },
+            None,
+            None,
+            Some(filler(2 * MIB + 5, 12)),
+        );
+        assert_eq!(cfg.platform.name, "max");
+        check(&cfg, &[(0x8000_0000, 64 << 20)], 33);
+    }
+
+    /// Issue 9: SVE (512 bits: VQ 4, sve_vl 3), 6 PMU counters and SHA-512 through ABI v10 on the default
+    /// platform — the SVE feature, VLS register and finalize on every vCPU, then REALM_CREATE with SVE.
+    #[test]
+    fn max_platform_v10_firmware_sve512_pmu6_sha512() {
+        let cfg = config(
+            |f| {
+                f.mem = Some("64M".into());
+                f.abi = Some("v10".into());
+                f.sve_vl = Some(512);
+                f.pmu_counters = Some(6);
+                f.hash = Some("sha512".into());
+                f.cpus = Some(2);
+            },
+            None,
+            None,
+            Some(filler(MIB + 77, 13)),
+        );
+        let rim = check(&cfg, &[(0x8000_0000, 64 << 20)], 33);
+        assert_eq!(rim.len(), 128);
+    }
+
+    /// SVE through ABI v12 (v12 42/46: the VM has SVE, every vCPU finalized with one vector length).
+    #[test]
+    fn max_platform_v12_kernel_sve2048() {
+        let cfg = config(
+            |f| {
+                f.sve_vl = Some(2048);
+                f.cpus = Some(2);
+            },
+            Some(synthetic_image(MIB, 14)),
+            None,
+            None,
+        );
+        check(&cfg, &[(0x8000_0000, 512 << 20)], 33);
+    }
+
     #[test]
     fn qemu_v10_firmware() {
         let cfg = config(
@@ -280,7 +327,7 @@ mod tests {
         for (abi, edit) in [(AbiRevision::V12, "v12"), (AbiRevision::V10, "v10")] {
             let cfg = realm_vmm::demo::config(abi);
             let p = prepare(&cfg).unwrap();
-            let report = measure::measure_on(&calculator_platform(), &p, &mut Quiet, true).unwrap();
+            let report = measure::measure_explained(&p, &mut Quiet, true).unwrap();
             let (expected, _) = compute(&desc(&p, &[(0x8000_0000, 256 << 20)], 33));
             assert_eq!(report.rim, hex::encode(expected), "{edit}");
         }

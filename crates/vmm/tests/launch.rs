@@ -29,7 +29,7 @@ mod tests {
         }
         script.push(Step::smc(RSI_IPA_STATE_SET, &[CONVERT.0, CONVERT.1, 0, 0])); // step 21
         script.push(Step::smc(0x8400_0008, &[])); // PSCI SYSTEM_OFF
-        let backend = SimulatedBackend::with_cpu(abi, cpus.model());
+        let backend = SimulatedBackend::with_cpu(abi, &cfg.platform, cpus.model());
         let mut console = Vec::new();
         let report = launch::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
         let measured = measure::measure(&p, &mut Quiet).unwrap();
@@ -62,7 +62,7 @@ mod tests {
             cpus.script(1)
                 .push(Step::store(uart, 1, 1, u64::from(b'B')))
                 .push(Step::smc(0x8400_0008, &[]));
-            let backend = SimulatedBackend::with_cpu(abi, cpus.model());
+            let backend = SimulatedBackend::with_cpu(abi, &cfg.platform, cpus.model());
             let mut console = Vec::new();
             let report = launch::launch(&backend, &p, &mut console, &mut Quiet, false).unwrap();
             assert_eq!(

@@ -14,14 +14,18 @@ pub struct DemoArgs {
     /// Kernel realm ABI revision: v10 or v12 (default).
     #[arg(long, default_value = "v12")]
     abi: String,
+    /// The simulated platform.
+    #[command(flatten)]
+    platform: crate::cmd::platform::PlatformArgs,
 }
 
 /// Run `realm demo`.
 pub fn run(args: &DemoArgs) -> CliResult {
     let abi = realm_vmm::config::parse_abi(&args.abi).map_err(input)?;
-    let cfg = realm_vmm::demo::config(abi);
+    let mut cfg = realm_vmm::demo::config(abi);
+    cfg.platform = args.platform.resolve()?;
     let prepared = realm_args::prepare(&cfg)?;
-    let backend = realm_vmm::backend::simulated::SimulatedBackend::new(abi);
+    let backend = realm_vmm::backend::simulated::SimulatedBackend::for_platform(abi, &cfg.platform);
     let mut bar = Bar::default();
     let mut console = std::io::stdout();
     let report = realm_vmm::launch::launch(&backend, &prepared, &mut console, &mut bar, true)

@@ -27,7 +27,7 @@ pub fn run(args: &LaunchArgs) -> CliResult {
     let kind: BackendKind = args.backend.parse().map_err(input)?;
     let cfg = args.realm.config()?;
     let prepared = realm_args::prepare(&cfg)?;
-    let backend = realm_vmm::backend::open(kind, cfg.abi).map_err(input)?;
+    let backend = realm_vmm::backend::open(kind, cfg.abi, &cfg.platform).map_err(input)?;
     let mut bar = Bar::default();
     let mut console = std::io::stdout();
     let report =

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod demo;
 pub mod launch;
 pub mod measure;
+pub mod platform;
 pub mod realm_args;
 pub mod rmi;
 

@@ -14,6 +14,7 @@ use realm_vmm::plan::Step;
 use realm_vmm::prepare::{PrepareError, Prepared};
 use realm_vmm::size::{ByteSize, MIB};
 
+use crate::cmd::platform::PlatformArgs;
 use crate::error::{CliError, input};
 
 /// A realm configuration: an optional TOML file, overridden by flags.
@@ -75,6 +76,9 @@ pub struct RealmArgs {
     /// Images to populate measured (overrides `unmeasured` from a file).
     #[arg(long, value_delimiter = ',')]
     pub measured: Vec<String>,
+    /// The simulated platform.
+    #[command(flatten)]
+    pub platform: PlatformArgs,
 }
 
 impl RealmArgs {
@@ -103,6 +107,7 @@ impl RealmArgs {
             abi: self.abi.clone(),
             unmeasured: self.unmeasured.clone(),
             measured: self.measured.clone(),
+            platform: self.platform.overrides(),
         };
         file.merge(flags).validate().map_err(config_error)
     }

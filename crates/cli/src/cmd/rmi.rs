@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
 use realm_rmm::replay::{ReplayError, replay};
-use realm_rmm::{DramRegion, FeatureProfile, PlatformConfig, Rmm};
+use realm_rmm::{DramRegion, PlatformConfig, Rmm};
+
+use crate::cmd::platform::PlatformArgs;
 
 use crate::error::{CliResult, input, runtime};
 
@@ -24,7 +26,7 @@ pub struct RmiArgs {
 enum RmiCommand {
     /// Replay a JSON-lines RMI trace against a fresh software RMM.
     ///
-    /// Example: `realm rmi replay --dram 0x80000000:1G --features-profile qemu-max trace.jsonl`
+    /// Example: `realm rmi replay --dram 0x80000000:1G --platform qemu-max trace.jsonl`
     Replay(ReplayArgs),
 }
 
@@ -35,9 +37,9 @@ struct ReplayArgs {
     /// platform default (1 TiB at 0x40000000).
     #[arg(long, value_name = "BASE:SIZE")]
     dram: Vec<String>,
-    /// RMI_FEATURES profile (`default`, `qemu-max`).
-    #[arg(long, value_name = "NAME")]
-    features_profile: Option<String>,
+    /// The platform the RMM runs on (its RMI_FEATURES and limits); `--features-profile` is an alias.
+    #[command(flatten)]
+    platform: PlatformArgs,
     /// The trace (JSON lines); `-` for stdin.
     file: PathBuf,
 }
@@ -84,7 +86,7 @@ fn parse_dram(s: &str) -> anyhow::Result<DramRegion> {
 /// Run `realm rmi`.
 pub fn run(args: &RmiArgs) -> CliResult {
     let RmiCommand::Replay(args) = &args.command;
-    let mut platform = PlatformConfig::default();
+    let mut platform = PlatformConfig::from_platform(&args.platform.resolve()?);
     if !args.dram.is_empty() {
         platform.dram = args
             .dram
@@ -92,14 +94,6 @@ pub fn run(args: &RmiArgs) -> CliResult {
             .map(|d| parse_dram(d).with_context(|| format!("--dram {d}")))
             .collect::<anyhow::Result<_>>()
             .map_err(input)?;
-    }
-    if let Some(name) = &args.features_profile {
-        platform.features = FeatureProfile::by_name(name).ok_or_else(|| {
-            input(anyhow!(
-                "--features-profile {name}: unknown (known: {})",
-                FeatureProfile::NAMES.join(", ")
-            ))
-        })?;
     }
     let rmm = Rmm::new(platform);
     let out = io::stdout().lock();

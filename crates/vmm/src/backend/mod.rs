@@ -128,9 +128,9 @@ pub trait KvmBackend: fmt::Debug + Send + Sync {
     /// Make a vCPU blocked in `KVM_RUN` return (-EINTR), as a signal to its thread would. The host backend
     /// does not install a signal handler: there a vCPU returns at its next exit.
     fn kick(&self, _vcpu_fd: Fd) {}
-    /// What the platform can host, when the backend knows it before building (the simulated platform); `None`
-    /// when only the kernel can tell (the host, which refuses with an errno).
-    fn limits(&self) -> Option<crate::limits::PlatformLimits> {
+    /// The platform, when the backend knows it before building (the simulated platform), so what it cannot
+    /// host is refused up front; `None` when only the kernel can tell (the host, which refuses with an errno).
+    fn platform(&self) -> Option<&realm_platform::Platform> {
         None
     }
     /// Whether entering a vCPU executes guest code (false for the simulated platform's default CPU model,
@@ -140,10 +140,16 @@ pub trait KvmBackend: fmt::Debug + Send + Sync {
     }
 }
 
-/// Open a backend of `kind` speaking `abi`.
-pub fn open(kind: BackendKind, abi: AbiRevision) -> Result<Box<dyn KvmBackend>, BackendError> {
+/// Open a backend of `kind` speaking `abi`; a simulated one is the machine `platform` describes.
+pub fn open(
+    kind: BackendKind,
+    abi: AbiRevision,
+    platform: &realm_platform::Platform,
+) -> Result<Box<dyn KvmBackend>, BackendError> {
     match kind {
-        BackendKind::Simulated => Ok(Box::new(simulated::SimulatedBackend::new(abi))),
+        BackendKind::Simulated => Ok(Box::new(simulated::SimulatedBackend::for_platform(
+            abi, platform,
+        ))),
         BackendKind::Kvm => Ok(Box::new(host_kvm::HostKvm::open(Some(abi))?)),
     }
 }

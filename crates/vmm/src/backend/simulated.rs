@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use realm_kvm::{Kernel, KernelConfig};
 use realm_platform::Platform;
-use realm_rmm::cpu::CpuModel;
 use realm_rmm::{PlatformConfig, Rmm};
 use vm_memory::MmapRegion;
 
@@ -16,54 +15,43 @@ use super::{
     RunArea, UserMemory,
 };
 use crate::config::AbiRevision;
-use crate::limits::PlatformLimits;
 
-/// realm-kvm + realm-rmm, both derived from one platform description.
+/// realm-kvm + realm-rmm.
 #[derive(Debug)]
 pub struct SimulatedBackend {
     abi: AbiRevision,
     runs_code: bool,
-    limits: PlatformLimits,
+    platform: Platform,
     rmm: Arc<Rmm>,
     kernel: Kernel,
 }
 
 impl SimulatedBackend {
-    /// A fresh default platform — realm-rmm's default features (realm-platform's `max`) under realm-kvm's
-    /// default kernel — whose kernel speaks `abi`.
+    /// A fresh `max` platform whose kernel speaks `abi`.
     pub fn new(abi: AbiRevision) -> Self {
-        Self::default_with(abi, CpuModel::default())
+        Self::for_platform(abi, &Platform::default())
     }
 
-    /// A fresh default platform whose RECs run on `cpu` (e.g. realm-rmm's scripted CPUs): `launch` then
-    /// enters the realm and handles its exits.
-    pub fn with_cpu(abi: AbiRevision, cpu: CpuModel) -> Self {
-        let mut b = Self::default_with(abi, cpu);
+    /// A fresh machine described by `platform` (its RMM and kernel derive what they report from it); its
+    /// default CPU model runs no code.
+    pub fn for_platform(abi: AbiRevision, platform: &Platform) -> Self {
+        Self::build(abi, platform, PlatformConfig::from_platform(platform))
+    }
+
+    /// A fresh `platform` whose RECs run on `cpu` (e.g. realm-rmm's scripted CPUs): `launch` then enters the
+    /// realm and handles its exits.
+    pub fn with_cpu(abi: AbiRevision, platform: &Platform, cpu: realm_rmm::cpu::CpuModel) -> Self {
+        let rmm_view = PlatformConfig {
+            cpu,
+            ..PlatformConfig::from_platform(platform)
+        };
+        let mut b = Self::build(abi, platform, rmm_view);
         b.runs_code = true;
         b
     }
 
-    fn default_with(abi: AbiRevision, cpu: CpuModel) -> Self {
-        let rmm = Arc::new(Rmm::new(PlatformConfig {
-            cpu,
-            ..PlatformConfig::default()
-        }));
-        let kernel = Kernel::new(rmm.clone(), rmm.clone(), KernelConfig::new(abi));
-        Self {
-            abi,
-            runs_code: false,
-            limits: PlatformLimits::simulated(),
-            rmm,
-            kernel,
-        }
-    }
-
-    /// A fresh `platform`: the RMM's features and DRAM and the kernel's limits (IPA size, SVE, LPA2, vCPUs)
-    /// from the same description, the RECs on `cpu` (the idle model runs no code).
-    pub fn on_platform(abi: AbiRevision, platform: &Platform, cpu: CpuModel) -> Self {
-        let mut rmm_cfg = PlatformConfig::from_platform(platform);
-        rmm_cfg.cpu = cpu;
-        let rmm = Arc::new(Rmm::new(rmm_cfg));
+    fn build(abi: AbiRevision, platform: &Platform, rmm_view: PlatformConfig) -> Self {
+        let rmm = Arc::new(Rmm::new(rmm_view));
         let kernel = Kernel::new(
             rmm.clone(),
             rmm.clone(),
@@ -72,7 +60,7 @@ impl SimulatedBackend {
         Self {
             abi,
             runs_code: false,
-            limits: PlatformLimits::of(platform),
+            platform: platform.clone(),
             rmm,
             kernel,
         }
@@ -152,8 +140,8 @@ impl KvmBackend for SimulatedBackend {
         Some(self)
     }
 
-    fn limits(&self) -> Option<PlatformLimits> {
-        Some(self.limits)
+    fn platform(&self) -> Option<&Platform> {
+        Some(&self.platform)
     }
 
     fn runs_guest_code(&self) -> bool {

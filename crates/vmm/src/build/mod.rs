@@ -170,8 +170,8 @@ pub fn realm<'b>(
             host: backend.abi(),
         });
     }
-    if let Some(limits) = backend.limits() {
-        limits.check(prepared)?;
+    if let Some(platform) = backend.platform() {
+        crate::limits::check(platform, prepared)?;
     }
     let kvm_fd = backend.open_kvm()?;
     let scratch = backend.map_memory(4096)?;

@@ -9,6 +9,9 @@ use crate::size::{ByteSize, SizeError};
 /// A configuration that failed to load or validate.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The `[platform]` table or `--platform*` flags name no usable platform.
+    #[error(transparent)]
+    Platform(#[from] realm_platform::PlatformError),
     /// The TOML file could not be read.
     #[error("reading configuration file {path}")]
     ReadFile {

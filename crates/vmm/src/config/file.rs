@@ -7,6 +7,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use realm_platform::PlatformOverrides;
 use serde::Deserialize;
 
 use super::{
@@ -30,6 +31,10 @@ use crate::size::{MIB, parse_size};
 /// hash = "sha512"
 /// rpv = "00112233"
 /// unmeasured = ["dtb"]
+///
+/// [platform]            # the simulated machine (default: max), see realm_platform::PlatformOverrides
+/// name = "qemu-max"
+/// wps = 8
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -73,6 +78,9 @@ pub struct ConfigFile {
     /// Images to populate measured (overrides an `unmeasured` entry from a file).
     #[serde(default)]
     pub measured: Vec<String>,
+    /// The simulated platform: a profile and overrides (`[platform]`).
+    #[serde(default)]
+    pub platform: PlatformOverrides,
 }
 
 impl ConfigFile {
@@ -126,6 +134,7 @@ impl ConfigFile {
         );
         self.unmeasured.extend(over.unmeasured);
         self.measured.extend(over.measured);
+        self.platform = self.platform.merge(over.platform);
         self
     }
 
@@ -161,6 +170,7 @@ impl ConfigFile {
         {
             return Err(ConfigError::IpaBits(bits));
         }
+        let platform = self.platform.resolve()?;
         let params = validate_params(&self, abi)?;
         if self.kernel.is_some() && self.firmware.is_some() {
             return Err(ConfigError::KernelAndFirmware);
@@ -202,6 +212,7 @@ impl ConfigFile {
             params,
             abi,
             unmeasured,
+            platform,
         })
     }
 }

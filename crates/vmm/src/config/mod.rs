@@ -116,6 +116,8 @@ pub struct RealmConfig {
     pub abi: AbiRevision,
     /// Images populated without measuring their content.
     pub unmeasured: BTreeSet<ImageKind>,
+    /// The simulated platform the realm is built on (`measure`, and `launch` on the simulated backend).
+    pub platform: realm_platform::Platform,
 }
 
 /// The ABI revision when none is given.

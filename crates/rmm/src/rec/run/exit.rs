@@ -7,7 +7,7 @@
 
 use super::inject::{inject_sync_external_abort, inject_undefined};
 use super::smc::handle_realm_smc;
-use crate::abi::{RMI_EXIT_FIQ, RMI_EXIT_IRQ, RMI_EXIT_SYNC, RmiRecExit};
+use crate::abi::{RMI_EXIT_FIQ, RMI_EXIT_IRQ, RMI_EXIT_SERROR, RMI_EXIT_SYNC, RmiRecExit};
 use crate::cpu::{DataAbort, InstructionAbort, RealmExit, esr};
 use crate::rec::access::{IpaWalk, RealmAccess, Ripas};
 use crate::rec::state::{LastRunInfo, RecRun};
@@ -81,6 +81,38 @@ pub(crate) fn handle_realm_exit(
         }
         RealmExit::Fiq => {
             exit.exit_reason = RMI_EXIT_FIQ;
+            (false, None)
+        }
+        // Seam additions (realm-cpu), handled minimally until the RMM models them: a stage-2 fault on a
+        // stage-1 walk goes the way of a non-emulatable data abort, a trapped system register access
+        // is undefined to the realm, an SError goes to the host.
+        RealmExit::WalkAbort(walk) => {
+            exit.exit_reason = RMI_EXIT_SYNC;
+            let abort = DataAbort {
+                ipa: walk.ipa,
+                va: walk.va,
+                len: 8,
+                write: false,
+                rt: 0,
+                sign_extend: false,
+                sixty_four: true,
+                syndrome_valid: false,
+                fault: walk.fault,
+            };
+            let resume = handle_data_abort(rec, realm, exit, &abort);
+            let info = LastRunInfo {
+                esr: walk.esr(),
+                far: walk.va,
+                hpfar: esr::hpfar_for_ipa(walk.ipa),
+            };
+            (resume, Some(info))
+        }
+        RealmExit::SysReg(_) => {
+            inject_undefined(&mut rec.ctx);
+            (true, None)
+        }
+        RealmExit::SError => {
+            exit.exit_reason = RMI_EXIT_SERROR;
             (false, None)
         }
     };

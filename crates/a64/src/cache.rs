@@ -1,0 +1,129 @@
+//! Decoded code, cached per 4 KiB IPA page: each page is decoded once, on its first fetch, and dropped when
+//! this CPU stores to it, on IC invalidation, and when the memory's generation changes (Arm ARM B2.4.4,
+//! "Concurrent modification and execution of instructions": software patching code must follow the store
+//! with IC maintenance and an ISB, at which points this cache is made consistent).
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use realm_cpu::{RealmMemory, Stage2Fault};
+
+use crate::decode::{Insn, decode};
+
+/// Instructions in a page.
+const PAGE_INSNS: usize = 1024;
+/// Decoded pages kept before the cache starts over (bounds memory to about 16 MiB).
+const MAX_PAGES: usize = 1024;
+
+/// A multiplicative hasher for page numbers (the default SipHash is needlessly slow on this path).
+#[derive(Default)]
+pub(crate) struct PageHasher(u64);
+
+impl Hasher for PageHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type PageMap = HashMap<u64, usize, BuildHasherDefault<PageHasher>>;
+
+/// The decoded-code cache of one CPU.
+#[derive(Default)]
+pub(crate) struct CodeCache {
+    pages: Vec<Box<[Insn; PAGE_INSNS]>>,
+    map: PageMap,
+    free: Vec<usize>,
+    /// Bumped whenever a page is dropped, so a holder of a slot number knows to look it up again.
+    pub(crate) epoch: u64,
+}
+
+impl std::fmt::Debug for CodeCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeCache")
+            .field("pages", &self.map.len())
+            .field("epoch", &self.epoch)
+            .finish()
+    }
+}
+
+impl CodeCache {
+    /// The slot holding the decoded page at `ipa`, decoding it first if needed. `Ok(None)`: the page could
+    /// not be fetched whole (only part of it is mapped), so the caller decodes the one word itself.
+    pub(crate) fn lookup(
+        &mut self,
+        ipa: u64,
+        mem: &mut dyn RealmMemory,
+    ) -> Result<Option<usize>, Stage2Fault> {
+        let page = ipa >> 12;
+        if let Some(slot) = self.map.get(&page) {
+            return Ok(Some(*slot));
+        }
+        let mut bytes = vec![0u8; 4096];
+        if mem.fetch(page << 12, &mut bytes).is_err() {
+            // Fault on the word itself is the real answer; a page mapped in part is decoded word by word.
+            let mut word = [0u8; 4];
+            mem.fetch(ipa & !3, &mut word)?;
+            return Ok(None);
+        }
+        if self.map.len() >= MAX_PAGES {
+            self.flush();
+        }
+        let mut insns = Box::new([Insn::Undefined; PAGE_INSNS]);
+        for (slot, chunk) in insns.iter_mut().zip(bytes.chunks_exact(4)) {
+            *slot = decode(u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]));
+        }
+        let slot = if let Some(slot) = self.free.pop() {
+            self.pages[slot] = insns;
+            slot
+        } else {
+            self.pages.push(insns);
+            self.pages.len() - 1
+        };
+        self.map.insert(page, slot);
+        Ok(Some(slot))
+    }
+
+    /// The decoded instruction for `pc` in the page of `slot`.
+    #[inline(always)]
+    pub(crate) fn insn(&self, slot: usize, pc: u64) -> Insn {
+        let index = usize::try_from(pc >> 2).unwrap_or(0) & (PAGE_INSNS - 1);
+        match self.pages.get(slot) {
+            Some(page) => page[index],
+            None => Insn::Undefined,
+        }
+    }
+
+    /// This CPU wrote at `ipa`: drop the decoded page there, if any.
+    #[inline]
+    pub(crate) fn written(&mut self, ipa: u64) {
+        if self.map.is_empty() {
+            return;
+        }
+        if let Some(slot) = self.map.remove(&(ipa >> 12)) {
+            self.free.push(slot);
+            self.epoch = self.epoch.wrapping_add(1);
+        }
+    }
+
+    /// Drop every decoded page.
+    pub(crate) fn flush(&mut self) {
+        if !self.map.is_empty() {
+            self.map.clear();
+            self.free = (0..self.pages.len()).collect();
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+    }
+
+    /// Decoded pages held.
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+}

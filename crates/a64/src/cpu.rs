@@ -1,0 +1,356 @@
+//! The CPU: its own state beyond the REC context, the fetch path, and the run loop behind
+//! [`realm_cpu::RealmCpu`].
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use realm_cpu::{
+    InstructionAbort, RealmCpu, RealmCpuFactory, RealmExit, RealmMemory, RecContext, RecIdentity,
+    RunControl,
+};
+
+use crate::cache::CodeCache;
+use crate::config::CpuConfig;
+use crate::decode::{Insn, decode};
+use crate::exception::{self, Exception, PSTATE_IL, Syndrome, ec, fsc};
+use crate::exec::Exec;
+use crate::memory::SCTLR_M;
+use crate::mmu::{AccessKind, Mmu};
+use crate::translate::MicroTlb;
+
+/// Instructions between two looks at the run-control token (kick, budget) and the memory generation.
+const POLL_INTERVAL: u64 = 4096;
+
+/// The local exclusive monitor (Arm ARM B2.9.2): armed by a load-exclusive at `ipa` of `size` bytes that
+/// read `value`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Monitor {
+    pub(crate) ipa: u64,
+    pub(crate) size: usize,
+    pub(crate) value: u128,
+}
+
+/// The GICv3 CPU interface registers the model keeps (no interrupt is ever pending yet).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct IccState {
+    pub(crate) pmr: u64,
+    pub(crate) bpr1: u64,
+    pub(crate) ctlr: u64,
+    pub(crate) igrpen1: u64,
+}
+
+/// Which page the fetch path translated last. `key` is [`fetch_key`] of the PCs it serves, or
+/// [`NO_FETCH`] when nothing is cached (after a translation change, a dropped page, an EL change…);
+/// `epoch` is the code cache's epoch when it was made.
+#[derive(Clone, Copy, Debug)]
+struct FetchTag {
+    key: u64,
+    epoch: u64,
+    slot: usize,
+}
+
+/// A [`FetchTag::key`] no PC produces (its bits \[11:4\] are set).
+const NO_FETCH: u64 = u64::MAX;
+
+/// The fetch key of `pc` at PSTATE `pstate`: the page address with the EL in bits \[3:2\] and the PC's
+/// misalignment in bits \[1:0\], so one compare checks page, EL and alignment.
+#[inline(always)]
+fn fetch_key(pc: u64, pstate: u64) -> u64 {
+    (pc & !0xFFC) | (pstate & 0b1100)
+}
+
+/// CPU state that is not part of the REC context.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub(crate) config: CpuConfig,
+    pub(crate) control: RunControl,
+    pub(crate) monitor: Option<Monitor>,
+    /// The event register (WFE/SEV).
+    pub(crate) event: bool,
+    pub(crate) cache: CodeCache,
+    pub(crate) icc: IccState,
+    pub(crate) os_lock: bool,
+    /// Instructions retired, over the CPU's life.
+    pub(crate) retired: u64,
+    generation: u64,
+    fetch: FetchTag,
+    pub(crate) mmu: Mmu,
+    pub(crate) micro_tlb: MicroTlb,
+    /// X0..X30 while running, and 31 reading as zero.
+    pub(crate) regs: [u64; 32],
+}
+
+/// The process-wide origin of the generic counter, so every CPU reads one counter.
+fn counter_origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+impl Core {
+    fn new(config: &CpuConfig) -> Self {
+        Self {
+            config: config.clone(),
+            control: RunControl::new(),
+            monitor: None,
+            event: false,
+            cache: CodeCache::default(),
+            icc: IccState::default(),
+            os_lock: true,
+            retired: 0,
+            generation: 0,
+            fetch: FetchTag {
+                key: NO_FETCH,
+                epoch: 0,
+                slot: 0,
+            },
+            mmu: Mmu::with_pa_range(u8::try_from(config.pa_bits()).unwrap_or(48)),
+            micro_tlb: MicroTlb::default(),
+            regs: [0; 32],
+        }
+    }
+
+    /// The generic counter (`CNTVCT_EL0`/`CNTPCT_EL0`; the virtual offset is zero): host time since the
+    /// counter's origin, scaled to `CpuConfig::counter_hz`.
+    pub(crate) fn counter(&self) -> u64 {
+        let nanos = counter_origin().elapsed().as_nanos();
+        let ticks = nanos.saturating_mul(u128::from(self.config.counter_hz)) / 1_000_000_000;
+        u64::try_from(ticks).unwrap_or(u64::MAX)
+    }
+
+    /// Stage-1 translation registers changed (or a TLBI): cached translations go, and the fetch path
+    /// translates again.
+    pub(crate) fn translation_changed(&mut self) {
+        self.fetch.key = NO_FETCH;
+        self.micro_tlb.clear();
+    }
+
+    /// A context synchronization event (ISB, exception entry and return): drop decoded code if the
+    /// memory's generation moved, and translate the next fetch again.
+    pub(crate) fn context_changed(&mut self, mem: &dyn RealmMemory) {
+        let generation = mem.generation();
+        if generation != self.generation {
+            self.generation = generation;
+            self.memory_changed();
+        }
+        self.fetch.key = NO_FETCH;
+    }
+
+    /// Something outside this CPU changed memory or broadcast maintenance (another CPU's IC or TLBI
+    /// Inner Shareable): drop decoded code and every cached translation.
+    fn memory_changed(&mut self) {
+        self.cache.flush();
+        self.mmu.flush();
+        self.translation_changed();
+    }
+
+    /// The decoded instruction at `pc` (the slow path: translate, look the page up, maybe decode it).
+    #[inline(never)]
+    fn fetch(
+        &mut self,
+        ctx: &RecContext,
+        mem: &mut dyn RealmMemory,
+        pc: u64,
+    ) -> Result<Insn, Exception> {
+        let el = ctx.el();
+        if pc & 3 != 0 {
+            return Err(Exception::El1(Syndrome {
+                ec: ec::PC_ALIGNMENT,
+                iss: 0,
+                far: Some(pc),
+                return_next: false,
+            }));
+        }
+        let ipa = if ctx.sysregs.sctlr_el1 & SCTLR_M == 0 {
+            if pc >> self.config.pa_bits() != 0 {
+                return Err(Exception::instruction_abort(el, pc, fsc::ADDRESS_SIZE_L0));
+            }
+            pc
+        } else {
+            self.translate(ctx, mem, pc, AccessKind::Fetch, false)?.ipa
+        };
+        match self.cache.lookup(ipa, mem) {
+            Ok(Some(slot)) => {
+                self.fetch = FetchTag {
+                    key: fetch_key(pc, ctx.pstate),
+                    epoch: self.cache.epoch,
+                    slot,
+                };
+                Ok(self.cache.insn(slot, pc))
+            }
+            Ok(None) => {
+                let mut word = [0u8; 4];
+                mem.fetch(ipa, &mut word)
+                    .map_err(|fault| Self::fetch_abort(ipa, pc, fault))?;
+                Ok(decode(u32::from_le_bytes(word)))
+            }
+            Err(fault) => Err(Self::fetch_abort(ipa, pc, fault)),
+        }
+    }
+
+    fn fetch_abort(ipa: u64, va: u64, fault: realm_cpu::Stage2Fault) -> Exception {
+        Exception::El2(RealmExit::InstructionAbort(InstructionAbort {
+            ipa,
+            va,
+            fault,
+        }))
+    }
+
+    /// Take exception `e` raised by the instruction at `pc`.
+    #[cold]
+    #[inline(never)]
+    fn raise(
+        &mut self,
+        ctx: &mut RecContext,
+        mem: &mut dyn RealmMemory,
+        e: Exception,
+        pc: u64,
+    ) -> Result<(), RealmExit> {
+        match e {
+            Exception::El1(syn) => {
+                exception::take_exception(ctx, &syn, pc);
+                self.monitor = None;
+                self.context_changed(mem);
+                self.retired += 1;
+                Ok(())
+            }
+            Exception::El2(exit) => Err(exit),
+            Exception::Yield => {
+                ctx.pc = pc.wrapping_add(4);
+                self.retired += 1;
+                Err(RealmExit::Irq)
+            }
+        }
+    }
+
+    /// Run until an exit to EL2, a kick, or the budget runs out. X0..X30 live in [`Core::regs`] meanwhile.
+    fn run(&mut self, ctx: &mut RecContext, mem: &mut dyn RealmMemory) -> RealmExit {
+        self.regs[..31].copy_from_slice(&ctx.gprs);
+        self.regs[31] = 0;
+        let exit = self.run_loop(ctx, mem);
+        ctx.gprs.copy_from_slice(&self.regs[..31]);
+        exit
+    }
+
+    fn run_loop(&mut self, ctx: &mut RecContext, mem: &mut dyn RealmMemory) -> RealmExit {
+        self.context_changed(mem);
+        if self.control.take_kick() {
+            return RealmExit::Irq;
+        }
+        let budget = self.control.budget();
+        let mut left = if budget == 0 { u64::MAX } else { budget };
+        loop {
+            let chunk = left.min(POLL_INTERVAL);
+            let mut exec = Exec {
+                core: self,
+                ctx,
+                mem,
+                pc: 0,
+                next_pc: 0,
+            };
+            for _ in 0..chunk {
+                if let Err(exit) = exec.step() {
+                    return exit;
+                }
+            }
+            left -= chunk;
+            if left == 0 || self.control.take_kick() {
+                return RealmExit::Irq;
+            }
+            let generation = mem.generation();
+            if generation != self.generation {
+                self.generation = generation;
+                self.memory_changed();
+            }
+        }
+    }
+}
+
+/// An AArch64 CPU that interprets a REC's code (see the crate documentation).
+#[derive(Debug)]
+pub struct A64Cpu {
+    core: Core,
+}
+
+impl A64Cpu {
+    /// A CPU with the identity and features of `config`.
+    pub fn new(config: &CpuConfig) -> Self {
+        Self {
+            core: Core::new(config),
+        }
+    }
+
+    /// Instructions retired (exceptions taken count as one) since the CPU was made.
+    pub fn retired(&self) -> u64 {
+        self.core.retired
+    }
+
+    /// Decoded pages currently cached.
+    pub fn cached_pages(&self) -> usize {
+        self.core.cache.len()
+    }
+}
+
+impl RealmCpu for A64Cpu {
+    fn run(&mut self, ctx: &mut RecContext, mem: &mut dyn RealmMemory) -> RealmExit {
+        self.core.run(ctx, mem)
+    }
+
+    fn run_control(&self) -> Option<RunControl> {
+        Some(self.core.control.clone())
+    }
+}
+
+/// Makes an [`A64Cpu`] for every REC, all with one configuration.
+#[derive(Clone, Debug, Default)]
+pub struct A64CpuFactory {
+    config: CpuConfig,
+}
+
+impl A64CpuFactory {
+    /// A factory of CPUs configured by `config`.
+    pub fn new(config: CpuConfig) -> Self {
+        Self { config }
+    }
+}
+
+impl RealmCpuFactory for A64CpuFactory {
+    fn create(&self, _rec: RecIdentity) -> Box<dyn RealmCpu> {
+        Box::new(A64Cpu::new(&self.config))
+    }
+}
+
+/// The per-instruction loop lives on [`Exec`], built once per chunk of instructions.
+impl Exec<'_> {
+    /// Execute one instruction; `Err` ends the run with that exit.
+    #[inline(always)]
+    fn step(&mut self) -> Result<(), RealmExit> {
+        let pc = self.ctx.pc;
+        // Fast path: the PC is in the page fetched last (same EL, nothing dropped since), so the decoded
+        // instruction is read straight out of the cache.
+        let tag = self.core.fetch;
+        let insn =
+            if tag.key == fetch_key(pc, self.ctx.pstate) && tag.epoch == self.core.cache.epoch {
+                self.core.cache.insn(tag.slot, pc)
+            } else {
+                // PSTATE.IL is only set by an illegal exception return, which also invalidates the tag.
+                if self.ctx.pstate & PSTATE_IL != 0 {
+                    let e = Exception::sync(ec::ILLEGAL_STATE, 0);
+                    return self.core.raise(self.ctx, self.mem, e, pc);
+                }
+                match self.core.fetch(self.ctx, self.mem, pc) {
+                    Ok(insn) => insn,
+                    Err(e) => return self.core.raise(self.ctx, self.mem, e, pc),
+                }
+            };
+        self.pc = pc;
+        self.next_pc = pc.wrapping_add(4);
+        match self.execute(insn) {
+            Ok(()) => {
+                self.ctx.pc = self.next_pc;
+                self.core.retired += 1;
+                Ok(())
+            }
+            Err(e) => self.core.raise(self.ctx, self.mem, e, pc),
+        }
+    }
+}

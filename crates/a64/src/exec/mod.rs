@@ -1,0 +1,227 @@
+//! Execution of decoded instructions against a REC context (Arm ARM C6 pseudocode, per instruction).
+
+mod alu;
+pub(crate) mod arith;
+mod branch;
+pub(crate) mod ldst;
+mod system;
+
+use realm_cpu::{RealmMemory, RecContext};
+
+use crate::cpu::Core;
+use crate::decode::Insn;
+use crate::exception::{Exception, PSTATE_SP};
+
+/// One instruction's execution environment: the CPU's own state, the REC context, realm memory, and where
+/// the PC goes when the instruction completes.
+pub(crate) struct Exec<'a> {
+    pub(crate) core: &'a mut Core,
+    pub(crate) ctx: &'a mut RecContext,
+    pub(crate) mem: &'a mut dyn RealmMemory,
+    /// The address of this instruction.
+    pub(crate) pc: u64,
+    /// The address of the next instruction; branches overwrite it.
+    pub(crate) next_pc: u64,
+}
+
+/// A result of executing one instruction.
+pub(crate) type ExecResult = Result<(), Exception>;
+
+impl Exec<'_> {
+    /// Execute `insn` (decoded from the word at `self.pc`).
+    #[inline(always)]
+    pub(crate) fn execute(&mut self, insn: Insn) -> ExecResult {
+        match insn {
+            Insn::Undefined => Err(Exception::undefined()),
+            Insn::AddSubImm { .. } => {
+                self.exec_add_sub_imm(insn);
+                Ok(())
+            }
+            Insn::LogicalImm { .. } => {
+                self.exec_logical_imm(insn);
+                Ok(())
+            }
+            Insn::MovWide { .. } => {
+                self.exec_mov_wide(insn);
+                Ok(())
+            }
+            Insn::Adr { .. } => {
+                self.exec_adr(insn);
+                Ok(())
+            }
+            Insn::Bitfield { .. } => {
+                self.exec_bitfield(insn);
+                Ok(())
+            }
+            Insn::Extr { .. } => {
+                self.exec_extr(insn);
+                Ok(())
+            }
+            Insn::LogicalReg { .. } => {
+                self.exec_logical_reg(insn);
+                Ok(())
+            }
+            Insn::AddSubShifted { .. } => {
+                self.exec_add_sub_shifted(insn);
+                Ok(())
+            }
+            Insn::AddSubExt { .. } => {
+                self.exec_add_sub_ext(insn);
+                Ok(())
+            }
+            Insn::AddSubCarry { .. } => {
+                self.exec_add_sub_carry(insn);
+                Ok(())
+            }
+            Insn::CondCompare { .. } => {
+                self.exec_cond_compare(insn);
+                Ok(())
+            }
+            Insn::CondSelect { .. } => {
+                self.exec_cond_select(insn);
+                Ok(())
+            }
+            Insn::DataProc2 { .. } => {
+                self.exec_data_proc2(insn);
+                Ok(())
+            }
+            Insn::DataProc1 { .. } => {
+                self.exec_data_proc1(insn);
+                Ok(())
+            }
+            Insn::DataProc3 { .. } => {
+                self.exec_data_proc3(insn);
+                Ok(())
+            }
+            Insn::Branch { .. }
+            | Insn::BranchCond { .. }
+            | Insn::CompareBranch { .. }
+            | Insn::TestBranch { .. }
+            | Insn::BranchReg { .. } => {
+                self.branch(insn);
+                Ok(())
+            }
+            Insn::LdStImm { .. }
+            | Insn::LdStReg { .. }
+            | Insn::LdLiteral { .. }
+            | Insn::LdStPair { .. }
+            | Insn::Exclusive { .. }
+            | Insn::AcquireRelease { .. } => self.load_store(insn),
+            Insn::Eret
+            | Insn::Svc { .. }
+            | Insn::Hvc { .. }
+            | Insn::Smc { .. }
+            | Insn::Brk { .. }
+            | Insn::Hint(_)
+            | Insn::Clrex
+            | Insn::Barrier
+            | Insn::Isb
+            | Insn::MsrImm { .. }
+            | Insn::Mrs { .. }
+            | Insn::Msr { .. }
+            | Insn::Sys { .. } => self.system(insn),
+        }
+    }
+
+    /// The current exception level.
+    pub(crate) fn el(&self) -> u8 {
+        self.ctx.el()
+    }
+
+    /// X`r`, with 31 reading as zero (XZR). The registers live in the core while it runs
+    /// (`Core::regs`, entry 31 always zero).
+    #[inline(always)]
+    pub(crate) fn x(&self, r: u8) -> u64 {
+        self.core.regs[usize::from(r & 31)]
+    }
+
+    /// Set X`r`; 31 (XZR) discards.
+    #[inline(always)]
+    pub(crate) fn set_x(&mut self, r: u8, value: u64) {
+        if r < 31 {
+            self.core.regs[usize::from(r & 31)] = value;
+        }
+    }
+
+    /// Set X`r` (`sf`) or W`r` (zero-extended into X`r`).
+    #[inline]
+    pub(crate) fn set_reg(&mut self, sf: bool, r: u8, value: u64) {
+        self.set_x(r, if sf { value } else { value & 0xFFFF_FFFF });
+    }
+
+    /// The stack pointer in use (`SP_EL0` at EL0 or with PSTATE.SP = 0, else `SP_EL1`).
+    #[inline]
+    pub(crate) fn sp(&self) -> u64 {
+        if self.ctx.pstate & 0b1100 != 0 && self.ctx.pstate & PSTATE_SP != 0 {
+            self.ctx.sp_el1
+        } else {
+            self.ctx.sp_el0
+        }
+    }
+
+    /// Set the stack pointer in use.
+    #[inline]
+    pub(crate) fn set_sp(&mut self, value: u64) {
+        if self.ctx.pstate & 0b1100 != 0 && self.ctx.pstate & PSTATE_SP != 0 {
+            self.ctx.sp_el1 = value;
+        } else {
+            self.ctx.sp_el0 = value;
+        }
+    }
+
+    /// X`r` with 31 meaning SP.
+    #[inline]
+    pub(crate) fn x_or_sp(&self, r: u8) -> u64 {
+        if r == 31 { self.sp() } else { self.x(r) }
+    }
+
+    /// Set X`r` (or W`r`, zero-extended) with 31 meaning SP.
+    #[inline]
+    pub(crate) fn set_reg_or_sp(&mut self, sf: bool, r: u8, value: u64) {
+        let value = if sf { value } else { value & 0xFFFF_FFFF };
+        if r == 31 {
+            self.set_sp(value);
+        } else {
+            self.set_x(r, value);
+        }
+    }
+
+    /// `PSTATE.{N,Z,C,V}` as a 4-bit value (N in bit 3).
+    #[inline]
+    pub(crate) fn nzcv(&self) -> u8 {
+        u8::try_from((self.ctx.pstate >> 28) & 0xF).unwrap_or(0)
+    }
+
+    /// Set `PSTATE.{N,Z,C,V}` from a 4-bit value.
+    #[inline]
+    pub(crate) fn set_nzcv(&mut self, nzcv: u8) {
+        self.ctx.pstate = (self.ctx.pstate & !(0xF << 28)) | (u64::from(nzcv & 0xF) << 28);
+    }
+
+    /// `ConditionHolds(cond)` (Arm ARM J1 `shared/functions/system/ConditionHolds`).
+    #[inline]
+    pub(crate) fn condition_holds(&self, cond: u8) -> bool {
+        let f = self.nzcv();
+        let (n, z, c, v) = (f & 8 != 0, f & 4 != 0, f & 2 != 0, f & 1 != 0);
+        let result = match cond >> 1 {
+            0 => z,
+            1 => c,
+            2 => n,
+            3 => v,
+            4 => c && !z,
+            5 => n == v,
+            6 => n == v && !z,
+            _ => true,
+        };
+        if cond & 1 == 1 && cond != 0b1111 {
+            !result
+        } else {
+            result
+        }
+    }
+}
+
+/// Sign-extend the low 32 bits of `v`.
+pub(crate) fn sext32(v: u64) -> u64 {
+    arith::sext(v, 32)
+}

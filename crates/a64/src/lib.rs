@@ -1,0 +1,40 @@
+//! `realm-a64`: an AArch64 processor model — an interpreter of the A64 instruction set at EL0 and EL1 — that
+//! runs a realm's code behind the `realm-cpu` seam ([`realm_cpu::RealmCpu`]).
+//!
+//! What it models (Arm ARM DDI 0487 is the specification; section names in each module):
+//! - the A64 base instruction set (data processing, branches, loads/stores in every addressing mode,
+//!   acquire/release, exclusives with a monitor committed through [`realm_cpu::RealmMemory::compare_exchange`]);
+//! - synchronous exceptions taken to EL1 (`AArch64.TakeException`) and ERET (`AArch64.ExceptionReturn`);
+//! - the system instructions and ~60 system registers a Linux kernel uses, with ID registers from
+//!   [`CpuConfig`] advertising only what is implemented;
+//! - the stage-1 MMU of the EL1&0 regime ([`mmu`]: 4 KiB granule, TTBR0/TTBR1, ASIDs, a TLB and TLBI, AT),
+//!   table walks reading through stage 2;
+//! - exits to EL2 as the seam describes them: SMC, HVC, stage-2 aborts with their syndrome (S1PTW for
+//!   walks), trapped WFI/WFE, a trapped `ICC_SGI1R_EL1` write, and [`realm_cpu::RealmExit::Irq`] when
+//!   kicked or out of budget ([`realm_cpu::RunControl`]).
+//!
+//! Decoded instructions are cached per 4 KiB IPA page and dropped on stores to the page, IC invalidation and
+//! changes of [`realm_cpu::RealmMemory::generation`] (so self-modifying code works).
+//!
+//! Not modelled (yet): FP/AdvSIMD, SVE, LSE, PAuth, BTI, MTE, PAN (all reported absent), AArch32, IRQ/FIQ
+//! delivery from a GIC and timer interrupts, debug exceptions (breakpoints, watchpoints, single step),
+//! big-endian data accesses (`SCTLR_EL1.EE`/`E0E` are ignored).
+//!
+//! Speed: [`bench::sha256_workload`] is the reference workload (`realm bench cpu`).
+
+#![forbid(unsafe_code)]
+
+pub mod bench;
+mod cache;
+mod config;
+mod cpu;
+mod decode;
+mod exception;
+mod exec;
+mod memory;
+pub mod mmu;
+mod sysreg;
+mod translate;
+
+pub use config::CpuConfig;
+pub use cpu::{A64Cpu, A64CpuFactory};

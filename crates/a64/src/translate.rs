@@ -1,0 +1,208 @@
+//! Stage-1 translation for the interpreter: the [`crate::mmu::Mmu`] (TLB, table walks through stage 2)
+//! behind a small direct-mapped micro-TLB of page translations and permissions, and the faults a
+//! translation raises (Arm ARM D8.15: stage-1 faults become Data/Instruction Aborts to EL1; a stage-2 fault
+//! on a table walk is an S1PTW abort to EL2).
+
+use realm_cpu::{RealmExit, RealmMemory, RecContext, Stage2Fault, WalkAbort};
+
+use crate::cpu::Core;
+use crate::exception::Exception;
+use crate::memory::Translated;
+use crate::mmu::{Access, AccessKind, Stage1Fault, Stage1Regs, TlbiOp};
+
+/// Micro-TLB entries (direct-mapped on the VA page number).
+const MICRO_TLB_ENTRIES: usize = 256;
+
+/// One cached page translation for one privilege.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct MicroEntry {
+    /// VA page number + 1 (0: empty).
+    tag: u64,
+    unprivileged: bool,
+    ipa_page: u64,
+    device: bool,
+    read: bool,
+    write: bool,
+    exec: bool,
+}
+
+/// The micro-TLB: valid while the MMU's generation and the translation registers are unchanged (both
+/// clear it through [`Core::translation_changed`]).
+#[derive(Debug)]
+pub(crate) struct MicroTlb {
+    entries: Box<[MicroEntry; MICRO_TLB_ENTRIES]>,
+}
+
+impl Default for MicroTlb {
+    fn default() -> Self {
+        Self {
+            entries: Box::new([MicroEntry::default(); MICRO_TLB_ENTRIES]),
+        }
+    }
+}
+
+impl MicroTlb {
+    /// Forget every entry.
+    pub(crate) fn clear(&mut self) {
+        self.entries.fill(MicroEntry::default());
+    }
+
+    fn slot(vpage: u64) -> usize {
+        usize::try_from(vpage % MICRO_TLB_ENTRIES as u64).unwrap_or(0)
+    }
+}
+
+/// The stage-1 registers of the EL1&0 regime as the MMU reads them.
+fn stage1_regs(ctx: &RecContext) -> Stage1Regs {
+    let s = &ctx.sysregs;
+    Stage1Regs {
+        sctlr: s.sctlr_el1,
+        tcr: s.tcr_el1,
+        ttbr0: s.ttbr0_el1,
+        ttbr1: s.ttbr1_el1,
+        mair: s.mair_el1,
+        pan: false, // FEAT_PAN is not implemented
+    }
+}
+
+impl Core {
+    /// Translate `va` with stage 1 enabled for an access of `kind` made at `el` (`unprivileged`: checked
+    /// as EL0, for LDTR/STTR); faults are reported as taken from the current EL `cur_el`.
+    #[inline(always)]
+    pub(crate) fn translate(
+        &mut self,
+        ctx: &RecContext,
+        mem: &mut dyn RealmMemory,
+        va: u64,
+        kind: AccessKind,
+        unprivileged: bool,
+    ) -> Result<Translated, Exception> {
+        let cur_el = ctx.el();
+        let unpriv = unprivileged || cur_el == 0;
+        let vpage = va >> 12;
+        let slot = MicroTlb::slot(vpage);
+        let e = self.micro_tlb.entries[slot];
+        if e.tag == vpage.wrapping_add(1) && e.unprivileged == unpriv {
+            let allowed = match kind {
+                AccessKind::Read => e.read,
+                AccessKind::Write => e.write,
+                AccessKind::Fetch => e.exec,
+            };
+            if allowed {
+                return Ok(Translated {
+                    ipa: (e.ipa_page << 12) | (va & 0xFFF),
+                    device: e.device && kind != AccessKind::Fetch,
+                });
+            }
+        }
+        self.translate_miss(ctx, mem, va, kind, unprivileged)
+    }
+
+    /// [`Core::translate`] past the micro-TLB: the MMU's TLB or a table walk.
+    #[inline(never)]
+    fn translate_miss(
+        &mut self,
+        ctx: &RecContext,
+        mem: &mut dyn RealmMemory,
+        va: u64,
+        kind: AccessKind,
+        unprivileged: bool,
+    ) -> Result<Translated, Exception> {
+        let cur_el = ctx.el();
+        let unpriv = unprivileged || cur_el == 0;
+        let vpage = va >> 12;
+        let slot = MicroTlb::slot(vpage);
+        let regs = stage1_regs(ctx);
+        let access = Access {
+            va,
+            kind,
+            unprivileged,
+            el: cur_el,
+        };
+        let mut read_desc = |ipa: u64| -> Result<u64, Stage2Fault> {
+            let mut b = [0u8; 8];
+            mem.read(ipa, &mut b)?;
+            Ok(u64::from_le_bytes(b))
+        };
+        match self.mmu.translate(&regs, access, &mut read_desc) {
+            Ok(t) => {
+                self.micro_tlb.entries[slot] = MicroEntry {
+                    tag: vpage.wrapping_add(1),
+                    unprivileged: unpriv,
+                    ipa_page: t.pa >> 12,
+                    device: t.device,
+                    read: t.perms.read,
+                    write: t.perms.write,
+                    exec: t.perms.exec,
+                };
+                Ok(Translated {
+                    ipa: t.pa,
+                    device: t.device,
+                })
+            }
+            Err(fault) => Err(stage1_exception(cur_el, va, kind, &fault)),
+        }
+    }
+
+    /// `AT S1E{0,1}{R,W}`: the PAR_EL1 value for `va`, or the S1PTW exit when the walk hits a stage-2
+    /// fault (Arm ARM: such a fault on an AT executed at EL1 is taken to EL2).
+    pub(crate) fn at(
+        &mut self,
+        ctx: &RecContext,
+        mem: &mut dyn RealmMemory,
+        va: u64,
+        write: bool,
+        el: u8,
+    ) -> Result<u64, Exception> {
+        let regs = stage1_regs(ctx);
+        let access = Access {
+            va,
+            kind: if write {
+                AccessKind::Write
+            } else {
+                AccessKind::Read
+            },
+            unprivileged: el == 0,
+            el: ctx.el(),
+        };
+        let mut read_desc = |ipa: u64| -> Result<u64, Stage2Fault> {
+            let mut b = [0u8; 8];
+            mem.read(ipa, &mut b)?;
+            Ok(u64::from_le_bytes(b))
+        };
+        self.mmu
+            .at_checked(&regs, access, &mut read_desc)
+            .map_err(|fault| stage1_exception(ctx.el(), va, access.kind, &fault))
+    }
+
+    /// TLBI: `crm` 3 (Inner Shareable) or 7, `op2` the operation, `operand` Xt. Returns whether the
+    /// operation is broadcast; `None` for an encoding that is not implemented.
+    pub(crate) fn tlbi(&mut self, crm: u8, op2: u8, operand: u64) -> Option<bool> {
+        let (op, broadcast) = TlbiOp::decode(crm, op2, operand)?;
+        self.mmu.tlbi(op);
+        self.translation_changed();
+        Some(broadcast)
+    }
+}
+
+/// The exception for a stage-1 fault on an access of `kind` at `va`, taken from `el`.
+fn stage1_exception(el: u8, va: u64, kind: AccessKind, fault: &Stage1Fault) -> Exception {
+    match *fault {
+        Stage1Fault::Stage2Walk { ipa, fault, .. } => {
+            Exception::El2(RealmExit::WalkAbort(WalkAbort {
+                ipa,
+                va,
+                fetch: kind == AccessKind::Fetch,
+                fault,
+            }))
+        }
+        _ => {
+            let fsc = u32::from(fault.fsc());
+            if kind == AccessKind::Fetch {
+                Exception::instruction_abort(el, va, fsc)
+            } else {
+                Exception::data_abort(el, va, kind == AccessKind::Write, fsc)
+            }
+        }
+    }
+}
