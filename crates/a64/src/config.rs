@@ -92,6 +92,40 @@ impl Default for CpuConfig {
 }
 
 impl CpuConfig {
+    /// This configuration with its ID registers cut down to what `realm-a64` implements, for IDs taken
+    /// from a platform description of real hardware (which may have FP, SVE, LSE, PAuth, MTE, PAN …):
+    /// identification (MIDR, REVIDR), the PA range (at most 48 bits: no FEAT_LPA), the ASID size, the
+    /// GICv3 system-register interface, CSV2/CSV3 (no speculation to mitigate either way), the cache line
+    /// sizes of CTR_EL0 (with IDC/DIC forced to 1), DCZID_EL0 and the counter are kept; every other feature
+    /// field takes the [`CpuConfig::default`] value.
+    pub fn restricted(&self) -> Self {
+        let d = Self::default();
+        let field = |v: u64, shift: u32| (v >> shift) & 0xF;
+        let pfr0 = (d.id_aa64pfr0 & !(0xF << 24) & !(0xFF << 56))
+            | (field(self.id_aa64pfr0, 24).min(1) << 24)
+            | (field(self.id_aa64pfr0, 56).min(2) << 56)
+            | (field(self.id_aa64pfr0, 60).min(1) << 60);
+        let mmfr0 = (d.id_aa64mmfr0 & !0xFF)
+            | field(self.id_aa64mmfr0, 0).min(5)
+            | (if field(self.id_aa64mmfr0, 4) == 2 {
+                2 << 4
+            } else {
+                0
+            });
+        Self {
+            midr: self.midr,
+            revidr: self.revidr,
+            id_aa64pfr0: pfr0,
+            id_aa64mmfr0: mmfr0,
+            ctr: (self.ctr & 0x0FFF_FFFF) | (1 << 31) | (1 << 29) | (1 << 28),
+            dczid: self.dczid & 0x1F,
+            clidr: self.clidr,
+            ccsidr: self.ccsidr,
+            counter_hz: self.counter_hz,
+            ..d
+        }
+    }
+
     /// The ID register at op0 = 3, op1 = 0, CRn = 0, `crm`, `op2` (the ID space, Arm ARM D24.1.3): the
     /// configured value, or 0 for every unallocated or not-implemented (AArch32, SVE, SME) register.
     pub fn id_register(&self, crm: u8, op2: u8) -> u64 {
@@ -124,5 +158,60 @@ impl CpuConfig {
             5 => 48,
             _ => 52,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restricted_keeps_identity_and_drops_unimplemented_features() {
+        let everything = CpuConfig {
+            midr: 0x410F_D4F1,
+            revidr: 1,
+            id_aa64pfr0: u64::MAX,
+            id_aa64pfr1: u64::MAX,
+            id_aa64dfr0: u64::MAX,
+            id_aa64isar0: u64::MAX,
+            id_aa64isar1: u64::MAX,
+            id_aa64mmfr0: 0x0000_0000_0000_0026, // ASIDBits 16, PARange 52 bits
+            id_aa64mmfr1: u64::MAX,
+            id_aa64mmfr2: u64::MAX,
+            ctr: 0x8444_C004,
+            dczid: 0x04,
+            clidr: 0,
+            ccsidr: 0,
+            counter_hz: 1_000_000_000,
+        };
+        let r = everything.restricted();
+        let d = CpuConfig::default();
+        assert_eq!(
+            (r.midr, r.revidr, r.counter_hz),
+            (0x410F_D4F1, 1, 1_000_000_000),
+            "identity kept"
+        );
+        let pfr0 = (d.id_aa64pfr0 & !(0xF << 56)) | (2 << 56);
+        assert_eq!(r.id_aa64pfr0, pfr0, "PFR0: ours with GIC 1, CSV2 2, CSV3 1");
+        assert_eq!(
+            (r.id_aa64pfr1, r.id_aa64isar0, r.id_aa64isar1),
+            (0, 0, d.id_aa64isar1),
+            "no MTE/BTI/LSE/PAuth"
+        );
+        assert_eq!(
+            (r.id_aa64mmfr1, r.id_aa64mmfr2, r.id_aa64dfr0),
+            (0, 0, d.id_aa64dfr0),
+            "no PAN/HAFDBS, our debug"
+        );
+        assert_eq!(
+            r.id_aa64mmfr0 & 0xFF,
+            0x25,
+            "PARange limited to 48 bits, 16-bit ASIDs kept"
+        );
+        assert_eq!(
+            r.ctr, 0xB444_C004,
+            "CTR_EL0 line sizes kept, IDC and DIC set"
+        );
+        assert_eq!(r.pa_bits(), 48);
     }
 }

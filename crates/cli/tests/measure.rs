@@ -112,6 +112,12 @@ mod tests {
         let err = stderr(&o);
         assert!(err.contains("ioctl"), "an ioctl span: {err:.400}");
         assert!(err.contains("RMI_REALM_CREATE"), "the RMI call: {err:.400}");
+        // The kernel layer names each ioctl and each RMI call it issues, with its result.
+        assert!(err.contains("ioctl req=\"KVM_CREATE_VM\""), "{err:.400}");
+        assert!(
+            err.contains("rmi cmd=\"RMI_REALM_CREATE\" args=[0x"),
+            "{err:.400}"
+        );
         assert!(err.contains("DEBUG"), "at debug level");
         // Without -v (and RUST_LOG unset) stderr stays quiet.
         let o = Command::new(env!("CARGO_BIN_EXE_realm"))

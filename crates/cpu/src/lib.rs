@@ -11,10 +11,17 @@
 //! [`RealmExit::InstructionAbort`]).
 //!
 //! The RMM does not hold its global lock while the CPU runs, so RECs of one realm run in parallel on host
-//! threads; a memory access takes the lock only for its own duration.
+//! threads; a memory access takes the lock only for its own duration. Exclusives and atomics commit with
+//! [`RealmMemory::compare_exchange`]; a CPU caching decoded code or translations watches
+//! [`RealmMemory::generation`]. Another thread stops a running CPU, or bounds its run, through the CPU's
+//! [`RunControl`] ([`RealmCpu::run_control`]); the run then ends with [`RealmExit::Irq`].
+//!
+//! [`RecContext`] holds all the architectural state a REC owns (GPRs, SP_EL0/SP_EL1, PC, PSTATE, the EL1/EL0
+//! system registers, the GICv3 virtual CPU interface, FP/SIMD), so REC state has one owner across entries.
 //!
 //! Models provided here: [`IdleCpu`] (the default: no code to run) and, with the `testing` feature,
-//! `scripted::ScriptedCpu` (a list of steps for tests). Executing real AArch64 code is another crate's
+//! `scripted::ScriptedCpu` (a list of steps for tests) and `testing::FlatMemory`/`SharedMemory` (RAM at one
+//! base IPA, for tests of CPU models). Executing real AArch64 code is another crate's
 //! implementation of the same trait (`realm-a64`). The platform chooses the model with a [`CpuModel`].
 //!
 //! This crate depends on nothing of realmkit's; the RMM re-exports it as `realm_rmm::cpu`.

@@ -38,6 +38,22 @@ impl Ret {
     }
 }
 
+/// SMC arguments as a trace shows them: `[0x…, 0x…]`.
+struct HexArgs<'a>(&'a [u64]);
+
+impl std::fmt::Display for HexArgs<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[")?;
+        for (i, a) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{a:#x}")?;
+        }
+        f.write_str("]")
+    }
+}
+
 /// The `rmi_cmds.h` wrappers: one SMC each.
 pub(crate) struct Cmds<'a>(pub(crate) &'a dyn Rmi);
 
@@ -47,7 +63,7 @@ impl Cmds<'_> {
         tracing::debug!(
             target: "realm_kvm::rmi",
             cmd = realm_rmi::command_name(f).unwrap_or("?"),
-            args = format_args!("{args:#x?}"),
+            args = %HexArgs(args),
             x0 = format_args!("{:#x}", ret.x[0]),
             x1 = format_args!("{:#x}", ret.x[1]),
             "rmi"

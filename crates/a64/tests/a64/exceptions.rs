@@ -254,3 +254,25 @@ fn dczid_reports_dc_zva_prohibited_at_el0_when_sctlr_dze_is_clear() {
         "DCZID_EL0 at EL0 with DZE = 0: BS 4, DZP set"
     );
 }
+
+#[test]
+fn eret_to_a_misaligned_el0_pc_faults_from_el0() {
+    let mut program = enter_el0(BASE + 0x402);
+    place(&mut program, 0xC00, &[SMC0]);
+    let run = run_with(&program, |_, _| {});
+    assert_eq!(
+        run.ctx.pc,
+        VBAR + 0xC00 - 0x800 + 0x400 - 0x400,
+        "lower-EL synchronous vector"
+    );
+    assert_eq!(
+        run.ctx.sysregs.esr_el1, 0x8A00_0000,
+        "EC 0x22 PC alignment, IL"
+    );
+    assert_eq!(
+        run.ctx.sysregs.far_el1,
+        BASE + 0x402,
+        "FAR = the misaligned PC"
+    );
+    assert_eq!(run.ctx.sysregs.spsr_el1 & 0xF, 0, "taken from EL0t");
+}

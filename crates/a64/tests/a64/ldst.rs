@@ -271,3 +271,28 @@ fn sp_alignment_fault() {
     });
     assert_eq!(run.ctx.sysregs.esr_el1 >> 26, 0x26, "EC SP alignment");
 }
+
+#[test]
+fn store_exclusive_fails_on_another_address_or_size() {
+    let run = exec(
+        "ldxr [x0]; stxr [x1]; ldxr w [x0]; stxr x [x0]",
+        &[DATA, DATA + 8, 5],
+        &[
+            ldxr(3, 0),
+            stxr(4, 2, 1), // other address: fails
+            0x885F_7C03,   // ldxr w3, [x0]
+            stxr(5, 2, 0), // 8-byte store-exclusive after a 4-byte load-exclusive: fails
+            ldxr(3, 0),
+            stxr(6, 2, 0), // matching: succeeds
+        ],
+    );
+    assert_eq!(run.x(4), 1, "stxr to another address than the monitor's");
+    assert_eq!(run.x(5), 1, "stxr of another size than the monitor's");
+    assert_eq!(run.x(6), 0, "matching ldxr/stxr");
+    assert_eq!(run.read64(DATA), 5, "only the matching pair stored");
+    assert_eq!(
+        run.read64(DATA + 8),
+        0,
+        "the failed store-exclusive wrote nothing"
+    );
+}
