@@ -111,7 +111,7 @@ mod tests {
             let first = log
                 .iter()
                 .zip(&report.extensions)
-                .position(|((_, rim), e)| hex::encode(rim) != e.rim_after);
+                .position(|((_, rim), e)| rim[..] != e.rim_after[..]);
             let detail = first.map(|i| {
                 format!(
                     "first difference at extension {i}: calculator {:?} vs {:?}",

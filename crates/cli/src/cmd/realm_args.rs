@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use realm_vmm::backend::Extension;
+use realm_vmm::backend::{Extension, ExtensionKind};
 use realm_vmm::build::{BuildStats, Progress};
 use realm_vmm::config::{ConfigError, ConfigFile, RealmConfig};
 use realm_vmm::plan::Step;
@@ -224,22 +224,21 @@ pub fn explain(out: &mut dyn Write, log: &[Extension]) -> anyhow::Result<()> {
         "#", "kind", "ipa / range", "flags", "content hash"
     )?;
     for (i, e) in log.iter().enumerate() {
-        let short = |h: &str| {
-            if h.len() > 16 {
-                format!("{}…", &h[..16])
-            } else {
-                h.to_owned()
-            }
+        let hash = hex::encode(&e.content_hash);
+        let short = if hash.len() > 16 {
+            format!("{}…", &hash[..16])
+        } else {
+            hash
         };
         writeln!(
             out,
             "{:>5}  {:<12} {:<24} {:<8} {:<18} {}",
             i,
-            e.kind,
-            e.target,
-            e.flags,
-            short(&e.content_hash),
-            e.rim_after
+            e.name(),
+            e.target(),
+            e.flags(),
+            short,
+            hex::encode(&e.rim_after)
         )?;
     }
     Ok(())
@@ -257,27 +256,20 @@ pub fn explain_condensed(out: &mut dyn Write, log: &[Extension]) -> anyhow::Resu
     while i < log.len() {
         let e = &log[i];
         let mut j = i + 1;
-        if e.kind == "data" || e.kind == "ripas" {
-            while j < log.len()
-                && log[j].kind == e.kind
-                && log[j].flags == e.flags
-                && follows(&log[j - 1], &log[j])
-            {
-                j += 1;
-            }
+        while j < log.len() && follows(&log[j - 1], &log[j]) {
+            j += 1;
         }
         let last = &log[j - 1];
-        let target = match e.kind.as_str() {
-            "data" if j - i > 1 => {
-                let end = hex_u64(&last.target).wrapping_add(4096);
-                format!("{}..{end:#x}", e.target)
+        let target = match (e.kind, last.kind) {
+            (ExtensionKind::Data { ipa, .. }, ExtensionKind::Data { ipa: end, .. })
+                if j - i > 1 =>
+            {
+                format!("{ipa:#x}..{:#x}", end.wrapping_add(4096))
             }
-            "ripas" if j - i > 1 => {
-                let start = e.target.split("..").next().unwrap_or_default();
-                let end = last.target.split("..").nth(1).unwrap_or_default();
-                format!("{start}..{end}")
+            (ExtensionKind::Ripas { base, .. }, ExtensionKind::Ripas { top, .. }) if j - i > 1 => {
+                format!("{base:#x}..{top:#x}")
             }
-            _ => e.target.clone(),
+            _ => e.target(),
         };
         let index = if j - i > 1 {
             format!("{i}-{}", j - 1)
@@ -285,29 +277,34 @@ pub fn explain_condensed(out: &mut dyn Write, log: &[Extension]) -> anyhow::Resu
             i.to_string()
         };
         let kind = if j - i > 1 {
-            format!("{} ×{}", e.kind, j - i)
+            format!("{} ×{}", e.name(), j - i)
         } else {
-            e.kind.clone()
+            e.name().to_owned()
         };
         writeln!(
             out,
             "{index:>11}  {kind:<12} {target:<26} {:<8} {}",
-            e.flags, last.rim_after
+            e.flags(),
+            hex::encode(&last.rim_after)
         )?;
         i = j;
     }
     Ok(())
 }
 
-fn hex_u64(s: &str) -> u64 {
-    u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap_or(u64::MAX)
-}
-
-/// Whether extension `b` continues `a` without a gap (DATA: the next granule; RIPAS: the next entry).
+/// Whether extension `b` continues a run ending in `a`: DATA of the next granule with the same flags, or
+/// RIPAS of the next entry.
 fn follows(a: &Extension, b: &Extension) -> bool {
-    match a.kind.as_str() {
-        "data" => hex_u64(&a.target).wrapping_add(4096) == hex_u64(&b.target),
-        _ => a.target.split("..").nth(1) == b.target.split("..").next(),
+    match (a.kind, b.kind) {
+        (
+            ExtensionKind::Data { ipa, flags },
+            ExtensionKind::Data {
+                ipa: next,
+                flags: f,
+            },
+        ) => ipa.wrapping_add(4096) == next && flags == f,
+        (ExtensionKind::Ripas { top, .. }, ExtensionKind::Ripas { base, .. }) => top == base,
+        _ => false,
     }
 }
 

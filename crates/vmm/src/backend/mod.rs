@@ -80,19 +80,83 @@ pub struct Measured {
     pub rems: Vec<Vec<u8>>,
 }
 
-/// One extension of the RIM, for `measure --explain`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// What a RIM extension measured (DEN0137 1.0-rel0 A7.1.1: the RIM is extended by RMI_REALM_CREATE,
+/// RMI_DATA_CREATE, RMI_REC_CREATE and RMI_RTT_INIT_RIPAS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExtensionKind {
+    /// RMI_REALM_CREATE: the RIM's initial value.
+    RealmCreate,
+    /// RMI_DATA_CREATE of the granule at `ipa` with `RmiDataMeasureContent` `flags`.
+    Data {
+        /// IPA.
+        ipa: u64,
+        /// `RmiDataMeasureContent`.
+        flags: u64,
+    },
+    /// RMI_REC_CREATE of a runnable REC.
+    Rec,
+    /// RMI_RTT_INIT_RIPAS of one RTT entry `[base, top)`.
+    Ripas {
+        /// Base IPA.
+        base: u64,
+        /// Top IPA.
+        top: u64,
+    },
+}
+
+/// One extension of the RIM, for `measure --explain`. Serialized as strings (`kind`, `target`, `flags`,
+/// hex `content_hash` and `rim_after`), the JSON `measure --explain --json` prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Extension {
-    /// `realm_create`, `data`, `rec`, `ripas`.
-    pub kind: String,
-    /// The IPA (`data`) or range (`ripas`), empty otherwise.
-    pub target: String,
-    /// DATA flags / REC flags, empty otherwise.
-    pub flags: String,
+    /// What was measured.
+    pub kind: ExtensionKind,
     /// The content hash (empty when not measured).
-    pub content_hash: String,
+    pub content_hash: Vec<u8>,
     /// The RIM after this extension.
-    pub rim_after: String,
+    pub rim_after: Vec<u8>,
+}
+
+impl Extension {
+    /// `realm_create`, `data`, `rec` or `ripas`.
+    pub fn name(&self) -> &'static str {
+        match self.kind {
+            ExtensionKind::RealmCreate => "realm_create",
+            ExtensionKind::Data { .. } => "data",
+            ExtensionKind::Rec => "rec",
+            ExtensionKind::Ripas { .. } => "ripas",
+        }
+    }
+
+    /// The IPA (`data`) or range (`ripas`), empty otherwise.
+    pub fn target(&self) -> String {
+        match self.kind {
+            ExtensionKind::Data { ipa, .. } => format!("{ipa:#x}"),
+            ExtensionKind::Ripas { base, top } => format!("{base:#x}..{top:#x}"),
+            ExtensionKind::RealmCreate | ExtensionKind::Rec => String::new(),
+        }
+    }
+
+    /// DATA flags, `runnable` for a REC, empty otherwise.
+    pub fn flags(&self) -> String {
+        match self.kind {
+            ExtensionKind::Data { flags, .. } => flags.to_string(),
+            ExtensionKind::Rec => "runnable".to_owned(),
+            ExtensionKind::RealmCreate | ExtensionKind::Ripas { .. } => String::new(),
+        }
+    }
+}
+
+impl Serialize for Extension {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("Extension", 5)?;
+        st.serialize_field("kind", self.name())?;
+        st.serialize_field("target", &self.target())?;
+        st.serialize_field("flags", &self.flags())?;
+        st.serialize_field("content_hash", &hex::encode(&self.content_hash))?;
+        st.serialize_field("rim_after", &hex::encode(&self.rim_after))?;
+        st.end()
+    }
 }
 
 /// Backends that can read a realm's measurements (the simulated platform: as debugfs + the RMM's own state).

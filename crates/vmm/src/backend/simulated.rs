@@ -11,8 +11,8 @@ use realm_rmm::{PlatformConfig, Rmm};
 use vm_memory::MmapRegion;
 
 use super::{
-    BackendError, Errno, Extension, Fd, Ioctl, IoctlArg, KvmBackend, Measured, MeasuringBackend,
-    RunArea, UserMemory,
+    BackendError, Errno, Extension, ExtensionKind, Fd, Ioctl, IoctlArg, KvmBackend, Measured,
+    MeasuringBackend, RunArea, UserMemory,
 };
 use crate::config::AbiRevision;
 
@@ -173,36 +173,31 @@ impl MeasuringBackend for SimulatedBackend {
 
 fn extension_of(e: &realm_rmm::MeasurementEvent) -> Extension {
     use realm_rmm::MeasurementKind as K;
-    let (kind, target, flags, content) = match &e.kind {
-        K::RealmCreate => ("realm_create", String::new(), String::new(), Vec::new()),
+    let (kind, content_hash) = match &e.kind {
+        K::RealmCreate => (ExtensionKind::RealmCreate, Vec::new()),
         K::Data {
             ipa,
             flags,
             content_hash,
         } => (
-            "data",
-            format!("{ipa:#x}"),
-            format!("{flags}"),
+            ExtensionKind::Data {
+                ipa: *ipa,
+                flags: *flags,
+            },
             content_hash.clone(),
         ),
-        K::Rec { content_hash } => (
-            "rec",
-            String::new(),
-            "runnable".to_owned(),
-            content_hash.clone(),
-        ),
+        K::Rec { content_hash } => (ExtensionKind::Rec, content_hash.clone()),
         K::Ripas { base, top } => (
-            "ripas",
-            format!("{base:#x}..{top:#x}"),
-            String::new(),
+            ExtensionKind::Ripas {
+                base: *base,
+                top: *top,
+            },
             Vec::new(),
         ),
     };
     Extension {
-        kind: kind.to_owned(),
-        target,
-        flags,
-        content_hash: hex::encode(content),
-        rim_after: hex::encode(&e.rim_after),
+        kind,
+        content_hash,
+        rim_after: e.rim_after.clone(),
     }
 }
