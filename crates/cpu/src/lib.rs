@@ -84,6 +84,12 @@ pub trait RealmCpu: Send + fmt::Debug {
 pub trait RealmCpuFactory: Send + Sync + fmt::Debug {
     /// The CPU that will run `rec`.
     fn create(&self, rec: RecIdentity) -> Box<dyn RealmCpu>;
+
+    /// Whether the CPUs this factory makes execute realm code (a host then enters RECs and handles their
+    /// exits); false for a model with no code to run ([`IdleCpu`]).
+    fn executes_code(&self) -> bool {
+        true
+    }
 }
 
 /// The platform's choice of realm CPU model (`realm_rmm::PlatformConfig::cpu`); cheap to clone.
@@ -96,6 +102,11 @@ impl CpuModel {
     /// A model made by `factory`.
     pub fn new(factory: Arc<dyn RealmCpuFactory>) -> Self {
         Self { factory }
+    }
+
+    /// Whether this model executes realm code ([`RealmCpuFactory::executes_code`]).
+    pub fn executes_code(&self) -> bool {
+        self.factory.executes_code()
     }
 
     /// The default model: every REC is an [`IdleCpu`].
@@ -151,6 +162,10 @@ pub struct IdleCpuFactory;
 impl RealmCpuFactory for IdleCpuFactory {
     fn create(&self, _rec: RecIdentity) -> Box<dyn RealmCpu> {
         Box::new(IdleCpu)
+    }
+
+    fn executes_code(&self) -> bool {
+        false
     }
 }
 
@@ -230,6 +245,10 @@ mod tests {
 
     #[test]
     fn idle_cpu_exits_with_irq_and_touches_nothing() {
+        assert!(
+            !CpuModel::idle().executes_code(),
+            "the idle model runs no code"
+        );
         struct NoMemory;
         impl RealmMemory for NoMemory {
             fn read(&mut self, _: u64, _: &mut [u8]) -> Result<(), Stage2Fault> {

@@ -124,3 +124,8 @@ fn factory_hands_each_index_its_script() {
     assert_eq!(rec1.run(&mut ctx, &mut mem), RealmExit::Hvc);
     assert_eq!(rec0.run(&mut ctx, &mut mem), RealmExit::Irq);
 }
+
+#[test]
+fn a_scripted_model_executes_code() {
+    assert!(ScriptedCpus::new().model().executes_code());
+}

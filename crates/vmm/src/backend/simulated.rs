@@ -20,7 +20,6 @@ use crate::config::AbiRevision;
 #[derive(Debug)]
 pub struct SimulatedBackend {
     abi: AbiRevision,
-    runs_code: bool,
     platform: Platform,
     rmm: Arc<Rmm>,
     kernel: Kernel,
@@ -38,16 +37,14 @@ impl SimulatedBackend {
         Self::build(abi, platform, PlatformConfig::from_platform(platform))
     }
 
-    /// A fresh `platform` whose RECs run on `cpu` (e.g. realm-rmm's scripted CPUs): `launch` then enters the
-    /// realm and handles its exits.
+    /// A fresh `platform` whose RECs run on `cpu` (e.g. realm-rmm's scripted CPUs): when the model executes
+    /// code ([`realm_rmm::cpu::CpuModel::executes_code`]), `launch` enters the realm and handles its exits.
     pub fn with_cpu(abi: AbiRevision, platform: &Platform, cpu: realm_rmm::cpu::CpuModel) -> Self {
         let rmm_view = PlatformConfig {
             cpu,
             ..PlatformConfig::from_platform(platform)
         };
-        let mut b = Self::build(abi, platform, rmm_view);
-        b.runs_code = true;
-        b
+        Self::build(abi, platform, rmm_view)
     }
 
     fn build(abi: AbiRevision, platform: &Platform, rmm_view: PlatformConfig) -> Self {
@@ -59,7 +56,6 @@ impl SimulatedBackend {
         );
         Self {
             abi,
-            runs_code: false,
             platform: platform.clone(),
             rmm,
             kernel,
@@ -145,7 +141,7 @@ impl KvmBackend for SimulatedBackend {
     }
 
     fn runs_guest_code(&self) -> bool {
-        self.runs_code
+        self.rmm.platform().cpu.executes_code()
     }
 
     fn kick(&self, vcpu_fd: Fd) {
