@@ -126,13 +126,16 @@ impl Core {
         };
         match self.mmu.translate(&regs, access, &mut read_desc) {
             Ok(t) => {
+                // A fetch's translation treats Device memory as Normal Non-cacheable (`device` false), so an
+                // entry filled by a fetch serves only fetches: data accesses miss and translate as data.
+                let data = kind != AccessKind::Fetch;
                 self.micro_tlb.entries[slot] = MicroEntry {
                     tag: vpage.wrapping_add(1),
                     unprivileged: unpriv,
                     ipa_page: t.pa >> 12,
                     device: t.device,
-                    read: t.perms.read,
-                    write: t.perms.write,
+                    read: data && t.perms.read,
+                    write: data && t.perms.write,
                     exec: t.perms.exec,
                 };
                 Ok(Translated {

@@ -226,3 +226,26 @@ fn ldtr_at_el1_is_checked_with_el0_permissions() {
     );
     assert_eq!(run.ctx.sysregs.far_el1, DATA);
 }
+
+/// Code on a Device page loads from its own page: the fetch's translation (Device treated as Normal
+/// Non-cacheable for instruction fetch) must not let the data access skip Device memory's alignment check.
+#[test]
+fn a_load_from_a_device_page_after_fetching_from_it_checks_alignment() {
+    let mut program = mmu_on();
+    program.extend(mov64(9, HIGH + 0x400));
+    program.push(br(9)); // continue at the high alias, mapped as Device below
+    let mut high = mov64(10, HIGH + 0x401);
+    high.push(ldr(8, 10, 0)); // unaligned load from the page being executed
+    high.push(SMC0);
+    place(&mut program, 0x400, &high);
+    place(&mut program, 0xA00, &[SMC0]); // current EL, SPx, synchronous
+    let run = run_with(&program, |_, mem| {
+        write_tables(mem);
+        mem.load(TABLES + 0x2000, &leaf(BASE, 1, false).to_le_bytes())
+            .expect("table in RAM");
+    });
+    let esr = run.ctx.sysregs.esr_el1;
+    assert_eq!(esr >> 26, 0x25, "a data abort from EL1: ESR {esr:#x}");
+    assert_eq!(esr & 0x3F, 0x21, "alignment fault: ESR {esr:#x}");
+    assert_eq!(run.ctx.sysregs.far_el1, HIGH + 0x401);
+}
