@@ -304,18 +304,29 @@ impl RealmCpu for A64Cpu {
 #[derive(Clone, Debug, Default)]
 pub struct A64CpuFactory {
     config: CpuConfig,
+    budget: u64,
 }
 
 impl A64CpuFactory {
-    /// A factory of CPUs configured by `config`.
+    /// A factory of CPUs configured by `config`, whose runs are unbounded.
     pub fn new(config: CpuConfig) -> Self {
-        Self { config }
+        Self { config, budget: 0 }
+    }
+
+    /// Each CPU's runs end with [`realm_cpu::RealmExit::Irq`] after `instructions` (0: unbounded), as a
+    /// host's timer interrupt would end them: the host regains control of a realm that never exits by itself.
+    #[must_use]
+    pub fn with_budget(mut self, instructions: u64) -> Self {
+        self.budget = instructions;
+        self
     }
 }
 
 impl RealmCpuFactory for A64CpuFactory {
     fn create(&self, _rec: RecIdentity) -> Box<dyn RealmCpu> {
-        Box::new(A64Cpu::new(&self.config))
+        let cpu = A64Cpu::new(&self.config);
+        cpu.core.control.set_budget(self.budget);
+        Box::new(cpu)
     }
 }
 

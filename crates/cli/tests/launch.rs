@@ -1,5 +1,6 @@
-//! `realm launch`: agrees with `measure`, says plainly that the simulated realm has no code to run, and
-//! reports the absence of a realm-capable KVM with exit code 2.
+//! `realm launch`: agrees with `measure`, says plainly that the simulated realm has no code to run (unless the
+//! realm CPU runs it), runs the hello payload end to end on realm-a64, and reports the absence of a
+//! realm-capable KVM with exit code 2.
 
 #[cfg(test)]
 mod tests {
@@ -68,6 +69,42 @@ mod tests {
         assert_eq!(
             text(&o.stderr).trim_end(),
             "realm: unknown backend \"xen\" (expected simulated or kvm)"
+        );
+    }
+
+    /// The hello payload on realm-a64 through the whole stack, both ABI revisions and layouts: an RSI call
+    /// (RSI_REALM_CONFIG) answered by the RMM, UART writes through the unprotected alias as KVM_EXIT_MMIO, and
+    /// PSCI SYSTEM_OFF as KVM_EXIT_SYSTEM_EVENT.
+    #[test]
+    fn the_hello_payload_runs_on_the_realm_cpu() {
+        for abi in ["v10", "v12"] {
+            for layout in ["kvmtool", "qemu"] {
+                let o = realm(&[
+                    "launch",
+                    "--payload",
+                    "hello",
+                    "--abi",
+                    abi,
+                    "--layout",
+                    layout,
+                ]);
+                assert!(o.status.success(), "{abi} {layout}: {}", text(&o.stderr));
+                let out = text(&o.stdout);
+                assert!(
+                    out.starts_with("Hello from a realm!\n"),
+                    "{abi} {layout}: {out}"
+                );
+                assert!(
+                    out.contains("realm stopped: PowerOff"),
+                    "{abi} {layout}: {out}"
+                );
+            }
+        }
+        let o = realm(&["launch", "--payload", "hello", "--cpu", "idle"]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert!(
+            !text(&o.stdout).contains("Hello"),
+            "the idle CPU runs no code"
         );
     }
 }

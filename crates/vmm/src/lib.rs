@@ -5,7 +5,8 @@
 //! that into the ordered steps the kernel ABI revision implies (v10 or v12). Both backends execute the plan through
 //! one ioctl-level trait: the simulated backend (realm-kvm + realm-rmm in process) and the host `/dev/kvm` backend.
 //!
-//! Not done here: AArch64 instruction execution (the simulated realm's vCPUs have no code to run), virtio devices.
+//! The simulated backend's vCPUs run no code by default; with [`backend::CpuChoice::A64`] they execute realm code
+//! on `realm-a64` ([`payload`] has small programs for it). Not done here: virtio devices.
 #![deny(unsafe_code)]
 
 pub mod backend;
@@ -21,6 +22,7 @@ pub mod layout;
 pub mod limits;
 pub mod measure;
 mod os;
+pub mod payload;
 pub mod plan;
 pub mod prepare;
 pub mod size;

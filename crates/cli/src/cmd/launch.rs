@@ -1,9 +1,10 @@
 //! `realm launch`: build a realm on a backend, activate it and run it.
 //!
 //! Example: `realm launch -k Image -m 512M` (simulated platform) or `realm launch --backend kvm -k Image` on an
-//! arm64 CCA host. The simulated platform has no AArch64 execution yet: it stops after activation and says so.
+//! arm64 CCA host. On the simulated platform the vCPUs run no code unless `--cpu a64` (the realm CPU) is given:
+//! `realm launch --payload hello` runs a built-in realm program end to end.
 
-use realm_vmm::backend::BackendKind;
+use realm_vmm::backend::{BackendKind, CpuChoice};
 use realm_vmm::launch::LaunchOutcome;
 
 use crate::cmd::realm_args::{self, Bar, RealmArgs};
@@ -20,14 +21,38 @@ pub struct LaunchArgs {
     /// Show the realm-construction plan.
     #[arg(long)]
     plan: bool,
+    /// What runs the realm's vCPUs on the simulated backend: idle (no code; default) or a64 (the realm CPU).
+    #[arg(long, value_parser = ["idle", "a64"])]
+    cpu: Option<String>,
+    /// Run a built-in realm program as the firmware (implies --cpu a64): hello (RSI_REALM_CONFIG, a line on
+    /// the UART through the unprotected alias, PSCI SYSTEM_OFF).
+    #[arg(long, value_parser = ["hello"], conflicts_with_all = ["kernel", "firmware"])]
+    payload: Option<String>,
 }
 
 /// Run `realm launch`.
 pub fn run(args: &LaunchArgs) -> CliResult {
     let kind: BackendKind = args.backend.parse().map_err(input)?;
-    let cfg = args.realm.config()?;
+    let payload = args.payload.is_some();
+    let mut cfg = args.realm.config_with_payload(payload)?;
+    if payload {
+        // The payload writes to the layout's UART: place a same-sized stand-in first to learn where it is.
+        let image = |uart| realm_vmm::image::ImageSource::Bytes {
+            name: "<hello payload>".into(),
+            data: std::sync::Arc::from(realm_vmm::payload::hello(uart)),
+        };
+        cfg.firmware = Some(image(0));
+        let uart = realm_args::prepare(&cfg)?.map.uart.range.base;
+        cfg.firmware = Some(image(uart));
+    }
     let prepared = realm_args::prepare(&cfg)?;
-    let backend = realm_vmm::backend::open(kind, cfg.abi, &cfg.platform).map_err(input)?;
+    let cpu = match args.cpu.as_deref() {
+        Some("a64") => CpuChoice::A64,
+        Some(_) => CpuChoice::Idle,
+        None if payload => CpuChoice::A64,
+        None => CpuChoice::Idle,
+    };
+    let backend = realm_vmm::backend::open(kind, cfg.abi, &cfg.platform, cpu).map_err(input)?;
     let mut bar = Bar::default();
     let mut console = std::io::stdout();
     let report =

@@ -84,6 +84,12 @@ pub struct RealmArgs {
 impl RealmArgs {
     /// The validated configuration.
     pub fn config(&self) -> Result<RealmConfig, CliError> {
+        self.config_with_payload(false)
+    }
+
+    /// The validated configuration; with `payload`, a firmware stand-in (replaced by the caller before the
+    /// images are read) satisfies the need for something to boot.
+    pub fn config_with_payload(&self, payload: bool) -> Result<RealmConfig, CliError> {
         let file = match &self.config {
             Some(path) => ConfigFile::load(path).map_err(config_error)?,
             None => ConfigFile::default(),
@@ -92,7 +98,11 @@ impl RealmArgs {
             kernel: self.kernel.clone(),
             initrd: self.initrd.clone(),
             dtb: self.dtb.clone(),
-            firmware: self.firmware.clone(),
+            firmware: if payload {
+                Some("<payload>".into())
+            } else {
+                self.firmware.clone()
+            },
             cmdline: self.cmdline.clone(),
             mem: self.mem.clone(),
             cpus: self.cpus,

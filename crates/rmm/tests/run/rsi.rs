@@ -324,3 +324,23 @@ fn data_made_empty_by_the_realm_faults_with_an_sea() {
     assert_eq!(w.enter(0).exit_reason, RMI_EXIT_IRQ);
     assert_eq!(w.script(0).record(2).map(|r| r.ctx.pc), Some(0x4_0200));
 }
+
+/// A realm that keeps making calls the RMM answers itself still returns control to the host: after 4096
+/// handled exits in one REC_ENTER the REC exits with RMI_EXIT_IRQ, as a host timer interrupt would end it
+/// (rec::run::MAX_HANDLED_EXITS_PER_ENTRY), and the next entry carries on where it stopped.
+#[test]
+fn a_realm_looping_on_handled_calls_still_exits_to_the_host() {
+    let w = World::realm(1, true);
+    w.script(0)
+        .extend((0..5000).map(|_| Step::smc(RSI_VERSION, &[RSI_ABI_VERSION])));
+    assert_eq!(w.enter(0).exit_reason, RMI_EXIT_IRQ);
+    // 4096 calls answered; the scripted CPU counts a step retired when it runs the next, so the 4096th
+    // still counts as remaining until the next entry.
+    assert_eq!(
+        w.script(0).remaining(),
+        5000 - 4096 + 1,
+        "4096 calls answered in the first entry"
+    );
+    assert_eq!(w.enter(0).exit_reason, RMI_EXIT_IRQ);
+    assert_eq!(w.script(0).remaining(), 0);
+}

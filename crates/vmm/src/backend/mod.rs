@@ -204,16 +204,31 @@ pub trait KvmBackend: fmt::Debug + Send + Sync {
     }
 }
 
-/// Open a backend of `kind` speaking `abi`; a simulated one is the machine `platform` describes.
+/// What executes a simulated realm's RECs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CpuChoice {
+    /// No code runs: `launch` stops after activation.
+    #[default]
+    Idle,
+    /// The `realm-a64` interpreter, with the platform's ID registers cut to what it implements.
+    A64,
+}
+
+/// Open a backend of `kind` speaking `abi`; a simulated one is the machine `platform` describes, its RECs run
+/// by `cpu`.
 pub fn open(
     kind: BackendKind,
     abi: AbiRevision,
     platform: &realm_platform::Platform,
+    cpu: CpuChoice,
 ) -> Result<Box<dyn KvmBackend>, BackendError> {
     match kind {
-        BackendKind::Simulated => Ok(Box::new(simulated::SimulatedBackend::for_platform(
-            abi, platform,
-        ))),
+        BackendKind::Simulated => Ok(Box::new(match cpu {
+            CpuChoice::Idle => simulated::SimulatedBackend::for_platform(abi, platform),
+            CpuChoice::A64 => {
+                simulated::SimulatedBackend::with_cpu(abi, platform, simulated::a64_cpu(platform))
+            }
+        })),
         BackendKind::Kvm => Ok(Box::new(host_kvm::HostKvm::open(Some(abi))?)),
     }
 }

@@ -16,6 +16,33 @@ use super::{
 };
 use crate::config::AbiRevision;
 
+/// The `realm-a64` CPU model for `platform`: its identification, ID registers and counter frequency, cut down
+/// to what the interpreter implements (`CpuConfig::restricted`).
+pub fn a64_cpu(platform: &Platform) -> realm_rmm::cpu::CpuModel {
+    let ids = &platform.cpu;
+    let config = realm_a64::CpuConfig {
+        midr: ids.midr,
+        revidr: ids.revidr,
+        id_aa64pfr0: ids.id_aa64pfr0,
+        id_aa64pfr1: ids.id_aa64pfr1,
+        id_aa64dfr0: ids.id_aa64dfr0,
+        id_aa64isar0: ids.id_aa64isar0,
+        id_aa64isar1: ids.id_aa64isar1,
+        id_aa64mmfr0: ids.id_aa64mmfr0,
+        id_aa64mmfr1: ids.id_aa64mmfr1,
+        id_aa64mmfr2: ids.id_aa64mmfr2,
+        ctr: ids.ctr,
+        dczid: ids.dczid,
+        counter_hz: platform.cntfrq,
+        ..realm_a64::CpuConfig::default()
+    }
+    .restricted();
+    // A run ends after a million instructions as a host timer tick would end it, so the host regains control
+    // of a realm that loops without exiting.
+    let factory = realm_a64::A64CpuFactory::new(config).with_budget(1_000_000);
+    realm_rmm::cpu::CpuModel::new(Arc::new(factory))
+}
+
 /// realm-kvm + realm-rmm.
 #[derive(Debug)]
 pub struct SimulatedBackend {
