@@ -16,7 +16,7 @@ mod tests {
             assert!(out.contains(&format!("realm construction plan (ABI {abi}):")));
             assert!(out.contains("realm_create"));
             assert!(out.contains("rec "));
-            assert!(out.contains("no code to run"));
+            assert!(out.contains("run no code with the idle CPU model"));
             let rim = out.lines().last().unwrap();
             assert_eq!(rim.len(), 64);
             assert!(out.contains(&format!("RIM        {rim}")));

@@ -34,7 +34,7 @@ mod tests {
                 let l = realm(&[&["launch"], &args[..]].concat());
                 assert!(l.status.success(), "{}", text(&l.stderr));
                 let out = text(&l.stdout);
-                assert!(out.contains("no code to run"), "{out}");
+                assert!(out.contains("run no code with the idle CPU model"), "{out}");
                 let rim = text(&m.stdout).lines().last().unwrap().to_owned();
                 assert!(
                     out.contains(&format!("RIM        {rim}")),
@@ -106,5 +106,34 @@ mod tests {
             !text(&o.stdout).contains("Hello"),
             "the idle CPU runs no code"
         );
+    }
+
+    /// A realm that never stops by itself (an Image of zeros: UDF, then an exception loop) is stopped cleanly
+    /// by --timeout; control keeps returning to the host meanwhile (the RMM's handled-exit bound).
+    #[test]
+    fn a_runaway_realm_is_stopped_by_the_timeout() {
+        let dir = std::env::temp_dir().join(format!("realm-cli-runaway-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let k = dir.join("Image");
+        std::fs::write(&k, realm_vmm::image::synthetic_image(65_536, 0)).unwrap();
+        let o = realm(&[
+            "launch",
+            "-k",
+            k.to_str().unwrap(),
+            "-m",
+            "64M",
+            "--cpu",
+            "a64",
+            "--timeout",
+            "0.3",
+        ]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert!(
+            text(&o.stdout).contains("realm stopped: TimedOut"),
+            "{}",
+            text(&o.stdout)
+        );
+        let o = realm(&["launch", "--payload", "hello", "--timeout", "-1"]);
+        assert_eq!(o.status.code(), Some(2));
     }
 }

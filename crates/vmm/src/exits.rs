@@ -93,6 +93,8 @@ pub enum ExitStatus {
     Crash,
     /// `KVM_EXIT_SHUTDOWN` (v12: RMI_ERROR_REALM index 1 on REC_ENTER, a SYSTEM_OFF race).
     Shutdown,
+    /// The launcher's time limit ran out first: the vCPUs were kicked out of `KVM_RUN` and stopped.
+    TimedOut,
 }
 
 impl ExitStatus {
@@ -102,6 +104,7 @@ impl ExitStatus {
             Self::PowerOff | Self::Shutdown => 0,
             Self::Reset => 3,
             Self::Crash => 4,
+            Self::TimedOut => 5,
         }
     }
 }

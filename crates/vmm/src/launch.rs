@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use realm_rmi::psci::{PSCI_CPU_ON_32, PSCI_CPU_ON_64, PSCI_RETURN_DENIED, PSCI_RETURN_SUCCESS};
 use realm_uapi::arm64 as k;
@@ -90,6 +91,19 @@ pub fn launch(
     progress: &mut dyn Progress,
     explain: bool,
 ) -> Result<LaunchReport, LaunchError> {
+    launch_until(backend, prepared, console, progress, explain, None)
+}
+
+/// [`launch`], stopping the realm's vCPUs ([`ExitStatus::TimedOut`]) when it has not stopped by itself within
+/// `timeout` of running.
+pub fn launch_until(
+    backend: &dyn KvmBackend,
+    prepared: &Prepared,
+    console: &mut (dyn Write + Send),
+    progress: &mut dyn Progress,
+    explain: bool,
+    timeout: Option<Duration>,
+) -> Result<LaunchReport, LaunchError> {
     let built = build::realm(backend, prepared, progress).map_err(|source| LaunchError::Build {
         backend: backend.name(),
         source,
@@ -105,7 +119,7 @@ pub fn launch(
         // guest code yet (a later issue); entering would only report an idle REC.
         LaunchOutcome::ActivatedNoCode
     } else {
-        LaunchOutcome::Stopped(run(&built, prepared, console)?)
+        LaunchOutcome::Stopped(run(&built, prepared, console, timeout)?)
     };
     Ok(LaunchReport {
         backend: backend.name(),
@@ -124,11 +138,32 @@ fn run(
     built: &Built<'_>,
     prepared: &Prepared,
     console: &mut (dyn Write + Send),
+    timeout: Option<Duration>,
 ) -> Result<ExitStatus, LaunchError> {
     let uart: Console<'_> = Mutex::new(Uart::new(prepared.map.uart, console));
     let result: Mutex<Option<Result<ExitStatus, LaunchError>>> = Mutex::new(None);
     let stopping = AtomicBool::new(false);
     std::thread::scope(|s| {
+        if let Some(limit) = timeout {
+            let (result, stopping) = (&result, &stopping);
+            s.spawn(move || {
+                let deadline = Instant::now() + limit;
+                while !stopping.load(Ordering::SeqCst) {
+                    if Instant::now() >= deadline {
+                        result
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .get_or_insert(Ok(ExitStatus::TimedOut));
+                        stopping.store(true, Ordering::SeqCst);
+                        for fd in &built.vcpus {
+                            built.backend().kick(*fd);
+                        }
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            });
+        }
         for (id, _) in (0u32..).zip(&built.vcpus) {
             let (uart, result, stopping) = (&uart, &result, &stopping);
             s.spawn(move || {

@@ -28,11 +28,26 @@ pub struct LaunchArgs {
     /// the UART through the unprotected alias, PSCI SYSTEM_OFF).
     #[arg(long, value_parser = ["hello"], conflicts_with_all = ["kernel", "firmware"])]
     payload: Option<String>,
+    /// Stop the realm's vCPUs if it has not stopped by itself after this many seconds of running (status
+    /// TimedOut).
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
 }
 
 /// Run `realm launch`.
 pub fn run(args: &LaunchArgs) -> CliResult {
     let kind: BackendKind = args.backend.parse().map_err(input)?;
+    let timeout = match args.timeout {
+        Some(t) if t.is_finite() && t > 0.0 && t < 1e9 => {
+            Some(std::time::Duration::from_secs_f64(t))
+        }
+        Some(t) => {
+            return Err(input(anyhow::anyhow!(
+                "--timeout {t}: give a positive number of seconds"
+            )));
+        }
+        None => None,
+    };
     let payload = args.payload.is_some();
     let mut cfg = args.realm.config_with_payload(payload)?;
     if payload {
@@ -55,9 +70,15 @@ pub fn run(args: &LaunchArgs) -> CliResult {
     let backend = realm_vmm::backend::open(kind, cfg.abi, &cfg.platform, cpu).map_err(input)?;
     let mut bar = Bar::default();
     let mut console = std::io::stdout();
-    let report =
-        realm_vmm::launch::launch(backend.as_ref(), &prepared, &mut console, &mut bar, false)
-            .map_err(super::launch_error)?;
+    let report = realm_vmm::launch::launch_until(
+        backend.as_ref(),
+        &prepared,
+        &mut console,
+        &mut bar,
+        false,
+        timeout,
+    )
+    .map_err(super::launch_error)?;
     let mut out = std::io::stdout().lock();
     if args.plan {
         realm_args::print_plan(&mut out, &prepared.plan.steps, prepared.plan.abi)
@@ -76,8 +97,8 @@ pub fn print_outcome(
     match report.outcome {
         LaunchOutcome::ActivatedNoCode => writeln!(
             out,
-            "status     realm active; its vCPUs have no code to run on the simulated platform yet \
-             (AArch64 execution is a later issue), so the launch stops here"
+            "status     realm active; its vCPUs run no code with the idle CPU model, so the launch stops \
+             here (--cpu a64 executes it on the realm CPU)"
         )?,
         LaunchOutcome::Stopped(s) => writeln!(out, "status     realm stopped: {s:?}")?,
     }
