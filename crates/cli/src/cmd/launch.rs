@@ -51,14 +51,11 @@ pub fn run(args: &LaunchArgs) -> CliResult {
     let payload = args.payload.is_some();
     let mut cfg = args.realm.config_with_payload(payload)?;
     if payload {
-        // The payload writes to the layout's UART: place a same-sized stand-in first to learn where it is.
-        let image = |uart| realm_vmm::image::ImageSource::Bytes {
+        let uart = realm_vmm::layout::uart(cfg.layout).range.base;
+        cfg.firmware = Some(realm_vmm::image::ImageSource::Bytes {
             name: "<hello payload>".into(),
             data: std::sync::Arc::from(realm_vmm::payload::hello(uart)),
-        };
-        cfg.firmware = Some(image(0));
-        let uart = realm_args::prepare(&cfg)?.map.uart.range.base;
-        cfg.firmware = Some(image(uart));
+        });
     }
     let prepared = realm_args::prepare(&cfg)?;
     let cpu = match args.cpu.as_deref() {

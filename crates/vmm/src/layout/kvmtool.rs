@@ -12,18 +12,21 @@ use super::{
 use crate::config::{ImageKind, Layout, RealmConfig};
 use crate::size::ByteSize;
 
-/// kvmtool's devices: the 8250 UART at 0x0100_0000, the GICv3 distributor below 1 GiB and one 128 KiB
-/// redistributor frame per vCPU below it.
+/// kvmtool's 8250 UART at 0x0100_0000.
+pub(super) const UART: UartInfo = UartInfo {
+    range: IpaRange {
+        base: 0x0100_0000,
+        size: 8,
+    },
+    spi: 0,
+};
+
+/// kvmtool's devices: the [`UART`], the GICv3 distributor below 1 GiB and one 128 KiB redistributor frame per
+/// vCPU below it.
 fn devices(cpus: u32) -> Devices {
     let redist_size = u64::from(cpus) * 0x2_0000;
     Devices {
-        uart: UartInfo {
-            range: IpaRange {
-                base: 0x0100_0000,
-                size: 8,
-            },
-            spi: 0,
-        },
+        uart: UART,
         gic_dist: IpaRange {
             base: 0x3fff_0000,
             size: 0x1_0000,

@@ -191,6 +191,15 @@ pub fn default_ipa_bits(layout: Layout, mem: u64) -> u8 {
     }
 }
 
+/// The layout's UART (the same for any RAM size and vCPU count), so a realm program can be built for it
+/// before placement.
+pub fn uart(layout: Layout) -> UartInfo {
+    match layout {
+        Layout::Kvmtool => kvmtool::UART,
+        Layout::Qemu => qemu::DEVICES.uart,
+    }
+}
+
 /// Place a configuration's images.
 pub fn place(cfg: &RealmConfig, sizes: &ImageSizes) -> Result<MemoryMap, LayoutError> {
     for (kind, len) in [

@@ -13,7 +13,7 @@ use crate::size::{ByteSize, KIB, MIB};
 
 /// QEMU virt's devices: the PL011 window at 0x0900_0000 (SPI 1), the GICv3 distributor at 0x0800_0000 and
 /// the redistributor region at 0x080a_0000.
-const DEVICES: Devices = Devices {
+pub(super) const DEVICES: Devices = Devices {
     uart: UartInfo {
         range: IpaRange {
             base: 0x0900_0000,

@@ -487,3 +487,26 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn the_uart_known_before_placement_is_the_placed_one() {
+    for (layout, cpus, base) in [
+        ("kvmtool", 1, 0x0100_0000),
+        ("kvmtool", 8, 0x0100_0000),
+        ("qemu", 3, 0x0900_0000),
+    ] {
+        let mut c = cfg(layout, "256M");
+        c.cpus = cpus;
+        let image = synthetic_image(4096, 1);
+        let map = place(
+            &c,
+            &ImageSizes {
+                kernel: Some(BootImage::of(&image)),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(uart(c.layout), map.uart, "{layout} with {cpus} vCPUs");
+        assert_eq!(map.uart.range.base, base);
+    }
+}
