@@ -24,6 +24,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod asm;
 pub mod bench;
 mod cache;
 mod config;

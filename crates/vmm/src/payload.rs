@@ -8,6 +8,8 @@
 //! data aborts turned into `KVM_EXIT_MMIO`, a PSCI call turned into `KVM_EXIT_SYSTEM_EVENT`.
 #![forbid(unsafe_code)]
 
+use realm_a64::asm as enc;
+
 /// The message `hello` prints.
 pub const HELLO_MESSAGE: &str = "Hello from a realm!\n";
 
@@ -21,53 +23,12 @@ const BUFFER_OFFSET: usize = 0x1000;
 /// The payload's size: the code page and the buffer page.
 pub const HELLO_SIZE: usize = 2 * 0x1000;
 
-/// A64 encodings (Arm ARM C6.2), 64-bit forms unless noted.
-mod enc {
-    /// `MOVZ Xd, #imm16, LSL #(16 × hw)`.
-    pub const fn movz(rd: u32, imm16: u32, hw: u32) -> u32 {
-        0xD280_0000 | (hw << 21) | (imm16 << 5) | rd
-    }
-    /// `MOVK Xd, #imm16, LSL #(16 × hw)`.
-    pub const fn movk(rd: u32, imm16: u32, hw: u32) -> u32 {
-        0xF280_0000 | (hw << 21) | (imm16 << 5) | rd
-    }
-    /// `MOVZ Wd, #imm16`.
-    pub const fn movz_w(rd: u32, imm16: u32) -> u32 {
-        0x5280_0000 | (imm16 << 5) | rd
-    }
-    /// `ADR Xd, #offset` (offset ≥ 0, < 1 MiB).
-    pub const fn adr(rd: u32, offset: u32) -> u32 {
-        0x1000_0000 | ((offset & 3) << 29) | (((offset >> 2) & 0x7_FFFF) << 5) | rd
-    }
-    /// `LDR Xt, [Xn]`.
-    pub const fn ldr(rt: u32, rn: u32) -> u32 {
-        0xF940_0000 | (rn << 5) | rt
-    }
-    /// `SUB Xd, Xn, #imm12`.
-    pub const fn sub_imm(rd: u32, rn: u32, imm12: u32) -> u32 {
-        0xD100_0000 | (imm12 << 10) | (rn << 5) | rd
-    }
-    /// `LSLV Xd, Xn, Xm`.
-    pub const fn lslv(rd: u32, rn: u32, rm: u32) -> u32 {
-        0x9AC0_2000 | (rm << 16) | (rn << 5) | rd
-    }
-    /// `ORR Xd, Xn, Xm`.
-    pub const fn orr(rd: u32, rn: u32, rm: u32) -> u32 {
-        0xAA00_0000 | (rm << 16) | (rn << 5) | rd
-    }
-    /// `STRB Wt, [Xn]`.
-    pub const fn strb(rt: u32, rn: u32) -> u32 {
-        0x3900_0000 | (rn << 5) | rt
-    }
-    /// `SMC #0`.
-    pub const SMC0: u32 = 0xD400_0003;
-    /// `B .`.
-    pub const B_SELF: u32 = 0x1400_0000;
-}
-
 /// Load the 32-bit function id `fid` into X0.
 fn fid(fid: u32) -> [u32; 2] {
-    [enc::movz(0, fid & 0xFFFF, 0), enc::movk(0, fid >> 16, 1)]
+    [
+        enc::movz_x(0, fid & 0xFFFF, 0),
+        enc::movk_x(0, fid >> 16, 16),
+    ]
 }
 
 /// The `hello` payload for a platform whose UART's transmit register is at IPA `uart_base` (below 4 GiB,
@@ -83,12 +44,12 @@ pub fn hello(uart_base: u64) -> Vec<u8> {
         1,
         u32::try_from(BUFFER_OFFSET).unwrap_or(0) - here,
     ));
-    w.push(enc::ldr(2, 1)); // ipa_width
-    w.push(enc::sub_imm(2, 2, 1));
-    w.push(enc::movz(3, 1, 0));
-    w.push(enc::lslv(3, 3, 2)); // the unprotected-alias bit
-    w.push(enc::movz(4, uart_hi, 1));
-    w.push(enc::orr(1, 3, 4)); // the UART through the alias
+    w.push(enc::ldr_x(2, 1)); // ipa_width
+    w.push(enc::sub_x(2, 2, 1));
+    w.push(enc::movz_x(3, 1, 0));
+    w.push(enc::lslv_x(3, 3, 2)); // the unprotected-alias bit
+    w.push(enc::movz_x(4, uart_hi, 16));
+    w.push(enc::orr_x(1, 3, 4)); // the UART through the alias
     for b in HELLO_MESSAGE.bytes() {
         w.push(enc::movz_w(5, u32::from(b)));
         w.push(enc::strb(5, 1));
@@ -108,20 +69,20 @@ mod tests {
     #[test]
     fn encodings_match_the_assembler() {
         // Values as GNU as 2.40 (aarch64) encodes them.
-        assert_eq!(enc::movz(0, 0x196, 0), 0xD280_32C0, "movz x0, #0x196");
+        assert_eq!(enc::movz_x(0, 0x196, 0), 0xD280_32C0, "movz x0, #0x196");
         assert_eq!(
-            enc::movk(0, 0xC400, 1),
+            enc::movk_x(0, 0xC400, 16),
             0xF2B8_8000,
             "movk x0, #0xc400, lsl #16"
         );
         assert_eq!(enc::movz_w(5, 0x48), 0x5280_0905, "mov w5, #0x48");
         assert_eq!(enc::adr(1, 0x1000), 0x1000_8001, "adr x1, .+0x1000");
-        assert_eq!(enc::ldr(2, 1), 0xF940_0022, "ldr x2, [x1]");
-        assert_eq!(enc::sub_imm(2, 2, 1), 0xD100_0442, "sub x2, x2, #1");
-        assert_eq!(enc::lslv(3, 3, 2), 0x9AC2_2063, "lsl x3, x3, x2");
-        assert_eq!(enc::orr(1, 3, 4), 0xAA04_0061, "orr x1, x3, x4");
+        assert_eq!(enc::ldr_x(2, 1), 0xF940_0022, "ldr x2, [x1]");
+        assert_eq!(enc::sub_x(2, 2, 1), 0xD100_0442, "sub x2, x2, #1");
+        assert_eq!(enc::lslv_x(3, 3, 2), 0x9AC2_2063, "lsl x3, x3, x2");
+        assert_eq!(enc::orr_x(1, 3, 4), 0xAA04_0061, "orr x1, x3, x4");
         assert_eq!(enc::strb(5, 1), 0x3900_0025, "strb w5, [x1]");
-        assert_eq!(enc::movz(4, 0x100, 1), 0xD2A0_2004, "mov x4, #0x1000000");
+        assert_eq!(enc::movz_x(4, 0x100, 16), 0xD2A0_2004, "mov x4, #0x1000000");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use realm_cpu::{RealmCpu, RealmExit, RealmMemory, RecContext, Stage2Fault};
 
+use crate::asm as enc;
 use crate::{A64Cpu, CpuConfig};
 
 /// Where the workload's RAM starts (identity-mapped by a 1 GiB block).
@@ -264,70 +265,6 @@ impl RealmMemory for BenchMemory {
                 .fold(0, |acc, byte| (acc << 8) | u64::from(*byte)),
         })
     }
-}
-
-/// A64 encoders for the workload (Arm ARM C6.2 field layouts); W forms unless named `x`.
-mod enc {
-    pub(super) const fn extr_w(rd: u32, rn: u32, rm: u32, lsb: u32) -> u32 {
-        0x1380_0000 | (rm << 16) | (lsb << 10) | (rn << 5) | rd
-    }
-    /// EOR (shifted register): `shift` 1 LSR, 3 ROR.
-    pub(super) const fn eor_w(rd: u32, rn: u32, rm: u32, shift: u32, amount: u32) -> u32 {
-        0x4A00_0000 | (shift << 22) | (rm << 16) | (amount << 10) | (rn << 5) | rd
-    }
-    pub(super) const fn and_w(rd: u32, rn: u32, rm: u32) -> u32 {
-        0x0A00_0000 | (rm << 16) | (rn << 5) | rd
-    }
-    pub(super) const fn bic_w(rd: u32, rn: u32, rm: u32) -> u32 {
-        0x0A20_0000 | (rm << 16) | (rn << 5) | rd
-    }
-    pub(super) const fn mov_w(rd: u32, rm: u32) -> u32 {
-        0x2A00_03E0 | (rm << 16) | rd
-    }
-    pub(super) const fn add_w(rd: u32, rn: u32, rm: u32) -> u32 {
-        0x0B00_0000 | (rm << 16) | (rn << 5) | rd
-    }
-    /// LDR Wt, [Xn, Xm, LSL #2].
-    pub(super) const fn ldr_w_idx(rt: u32, rn: u32, rm: u32) -> u32 {
-        0xB860_7800 | (rm << 16) | (rn << 5) | rt
-    }
-    /// STR Wt, [Xn, Xm, LSL #2].
-    pub(super) const fn str_w_idx(rt: u32, rn: u32, rm: u32) -> u32 {
-        0xB820_7800 | (rm << 16) | (rn << 5) | rt
-    }
-    pub(super) const fn ldr_w(rt: u32, rn: u32, off: u32) -> u32 {
-        0xB940_0000 | ((off / 4) << 10) | (rn << 5) | rt
-    }
-    pub(super) const fn str_w(rt: u32, rn: u32, off: u32) -> u32 {
-        0xB900_0000 | ((off / 4) << 10) | (rn << 5) | rt
-    }
-    pub(super) const fn sub_x(rd: u32, rn: u32, imm: u32) -> u32 {
-        0xD100_0000 | (imm << 10) | (rn << 5) | rd
-    }
-    pub(super) const fn add_x(rd: u32, rn: u32, imm: u32) -> u32 {
-        0x9100_0000 | (imm << 10) | (rn << 5) | rd
-    }
-    pub(super) const fn subs_x(rd: u32, rn: u32, imm: u32) -> u32 {
-        0xF100_0000 | (imm << 10) | (rn << 5) | rd
-    }
-    pub(super) const fn movz_x(rd: u32, imm: u32, shift: u32) -> u32 {
-        0xD280_0000 | ((shift / 16) << 21) | (imm << 5) | rd
-    }
-    pub(super) const fn movk_x(rd: u32, imm: u32, shift: u32) -> u32 {
-        0xF280_0000 | ((shift / 16) << 21) | (imm << 5) | rd
-    }
-    pub(super) const fn msr(reg: u32, rt: u32) -> u32 {
-        0xD500_0000 | (reg << 5) | rt
-    }
-    pub(super) const fn sysreg(op0: u32, op1: u32, crn: u32, crm: u32, op2: u32) -> u32 {
-        (op0 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2
-    }
-    /// B.NE to `words` instructions away (negative: backwards).
-    pub(super) const fn b_ne(words: i32) -> u32 {
-        0x5400_0001 | ((words.cast_unsigned() & 0x7FFFF) << 5)
-    }
-    pub(super) const ISB: u32 = 0xD503_3FDF;
-    pub(super) const SMC0: u32 = 0xD400_0003;
 }
 
 /// Xd = `value` (MOVZ + MOVKs of its 16-bit parts).
