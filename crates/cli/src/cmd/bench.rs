@@ -145,32 +145,28 @@ fn qemu_seconds(blocks: u32) -> Option<Result<f64, String>> {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).ok()?;
     }
+    let result = time_qemu(&path, want);
+    let _ = std::fs::remove_file(&path);
+    result
+}
+
+/// The best of three runs of `qemu-aarch64 elf`, each checked to exit with `want`.
+fn time_qemu(elf: &std::path::Path, want: u8) -> Option<Result<f64, String>> {
     let mut best = f64::INFINITY;
     for _ in 0..3 {
         let start = std::time::Instant::now();
-        let status = match std::process::Command::new("qemu-aarch64")
-            .arg(&path)
-            .status()
-        {
+        let status = match std::process::Command::new("qemu-aarch64").arg(elf).status() {
             Ok(s) => s,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let _ = std::fs::remove_file(&path);
-                return None;
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&path);
-                return Some(Err(format!("qemu-aarch64 failed to start: {e}")));
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => return Some(Err(format!("qemu-aarch64 failed to start: {e}"))),
         };
         let secs = start.elapsed().as_secs_f64();
         if status.code() != Some(i32::from(want)) {
-            let _ = std::fs::remove_file(&path);
             return Some(Err(format!(
                 "qemu-aarch64 exited with {status}, not {want}: its result is not comparable"
             )));
         }
         best = best.min(secs);
     }
-    let _ = std::fs::remove_file(&path);
     Some(Ok(best))
 }
