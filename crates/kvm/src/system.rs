@@ -93,6 +93,12 @@ fn realm_ext_allowed(shared: &Shared, ext: u32) -> bool {
     }
 }
 
+/// Whether vCPUs of a (realm) VM may have SVE: `system_supports_sve()`, and for a realm also FEATURES.SVE_EN
+/// (v12 41/46).
+pub(crate) fn sve_offered(shared: &Shared, realm: bool) -> bool {
+    shared.cfg.sve_max_vl > 0 && (!realm || sve_en(shared))
+}
+
 /// `RMI_FEATURE_REGISTER_0_SVE_EN` of the probed RMM (false without one).
 fn sve_en(shared: &Shared) -> bool {
     shared
@@ -147,9 +153,7 @@ pub(crate) fn check_extension(shared: &Shared, vm: Option<VmView>, ext: u64) -> 
             i64::from(vm.map_or(shared.cfg.host_ipa_limit, |v| v.ia_limit))
         }
         // system_supports_sve(); a realm also needs FEATURES.SVE_EN.
-        (KVM_CAP_ARM_SVE, _) => {
-            i64::from(shared.cfg.sve_max_vl > 0 && (!realm_vm || sve_en(shared)))
-        }
+        (KVM_CAP_ARM_SVE, _) => i64::from(sve_offered(shared, realm_vm)),
         (KVM_CAP_ARM_RME, AbiRevision::V10) | (KVM_CAP_ARM_RMI, AbiRevision::V12) => {
             i64::from(rmi_up)
         }

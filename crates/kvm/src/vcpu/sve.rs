@@ -21,12 +21,7 @@ pub(crate) const VLS_BYTES: usize = 64;
 /// Whether the host offers SVE to `vm`'s vCPUs (`system_supports_sve()`; for a realm also the RMM's
 /// `FEATURES.SVE_EN`, v12 41/46).
 pub(crate) fn supported(vm: &Vm) -> bool {
-    vm.shared.cfg.sve_max_vl > 0
-        && (!vm.is_realm
-            || vm
-                .shared
-                .rmm_feat_reg0
-                .is_some_and(|r| feat::SVE_EN.get(r) != 0))
+    crate::system::sve_offered(&vm.shared, vm.is_realm)
 }
 
 /// `kvm_sve_max_vl` for `vm`: the host's, limited for a realm to the RMM's `FEATURES.SVE_VL`
