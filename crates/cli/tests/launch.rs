@@ -108,6 +108,23 @@ mod tests {
         );
     }
 
+    /// `--list-payloads` prints the payload registry (name and description); an unknown name is bad input
+    /// naming the payloads that exist.
+    #[test]
+    fn the_payloads_are_listed_and_unknown_names_refused() {
+        let o = realm(&["launch", "--list-payloads"]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let out = text(&o.stdout);
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("hello  RSI_REALM_CONFIG")),
+            "the hello line is missing: {out}"
+        );
+        let o = realm(&["launch", "--payload", "nope"]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+        assert!(text(&o.stderr).contains("hello"), "{}", text(&o.stderr));
+    }
+
     /// A realm that never stops by itself (an Image of zeros: UDF, then an exception loop) is stopped cleanly
     /// by --timeout; control keeps returning to the host meanwhile (the RMM's handled-exit bound).
     #[test]
