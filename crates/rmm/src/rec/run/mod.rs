@@ -5,6 +5,7 @@ pub(crate) mod entry;
 pub(crate) mod exit;
 mod inject;
 mod smc;
+mod sysreg;
 #[cfg(test)]
 mod tests;
 
