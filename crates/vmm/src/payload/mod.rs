@@ -7,9 +7,15 @@
 //! DEN0137 1.0-rel0 A2.3.x), and is built for the [`Target`] it runs on (where the UART is, how many vCPUs).
 #![forbid(unsafe_code)]
 
+mod asm;
 pub mod hello;
+pub mod rsi_tour;
+mod runtime;
+pub mod smp;
 
 pub use hello::{HELLO_MESSAGE, HELLO_SIZE, hello};
+pub use rsi_tour::rsi_tour;
+pub use smp::smp;
 
 /// What a payload is built for: the platform facts a realm program cannot discover by itself without a device
 /// tree parser.
@@ -44,11 +50,23 @@ pub struct Payload {
 }
 
 /// Every built-in payload, in the order `--list-payloads` shows them.
-pub const PAYLOADS: &[Payload] = &[Payload {
-    name: "hello",
-    description: "RSI_REALM_CONFIG, a line on the UART through the unprotected alias, PSCI SYSTEM_OFF",
-    build: hello::build,
-}];
+pub const PAYLOADS: &[Payload] = &[
+    Payload {
+        name: "hello",
+        description: "RSI_REALM_CONFIG, a line on the UART through the unprotected alias, PSCI SYSTEM_OFF",
+        build: hello::build,
+    },
+    Payload {
+        name: "rsi-tour",
+        description: "every RSI call about the realm itself, each result printed (the RIM from inside)",
+        build: rsi_tour,
+    },
+    Payload {
+        name: "smp",
+        description: "vCPU 0 powers the others on (PSCI CPU_ON); each prints its MPIDR, CPU_OFF; the last SYSTEM_OFF",
+        build: smp,
+    },
+];
 
 /// The payload called `name`.
 pub fn find(name: &str) -> Option<&'static Payload> {
