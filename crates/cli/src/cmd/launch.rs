@@ -127,6 +127,9 @@ pub fn print_outcome(
         )?,
         LaunchOutcome::Stopped(s) => writeln!(out, "status     realm stopped: {s:?}")?,
     }
+    if let Some(run) = &report.run {
+        writeln!(out, "run        {}", run.line())?;
+    }
     if let Some(m) = &report.measured {
         writeln!(
             out,

@@ -19,6 +19,8 @@ pub(crate) mod cond {
 
 /// `RET` (to X30).
 pub(crate) const RET: u32 = 0xD65F_03C0;
+/// `WFE`.
+pub(crate) const WFE: u32 = 0xD503_205F;
 
 /// `LDRB Wt, [Xn, #off]`.
 pub(crate) const fn ldrb_off(rt: u32, rn: u32, off: u32) -> u32 {
@@ -246,6 +248,7 @@ mod tests {
         // Values as GNU as 2.40 (aarch64) encodes them.
         let cases = [
             (RET, 0xD65F_03C0, "ret"),
+            (WFE, 0xD503_205F, "wfe"),
             (ldrb_off(2, 1, 0), 0x3940_0022, "ldrb w2, [x1]"),
             (ldrb_off(2, 1, 7), 0x3940_1C22, "ldrb w2, [x1, #7]"),
             (ldr_x_off(3, 4, 16), 0xF940_0883, "ldr x3, [x4, #16]"),

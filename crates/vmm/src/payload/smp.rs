@@ -34,10 +34,13 @@ pub fn mpidr_of(index: u32) -> u64 {
     u64::from(index & 0xF) | (u64::from(index >> 4) << 8)
 }
 
-/// Take the spinlock at X1 (clobbers X2, X3).
+/// Take the spinlock at X1 (clobbers X2, X3), waiting in WFE while it is held (an untrapped WFE gives the
+/// host its thread back: with hundreds of vCPUs on a few host CPUs, the holder gets to run).
 fn lock(p: &mut Program) {
     p.label("lock.spin");
-    p.emit(enc::ldaxr_x(2, 1)).cbnz_x(2, "lock.spin");
+    p.emit(enc::ldaxr_x(2, 1)).cbz_x(2, "lock.try");
+    p.emit(enc::WFE).b("lock.spin");
+    p.label("lock.try");
     p.emit_all(&[enc::movz_x(2, 1, 0), enc::stxr_x(3, 2, 1)]);
     p.cbnz_x(3, "lock.spin");
 }
