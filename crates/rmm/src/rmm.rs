@@ -35,6 +35,8 @@ pub struct Rmm {
     /// calls): a pool of the RMM's own, so waiting for it with the state lock held never runs unrelated
     /// work (which might call the RMM) on this thread, as work-stealing on the global rayon pool could.
     hash_pool: OnceLock<Option<rayon::ThreadPool>>,
+    /// What running RECs' CPU models may have cached, and when it went stale.
+    pub(crate) mem_generation: crate::rec::view::MemGeneration,
 }
 
 /// Everything the RMM tracks, behind the state lock.
@@ -70,6 +72,7 @@ impl Rmm {
             platform,
             state: Mutex::default(),
             hash_pool: OnceLock::new(),
+            mem_generation: crate::rec::view::MemGeneration::default(),
         }
     }
 

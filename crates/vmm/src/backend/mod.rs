@@ -202,6 +202,11 @@ pub trait KvmBackend: fmt::Debug + Send + Sync {
     fn runs_guest_code(&self) -> bool {
         true
     }
+    /// Instructions the realm's CPUs have retired so far, when the backend can count them (the simulated
+    /// platform's realm-a64 CPUs).
+    fn instructions_retired(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// What executes a simulated realm's RECs.
@@ -225,9 +230,7 @@ pub fn open(
     match kind {
         BackendKind::Simulated => Ok(Box::new(match cpu {
             CpuChoice::Idle => simulated::SimulatedBackend::for_platform(abi, platform),
-            CpuChoice::A64 => {
-                simulated::SimulatedBackend::with_cpu(abi, platform, simulated::a64_cpu(platform))
-            }
+            CpuChoice::A64 => simulated::SimulatedBackend::with_a64(abi, platform),
         })),
         BackendKind::Kvm => Ok(Box::new(host_kvm::HostKvm::open(Some(abi))?)),
     }

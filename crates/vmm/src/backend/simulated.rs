@@ -19,6 +19,14 @@ use crate::config::AbiRevision;
 /// The `realm-a64` CPU model for `platform`: its identification, ID registers and counter frequency, cut down
 /// to what the interpreter implements (`CpuConfig::restricted`).
 pub fn a64_cpu(platform: &Platform) -> realm_rmm::cpu::CpuModel {
+    a64_cpu_counted(platform, crate::run_stats::InstructionCounter::default())
+}
+
+/// [`a64_cpu`], its CPUs adding the instructions they retire to `counter`.
+pub fn a64_cpu_counted(
+    platform: &Platform,
+    counter: crate::run_stats::InstructionCounter,
+) -> realm_rmm::cpu::CpuModel {
     let ids = &platform.cpu;
     let config = realm_a64::CpuConfig {
         midr: ids.midr,
@@ -39,7 +47,7 @@ pub fn a64_cpu(platform: &Platform) -> realm_rmm::cpu::CpuModel {
     .restricted();
     // A run ends after a million instructions as a host timer tick would end it, so the host regains control
     // of a realm that loops without exiting.
-    let factory = realm_a64::A64CpuFactory::new(config).with_budget(1_000_000);
+    let factory = crate::run_stats::CountingA64Factory::new(config, 1_000_000, counter);
     realm_rmm::cpu::CpuModel::new(Arc::new(factory))
 }
 
@@ -50,6 +58,7 @@ pub struct SimulatedBackend {
     platform: Platform,
     rmm: Arc<Rmm>,
     kernel: Kernel,
+    instructions: Option<crate::run_stats::InstructionCounter>,
 }
 
 impl SimulatedBackend {
@@ -74,6 +83,17 @@ impl SimulatedBackend {
         Self::build(abi, platform, rmm_view)
     }
 
+    /// A fresh `platform` whose RECs run on realm-a64 ([`a64_cpu`]), counting the instructions they retire
+    /// ([`KvmBackend::instructions_retired`]).
+    pub fn with_a64(abi: AbiRevision, platform: &Platform) -> Self {
+        let counter = crate::run_stats::InstructionCounter::default();
+        let cpu = a64_cpu_counted(platform, counter.clone());
+        Self {
+            instructions: Some(counter),
+            ..Self::with_cpu(abi, platform, cpu)
+        }
+    }
+
     fn build(abi: AbiRevision, platform: &Platform, rmm_view: PlatformConfig) -> Self {
         let rmm = Arc::new(Rmm::new(rmm_view));
         let kernel = Kernel::new(
@@ -86,6 +106,7 @@ impl SimulatedBackend {
             platform: platform.clone(),
             rmm,
             kernel,
+            instructions: None,
         }
     }
 
@@ -173,6 +194,12 @@ impl KvmBackend for SimulatedBackend {
 
     fn kick(&self, vcpu_fd: Fd) {
         let _ = self.kernel.kick(vcpu_fd);
+    }
+
+    fn instructions_retired(&self) -> Option<u64> {
+        self.instructions
+            .as_ref()
+            .map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
 }
 
