@@ -122,7 +122,11 @@ impl Drop for GmemFile {
     /// every bound slot `kvm_mmu_unmap_gfn_range` with the private filter → v12 `kvm_realm_unmap_range(...,
     /// unmap_private = true)`; then the bindings are cut and the pages freed.
     fn drop(&mut self) {
-        let bindings: Vec<u16> = lock(&self.gmem.inner).bindings.keys().copied().collect();
+        let bindings: Vec<u16> = if self.vm.shared.powered_off() {
+            Vec::new() // nothing to invalidate on a machine being switched off
+        } else {
+            lock(&self.gmem.inner).bindings.keys().copied().collect()
+        };
         {
             let mut inner = self.vm.lock();
             for id in bindings {
