@@ -91,8 +91,13 @@ impl Gmem {
 
     /// Free every page; pages still delegated to the realm are leaked, as Linux leaks a folio whose
     /// granule could not be undelegated.
+    /// On a machine being switched off ([`crate::Kernel::power_off`]) the pages are dropped with the
+    /// allocator, not handed back one by one.
     fn truncate(&self) {
         let pages = std::mem::take(&mut lock(&self.inner).pages);
+        if self.shared.powered_off() {
+            return;
+        }
         let delegated = lock(&self.shared.delegated);
         for p in pages.values() {
             if delegated.contains(&p.pa) {
