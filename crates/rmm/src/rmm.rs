@@ -68,7 +68,7 @@ impl Rmm {
     /// A fresh RMM: every DRAM granule Non-secure and zero.
     pub fn new(platform: PlatformConfig) -> Self {
         Self {
-            mem: PhysMem::new(&platform.dram),
+            mem: PhysMem::new(&platform.dram, platform.data_contents),
             platform,
             state: Mutex::default(),
             hash_pool: OnceLock::new(),
@@ -161,6 +161,10 @@ impl HostMemory for Rmm {
 
     fn write(&self, pa: u64, data: &[u8]) -> Result<(), HostAccessFault> {
         self.mem.host_write(pa, data)
+    }
+
+    fn map_page(&self, pa: u64, page: &crate::host::PinnedPage) -> Result<(), HostAccessFault> {
+        self.mem.host_map_page(pa, page)
     }
 }
 

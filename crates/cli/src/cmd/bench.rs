@@ -1,5 +1,6 @@
 //! `realm bench`: how fast `measure` is, as ratios to limits measured in the same run (see
-//! `realm_vmm::bench`; a few seconds and about 4 GiB of memory), and `realm bench cpu`: the realm CPU's
+//! `realm_vmm::bench`: payload files of about 1.1 GiB in the temporary directory, `realm measure` run as a
+//! child process for its own wall time and peak RSS), and `realm bench cpu`: the realm CPU's
 //! instruction rate on a fixed A64 workload (SHA-256 compression in A64 base instructions, MMU on; see
 //! `realm_a64::bench`), as a ratio to the 150 MIPS target.
 //!
@@ -29,7 +30,14 @@ pub fn run(args: &BenchArgs) -> CliResult {
         return cpu(args.json);
     }
     let platform = args.platform.resolve()?;
-    let figures = realm_vmm::bench::run(&platform).map_err(runtime)?;
+    // `measure` runs as a child `realm measure` (its own wall time and peak RSS), unless the platform has
+    // overrides a child given only `--platform NAME` would not see.
+    let named = realm_platform::Platform::by_name(&platform.name).as_ref() == Some(&platform);
+    let runner = match std::env::current_exe() {
+        Ok(exe) if named => realm_vmm::bench::MeasureRunner::Child(exe),
+        _ => realm_vmm::bench::MeasureRunner::InProcess,
+    };
+    let figures = realm_vmm::bench::run(&platform, &runner).map_err(runtime)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         let text = serde_json::to_string_pretty(&figures).map_err(runtime)?;

@@ -183,6 +183,17 @@ pub trait KvmBackend: fmt::Debug + Send + Sync {
     fn map_memory(&self, size: u64) -> Result<UserMemory, BackendError>;
     /// Unmap memory from [`KvmBackend::map_memory`] (simulated: unregister it).
     fn unmap_memory(&self, mem: &UserMemory);
+    /// Place `image` in `mem` at `off` (page aligned) by mapping it there read-only
+    /// (`mmap(MAP_FIXED | MAP_PRIVATE)` of its file) instead of copying it, so populate reads it in place.
+    /// Only a backend building a realm to measure it, never to run it, does (`Ok(false)`: copy the image).
+    fn map_image(
+        &self,
+        _mem: &UserMemory,
+        _off: usize,
+        _image: &crate::image::ImageData,
+    ) -> Result<bool, BackendError> {
+        Ok(false)
+    }
     /// The vCPU's `struct kvm_run`.
     fn run_area(&self, vcpu_fd: Fd) -> Result<Box<dyn RunArea>, BackendError>;
     /// Measurement read-back, when the backend can.

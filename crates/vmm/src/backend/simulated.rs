@@ -59,6 +59,8 @@ pub struct SimulatedBackend {
     rmm: Arc<Rmm>,
     kernel: Kernel,
     instructions: Option<crate::run_stats::InstructionCounter>,
+    /// Built by [`SimulatedBackend::measuring`]: realms are built to be measured, never run.
+    measure_only: bool,
 }
 
 impl SimulatedBackend {
@@ -71,6 +73,22 @@ impl SimulatedBackend {
     /// default CPU model runs no code.
     pub fn for_platform(abi: AbiRevision, platform: &Platform) -> Self {
         Self::build(abi, platform, PlatformConfig::from_platform(platform))
+    }
+
+    /// A fresh machine described by `platform` that builds realms only to measure them (`measure`): its RMM
+    /// keeps no DATA contents ([`realm_rmm::DataContents::NotKept`]: RMI_DATA_CREATE hashes the source page
+    /// where it is), and images are mapped into guest memory rather than copied
+    /// ([`KvmBackend::map_image`]), so no byte of a payload is copied. Statuses, RIMs and logs are those of
+    /// [`SimulatedBackend::for_platform`]; a realm built here cannot run (RMI_REC_ENTER is refused).
+    pub fn measuring(abi: AbiRevision, platform: &Platform) -> Self {
+        let rmm_view = PlatformConfig {
+            data_contents: realm_rmm::DataContents::NotKept,
+            ..PlatformConfig::from_platform(platform)
+        };
+        Self {
+            measure_only: true,
+            ..Self::build(abi, platform, rmm_view)
+        }
     }
 
     /// A fresh `platform` whose RECs run on `cpu` (e.g. realm-rmm's scripted CPUs): when the model executes
@@ -107,6 +125,7 @@ impl SimulatedBackend {
             rmm,
             kernel,
             instructions: None,
+            measure_only: false,
         }
     }
 
@@ -118,6 +137,12 @@ impl SimulatedBackend {
     /// The kernel.
     pub fn kernel(&self) -> &Kernel {
         &self.kernel
+    }
+
+    /// Switch the machine off before dropping what was built on it, so its realms are freed without
+    /// being torn down through RMI a page at a time ([`Kernel::power_off`]); nothing can run afterwards.
+    pub fn power_off(&self) {
+        self.kernel.power_off();
     }
 }
 
@@ -170,6 +195,26 @@ impl KvmBackend for SimulatedBackend {
 
     fn unmap_memory(&self, mem: &UserMemory) {
         self.kernel.user_memory().unregister(mem.hva);
+    }
+
+    fn map_image(
+        &self,
+        mem: &UserMemory,
+        off: usize,
+        image: &crate::image::ImageData,
+    ) -> Result<bool, BackendError> {
+        if !self.measure_only || !off.is_multiple_of(4096) || image.is_empty() {
+            return Ok(false);
+        }
+        let hva = mem.hva + off as u64;
+        self.kernel
+            .user_memory()
+            .map_pages(hva, image.page_source())
+            .map_err(|e| BackendError::Mmap {
+                size: image.len() as u64,
+                source: std::io::Error::from_raw_os_error(e.0),
+            })?;
+        Ok(true)
     }
 
     fn run_area(&self, vcpu_fd: Fd) -> Result<Box<dyn RunArea>, BackendError> {
