@@ -1,7 +1,7 @@
 //! The CPU: its own state beyond the REC context, the fetch path, and the run loop behind
 //! [`realm_cpu::RealmCpu`].
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use realm_cpu::{
@@ -9,11 +9,12 @@ use realm_cpu::{
     RunControl,
 };
 
-use crate::cache::CodeCache;
+use crate::cache::{CodeCache, DecodedPage, PAGE_INSNS};
 use crate::config::CpuConfig;
-use crate::decode::{Insn, decode};
+use crate::decode::decode;
 use crate::exception::{self, Exception, PSTATE_IL, Syndrome, ec, fsc};
 use crate::exec::Exec;
+use crate::exec::op::{Flow, Op};
 use crate::memory::SCTLR_M;
 use crate::mmu::{AccessKind, Mmu};
 use crate::translate::MicroTlb;
@@ -143,14 +144,14 @@ impl Core {
         self.translation_changed();
     }
 
-    /// The decoded instruction at `pc` (the slow path: translate, look the page up, maybe decode it).
+    /// The decoded code at `pc` (the slow path: translate, look the page up, maybe decode it).
     #[inline(never)]
     fn fetch(
         &mut self,
         ctx: &RecContext,
         mem: &mut dyn RealmMemory,
         pc: u64,
-    ) -> Result<Insn, Exception> {
+    ) -> Result<Fetched, Exception> {
         let el = ctx.el();
         if pc & 3 != 0 {
             return Err(Exception::El1(Syndrome {
@@ -175,13 +176,16 @@ impl Core {
                     epoch: self.cache.epoch,
                     slot,
                 };
-                Ok(self.cache.insn(slot, pc))
+                match self.cache.page(slot) {
+                    Some(page) => Ok(Fetched::Page(slot, Arc::clone(page))),
+                    None => Ok(Fetched::Word(Op::undefined())),
+                }
             }
             Ok(None) => {
                 let mut word = [0u8; 4];
                 mem.fetch(ipa, &mut word)
                     .map_err(|fault| Self::fetch_abort(ipa, pc, fault))?;
-                Ok(decode(u32::from_le_bytes(word)))
+                Ok(Fetched::Word(Op::new(decode(u32::from_le_bytes(word)))))
             }
             Err(fault) => Err(Self::fetch_abort(ipa, pc, fault)),
         }
@@ -246,10 +250,17 @@ impl Core {
                 mem,
                 pc: 0,
                 next_pc: 0,
+                fault: None,
             };
-            for _ in 0..chunk {
-                if let Err(exit) = exec.step() {
-                    return exit;
+            let mut done = 0;
+            let mut held = HeldPage::default();
+            while done < chunk {
+                // A block boundary: the PC, PSTATE, the translation and the decoded code are looked at
+                // again here, after every taken branch, exception, and instruction that may change them
+                // (MSR DAIFClr among them), so this is where a pending interrupt is to be taken.
+                match exec.run_block(&mut held, chunk - done) {
+                    Ok(n) => done += n,
+                    Err(exit) => return exit,
                 }
             }
             left -= chunk;
@@ -330,38 +341,111 @@ impl RealmCpuFactory for A64CpuFactory {
     }
 }
 
-/// The per-instruction loop lives on [`Exec`], built once per chunk of instructions.
+/// What the fetch path found at a PC: a decoded page, or (for a page only partly mapped) the one
+/// instruction.
+enum Fetched {
+    /// The page in cache slot `.0`.
+    Page(usize, Arc<DecodedPage>),
+    Word(Op),
+}
+
+/// The decoded page the run loop ran last, kept (with the cache slot and epoch it came from) so that the
+/// blocks of a loop need not take another reference to it.
+#[derive(Default)]
+struct HeldPage {
+    slot: usize,
+    epoch: u64,
+    page: Option<Arc<DecodedPage>>,
+}
+
+/// The run loop's inner part lives on [`Exec`], built once per chunk of instructions.
 impl Exec<'_> {
-    /// Execute one instruction; `Err` ends the run with that exit.
+    /// Run one block: instructions from `ctx.pc` on, in one decoded page, until a taken branch, an
+    /// exception, an instruction that ends the block ([`Flow::End`]), the end of the page, or `limit` (≥ 1)
+    /// steps. Returns the steps made (an exception taken counts as one, as in [`A64Cpu::retired`]);
+    /// `Err` ends the run with that exit.
     #[inline(always)]
-    fn step(&mut self) -> Result<(), RealmExit> {
+    fn run_block(&mut self, held: &mut HeldPage, limit: u64) -> Result<u64, RealmExit> {
         let pc = self.ctx.pc;
-        // Fast path: the PC is in the page fetched last (same EL, nothing dropped since), so the decoded
-        // instruction is read straight out of the cache.
+        // Fast path: the PC is in the page fetched last (same EL, nothing dropped since).
         let tag = self.core.fetch;
-        let insn =
-            if tag.key == fetch_key(pc, self.ctx.pstate) && tag.epoch == self.core.cache.epoch {
-                self.core.cache.insn(tag.slot, pc)
-            } else {
-                // PSTATE.IL is only set by an illegal exception return, which also invalidates the tag.
-                if self.ctx.pstate & PSTATE_IL != 0 {
-                    let e = Exception::sync(ec::ILLEGAL_STATE, 0);
-                    return self.core.raise(self.ctx, self.mem, e, pc);
-                }
-                match self.core.fetch(self.ctx, self.mem, pc) {
-                    Ok(insn) => insn,
-                    Err(e) => return self.core.raise(self.ctx, self.mem, e, pc),
-                }
-            };
-        self.pc = pc;
-        self.next_pc = pc.wrapping_add(4);
-        match self.execute(insn) {
-            Ok(()) => {
-                self.ctx.pc = self.next_pc;
-                self.core.retired += 1;
-                Ok(())
-            }
-            Err(e) => self.core.raise(self.ctx, self.mem, e, pc),
+        let hit = tag.key == fetch_key(pc, self.ctx.pstate) && tag.epoch == self.core.cache.epoch;
+        if hit && !(held.slot == tag.slot && held.epoch == tag.epoch && held.page.is_some()) {
+            held.page = self.core.cache.page(tag.slot).map(Arc::clone);
+            (held.slot, held.epoch) = (tag.slot, tag.epoch);
         }
+        if !hit || held.page.is_none() {
+            // PSTATE.IL is only set by an illegal exception return, which also invalidates the tag.
+            if self.ctx.pstate & PSTATE_IL != 0 {
+                let e = Exception::sync(ec::ILLEGAL_STATE, 0);
+                return self.core.raise(self.ctx, self.mem, e, pc).map(|()| 1);
+            }
+            match self.core.fetch(self.ctx, self.mem, pc) {
+                Ok(Fetched::Page(slot, page)) => {
+                    *held = HeldPage {
+                        slot,
+                        epoch: self.core.cache.epoch,
+                        page: Some(page),
+                    };
+                }
+                Ok(Fetched::Word(op)) => return self.run_one(op, pc),
+                Err(e) => return self.core.raise(self.ctx, self.mem, e, pc).map(|()| 1),
+            }
+        }
+        let Some(page) = held.page.as_deref() else {
+            return Ok(0);
+        };
+        let mut here = pc;
+        let mut steps = 0;
+        loop {
+            let op = page[usize::try_from((here >> 2) & (PAGE_INSNS as u64 - 1)).unwrap_or(0)];
+            self.pc = here;
+            steps += 1;
+            match (op.handler)(self, op.insn) {
+                Flow::Next => {
+                    here = here.wrapping_add(4);
+                    if here & 0xFFF == 0 || steps == limit {
+                        self.ctx.pc = here;
+                        break;
+                    }
+                }
+                Flow::End => {
+                    self.ctx.pc = self.next_pc;
+                    break;
+                }
+                Flow::Fault => {
+                    self.core.retired += steps - 1;
+                    return self.take_fault(here).map(|()| steps);
+                }
+            }
+        }
+        self.core.retired += steps;
+        Ok(steps)
+    }
+
+    /// Run the single instruction `op` at `pc` (from a page that is not cached).
+    #[inline(never)]
+    fn run_one(&mut self, op: Op, pc: u64) -> Result<u64, RealmExit> {
+        self.pc = pc;
+        match (op.handler)(self, op.insn) {
+            Flow::Next => self.ctx.pc = pc.wrapping_add(4),
+            Flow::End => self.ctx.pc = self.next_pc,
+            Flow::Fault => return self.take_fault(pc).map(|()| 1),
+        }
+        self.core.retired += 1;
+        Ok(1)
+    }
+
+    /// Take the exception a handler left in [`Exec::fault`], raised by the instruction at `pc`.
+    #[cold]
+    #[inline(never)]
+    fn take_fault(&mut self, pc: u64) -> Result<(), RealmExit> {
+        let e = self.fault.take().unwrap_or_else(|| {
+            debug_assert!(false, "a handler returned Flow::Fault without an exception");
+            Exception::undefined()
+        });
+        // An exit to EL2 leaves the PC at the instruction.
+        self.ctx.pc = pc;
+        self.core.raise(self.ctx, self.mem, e, pc)
     }
 }
