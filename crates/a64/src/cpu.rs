@@ -395,30 +395,34 @@ impl Exec<'_> {
         let Some(page) = held.page.as_deref() else {
             return Ok(0);
         };
+        // The block stops at the end of the page or after `limit` steps, whichever comes first.
+        let in_page = (0x1000 - (pc & 0xFFF)) >> 2;
+        let stop = pc.wrapping_add(4 * in_page.min(limit));
         let mut here = pc;
-        let mut steps = 0;
         loop {
-            let op = page[usize::try_from((here >> 2) & (PAGE_INSNS as u64 - 1)).unwrap_or(0)];
+            let op = &page[usize::try_from((here >> 2) & (PAGE_INSNS as u64 - 1)).unwrap_or(0)];
             self.pc = here;
-            steps += 1;
-            match (op.handler)(self, op.insn) {
+            match (op.handler)(self, &op.insn) {
                 Flow::Next => {
                     here = here.wrapping_add(4);
-                    if here & 0xFFF == 0 || steps == limit {
+                    if here == stop {
                         self.ctx.pc = here;
                         break;
                     }
                 }
                 Flow::End => {
                     self.ctx.pc = self.next_pc;
+                    here = here.wrapping_add(4);
                     break;
                 }
                 Flow::Fault => {
-                    self.core.retired += steps - 1;
-                    return self.take_fault(here).map(|()| steps);
+                    let steps = here.wrapping_sub(pc) >> 2;
+                    self.core.retired += steps;
+                    return self.take_fault(here).map(|()| steps + 1);
                 }
             }
         }
+        let steps = here.wrapping_sub(pc) >> 2;
         self.core.retired += steps;
         Ok(steps)
     }
@@ -427,7 +431,7 @@ impl Exec<'_> {
     #[inline(never)]
     fn run_one(&mut self, op: Op, pc: u64) -> Result<u64, RealmExit> {
         self.pc = pc;
-        match (op.handler)(self, op.insn) {
+        match (op.handler)(self, &op.insn) {
             Flow::Next => self.ctx.pc = pc.wrapping_add(4),
             Flow::End => self.ctx.pc = self.next_pc,
             Flow::Fault => return self.take_fault(pc).map(|()| 1),

@@ -51,6 +51,7 @@ pub(crate) struct Translated {
 
 impl Exec<'_> {
     /// Translate a data access at `va` (stage 1 only: the IPA).
+    #[inline(always)]
     pub(crate) fn translate_data(
         &mut self,
         va: u64,
@@ -119,7 +120,7 @@ impl Exec<'_> {
     }
 
     /// Load `size` (1..=16) bytes at `va`, little-endian.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read_mem(
         &mut self,
         va: u64,

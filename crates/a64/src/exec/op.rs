@@ -26,7 +26,7 @@ pub(crate) enum Flow {
 }
 
 /// An instruction's handler.
-pub(crate) type Handler = for<'a, 'b> fn(&'a mut Exec<'b>, Insn) -> Flow;
+pub(crate) type Handler = for<'a, 'b, 'c> fn(&'a mut Exec<'b>, &'c Insn) -> Flow;
 
 /// A decoded instruction and its handler.
 #[derive(Clone, Copy)]
@@ -126,7 +126,7 @@ impl Exec<'_> {
     }
 }
 
-fn undefined(e: &mut Exec<'_>, _: Insn) -> Flow {
+fn undefined(e: &mut Exec<'_>, _: &Insn) -> Flow {
     e.fault(Exception::undefined())
 }
 
@@ -134,8 +134,9 @@ fn undefined(e: &mut Exec<'_>, _: Insn) -> Flow {
 macro_rules! data_processing {
     ($($name:ident => $method:ident),* $(,)?) => {
         $(
-            fn $name(e: &mut Exec<'_>, insn: Insn) -> Flow {
-                e.$method(insn);
+            #[inline(always)]
+            pub(super) fn $name(e: &mut Exec<'_>, insn: &Insn) -> Flow {
+                e.$method(*insn);
                 Flow::Next
             }
         )*
@@ -160,10 +161,11 @@ data_processing! {
     data_proc3 => exec_data_proc3,
 }
 
-fn branch(e: &mut Exec<'_>, insn: Insn) -> Flow {
+#[inline(always)]
+pub(super) fn branch(e: &mut Exec<'_>, insn: &Insn) -> Flow {
     let next = e.pc.wrapping_add(4);
     e.next_pc = next;
-    e.branch(insn);
+    e.branch(*insn);
     if e.next_pc == next {
         Flow::Next
     } else {
@@ -171,17 +173,18 @@ fn branch(e: &mut Exec<'_>, insn: Insn) -> Flow {
     }
 }
 
-fn load_store(e: &mut Exec<'_>, insn: Insn) -> Flow {
+#[inline(always)]
+pub(super) fn load_store(e: &mut Exec<'_>, insn: &Insn) -> Flow {
     let epoch = e.core.cache.epoch;
-    match e.load_store(insn) {
+    match e.load_store(*insn) {
         Ok(()) => e.after_store(epoch),
         Err(x) => e.fault(x),
     }
 }
 
-fn system(e: &mut Exec<'_>, insn: Insn) -> Flow {
+fn system(e: &mut Exec<'_>, insn: &Insn) -> Flow {
     e.next_pc = e.pc.wrapping_add(4);
-    match e.system(insn) {
+    match e.system(*insn) {
         Ok(()) => Flow::End,
         Err(x) => e.fault(x),
     }
