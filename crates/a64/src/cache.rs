@@ -49,6 +49,9 @@ pub(crate) struct CodeCache {
     free: Vec<usize>,
     /// Bumped whenever a page is dropped, so a holder of a slot number knows to look it up again.
     pub(crate) epoch: u64,
+    /// A page number + 1 known to hold no decoded code (0: none), so that a run of stores to one data
+    /// page looks the map up once; forgotten whenever a page is decoded.
+    not_code: u64,
 }
 
 impl std::fmt::Debug for CodeCache {
@@ -98,6 +101,7 @@ impl CodeCache {
             self.pages.len() - 1
         };
         self.map.insert(page, slot);
+        self.not_code = 0;
         Ok(Some(slot))
     }
 
@@ -110,12 +114,15 @@ impl CodeCache {
     /// This CPU wrote at `ipa`: drop the decoded page there, if any.
     #[inline]
     pub(crate) fn written(&mut self, ipa: u64) {
-        if self.map.is_empty() {
+        let page = ipa >> 12;
+        if self.map.is_empty() || self.not_code == page.wrapping_add(1) {
             return;
         }
-        if let Some(slot) = self.map.remove(&(ipa >> 12)) {
+        if let Some(slot) = self.map.remove(&page) {
             self.free.push(slot);
             self.epoch = self.epoch.wrapping_add(1);
+        } else {
+            self.not_code = page.wrapping_add(1);
         }
     }
 

@@ -77,8 +77,6 @@ pub(crate) struct Core {
     fetch: FetchTag,
     pub(crate) mmu: Mmu,
     pub(crate) micro_tlb: MicroTlb,
-    /// X0..X30 while running, and 31 reading as zero.
-    pub(crate) regs: [u64; 32],
 }
 
 /// The process-wide origin of the generic counter, so every CPU reads one counter.
@@ -106,7 +104,6 @@ impl Core {
             },
             mmu: Mmu::with_pa_range(u8::try_from(config.pa_bits()).unwrap_or(48)),
             micro_tlb: MicroTlb::default(),
-            regs: [0; 32],
         }
     }
 
@@ -226,53 +223,23 @@ impl Core {
         }
     }
 
-    /// Run until an exit to EL2, a kick, or the budget runs out. X0..X30 live in [`Core::regs`] meanwhile.
+    /// Run until an exit to EL2, a kick, or the budget runs out. X0..X30 live in [`Exec::regs`]
+    /// meanwhile.
     fn run(&mut self, ctx: &mut RecContext, mem: &mut dyn RealmMemory) -> RealmExit {
-        self.regs[..31].copy_from_slice(&ctx.gprs);
-        self.regs[31] = 0;
-        let exit = self.run_loop(ctx, mem);
-        ctx.gprs.copy_from_slice(&self.regs[..31]);
+        let mut regs = [0; 32];
+        regs[..31].copy_from_slice(&ctx.gprs);
+        let mut exec = Exec {
+            core: self,
+            ctx,
+            mem,
+            pc: 0,
+            next_pc: 0,
+            fault: None,
+            regs,
+        };
+        let exit = exec.run_loop();
+        exec.ctx.gprs.copy_from_slice(&exec.regs[..31]);
         exit
-    }
-
-    fn run_loop(&mut self, ctx: &mut RecContext, mem: &mut dyn RealmMemory) -> RealmExit {
-        self.context_changed(mem);
-        if self.control.take_kick() {
-            return RealmExit::Irq;
-        }
-        let budget = self.control.budget();
-        let mut left = if budget == 0 { u64::MAX } else { budget };
-        loop {
-            let chunk = left.min(POLL_INTERVAL);
-            let mut exec = Exec {
-                core: self,
-                ctx,
-                mem,
-                pc: 0,
-                next_pc: 0,
-                fault: None,
-            };
-            let mut done = 0;
-            let mut held = HeldPage::default();
-            while done < chunk {
-                // A block boundary: the PC, PSTATE, the translation and the decoded code are looked at
-                // again here, after every taken branch, exception, and instruction that may change them
-                // (MSR DAIFClr among them), so this is where a pending interrupt is to be taken.
-                match exec.run_block(&mut held, chunk - done) {
-                    Ok(n) => done += n,
-                    Err(exit) => return exit,
-                }
-            }
-            left -= chunk;
-            if left == 0 || self.control.take_kick() {
-                return RealmExit::Irq;
-            }
-            let generation = mem.generation();
-            if generation != self.generation {
-                self.generation = generation;
-                self.memory_changed();
-            }
-        }
     }
 }
 
@@ -358,8 +325,40 @@ struct HeldPage {
     page: Option<Arc<DecodedPage>>,
 }
 
-/// The run loop's inner part lives on [`Exec`], built once per chunk of instructions.
+/// The run loop lives on [`Exec`], built once per run.
 impl Exec<'_> {
+    fn run_loop(&mut self) -> RealmExit {
+        self.core.context_changed(self.mem);
+        if self.core.control.take_kick() {
+            return RealmExit::Irq;
+        }
+        let budget = self.core.control.budget();
+        let mut left = if budget == 0 { u64::MAX } else { budget };
+        let mut held = HeldPage::default();
+        loop {
+            let chunk = left.min(POLL_INTERVAL);
+            let mut done = 0;
+            while done < chunk {
+                // A block boundary: the PC, PSTATE, the translation and the decoded code are looked at
+                // again here, after every taken branch, exception, and instruction that may change them
+                // (MSR DAIFClr among them), so this is where a pending interrupt is to be taken.
+                match self.run_block(&mut held, chunk - done) {
+                    Ok(n) => done += n,
+                    Err(exit) => return exit,
+                }
+            }
+            left -= chunk;
+            if left == 0 || self.core.control.take_kick() {
+                return RealmExit::Irq;
+            }
+            let generation = self.mem.generation();
+            if generation != self.core.generation {
+                self.core.generation = generation;
+                self.core.memory_changed();
+            }
+        }
+    }
+
     /// Run one block: instructions from `ctx.pc` on, in one decoded page, until a taken branch, an
     /// exception, an instruction that ends the block ([`Flow::End`]), the end of the page, or `limit` (≥ 1)
     /// steps. Returns the steps made (an exception taken counts as one, as in [`A64Cpu::retired`]);
@@ -396,31 +395,29 @@ impl Exec<'_> {
             return Ok(0);
         };
         // The block stops at the end of the page or after `limit` steps, whichever comes first.
-        let in_page = (0x1000 - (pc & 0xFFF)) >> 2;
-        let stop = pc.wrapping_add(4 * in_page.min(limit));
+        let start = usize::try_from((pc >> 2) & (PAGE_INSNS as u64 - 1)).unwrap_or(0);
+        let in_page = PAGE_INSNS - start;
+        let count = usize::try_from(limit).map_or(in_page, |limit| limit.min(in_page));
+        let ops = page.get(start..start + count).unwrap_or_default();
         let mut here = pc;
-        loop {
-            let op = &page[usize::try_from((here >> 2) & (PAGE_INSNS as u64 - 1)).unwrap_or(0)];
-            self.pc = here;
-            match (op.handler)(self, &op.insn) {
-                Flow::Next => {
-                    here = here.wrapping_add(4);
-                    if here == stop {
-                        self.ctx.pc = here;
-                        break;
+        'block: {
+            for op in ops {
+                self.pc = here;
+                match (op.handler)(self, &op.insn) {
+                    Flow::Next => here = here.wrapping_add(4),
+                    Flow::End => {
+                        here = here.wrapping_add(4);
+                        self.ctx.pc = self.next_pc;
+                        break 'block;
+                    }
+                    Flow::Fault => {
+                        let steps = here.wrapping_sub(pc) >> 2;
+                        self.core.retired += steps;
+                        return self.take_fault(here).map(|()| steps + 1);
                     }
                 }
-                Flow::End => {
-                    self.ctx.pc = self.next_pc;
-                    here = here.wrapping_add(4);
-                    break;
-                }
-                Flow::Fault => {
-                    let steps = here.wrapping_sub(pc) >> 2;
-                    self.core.retired += steps;
-                    return self.take_fault(here).map(|()| steps + 1);
-                }
             }
+            self.ctx.pc = here;
         }
         let steps = here.wrapping_sub(pc) >> 2;
         self.core.retired += steps;

@@ -25,6 +25,8 @@ pub(crate) struct Exec<'a> {
     pub(crate) next_pc: u64,
     /// The exception of a handler that returned [`op::Flow::Fault`].
     pub(crate) fault: Option<Exception>,
+    /// X0..X30 while running, and 31 reading as zero.
+    pub(crate) regs: [u64; 32],
 }
 
 impl Exec<'_> {
@@ -33,18 +35,18 @@ impl Exec<'_> {
         self.ctx.el()
     }
 
-    /// X`r`, with 31 reading as zero (XZR). The registers live in the core while it runs
-    /// (`Core::regs`, entry 31 always zero).
+    /// X`r`, with 31 reading as zero (XZR). The registers live in [`Exec::regs`] while the CPU runs
+    /// (entry 31 always zero).
     #[inline(always)]
     pub(crate) fn x(&self, r: u8) -> u64 {
-        self.core.regs[usize::from(r & 31)]
+        self.regs[usize::from(r & 31)]
     }
 
     /// Set X`r`; 31 (XZR) discards.
     #[inline(always)]
     pub(crate) fn set_x(&mut self, r: u8, value: u64) {
         if r < 31 {
-            self.core.regs[usize::from(r & 31)] = value;
+            self.regs[usize::from(r & 31)] = value;
         }
     }
 
