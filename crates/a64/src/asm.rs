@@ -104,3 +104,27 @@ pub const fn strb(rt: u32, rn: u32) -> u32 {
 }
 /// `B .` (a branch to itself).
 pub const B_SELF: u32 = 0x1400_0000;
+/// `LDP Xt1, Xt2, [Xn], #imm` (post-index; `imm` a multiple of 8 in −512..=504).
+pub const fn ldp_x_post(rt: u32, rt2: u32, rn: u32, imm: i32) -> u32 {
+    0xA8C0_0000 | (((imm / 8).cast_unsigned() & 0x7F) << 15) | (rt2 << 10) | (rn << 5) | rt
+}
+/// `STP Xt1, Xt2, [Xn], #imm` (post-index; `imm` a multiple of 8 in −512..=504).
+pub const fn stp_x_post(rt: u32, rt2: u32, rn: u32, imm: i32) -> u32 {
+    0xA880_0000 | (((imm / 8).cast_unsigned() & 0x7F) << 15) | (rt2 << 10) | (rn << 5) | rt
+}
+/// `STR Xt, [Xn], #imm` (post-index; `imm` in −256..=255).
+pub const fn str_x_post(rt: u32, rn: u32, imm: i32) -> u32 {
+    0xF800_0400 | ((imm.cast_unsigned() & 0x1FF) << 12) | (rn << 5) | rt
+}
+/// `ADD Xd, Xn, Xm`.
+pub const fn add_x_reg(rd: u32, rn: u32, rm: u32) -> u32 {
+    0x8B00_0000 | (rm << 16) | (rn << 5) | rd
+}
+/// `EOR Xd, Xn, Xm, ROR #amount`.
+pub const fn eor_x_ror(rd: u32, rn: u32, rm: u32, amount: u32) -> u32 {
+    0xCA00_0000 | (3 << 22) | (rm << 16) | (amount << 10) | (rn << 5) | rd
+}
+/// `MUL Xd, Xn, Xm` (MADD Xd, Xn, Xm, XZR).
+pub const fn mul_x(rd: u32, rn: u32, rm: u32) -> u32 {
+    0x9B00_7C00 | (rm << 16) | (rn << 5) | rd
+}

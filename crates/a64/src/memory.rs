@@ -164,6 +164,7 @@ impl Exec<'_> {
 
     /// Store the low `size` (1..=16) bytes of `value` at `va`, little-endian; decoded code cached for the
     /// pages written is dropped.
+    #[inline(always)]
     pub(crate) fn write_mem(
         &mut self,
         va: u64,
@@ -182,6 +183,18 @@ impl Exec<'_> {
             self.core.cache.written(t.ipa);
             return Ok(());
         }
+        self.write_mem_slow(va, size, value, acc)
+    }
+
+    /// [`Exec::write_mem`] for accesses of 16 bytes or crossing a page.
+    #[inline(never)]
+    fn write_mem_slow(
+        &mut self,
+        va: u64,
+        size: usize,
+        value: u128,
+        acc: &Access,
+    ) -> Result<(), Exception> {
         let bytes = value.to_le_bytes();
         let first = size.min(0x1000 - page_offset(va));
         let t = self.translate_data(va, acc)?;

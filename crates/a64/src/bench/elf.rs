@@ -27,7 +27,20 @@ pub fn sha256_elf(blocks: u32) -> (Vec<u8>, u8) {
     put(&mut image, K_AT, &words(&K));
     put(&mut image, BLOCK_AT, &words(&bench_block()));
     put(&mut image, H_AT, &words(&H0));
-    // ELF64 header (System V gABI; e_machine EM_AARCH64 = 183) and one PT_LOAD program header.
+    let memsz = u64::try_from(image.len()).unwrap_or(0);
+    let image = with_elf_headers(image, memsz);
+    let mut want = H0;
+    let block: [u32; 16] = bench_block().try_into().unwrap_or([0; 16]);
+    for _ in 0..blocks {
+        compress(&mut want, &block);
+    }
+    (image, u8::try_from(want[0] & 0xFF).unwrap_or(0))
+}
+
+/// `image` (loaded at [`BASE`], its first 120 bytes free, code at +0x100) with an ELF64 header (System V
+/// gABI; e_machine EM_AARCH64 = 183) and one RWX PT_LOAD program header over all of it, `memsz` bytes in
+/// memory (zeros after the image).
+pub(super) fn with_elf_headers(mut image: Vec<u8>, memsz: u64) -> Vec<u8> {
     let len64 = u64::try_from(image.len()).unwrap_or(0);
     let mut h = Vec::with_capacity(120);
     h.extend_from_slice(b"\x7fELF");
@@ -49,13 +62,8 @@ pub fn sha256_elf(blocks: u32) -> (Vec<u8>, u8) {
     h.extend_from_slice(&BASE.to_le_bytes()); // p_vaddr
     h.extend_from_slice(&BASE.to_le_bytes()); // p_paddr
     h.extend_from_slice(&len64.to_le_bytes()); // p_filesz
-    h.extend_from_slice(&len64.to_le_bytes()); // p_memsz
+    h.extend_from_slice(&memsz.max(len64).to_le_bytes()); // p_memsz
     h.extend_from_slice(&0x1000u64.to_le_bytes()); // p_align
     image[..h.len()].copy_from_slice(&h);
-    let mut want = H0;
-    let block: [u32; 16] = bench_block().try_into().unwrap_or([0; 16]);
-    for _ in 0..blocks {
-        compress(&mut want, &block);
-    }
-    (image, u8::try_from(want[0] & 0xFF).unwrap_or(0))
+    image
 }

@@ -167,6 +167,7 @@ impl Exec<'_> {
     }
 
     #[expect(clippy::too_many_arguments, reason = "the instruction's fields")]
+    #[inline(always)]
     fn pair(
         &mut self,
         size: u8,
