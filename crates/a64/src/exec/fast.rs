@@ -7,7 +7,7 @@
 
 use super::Exec;
 use super::op::{self, Flow, Handler};
-use crate::decode::{Index, Insn, MemOp, ShiftType};
+use crate::decode::{Hint, Index, Insn, MemOp, ShiftType};
 
 /// The specialised handler of `insn`, if it has one.
 pub(super) fn select(insn: Insn) -> Option<Handler> {
@@ -57,6 +57,9 @@ pub(super) fn select(insn: Insn) -> Option<Handler> {
         Insn::LdStPair {
             size, op, index, ..
         } => ldst_pair_sel(size, op, index)?,
+        // NOP (and the hint space it stands for: PAC/BTI hints, YIELD…) and DMB/DSB change nothing this
+        // model keeps, so they need not end a block as other system instructions do.
+        Insn::Hint(Hint::Nop) | Insn::Barrier => nothing,
         _ => return None,
     })
 }
@@ -95,6 +98,12 @@ const fn mem_op(n: u8) -> MemOp {
 fn mismatch(e: &mut Exec<'_>, insn: &Insn) -> Flow {
     debug_assert!(false, "specialised handler given {insn:?}");
     e.fault(crate::exception::Exception::undefined())
+}
+
+/// An instruction with no effect on this model's state (NOP, DMB, DSB: an in-order interpreter meets
+/// every ordering requirement).
+fn nothing(_: &mut Exec<'_>, _: &Insn) -> Flow {
+    Flow::Next
 }
 
 /// `$b ? f::<.., true> : f::<.., false>`-style selection of one const parameter.
