@@ -340,8 +340,9 @@ impl Exec<'_> {
             let mut done = 0;
             while done < chunk {
                 // A block boundary: the PC, PSTATE, the translation and the decoded code are looked at
-                // again here, after every taken branch, exception, and instruction that may change them
-                // (MSR DAIFClr among them), so this is where a pending interrupt is to be taken.
+                // again here, after every branch to another page, exception, and instruction that may
+                // change them (MSR DAIFClr among them), and at least every POLL_INTERVAL instructions, so
+                // this is where a pending interrupt is to be taken.
                 match self.run_block(&mut held, chunk - done) {
                     Ok(n) => done += n,
                     Err(exit) => return exit,
@@ -359,9 +360,9 @@ impl Exec<'_> {
         }
     }
 
-    /// Run one block: instructions from `ctx.pc` on, in one decoded page, until a taken branch, an
-    /// exception, an instruction that ends the block ([`Flow::End`]), the end of the page, or `limit` (≥ 1)
-    /// steps. Returns the steps made (an exception taken counts as one, as in [`A64Cpu::retired`]);
+    /// Run one block: instructions from `ctx.pc` on, in one decoded page, until a branch out of the page,
+    /// an exception, an instruction that ends the block ([`Flow::End`]), the end of the page, or `limit`
+    /// (≥ 1) steps. Returns the steps made (an exception taken counts as one, as in [`A64Cpu::retired`]);
     /// `Err` ends the run with that exit.
     #[inline(always)]
     fn run_block(&mut self, held: &mut HeldPage, limit: u64) -> Result<u64, RealmExit> {
@@ -394,32 +395,49 @@ impl Exec<'_> {
         let Some(page) = held.page.as_deref() else {
             return Ok(0);
         };
-        // The block stops at the end of the page or after `limit` steps, whichever comes first.
-        let start = usize::try_from((pc >> 2) & (PAGE_INSNS as u64 - 1)).unwrap_or(0);
-        let in_page = PAGE_INSNS - start;
-        let count = usize::try_from(limit).map_or(in_page, |limit| limit.min(in_page));
-        let ops = page.get(start..start + count).unwrap_or_default();
+        // Straight-line runs of the page's ops, each up to the end of the page or `limit` steps; a taken
+        // branch to a word of the same page chains to the next run without leaving (same page, EL and
+        // translation: nothing to look at again).
+        let base = pc & !0xFFF;
         let mut here = pc;
-        'block: {
-            for op in ops {
+        let mut left = limit;
+        'block: loop {
+            let start = usize::try_from((here >> 2) & (PAGE_INSNS as u64 - 1)).unwrap_or(0);
+            let count = usize::try_from(left)
+                .map_or(PAGE_INSNS - start, |left| left.min(PAGE_INSNS - start));
+            let run_start = here;
+            for op in page.get(start..start + count).unwrap_or_default() {
                 self.pc = here;
                 match (op.handler)(self, &op.insn) {
                     Flow::Next => here = here.wrapping_add(4),
+                    Flow::Branch => {
+                        left -= (here.wrapping_sub(run_start) >> 2) + 1;
+                        let target = self.next_pc;
+                        if left > 0 && target & !0xFFF == base && target & 3 == 0 {
+                            here = target;
+                            continue 'block;
+                        }
+                        self.ctx.pc = target;
+                        break 'block;
+                    }
                     Flow::End => {
-                        here = here.wrapping_add(4);
+                        left -= (here.wrapping_sub(run_start) >> 2) + 1;
                         self.ctx.pc = self.next_pc;
                         break 'block;
                     }
                     Flow::Fault => {
-                        let steps = here.wrapping_sub(pc) >> 2;
+                        left -= here.wrapping_sub(run_start) >> 2;
+                        let steps = limit - left;
                         self.core.retired += steps;
                         return self.take_fault(here).map(|()| steps + 1);
                     }
                 }
             }
+            left -= here.wrapping_sub(run_start) >> 2;
             self.ctx.pc = here;
+            break;
         }
-        let steps = here.wrapping_sub(pc) >> 2;
+        let steps = limit - left;
         self.core.retired += steps;
         Ok(steps)
     }
@@ -430,7 +448,7 @@ impl Exec<'_> {
         self.pc = pc;
         match (op.handler)(self, &op.insn) {
             Flow::Next => self.ctx.pc = pc.wrapping_add(4),
-            Flow::End => self.ctx.pc = self.next_pc,
+            Flow::Branch | Flow::End => self.ctx.pc = self.next_pc,
             Flow::Fault => return self.take_fault(pc).map(|()| 1),
         }
         self.core.retired += 1;

@@ -4,10 +4,10 @@
 //! ([`super::fast`]); every other instruction runs through the per-group executor the interpreter has
 //! always used, so the two paths share the Arm ARM pseudocode helpers and cannot drift apart.
 //!
-//! A handler reports how control continues ([`Flow`]): on to the next word of the same block, or to
-//! `Exec::next_pc` ending the block (taken branches, and anything that may change the translation, the
-//! decoded code or PSTATE's EL — system instructions, exception returns, stores that hit a decoded page),
-//! or into an exception left in `Exec::fault`.
+//! A handler reports how control continues ([`Flow`]): on to the next word, to a branch target, to
+//! `Exec::next_pc` ending the block (anything that may change the translation, the decoded code or PSTATE
+//! — system instructions, exception returns, stores that hit a decoded page), or into an exception left
+//! in `Exec::fault`.
 
 use super::{Exec, fast};
 use crate::decode::Insn;
@@ -18,6 +18,9 @@ use crate::exception::Exception;
 pub(crate) enum Flow {
     /// Completed; the next instruction is the following word.
     Next,
+    /// A taken branch to `Exec::next_pc` that changed nothing else: the run loop may go on in the same
+    /// decoded page when the target is in it.
+    Branch,
     /// Completed; the next instruction is at `Exec::next_pc`, and the run loop must look at the PC, the
     /// translation and the decoded code again before running it (the end of a block).
     End,
@@ -169,7 +172,7 @@ pub(super) fn branch(e: &mut Exec<'_>, insn: &Insn) -> Flow {
     if e.next_pc == next {
         Flow::Next
     } else {
-        Flow::End
+        Flow::Branch
     }
 }
 

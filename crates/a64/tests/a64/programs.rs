@@ -90,6 +90,23 @@ fn the_budget_stops_straight_line_code_exactly_mid_block() {
 }
 
 #[test]
+fn the_budget_stops_a_loop_chained_within_its_page_exactly() {
+    // add x0, x0, #1; b .-4 — taken branches within one page run without leaving the block loop, and
+    // still count against the budget one by one.
+    let mut mem = memory_with(&[add_imm(0, 0, 1), b(-4)]);
+    let mut cpu = A64Cpu::new(&CpuConfig::default());
+    cpu.run_control().expect("run control").set_budget(1001);
+    let mut ctx = RecContext::reset(BASE, &[], 0);
+    assert_eq!(cpu.run(&mut ctx, &mut mem), RealmExit::Irq, "out of budget");
+    assert_eq!(cpu.retired(), 1001, "exactly the budget retired");
+    assert_eq!(
+        ctx.gprs[0], 501,
+        "ADD, B, ADD, … ADD: 501 ADDs in 1001 steps"
+    );
+    assert_eq!(ctx.pc, BASE + 4, "PC at the B after the last ADD");
+}
+
+#[test]
 fn a_fault_mid_block_keeps_the_earlier_instructions_and_reports_the_faulting_one() {
     // Three ADDs, a load from an unmapped IPA (a stage-2 data abort exit to EL2), then an ADD never run.
     let mut program = mov64(1, 0x4000);
