@@ -133,6 +133,15 @@ impl Core {
         self.fetch.key = NO_FETCH;
     }
 
+    /// This CPU bumped the memory's generation (broadcast IC or TLBI) and the memory answered `generation`:
+    /// if nobody else bumped it since this CPU last looked, this CPU has already done its own maintenance
+    /// and need not drop everything at its next look.
+    pub(crate) fn own_bump(&mut self, generation: u64) {
+        if generation == self.generation.wrapping_add(1) {
+            self.generation = generation;
+        }
+    }
+
     /// Something outside this CPU changed memory or broadcast maintenance (another CPU's IC or TLBI
     /// Inner Shareable): drop decoded code and every cached translation.
     fn memory_changed(&mut self) {
