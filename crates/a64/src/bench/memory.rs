@@ -39,8 +39,8 @@ pub fn memory_workload(passes: u32) -> BenchResult {
 }
 
 /// The memory workload as a static AArch64 Linux executable for `qemu-aarch64` (as [`sha256_elf`]),
-/// ending with `exit(`[`exit_status`]`(checksum))`. Returns the ELF file and the exit status a correct
-/// run gives.
+/// ending with `exit` of the checksum folded into a byte (`c ^= c >> 29; c ^= c >> 17; c & 0xff`).
+/// Returns the ELF file and the exit status a correct run gives.
 pub fn memory_elf(passes: u32) -> (Vec<u8>, u8) {
     let passes = passes.max(1);
     let mut code = copy_checksum(passes);
