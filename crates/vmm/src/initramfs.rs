@@ -143,7 +143,7 @@ pub fn hello_init(message: &str) -> Vec<u8> {
     let mut image = vec![0u8; start];
     image.extend(words.iter().flat_map(|w| w.to_le_bytes()));
     image.extend_from_slice(&msg[..len as usize]);
-    asm::static_elf(INIT_BASE, INIT_CODE, &mut image);
+    asm::static_elf(INIT_BASE, INIT_CODE, &mut image, 0);
     image
 }
 
