@@ -224,7 +224,15 @@ pub(crate) struct RealmMem<'a> {
     /// maintenance already kept exact (Linux patches 57k ftrace call sites at boot), while every other
     /// REC's bump still shows.
     own: std::cell::Cell<u64>,
+    /// Stage-2 translations of this run, direct-mapped by IPA page: `(IPA page | 1, granule PA, NS)` (the
+    /// low bit marks a valid entry). Valid while the RMM's memory generation is `tlb_generation` (every RMI
+    /// command that changes a realm's stage 2 or protected contents bumps it).
+    tlb: std::cell::RefCell<[(u64, u64, bool); TLB_ENTRIES]>,
+    tlb_generation: std::cell::Cell<u64>,
 }
+
+/// Entries of [`RealmMem`]'s translation cache.
+const TLB_ENTRIES: usize = 256;
 
 impl<'a> RealmMem<'a> {
     /// The memory of the realm at `rd`.
@@ -233,7 +241,66 @@ impl<'a> RealmMem<'a> {
             rmm,
             rd,
             own: std::cell::Cell::new(0),
+            tlb: std::cell::RefCell::new([(0, 0, false); TLB_ENTRIES]),
+            tlb_generation: std::cell::Cell::new(rmm.mem_generation.get()),
         }
+    }
+
+    /// The cached stage-2 target (granule PA, NS) of the page of `ipa`, if this run translated it since the
+    /// last change to the realm's memory.
+    fn cached(&self, ipa: u64) -> Option<(u64, bool)> {
+        let generation = self.rmm.mem_generation.get();
+        let mut tlb = self.tlb.borrow_mut();
+        if generation != self.tlb_generation.get() {
+            *tlb = [(0, 0, false); TLB_ENTRIES];
+            self.tlb_generation.set(generation);
+            return None;
+        }
+        let page = ipa >> 12;
+        let slot = usize::try_from(page).unwrap_or(0) % TLB_ENTRIES;
+        let (tag, pa, ns) = tlb[slot];
+        (tag == (page << 1) | 1).then_some((pa, ns))
+    }
+
+    fn remember(&self, ipa: u64, pa: u64, ns: bool, generation: u64) {
+        if generation != self.tlb_generation.get() {
+            return;
+        }
+        let page = ipa >> 12;
+        let slot = usize::try_from(page).unwrap_or(0) % TLB_ENTRIES;
+        self.tlb.borrow_mut()[slot] = ((page << 1) | 1, pa & !0xFFF, ns);
+    }
+
+    /// A read-only access (load, fetch) through the translation cache: no state lock when the page was
+    /// translated before in this run and nothing changed the realm's memory since. Stores keep
+    /// [`RealmMem::access`] and its lock, so they stay atomic with [`RealmMemory::compare_exchange`].
+    fn read_access(
+        &self,
+        ipa: u64,
+        len: usize,
+        f: impl FnOnce(u64, bool) -> bool,
+    ) -> Result<(), Stage2Fault> {
+        if (ipa & 0xFFF) + u64::try_from(len).unwrap_or(0x1000) <= 0x1000
+            && let Some((pa, ns)) = self.cached(ipa)
+        {
+            // A failure on a cached page (an NS read the host refuses) is reported from the full walk.
+            if f(pa | (ipa & 0xFFF), ns) {
+                return Ok(());
+            }
+            return Err(Stage2Fault { level: 3 });
+        }
+        let generation = self.rmm.mem_generation.get();
+        let mut seen = None;
+        let r = self.access(ipa, len, |pa, ns| {
+            seen = Some((pa, ns));
+            f(pa, ns)
+        });
+        if r.is_ok()
+            && let Some((pa, ns)) = seen
+        {
+            self.remember(ipa, pa, ns, generation);
+        }
+        r
     }
 
     /// The same, for a REC that has caused `own` bumps before (kept in the REC across entries).
@@ -283,7 +350,7 @@ impl RealmMemory for RealmMem<'_> {
     fn read(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault> {
         let mem = &self.rmm.mem;
         let len = buf.len();
-        self.access(ipa, len, |pa, ns| {
+        self.read_access(ipa, len, |pa, ns| {
             if ns {
                 mem.host_read(pa, buf).is_ok()
             } else {
@@ -297,7 +364,7 @@ impl RealmMemory for RealmMem<'_> {
         let mem = &self.rmm.mem;
         let generation = &self.rmm.mem_generation;
         let len = buf.len();
-        self.access(ipa, len, |pa, ns| {
+        self.read_access(ipa, len, |pa, ns| {
             if !ns {
                 generation.fetched(pa);
                 mem.read_in_granule(pa & !0xFFF, offset(pa), buf);

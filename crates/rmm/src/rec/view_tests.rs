@@ -106,3 +106,42 @@ fn generation_moves_when_cached_code_or_mappings_may_be_stale() {
         "RMI_DATA_CREATE changed the realm's mappings"
     );
 }
+
+#[test]
+fn cached_translations_follow_changes_to_the_realm_memory() {
+    let (mut w, rd) = realm_with_data();
+    let src = w.host_page(&[0xab; 0x1000]);
+    let data = w.delegated();
+    let mut mem = RealmMem::new(&w.rmm, rd);
+    mem.write_value(0x200, 4, 0x1234).unwrap();
+    assert_eq!(
+        mem.read_value(0x200, 4),
+        Ok(0x1234),
+        "first read walks and caches"
+    );
+    mem.write_value(0x200, 4, 0x5678).unwrap();
+    assert_eq!(
+        mem.read_value(0x200, 4),
+        Ok(0x5678),
+        "a cached page reads what was stored"
+    );
+    assert!(
+        mem.read_value(0x1000, 4).is_err(),
+        "page 1 is not mapped yet"
+    );
+    let r = realm_rmi::host::Rmi::call(
+        &w.rmm,
+        realm_rmi::host::SmcRegs::call(crate::abi::RMI_DATA_CREATE, &[rd, data, 0x1000, src, 0]),
+    );
+    assert_eq!(r.x[0], 0, "DATA_CREATE");
+    assert_eq!(
+        mem.read_value(0x1000, 1),
+        Ok(0xab),
+        "the realm's memory changed: the new page is seen"
+    );
+    assert_eq!(
+        mem.read_value(0x200, 4),
+        Ok(0x5678),
+        "page 0 again, walked anew"
+    );
+}
