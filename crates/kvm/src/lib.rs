@@ -27,6 +27,7 @@ mod run;
 mod system;
 mod user_memory;
 mod vcpu;
+mod vgic;
 mod vm;
 
 use std::sync::{Arc, Mutex};
@@ -64,6 +65,9 @@ pub struct KernelConfig {
     /// `kvm_lpa2_is_enabled()`: the host kernel runs with FEAT_LPA2 (52-bit stage-2 output), so every
     /// realm is created with `RMI_REALM_FLAGS_LPA2` (v10 `rme.c` / v12 `rmi.c` `realm_create_rd`).
     pub lpa2: bool,
+    /// `CNTFRQ_EL0` of the host's generic counter in Hz: the vCPU timers' deadlines (a vCPU waiting in WFI
+    /// sleeps until its timer's compare value).
+    pub cntfrq: u64,
 }
 
 impl KernelConfig {
@@ -75,6 +79,7 @@ impl KernelConfig {
             max_vcpus: 512,
             sve_max_vl: 0,
             lpa2: false,
+            cntfrq: 62_500_000,
         }
     }
 
@@ -89,6 +94,7 @@ impl KernelConfig {
             max_vcpus: platform.max_vcpus,
             sve_max_vl: u32::from(platform.sve_max_vl),
             lpa2: platform.lpa2,
+            cntfrq: platform.cntfrq,
         }
     }
 }

@@ -219,12 +219,32 @@ fn offset(pa: u64) -> usize {
 pub(crate) struct RealmMem<'a> {
     rmm: &'a Rmm,
     rd: u64,
+    /// Generation bumps this REC caused itself (its writes to code granules, its IC invalidations): the
+    /// generation it is shown leaves them out, so a CPU model is not told to drop what its own cache
+    /// maintenance already kept exact (Linux patches 57k ftrace call sites at boot), while every other
+    /// REC's bump still shows.
+    own: std::cell::Cell<u64>,
 }
 
 impl<'a> RealmMem<'a> {
     /// The memory of the realm at `rd`.
     pub(crate) fn new(rmm: &'a Rmm, rd: u64) -> Self {
-        Self { rmm, rd }
+        Self {
+            rmm,
+            rd,
+            own: std::cell::Cell::new(0),
+        }
+    }
+
+    /// The same, for a REC that has caused `own` bumps before (kept in the REC across entries).
+    pub(crate) fn with_own_bumps(mut self, own: u64) -> Self {
+        self.own = std::cell::Cell::new(own);
+        self
+    }
+
+    /// Bumps this REC caused, to keep for its next entry.
+    pub(crate) fn own_bumps(&self) -> u64 {
+        self.own.get()
     }
 
     /// Translate, then run `f` on the target (`pa`, NS?) with the lock held.
@@ -289,12 +309,15 @@ impl RealmMemory for RealmMem<'_> {
     fn write(&mut self, ipa: u64, data: &[u8]) -> Result<(), Stage2Fault> {
         let mem = &self.rmm.mem;
         let generation = &self.rmm.mem_generation;
+        let own = &self.own;
         self.access(ipa, data.len(), |pa, ns| {
             if ns {
                 mem.host_write(pa, data).is_ok()
             } else {
                 mem.write_in_granule(pa & !0xFFF, offset(pa), data);
-                generation.written(pa);
+                if generation.written(pa) {
+                    own.set(own.get().wrapping_add(1));
+                }
                 true
             }
         })
@@ -313,6 +336,7 @@ impl RealmMemory for RealmMem<'_> {
         let len = len.min(16);
         let mem = &self.rmm.mem;
         let generation = &self.rmm.mem_generation;
+        let own = &self.own;
         let mut outcome = Ok(());
         self.access(ipa, len, |pa, ns| {
             let mut buf = [0u8; 16];
@@ -333,7 +357,9 @@ impl RealmMemory for RealmMem<'_> {
                 mem.host_write(pa, &bytes[..len]).is_ok()
             } else {
                 mem.write_in_granule(pa & !0xFFF, offset(pa), &bytes[..len]);
-                generation.written(pa);
+                if generation.written(pa) {
+                    own.set(own.get().wrapping_add(1));
+                }
                 true
             }
         })?;
@@ -341,11 +367,13 @@ impl RealmMemory for RealmMem<'_> {
     }
 
     fn generation(&self) -> u64 {
-        self.rmm.mem_generation.get()
+        self.rmm.mem_generation.get().wrapping_sub(self.own.get())
     }
 
-    fn invalidate_code(&mut self) {
+    fn invalidate_code(&mut self) -> u64 {
         self.rmm.mem_generation.bump();
+        self.own.set(self.own.get().wrapping_add(1));
+        self.generation()
     }
 }
 
@@ -388,11 +416,13 @@ impl MemGeneration {
         self.code().insert(pa & !0xFFF);
     }
 
-    /// The granule at `pa` was written: stale if code came from it.
-    fn written(&self, pa: u64) {
-        if self.code().contains(&(pa & !0xFFF)) {
+    /// The granule at `pa` was written: stale if code came from it. Returns whether it bumped.
+    fn written(&self, pa: u64) -> bool {
+        let code = self.code().contains(&(pa & !0xFFF));
+        if code {
             self.bump();
         }
+        code
     }
 }
 

@@ -79,9 +79,26 @@ fn generation_moves_when_cached_code_or_mappings_may_be_stale() {
     b.compare_exchange(0x108, 4, 0, 3).unwrap().unwrap();
     let g2 = a.generation();
     assert!(g2 > g1, "an exchange into a code page");
-    b.invalidate_code();
+    let gb = b.generation();
+    b.write_value(0x104, 4, 4).unwrap();
+    assert_eq!(
+        b.generation(),
+        gb,
+        "a REC's own write to a code page does not move the generation it sees"
+    );
+    assert_eq!(
+        b.invalidate_code(),
+        gb,
+        "nor its own IC invalidation (its CPU has done its own maintenance)"
+    );
     let g3 = a.generation();
     assert!(g3 > g2, "IC IALLUIS from another REC");
+    let kept = RealmMem::new(&w.rmm, rd).with_own_bumps(b.own_bumps());
+    assert_eq!(
+        kept.generation(),
+        gb,
+        "the own count carries over to the next entry"
+    );
     w.data_create(rd, 0x1000, &[0; 0x1000], false);
     let a = RealmMem::new(&w.rmm, rd);
     assert!(

@@ -34,7 +34,9 @@ pub(crate) fn run_realm(rmm: &Rmm, rec: &mut RecRun, exit: &mut RmiRecExit) {
     let rd = rec.rd;
     let mut handled = 0;
     loop {
-        let taken = cpu.run(&mut rec.ctx, &mut RealmMem::new(rmm, rd));
+        let mut mem = RealmMem::new(rmm, rd).with_own_bumps(rec.own_bumps);
+        let taken = cpu.run(&mut rec.ctx, &mut mem);
+        rec.own_bumps = mem.own_bumps();
         let mut st = rmm.lock();
         let mut view = RealmView::new(rmm, &mut st, rd);
         if !exit::handle_realm_exit(rec, &mut view, exit, taken) {
