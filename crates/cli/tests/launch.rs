@@ -239,6 +239,42 @@ mod tests {
         }
     }
 
+    /// Ctrl-C (SIGINT) stops a realm that never stops by itself: the vCPUs are kicked out and the launch
+    /// reports `Interrupted` with its summary, instead of the process dying.
+    #[test]
+    fn ctrl_c_stops_a_running_realm_cleanly() {
+        let dir = std::env::temp_dir().join(format!("realm-cli-ctrlc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let k = dir.join("Image");
+        std::fs::write(&k, realm_vmm::image::synthetic_image(65_536, 0)).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_realm"))
+            .args([
+                "launch",
+                "-k",
+                k.to_str().unwrap(),
+                "-m",
+                "64M",
+                "--cpu",
+                "a64",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{:?}: {}", o.status, text(&o.stderr));
+        let out = text(&o.stdout);
+        assert!(out.contains("realm stopped: Interrupted"), "{out}");
+        assert!(out.contains("\nrun        "), "the run summary: {out}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// `--list-payloads` prints the payload registry (name and description); an unknown name is bad input
     /// naming the payloads that exist.
     #[test]

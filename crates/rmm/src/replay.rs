@@ -5,6 +5,9 @@
 //!   platform refuses it, then `{"write": "0x…", "fault": "<reason>"}`;
 //! - `{"fid": "0xc4000158", "args": ["0x…", …]}`: one RMI call (up to six arguments; missing ones are zero)
 //!   → `{"fid": "0x…", "x0": "0x…", "x1": "0x…", "x2": "0x…", "x3": "0x…", "x4": "0x…"}`;
+//! - `{"read": {"addr": "0x…", "len": N}}`: a host load of `N` bytes (at most [`MAX_READ`]) of Non-secure
+//!   memory, e.g. the run page's exit half after RMI_REC_ENTER → `{"read": "0x…", "hex": "…"}`, or
+//!   `{"read": "0x…", "fault": "<reason>"}` when the platform refuses it;
 //! - `{"measurements": "0x<rd>"}` → `{"rim": "<hex>", "rem": ["<hex>", …]}` (digest length of the realm's
 //!   algorithm), or `{"rim": null, "rem": null}` when there is no RD at that address.
 //!
@@ -50,6 +53,9 @@ fn number(v: &Value) -> Result<u64, String> {
     }
 }
 
+/// The most bytes one `read` entry loads (a granule).
+pub const MAX_READ: usize = 4096;
+
 /// One parsed trace entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TraceEntry {
@@ -66,6 +72,13 @@ pub enum TraceEntry {
         fid: u64,
         /// x1..x6.
         args: Vec<u64>,
+    },
+    /// Host load.
+    Read {
+        /// Physical address.
+        addr: u64,
+        /// Bytes.
+        len: usize,
     },
     /// Measurement read.
     Measurements {
@@ -98,10 +111,19 @@ pub fn parse_line(line: &str) -> Result<TraceEntry, String> {
         };
         return Ok(TraceEntry::Call { fid, args });
     }
+    if let Some(r) = obj.get("read") {
+        let addr = number(r.get("addr").ok_or("read without \"addr\"")?)?;
+        let len = number(r.get("len").ok_or("read without \"len\"")?)?;
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|n| *n <= MAX_READ)
+            .ok_or_else(|| format!("read of {len} bytes: at most {MAX_READ}"))?;
+        return Ok(TraceEntry::Read { addr, len });
+    }
     if let Some(m) = obj.get("measurements") {
         return Ok(TraceEntry::Measurements { rd: number(m)? });
     }
-    Err("expected one of \"write\", \"fid\", \"measurements\"".into())
+    Err("expected one of \"write\", \"read\", \"fid\", \"measurements\"".into())
 }
 
 /// Apply one entry; returns the output line, if any.
@@ -111,6 +133,16 @@ pub fn apply(rmm: &Rmm, entry: &TraceEntry) -> Option<String> {
             .write(*addr, data)
             .err()
             .map(|f| format!("{{\"write\": \"{addr:#x}\", \"fault\": \"{f}\"}}")),
+        TraceEntry::Read { addr, len } => {
+            let mut buf = vec![0; *len];
+            Some(match rmm.read(*addr, &mut buf) {
+                Ok(()) => format!(
+                    "{{\"read\": \"{addr:#x}\", \"hex\": \"{}\"}}",
+                    hex::encode(&buf)
+                ),
+                Err(f) => format!("{{\"read\": \"{addr:#x}\", \"fault\": \"{f}\"}}"),
+            })
+        }
         TraceEntry::Call { fid, args } => {
             let mut regs = SmcRegs { x: [0; 7] };
             regs.x[0] = *fid;
@@ -195,6 +227,32 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn reads_print_host_memory_as_hex_and_refusals_as_faults() {
+        let rmm = Rmm::new(PlatformConfig::default());
+        let base = PlatformConfig::default().dram[0].base;
+        let mut out = Vec::new();
+        let trace = format!(
+            "{{\"write\": {{\"addr\": \"{base:#x}\", \"hex\": \"a1b2\"}}}}\n\
+             {{\"read\": {{\"addr\": \"{base:#x}\", \"len\": 3}}}}\n\
+             {{\"read\": {{\"addr\": \"0x0\", \"len\": 1}}}}\n"
+        );
+        replay(&rmm, trace.as_bytes(), &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!(
+                "{{\"read\": \"{base:#x}\", \"hex\": \"a1b200\"}}\n\
+                 {{\"read\": \"0x0\", \"fault\": \"physical address 0x0 is not in DRAM\"}}\n"
+            )
+        );
+        let err = replay(
+            &rmm,
+            "{\"read\": {\"addr\": 0, \"len\": 4097}}".as_bytes(),
+            Vec::new(),
+        );
+        assert!(matches!(err, Err(ReplayError::Malformed { line: 1, .. })));
     }
 
     #[test]

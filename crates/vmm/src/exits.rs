@@ -95,6 +95,8 @@ pub enum ExitStatus {
     Shutdown,
     /// The launcher's time limit ran out first: the vCPUs were kicked out of `KVM_RUN` and stopped.
     TimedOut,
+    /// The launcher was interrupted (Ctrl-C): the vCPUs were kicked out of `KVM_RUN` and stopped.
+    Interrupted,
 }
 
 impl ExitStatus {
@@ -105,6 +107,7 @@ impl ExitStatus {
             Self::Reset => 3,
             Self::Crash => 4,
             Self::TimedOut => 5,
+            Self::Interrupted => 130,
         }
     }
 }

@@ -110,6 +110,23 @@ pub fn launch_until(
     explain: bool,
     timeout: Option<Duration>,
 ) -> Result<LaunchReport, LaunchError> {
+    launch_interruptible(backend, prepared, console, progress, explain, timeout, None)
+}
+
+/// How often the watchdog looks at the interrupt flag.
+const INTERRUPT_POLL: Duration = Duration::from_millis(20);
+
+/// [`launch_until`], also stopping the vCPUs ([`ExitStatus::Interrupted`]) within a few tens of milliseconds
+/// of `interrupt` becoming true (a Ctrl-C handler's flag).
+pub fn launch_interruptible(
+    backend: &dyn KvmBackend,
+    prepared: &Prepared,
+    console: &mut (dyn Write + Send),
+    progress: &mut dyn Progress,
+    explain: bool,
+    timeout: Option<Duration>,
+    interrupt: Option<&AtomicBool>,
+) -> Result<LaunchReport, LaunchError> {
     let built = build::realm(backend, prepared, progress).map_err(|source| LaunchError::Build {
         backend: backend.name(),
         source,
@@ -127,7 +144,7 @@ pub fn launch_until(
     } else {
         let start = Instant::now();
         let before = backend.instructions_retired();
-        let (status, mut summary) = run(&built, prepared, console, timeout)?;
+        let (status, mut summary) = run(&built, prepared, console, timeout, interrupt)?;
         summary.elapsed = start.elapsed();
         summary.instructions = backend
             .instructions_retired()
@@ -170,34 +187,51 @@ fn run(
     prepared: &Prepared,
     console: &mut (dyn Write + Send),
     timeout: Option<Duration>,
+    interrupt: Option<&AtomicBool>,
 ) -> Result<(ExitStatus, RunSummary), LaunchError> {
     let uart: Console<'_> = Mutex::new(Uart::new(prepared.map.uart, console));
     let logs: Vec<Mutex<ExitLog>> = built.vcpus.iter().map(|_| Mutex::default()).collect();
     let result: Mutex<Option<Result<ExitStatus, LaunchError>>> = Mutex::new(None);
     let stopping = AtomicBool::new(false);
     std::thread::scope(|s| {
-        if let Some(limit) = timeout {
+        // The watchdog sleeps until the deadline or until a vCPU ends the run (it is unparked then), so a
+        // realm that powers off quickly is not kept waiting for the watchdog's next look.
+        let watchdog = (timeout.is_some() || interrupt.is_some()).then(|| {
             let (result, stopping) = (&result, &stopping);
             s.spawn(move || {
-                let deadline = Instant::now() + limit;
+                let deadline = timeout.map(|limit| Instant::now() + limit);
                 while !stopping.load(Ordering::SeqCst) {
-                    if Instant::now() >= deadline {
+                    let now = Instant::now();
+                    let why = if interrupt.is_some_and(|i| i.load(Ordering::SeqCst)) {
+                        Some(ExitStatus::Interrupted)
+                    } else if deadline.is_some_and(|d| now >= d) {
+                        Some(ExitStatus::TimedOut)
+                    } else {
+                        None
+                    };
+                    if let Some(why) = why {
                         result
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .get_or_insert(Ok(ExitStatus::TimedOut));
+                            .get_or_insert(Ok(why));
                         stopping.store(true, Ordering::SeqCst);
                         for fd in &built.vcpus {
                             built.backend().kick(*fd);
                         }
                         return;
                     }
-                    std::thread::sleep(Duration::from_millis(5));
+                    let mut nap = deadline.map_or(INTERRUPT_POLL, |d| d - now);
+                    if interrupt.is_some() {
+                        nap = nap.min(INTERRUPT_POLL);
+                    }
+                    std::thread::park_timeout(nap);
                 }
-            });
-        }
+            })
+        });
+        let watchdog = watchdog.as_ref().map(|h| h.thread().clone());
         for ((id, _), log) in (0u32..).zip(&built.vcpus).zip(&logs) {
             let (uart, result, stopping) = (&uart, &result, &stopping);
+            let watchdog = watchdog.clone();
             s.spawn(move || {
                 let mut log = log
                     .lock()
@@ -220,6 +254,9 @@ fn run(
                     stopping.store(true, Ordering::SeqCst);
                     for fd in &built.vcpus {
                         built.backend().kick(*fd);
+                    }
+                    if let Some(w) = &watchdog {
+                        w.unpark();
                     }
                 }
             });

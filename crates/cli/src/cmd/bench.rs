@@ -14,8 +14,9 @@ use crate::error::{CliResult, runtime};
 /// Arguments of `realm bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// What to time: `measure` (default) or `cpu`.
-    #[arg(default_value = "measure", value_parser = ["measure", "cpu"])]
+    /// What to time: `measure` (default: measure's figures, then the running ones), `run` (hello to
+    /// SYSTEM_OFF, smp over 256 vCPUs) or `cpu`.
+    #[arg(default_value = "measure", value_parser = ["measure", "run", "cpu"])]
     suite: String,
     /// Machine-readable output.
     #[arg(long)]
@@ -38,7 +39,12 @@ pub fn run(args: &BenchArgs) -> CliResult {
         Ok(exe) if named => realm_vmm::bench::MeasureRunner::Child(exe),
         _ => realm_vmm::bench::MeasureRunner::InProcess,
     };
-    let figures = realm_vmm::bench::run(&platform, &runner).map_err(runtime)?;
+    let mut figures = if args.suite == "run" {
+        Vec::new()
+    } else {
+        realm_vmm::bench::run(&platform, &runner).map_err(runtime)?
+    };
+    figures.extend(realm_vmm::bench_run::run(&platform).map_err(runtime)?);
     let mut out = std::io::stdout().lock();
     if args.json {
         let text = serde_json::to_string_pretty(&figures).map_err(runtime)?;

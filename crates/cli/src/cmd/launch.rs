@@ -4,6 +4,8 @@
 //! arm64 CCA host. On the simulated platform the vCPUs run no code unless `--cpu a64` (the realm CPU) is given:
 //! `realm launch --payload hello` runs a built-in realm program end to end.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use realm_vmm::backend::{BackendKind, CpuChoice};
 use realm_vmm::launch::LaunchOutcome;
 
@@ -58,11 +60,24 @@ fn list_payloads(out: &mut dyn std::io::Write) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Set by Ctrl-C (SIGINT) once `realm launch` has started: the launch stops its vCPUs and reports
+/// `Interrupted` (exit code 0, like every stop; the status line says why). A handler that cannot be installed (another one already is) leaves Ctrl-C's default.
+fn interrupt_flag() -> &'static AtomicBool {
+    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    });
+    &INTERRUPTED
+}
+
 /// Run `realm launch`.
 pub fn run(args: &LaunchArgs) -> CliResult {
     if args.list_payloads {
         return list_payloads(&mut std::io::stdout().lock()).map_err(runtime);
     }
+    // Installed first: a Ctrl-C while the realm is being built stops it as soon as it runs.
+    let interrupt = interrupt_flag();
     let kind: BackendKind = args.backend.parse().map_err(input)?;
     let timeout = match args.timeout {
         Some(t) if t.is_finite() && t > 0.0 && t < 1e9 => {
@@ -95,13 +110,14 @@ pub fn run(args: &LaunchArgs) -> CliResult {
     let backend = realm_vmm::backend::open(kind, cfg.abi, &cfg.platform, cpu).map_err(input)?;
     let mut bar = Bar::default();
     let mut console = std::io::stdout();
-    let report = realm_vmm::launch::launch_until(
+    let report = realm_vmm::launch::launch_interruptible(
         backend.as_ref(),
         &prepared,
         &mut console,
         &mut bar,
         false,
         timeout,
+        Some(interrupt),
     )
     .map_err(super::launch_error)?;
     let mut out = std::io::stdout().lock();

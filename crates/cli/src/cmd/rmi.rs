@@ -24,7 +24,8 @@ pub struct RmiArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum RmiCommand {
-    /// Replay a JSON-lines RMI trace against a fresh software RMM.
+    /// Replay a JSON-lines RMI trace against a fresh software RMM; RMI_REC_ENTER runs the REC's code on the
+    /// platform's realm CPU, and `read` entries show host memory (e.g. the run page's exit).
     ///
     /// Example: `realm rmi replay --dram 0x80000000:1G --platform qemu-max trace.jsonl`
     Replay(ReplayArgs),
@@ -86,7 +87,12 @@ fn parse_dram(s: &str) -> anyhow::Result<DramRegion> {
 /// Run `realm rmi`.
 pub fn run(args: &RmiArgs) -> CliResult {
     let RmiCommand::Replay(args) = &args.command;
-    let mut platform = PlatformConfig::from_platform(&args.platform.resolve()?);
+    let described = args.platform.resolve()?;
+    // RMI_REC_ENTER runs the REC on the platform's realm CPU (realm-a64 with the platform's ID registers).
+    let mut platform = PlatformConfig {
+        cpu: realm_vmm::backend::simulated::a64_cpu(&described),
+        ..PlatformConfig::from_platform(&described)
+    };
     if !args.dram.is_empty() {
         platform.dram = args
             .dram
