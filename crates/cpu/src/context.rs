@@ -87,6 +87,9 @@ pub struct RealmSysregs {
     pub cntp_ctl_el0: u64,
     /// `CNTP_CVAL_EL0` (EL1 physical timer compare value).
     pub cntp_cval_el0: u64,
+    /// `CNTHCTL_EL2` as the RMM sets it for this REC; only `CNTVMASK`/`CNTPMASK` (FEAT_RME, bits 18 and 19,
+    /// [`crate::gic::CNTHCTL_EL2_CNTVMASK`]) are modelled: they mask the timers' interrupts to EL2.
+    pub cnthctl_el2: u64,
 }
 
 /// Number of GICv3 list registers a REC has (`ICH_LR<n>_EL2`, n = 0..15; DEN0137 `REC_GIC_NUM_LRS`).
