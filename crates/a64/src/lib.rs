@@ -32,6 +32,7 @@ mod cpu;
 mod decode;
 mod exception;
 mod exec;
+mod gic;
 mod memory;
 pub mod mmu;
 mod sysreg;
