@@ -150,6 +150,10 @@ pub struct RecContext {
     /// architectural: it lets a CPU model notice an injection whose vector happens to equal the PC of the
     /// instruction that took it.
     pub injected: u64,
+    /// `CNTV_CTL_EL0` and `CNTP_CTL_EL0` (ISTATUS included) as the RMM saved them at the REC's last exit to
+    /// the host, which `check_pending_timers` compares the live timer outputs with (TF-RMM keeps them in the
+    /// REC's saved sysregs). Not architectural; CPU models leave it alone.
+    pub saved_timer_ctl: [u64; 2],
 }
 
 impl RecContext {
@@ -176,6 +180,7 @@ impl RecContext {
             trap_wfi: false,
             trap_wfe: false,
             injected: 0,
+            saved_timer_ctl: [0; 2],
         }
     }
 

@@ -2,8 +2,8 @@
 //! `RmiRecExit` and return to the host. As TF-RMM `rmm-spec-v1.0-rel0` `runtime/core/exit.c`
 //! (`handle_realm_exit`, `handle_exception_sync`, `handle_data_abort`).
 //!
-//! Not modelled: external aborts, SError, system register traps, FPU/SVE traps (the CPU trait does not
-//! report them).
+//! System register traps are the GIC's (`gic::handle_icc_sysreg_trap`). Not modelled: external aborts,
+//! SError, FPU/SVE traps (the CPU trait does not report them).
 
 use super::inject::{inject_sync_external_abort, inject_undefined};
 use super::smc::handle_realm_smc;
@@ -84,8 +84,7 @@ pub(crate) fn handle_realm_exit(
             (false, None)
         }
         // Seam additions (realm-cpu), handled minimally until the RMM models them: a stage-2 fault on a
-        // stage-1 walk goes the way of a non-emulatable data abort, a trapped system register access
-        // is undefined to the realm, an SError goes to the host.
+        // stage-1 walk goes the way of a non-emulatable data abort, an SError goes to the host.
         RealmExit::WalkAbort(walk) => {
             exit.exit_reason = RMI_EXIT_SYNC;
             let abort = DataAbort {
@@ -107,9 +106,16 @@ pub(crate) fn handle_realm_exit(
             };
             (resume, Some(info))
         }
-        RealmExit::SysReg(_) => {
-            inject_undefined(&mut rec.ctx);
-            (true, None)
+        RealmExit::SysReg(access) => {
+            let resume = super::gic::handle_icc_sysreg_trap(rec, exit, &access);
+            (
+                resume,
+                Some(LastRunInfo {
+                    esr: access.esr(),
+                    far: 0,
+                    hpfar: 0,
+                }),
+            )
         }
         RealmExit::SError => {
             exit.exit_reason = RMI_EXIT_SERROR;

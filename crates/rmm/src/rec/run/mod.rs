@@ -3,10 +3,12 @@
 
 pub(crate) mod entry;
 pub(crate) mod exit;
+pub(crate) mod gic;
 mod inject;
 mod smc;
 #[cfg(test)]
 mod tests;
+pub(crate) mod timer;
 
 pub(crate) use smc::emulate_stage2_data_abort;
 
@@ -33,6 +35,9 @@ pub(crate) fn run_realm(rmm: &Rmm, rec: &mut RecRun, exit: &mut RmiRecExit) {
     let rd = rec.rd;
     let mut handled = 0;
     loop {
+        if timer::check_pending_timers(&mut rec.ctx, exit, cpu.counter()) {
+            break;
+        }
         let taken = cpu.run(&mut rec.ctx, &mut RealmMem::new(rmm, rd));
         let mut st = rmm.lock();
         let mut view = RealmView::new(rmm, &mut st, rd);
