@@ -10,7 +10,8 @@
 //!   RMM v1.0, implicit realm creation and activation, `KVM_ARM_RMI_POPULATE`).
 //!
 //! Every behaviour's doc comment names the revision and the kernel file/patch it follows; docs/kvm-behaviour.md
-//! lists them. Not modelled: the vGIC beyond its existence (`irqchip_in_kernel`), timers, dirty logging,
+//! lists them. [`vgic`] holds the in-kernel GICv3 model (distributor/redistributor registers, LR filling,
+//! timer levels, SGIs, KVM_IRQ_LINE), not yet wired into the vCPU run path. Not modelled: timers, dirty logging,
 //! SVE vector lengths, stage-2 faults of the shared alias (no RMI effect before activation).
 #![forbid(unsafe_code)]
 
@@ -27,6 +28,7 @@ mod run;
 mod system;
 mod user_memory;
 mod vcpu;
+pub mod vgic;
 mod vm;
 
 use std::sync::{Arc, Mutex};
