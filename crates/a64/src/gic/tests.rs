@@ -232,3 +232,55 @@ fn more_preemption_bits_use_more_active_priority_registers() {
         "LR 4 is not implemented with 4 list registers"
     );
 }
+
+mod prop {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// A guest that nests interrupts — acknowledging whatever is signalled, or EOIing the last one it
+        /// took — only ever gets INTIDs from the list registers, each at a strictly higher priority than
+        /// the one it preempts, and ends with no active priority and no active LR once it has EOId them all.
+        #[test]
+        fn nested_acknowledge_and_eoi_keep_the_priority_stack_consistent(
+            lrs in proptest::collection::vec((0u64..32, any::<bool>()), 1..8),
+            steps in proptest::collection::vec(any::<bool>(), 0..40),
+        ) {
+            let lrs: Vec<u64> = lrs
+                .iter()
+                .enumerate()
+                .map(|(i, &(prio, g1))| {
+                    let group = if g1 { ICH_LR_GROUP } else { 0 };
+                    ICH_LR_PENDING | group | ((prio << 3) << 48) | (100 + i as u64)
+                })
+                .collect();
+            let mut g = state(&lrs);
+            let mut v = vcpu(&mut g);
+            let mut taken: Vec<(Group, u64, u64)> = Vec::new();
+            for ack in steps {
+                if ack {
+                    let Some(group) = v.signalled() else { continue };
+                    let rpr = v.running_priority();
+                    let intid = v.acknowledge(group);
+                    prop_assert!((100..100 + lrs.len() as u64).contains(&intid), "INTID {intid}");
+                    let idx = usize::try_from(intid - 100).expect("an LR index");
+                    let prio = (lrs[idx] >> 48) & 0xff;
+                    prop_assert!(prio < rpr, "priority {prio:#x} preempted running {rpr:#x}");
+                    prop_assert_eq!(v.running_priority(), prio, "RPR is the new interrupt's");
+                    taken.push((group, intid, rpr));
+                } else if let Some((group, intid, rpr)) = taken.pop() {
+                    v.end_of_interrupt(group, intid);
+                    prop_assert_eq!(v.running_priority(), rpr, "EOI restores the running priority");
+                }
+            }
+            while let Some((group, intid, _)) = taken.pop() {
+                v.end_of_interrupt(group, intid);
+            }
+            prop_assert_eq!((v.g.ap0r, v.g.ap1r), ([0; 4], [0; 4]));
+            prop_assert!(v.g.lrs.iter().all(|lr| lr & ICH_LR_ACTIVE == 0), "no LR left active");
+        }
+    }
+}
