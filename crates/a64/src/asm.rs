@@ -183,3 +183,36 @@ pub fn timer_irq_program(ticks: u32) -> Vec<u32> {
     ]);
     w
 }
+/// `SVC #0`.
+pub const SVC0: u32 = 0xD400_0001;
+
+/// A static AArch64 Linux executable (System V gABI ELF64, `e_machine` EM_AARCH64 = 183) whose one
+/// read-write-execute `PT_LOAD` segment maps the whole file at `base`: `image` must start with 120 bytes
+/// left for the ELF and program headers, which this writes; execution starts at `base + entry_offset`.
+pub fn static_elf(base: u64, entry_offset: u64, image: &mut [u8]) {
+    let len = u64::try_from(image.len()).unwrap_or(0);
+    let mut h = Vec::with_capacity(120);
+    h.extend_from_slice(b"\x7fELF");
+    h.extend_from_slice(&[2, 1, 1, 0]); // ELFCLASS64, little-endian, version 1, System V
+    h.extend_from_slice(&[0; 8]);
+    h.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    h.extend_from_slice(&183u16.to_le_bytes()); // EM_AARCH64
+    h.extend_from_slice(&1u32.to_le_bytes());
+    h.extend_from_slice(&(base + entry_offset).to_le_bytes()); // e_entry
+    h.extend_from_slice(&64u64.to_le_bytes()); // e_phoff
+    h.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
+    h.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+    for v in [64u16, 56, 1, 64, 0, 0] {
+        h.extend_from_slice(&v.to_le_bytes()); // ehsize, phentsize, phnum, shentsize, shnum, shstrndx
+    }
+    h.extend_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+    h.extend_from_slice(&7u32.to_le_bytes()); // PF_R | PF_W | PF_X
+    h.extend_from_slice(&0u64.to_le_bytes()); // p_offset
+    h.extend_from_slice(&base.to_le_bytes()); // p_vaddr
+    h.extend_from_slice(&base.to_le_bytes()); // p_paddr
+    h.extend_from_slice(&len.to_le_bytes()); // p_filesz
+    h.extend_from_slice(&len.to_le_bytes()); // p_memsz
+    h.extend_from_slice(&0x1000u64.to_le_bytes()); // p_align
+    let n = h.len().min(image.len());
+    image[..n].copy_from_slice(&h[..n]);
+}

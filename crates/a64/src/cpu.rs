@@ -1,9 +1,6 @@
 //! The CPU: its own state beyond the REC context, the fetch path, and the run loop behind
 //! [`realm_cpu::RealmCpu`].
 
-use std::sync::OnceLock;
-use std::time::Instant;
-
 use realm_cpu::{
     InstructionAbort, RealmCpu, RealmCpuFactory, RealmExit, RealmMemory, RecContext, RecIdentity,
     RunControl,
@@ -70,12 +67,6 @@ pub(crate) struct Core {
     pub(crate) regs: [u64; 32],
 }
 
-/// The process-wide origin of the generic counter, so every CPU reads one counter.
-fn counter_origin() -> Instant {
-    static ORIGIN: OnceLock<Instant> = OnceLock::new();
-    *ORIGIN.get_or_init(Instant::now)
-}
-
 impl Core {
     fn new(config: &CpuConfig) -> Self {
         Self {
@@ -98,10 +89,13 @@ impl Core {
         }
     }
 
-    /// The generic counter (`CNTVCT_EL0`/`CNTPCT_EL0`; the virtual offset is zero): host time since the
-    /// counter's origin, scaled to `CpuConfig::counter_hz`.
+    /// The generic counter (`CNTVCT_EL0`/`CNTPCT_EL0`; the virtual offset is zero): the host's
+    /// CLOCK_MONOTONIC scaled to `CpuConfig::counter_hz` — one system counter that every CPU of the process
+    /// and the host kernel layer (which sleeps a vCPU in WFI until its timer's compare value) read alike.
     pub(crate) fn counter(&self) -> u64 {
-        let nanos = counter_origin().elapsed().as_nanos();
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+        let nanos = u128::from(t.tv_sec.unsigned_abs()) * 1_000_000_000
+            + u128::from(t.tv_nsec.unsigned_abs());
         let ticks = nanos.saturating_mul(u128::from(self.config.counter_hz)) / 1_000_000_000;
         u64::try_from(ticks).unwrap_or(u64::MAX)
     }
@@ -122,6 +116,15 @@ impl Core {
             self.memory_changed();
         }
         self.fetch.key = NO_FETCH;
+    }
+
+    /// This CPU bumped the memory's generation (broadcast IC or TLBI) and the memory answered `generation`:
+    /// if nobody else bumped it since this CPU last looked, this CPU has already done its own maintenance
+    /// and need not drop everything at its next look.
+    pub(crate) fn own_bump(&mut self, generation: u64) {
+        if generation == self.generation.wrapping_add(1) {
+            self.generation = generation;
+        }
     }
 
     /// Something outside this CPU changed memory or broadcast maintenance (another CPU's IC or TLBI

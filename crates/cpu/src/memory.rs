@@ -77,6 +77,10 @@ pub trait RealmMemory {
 
     /// The realm executed an instruction-cache invalidation (`IC IALLUIS`, `IC IVAU`, …, broadcast in the
     /// Inner Shareable domain): other CPUs of the realm must drop decoded code, so a shared implementor bumps
-    /// [`RealmMemory::generation`]. The default does nothing.
-    fn invalidate_code(&mut self) {}
+    /// [`RealmMemory::generation`] and returns the generation after its bump, read atomically with it, so
+    /// that the invalidating CPU can tell its own bump (the returned value is one more than the generation it
+    /// last saw) from another CPU's. The default bumps nothing and returns [`RealmMemory::generation`].
+    fn invalidate_code(&mut self) -> u64 {
+        self.generation()
+    }
 }

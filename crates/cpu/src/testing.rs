@@ -126,8 +126,9 @@ impl RealmMemory for FlatMemory {
         self.generation
     }
 
-    fn invalidate_code(&mut self) {
+    fn invalidate_code(&mut self) -> u64 {
         self.bump();
+        self.generation
     }
 }
 
@@ -176,8 +177,8 @@ impl RealmMemory for SharedMemory {
         self.with(|m| m.generation())
     }
 
-    fn invalidate_code(&mut self) {
-        self.with(RealmMemory::invalidate_code);
+    fn invalidate_code(&mut self) -> u64 {
+        self.with(RealmMemory::invalidate_code)
     }
 }
 

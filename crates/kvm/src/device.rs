@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use realm_uapi::arm64::{
-    KVM_CREATE_DEVICE_TEST, KVM_DEV_TYPE_ARM_VGIC_V3, KVM_GET_DEVICE_ATTR, KVM_HAS_DEVICE_ATTR,
-    KVM_SET_DEVICE_ATTR, kvm_create_device, kvm_device_attr,
+    KVM_CREATE_DEVICE_TEST, KVM_DEV_ARM_VGIC_CTRL_INIT, KVM_DEV_ARM_VGIC_GRP_ADDR,
+    KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, KVM_DEV_TYPE_ARM_VGIC_V3,
+    KVM_GET_DEVICE_ATTR, KVM_HAS_DEVICE_ATTR, KVM_SET_DEVICE_ATTR, KVM_VGIC_V3_ADDR_TYPE_DIST,
+    KVM_VGIC_V3_ADDR_TYPE_REDIST, kvm_create_device, kvm_device_attr,
 };
 use zerocopy::IntoBytes;
 
@@ -21,7 +23,7 @@ use crate::vm::{FilterRange, Vm};
 #[derive(Debug)]
 pub(crate) struct DeviceFile {
     /// The device pins its VM.
-    _vm: Arc<Vm>,
+    vm: Arc<Vm>,
     /// `KVM_DEV_TYPE_ARM_VGIC_V3` or `_V2`.
     _ty: u32,
 }
@@ -58,7 +60,7 @@ pub(crate) fn create_device(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Result<Outco
     // The fd is written back into the struct; install it first through a placeholder-free path:
     // the caller installs the new file and we cannot know the number yet, so pre-install here.
     let file = File::Device(Arc::new(DeviceFile {
-        _vm: Arc::clone(vm),
+        vm: Arc::clone(vm),
         _ty: ty,
     }));
     let fd = arg.install(file)?;
@@ -67,20 +69,67 @@ pub(crate) fn create_device(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Result<Outco
     Ok(Outcome::Value(0))
 }
 
-/// Device-fd ioctls (`kvm_device_ioctl`): the vGIC's attributes are accepted and not modelled; any other
-/// request → -ENOTTY (the vGIC has no `ioctl` op).
+/// Device-fd ioctls (`kvm_device_ioctl`): `KVM_SET_DEVICE_ATTR` of the vGIC's base addresses
+/// (`KVM_DEV_ARM_VGIC_GRP_ADDR`: 64 KiB aligned, else -EINVAL; set twice → -EEXIST), its interrupt count
+/// (`KVM_DEV_ARM_VGIC_GRP_NR_IRQS`: a multiple of 32 in \[64, 1024\], else -EINVAL; after init → -EBUSY) and
+/// `KVM_DEV_ARM_VGIC_CTRL_INIT` (`vgic_v3_set_attr`); other attributes are accepted and not modelled; any
+/// other request → -ENOTTY (the vGIC has no `ioctl` op).
 pub(crate) fn device_ioctl(
-    _dev: &Arc<DeviceFile>,
+    dev: &Arc<DeviceFile>,
     cmd: u64,
     arg: &mut Arg<'_, '_>,
 ) -> Result<Outcome, Errno> {
     match cmd {
-        KVM_SET_DEVICE_ATTR | KVM_GET_DEVICE_ATTR | KVM_HAS_DEVICE_ATTR => {
+        KVM_SET_DEVICE_ATTR => {
+            let a: kvm_device_attr = arg.read_struct()?;
+            vgic_set_attr(&dev.vm, &a, arg)?;
+            Ok(Outcome::Value(0))
+        }
+        KVM_GET_DEVICE_ATTR | KVM_HAS_DEVICE_ATTR => {
             arg.read_struct::<kvm_device_attr>()?;
             Ok(Outcome::Value(0))
         }
         _ => Err(Errno::ENOTTY),
     }
+}
+
+/// `vgic_v3_set_attr()` for the groups a VMM uses to build a realm's GIC.
+fn vgic_set_attr(vm: &Arc<Vm>, a: &kvm_device_attr, arg: &mut Arg<'_, '_>) -> Result<(), Errno> {
+    let mut vgic = crate::lock(&vm.vgic);
+    match a.group {
+        KVM_DEV_ARM_VGIC_GRP_ADDR => {
+            let base: u64 = arg.user().read_struct(a.addr)?;
+            let slot = match u32::try_from(a.attr) {
+                Ok(KVM_VGIC_V3_ADDR_TYPE_DIST) => &mut vgic.dist_base,
+                Ok(KVM_VGIC_V3_ADDR_TYPE_REDIST) => &mut vgic.redist_base,
+                _ => return Ok(()),
+            };
+            if base & 0xffff != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if slot.is_some() {
+                return Err(Errno::EEXIST);
+            }
+            *slot = Some(base);
+        }
+        KVM_DEV_ARM_VGIC_GRP_NR_IRQS => {
+            let n: u32 = arg.user().read_struct(a.addr)?;
+            if !(64..=crate::vgic::NR_IRQS_MAX).contains(&n) || !n.is_multiple_of(32) {
+                return Err(Errno::EINVAL);
+            }
+            if vgic.initialized || vgic.nr_irqs != 0 {
+                return Err(Errno::EBUSY);
+            }
+            vgic.nr_irqs = n;
+        }
+        KVM_DEV_ARM_VGIC_GRP_CTRL
+            if a.attr == u64::from(KVM_DEV_ARM_VGIC_CTRL_INIT) && !vgic.initialized =>
+        {
+            vgic.init();
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// VM attributes (`kvm_vm_set_attr`/`kvm_vm_has_attr`): `KVM_ARM_VM_SMCCC_CTRL`/`KVM_ARM_VM_SMCCC_FILTER`

@@ -10,8 +10,7 @@
 //!   RMM v1.0, implicit realm creation and activation, `KVM_ARM_RMI_POPULATE`).
 //!
 //! Every behaviour's doc comment names the revision and the kernel file/patch it follows; docs/kvm-behaviour.md
-//! lists them. [`vgic`] holds the in-kernel GICv3 model (distributor/redistributor registers, LR filling,
-//! timer levels, SGIs, KVM_IRQ_LINE), not yet wired into the vCPU run path. Not modelled: timers, dirty logging,
+//! lists them. Not modelled: the vGIC beyond its existence (`irqchip_in_kernel`), timers, dirty logging,
 //! SVE vector lengths, stage-2 faults of the shared alias (no RMI effect before activation).
 #![forbid(unsafe_code)]
 
@@ -28,7 +27,7 @@ mod run;
 mod system;
 mod user_memory;
 mod vcpu;
-pub mod vgic;
+mod vgic;
 mod vm;
 
 use std::sync::{Arc, Mutex};
@@ -66,6 +65,9 @@ pub struct KernelConfig {
     /// `kvm_lpa2_is_enabled()`: the host kernel runs with FEAT_LPA2 (52-bit stage-2 output), so every
     /// realm is created with `RMI_REALM_FLAGS_LPA2` (v10 `rme.c` / v12 `rmi.c` `realm_create_rd`).
     pub lpa2: bool,
+    /// `CNTFRQ_EL0` of the host's generic counter in Hz: the vCPU timers' deadlines (a vCPU waiting in WFI
+    /// sleeps until its timer's compare value).
+    pub cntfrq: u64,
 }
 
 impl KernelConfig {
@@ -77,6 +79,7 @@ impl KernelConfig {
             max_vcpus: 512,
             sve_max_vl: 0,
             lpa2: false,
+            cntfrq: 62_500_000,
         }
     }
 
@@ -91,6 +94,7 @@ impl KernelConfig {
             max_vcpus: platform.max_vcpus,
             sve_max_vl: u32::from(platform.sve_max_vl),
             lpa2: platform.lpa2,
+            cntfrq: platform.cntfrq,
         }
     }
 }

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use realm_uapi::arm64::{
     KVM_ARM_PREFERRED_TARGET, KVM_ARM_TARGET_GENERIC_V8, KVM_CHECK_EXTENSION, KVM_CREATE_DEVICE,
-    KVM_CREATE_GUEST_MEMFD, KVM_CREATE_VCPU, KVM_ENABLE_CAP, KVM_HAS_DEVICE_ATTR,
+    KVM_CREATE_GUEST_MEMFD, KVM_CREATE_VCPU, KVM_ENABLE_CAP, KVM_HAS_DEVICE_ATTR, KVM_IRQ_LINE,
     KVM_MEM_GUEST_MEMFD, KVM_SET_DEVICE_ATTR, KVM_SET_MEMORY_ATTRIBUTES,
     KVM_SET_USER_MEMORY_REGION, KVM_SET_USER_MEMORY_REGION2, KVM_VM_TYPE_ARM_IPA_SIZE_MASK,
-    kvm_enable_cap, kvm_vcpu_init,
+    kvm_enable_cap, kvm_irq_level, kvm_vcpu_init,
 };
 use realm_uapi::v10::{
     KVM_CAP_ARM_RME, KVM_VM_TYPE_ARM_MASK, KVM_VM_TYPE_ARM_NORMAL, KVM_VM_TYPE_ARM_REALM,
@@ -92,6 +92,8 @@ pub(crate) struct Vm {
     pub(crate) inner: Mutex<VmInner>,
     /// `kvm->vcpu_array`, in creation order (`vcpu_idx`).
     pub(crate) vcpus: RwLock<Vec<Arc<Vcpu>>>,
+    /// `kvm->arch.vgic` and every vCPU's `vgic_cpu`.
+    pub(crate) vgic: Mutex<crate::vgic::Vgic>,
 }
 
 impl Vm {
@@ -151,6 +153,13 @@ impl Vm {
                 vcpu_features: None,
             }),
             vcpus: RwLock::new(Vec::new()),
+            // kvm_vcpu_vgic_nr_lr(): RMI_FEATURE_REGISTER_0.GICV3_NUM_LRS as a count (TF-RMM stores
+            // count - 1 there, so KVM uses one list register fewer than the REC has).
+            vgic: Mutex::new(crate::vgic::Vgic::new(
+                shared
+                    .rmm_feat_reg0
+                    .map_or(4, |f| usize::try_from((f >> 34) & 0xf).unwrap_or(4)),
+            )),
         }))
     }
 
@@ -267,6 +276,7 @@ pub(crate) fn ioctl(vm: &Arc<Vm>, cmd: u64, arg: &mut Arg<'_, '_>) -> Result<Out
             Ok(Outcome::Value(0))
         }
         KVM_SET_DEVICE_ATTR | KVM_HAS_DEVICE_ATTR => device::vm_device_attr(vm, cmd, arg),
+        KVM_IRQ_LINE => irq_line(vm, arg),
         KVM_ARM_RMI_POPULATE if vm.abi() == AbiRevision::V12 => {
             // v12 20/46 kvm_arch_vm_ioctl: non-realm → -EPERM, then copy_from_user.
             if !vm.is_realm {
@@ -277,6 +287,47 @@ pub(crate) fn ioctl(vm: &Arc<Vm>, cmd: u64, arg: &mut Arg<'_, '_>) -> Result<Out
         }
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// `kvm_vm_ioctl_irq_line()` (arm.c): `irq` = vcpu2_index \[31:28\] | type \[27:24\] | vcpu_index \[23:16\]
+/// | number \[15:0\]. SPI (type 1): no vgic → -ENXIO, a number outside \[32, nr_irqs) → -EINVAL; PPI (type 2):
+/// an unknown vCPU → -EINVAL, a number outside \[16, 32) → -EINVAL; type 0 (the CPU's IRQ/FIQ lines, only
+/// without an in-kernel GIC) → -ENXIO here, as a vgic always exists for a realm; others → -EINVAL.
+fn irq_line(vm: &Arc<Vm>, arg: &mut Arg<'_, '_>) -> Result<Outcome, Errno> {
+    let l: kvm_irq_level = arg.read_struct()?;
+    let ty = (l.irq >> 24) & 0xf;
+    let vcpu_idx = ((l.irq >> 16) & 0xff) | (((l.irq >> 28) & 0xf) << 8);
+    let num = l.irq & 0xffff;
+    let level = l.level != 0;
+    let (initialized, nr_irqs) = {
+        let v = crate::lock(&vm.vgic);
+        (v.initialized, v.nr_irqs)
+    };
+    match ty {
+        1 => {
+            if !initialized {
+                return Err(Errno::ENXIO);
+            }
+            if num < crate::vgic::NR_PRIVATE || num >= nr_irqs {
+                return Err(Errno::EINVAL);
+            }
+            crate::vcpu::irq::irq_line(vm, 0, num, level);
+        }
+        2 => {
+            if !initialized {
+                return Err(Errno::ENXIO);
+            }
+            let known = vm.vcpu_list().iter().any(|v| v.id == vcpu_idx);
+            if !known || !(16..crate::vgic::NR_PRIVATE).contains(&num) {
+                return Err(Errno::EINVAL);
+            }
+            let idx = usize::try_from(vcpu_idx).map_err(|_| Errno::EINVAL)?;
+            crate::vcpu::irq::irq_line(vm, idx, num, level);
+        }
+        0 => return Err(Errno::ENXIO),
+        _ => return Err(Errno::EINVAL),
+    }
+    Ok(Outcome::Value(0))
 }
 
 /// `kvm_vm_ioctl_create_vcpu(kvm, id)`: `id >= KVM_MAX_VCPU_IDS` → -EINVAL; more than `max_vcpus` →

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod exits;
 pub mod fdt;
 pub mod image;
+pub mod initramfs;
 pub mod launch;
 pub mod layout;
 pub mod limits;

@@ -14,7 +14,7 @@ pub fn sha256_elf(blocks: u32) -> (Vec<u8>, u8) {
         enc::ldr_w(0, 8, 0),   // w0 = H[0]
         0x1200_1C00,           // and w0, w0, #0xff
         enc::movz_x(8, 93, 0), // x8 = __NR_exit
-        0xD400_0001,           // svc #0
+        crate::asm::SVC0,      // svc #0
     ]);
     let len = usize::try_from(H_AT - BASE).unwrap_or(0) + 32;
     let mut image = vec![0u8; len];
@@ -27,31 +27,7 @@ pub fn sha256_elf(blocks: u32) -> (Vec<u8>, u8) {
     put(&mut image, K_AT, &words(&K));
     put(&mut image, BLOCK_AT, &words(&bench_block()));
     put(&mut image, H_AT, &words(&H0));
-    // ELF64 header (System V gABI; e_machine EM_AARCH64 = 183) and one PT_LOAD program header.
-    let len64 = u64::try_from(image.len()).unwrap_or(0);
-    let mut h = Vec::with_capacity(120);
-    h.extend_from_slice(b"\x7fELF");
-    h.extend_from_slice(&[2, 1, 1, 0]); // ELFCLASS64, little-endian, version 1, System V
-    h.extend_from_slice(&[0; 8]);
-    h.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
-    h.extend_from_slice(&183u16.to_le_bytes()); // EM_AARCH64
-    h.extend_from_slice(&1u32.to_le_bytes());
-    h.extend_from_slice(&(BASE + 0x100).to_le_bytes()); // e_entry
-    h.extend_from_slice(&64u64.to_le_bytes()); // e_phoff
-    h.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
-    h.extend_from_slice(&0u32.to_le_bytes()); // e_flags
-    for v in [64u16, 56, 1, 64, 0, 0] {
-        h.extend_from_slice(&v.to_le_bytes()); // ehsize, phentsize, phnum, shentsize, shnum, shstrndx
-    }
-    h.extend_from_slice(&1u32.to_le_bytes()); // PT_LOAD
-    h.extend_from_slice(&7u32.to_le_bytes()); // PF_R | PF_W | PF_X
-    h.extend_from_slice(&0u64.to_le_bytes()); // p_offset
-    h.extend_from_slice(&BASE.to_le_bytes()); // p_vaddr
-    h.extend_from_slice(&BASE.to_le_bytes()); // p_paddr
-    h.extend_from_slice(&len64.to_le_bytes()); // p_filesz
-    h.extend_from_slice(&len64.to_le_bytes()); // p_memsz
-    h.extend_from_slice(&0x1000u64.to_le_bytes()); // p_align
-    image[..h.len()].copy_from_slice(&h);
+    crate::asm::static_elf(BASE, 0x100, &mut image);
     let mut want = H0;
     let block: [u32; 16] = bench_block().try_into().unwrap_or([0; 16]);
     for _ in 0..blocks {

@@ -183,9 +183,23 @@ impl Exec<'_> {
             sys::IC_IVAU if el == 0 && sctlr & SCTLR_UCI == 0 => Err(sysreg_trap(reg, rt, false)),
             sys::IC_IALLUIS | sys::IC_IALLU if el == 0 => Err(Exception::undefined()),
             // Instruction cache invalidation drops decoded code here and, through the memory's generation,
-            // on every CPU of the realm.
-            sys::IC_IVAU | sys::IC_IALLUIS | sys::IC_IALLU => {
-                self.mem.invalidate_code();
+            // on every CPU of the realm. IC IVAU names one line: only the decoded page holding it goes
+            // here (Linux patches code a word at a time — ftrace_init rewrites ~50k call sites at boot, each
+            // followed by IC IVAU — so dropping every page each time costs more than the boot itself). A VA
+            // that does not translate drops everything (the line cannot be found; no fault is taken, as
+            // before).
+            sys::IC_IVAU => {
+                self.broadcast_invalidate();
+                let acc = crate::memory::Access::default();
+                match self.translate_data(self.x(rt), &acc) {
+                    Ok(t) => self.core.cache.written(t.ipa),
+                    Err(_) => self.core.cache.flush(),
+                }
+                self.core.translation_changed();
+                Ok(())
+            }
+            sys::IC_IALLUIS | sys::IC_IALLU => {
+                self.broadcast_invalidate();
                 self.core.cache.flush();
                 self.core.translation_changed();
                 Ok(())
@@ -221,7 +235,7 @@ impl Exec<'_> {
                         if broadcast {
                             // Other CPUs of the realm drop their translations through the memory's
                             // generation.
-                            self.mem.invalidate_code();
+                            self.broadcast_invalidate();
                         }
                         Ok(())
                     }
@@ -233,6 +247,13 @@ impl Exec<'_> {
 
     /// DC ZVA: zero the naturally aligned block of `DCZID_EL0` size containing `va`, with the permission
     /// checks of a store; on Device memory (stage 1 off) it is an alignment fault (Arm ARM C5.3.9).
+    /// Tell the other CPUs of the realm to drop decoded code and translations (broadcast IC or TLBI), without
+    /// making this CPU drop what its own maintenance already kept exact.
+    fn broadcast_invalidate(&mut self) {
+        let generation = self.mem.invalidate_code();
+        self.core.own_bump(generation);
+    }
+
     fn dc_zva(&mut self, va: u64) -> Result<(), Exception> {
         let block = self.core.config.dc_zva_bytes();
         let start = va & !(block as u64 - 1);

@@ -47,6 +47,30 @@ fn a_store_alone_drops_the_decoded_page() {
     assert_eq!(run.x(0), 7, "the patched instruction ran");
 }
 
+#[test]
+fn ic_ivau_drops_only_the_page_it_names() {
+    // Page 0 calls a routine on page 1 (decoded), then patches a word on page 2 and runs IC IVAU on it:
+    // the decoded page 1 must survive (Linux's ftrace_init patches ~50k call sites this way at boot).
+    let mut program = vec![bl(0x1000)];
+    program.extend(mov64(1, BASE + 0x2000));
+    program.push(movz(2, 0xD503, 16)); // any word will do: the page is never executed
+    program.push(ldst_uimm(2, 0, 2, 1, 0)); // str w2, [x1]
+    program.push(sys_op(IC_IVAU, 1));
+    program.push(DSB_SY);
+    program.push(ISB);
+    program.push(SMC0);
+    crate::exceptions::place(&mut program, 0x1000, &[RET]);
+    let mut mem = memory_with(&program);
+    let mut cpu = A64Cpu::new(&CpuConfig::default());
+    let mut ctx = RecContext::reset(BASE, &[], 0);
+    assert_eq!(cpu.run(&mut ctx, &mut mem), RealmExit::Smc);
+    assert_eq!(
+        cpu.cached_pages(),
+        2,
+        "pages 0 and 1 stay decoded after IC IVAU on page 2"
+    );
+}
+
 /// An atomic increment loop: `iterations` times LDAXR/ADD/STLXR (retrying on failure) on [DATA].
 fn increment_loop(iterations: u32) -> Vec<u32> {
     let mut program = mov64(0, DATA);

@@ -27,7 +27,7 @@ use crate::rmi::KvmRealmState;
 use crate::vm::Vm;
 use crate::{Errno, PAGE_SIZE, lock};
 
-use super::{PendingMmio, Vcpu, fault};
+use super::{PendingMmio, Vcpu, fault, irq};
 
 /// PSCI calls the kernel handles for a realm, SMC32 and SMC64 forms (v12 `kvm_psci_call`).
 const PSCI_CPU_ON: [u32; 2] = [PSCI_CPU_ON_32, PSCI_CPU_ON_64];
@@ -122,6 +122,7 @@ pub(crate) fn run_loop(vm: &Arc<Vm>, vcpu: &Vcpu) -> Result<i64, Errno> {
             }
         }
         let (rec, run_pa) = pre_enter(vm, vcpu)?;
+        irq::flush(vm, vcpu, run_pa);
         let ret = vm.shared.cmds().rec_enter(rec, run_pa);
         match handle_exit(vm, vcpu, run_pa, ret.0.x[0])? {
             Continue::Enter => {}
@@ -230,6 +231,7 @@ fn handle_exit(vm: &Vm, vcpu: &Vcpu, run_pa: u64, x0: u64) -> Result<Continue, E
         .shared
         .mem
         .write(run_pa + ENTER_FLAGS, &0u64.to_le_bytes());
+    irq::sync(vm, vcpu, &exit);
     let reason = exit_reason(&exit);
     let esr = exit.esr;
     {
@@ -238,7 +240,7 @@ fn handle_exit(vm: &Vm, vcpu: &Vcpu, run_pa: u64, x0: u64) -> Result<Continue, E
         arch.last_exit = Some(reason);
     }
     match reason {
-        RMI_EXIT_SYNC => sync_exit(vm, vcpu, &exit, esr),
+        RMI_EXIT_SYNC => sync_exit(vm, vcpu, run_pa, &exit, esr),
         RMI_EXIT_IRQ | RMI_EXIT_FIQ => Ok(Continue::Enter),
         RMI_EXIT_PSCI | RMI_EXIT_HOST_CALL => {
             lock(&vcpu.arch).regs = exit.gprs;
@@ -268,10 +270,23 @@ fn handle_exit(vm: &Vm, vcpu: &Vcpu, run_pa: u64, x0: u64) -> Result<Continue, E
 /// A synchronous exit: data aborts in the shared half with a valid syndrome and no memslot become
 /// `KVM_EXIT_MMIO` (write data from `exit.gprs[0]`); WFx re-enters; anything else → internal error (stage-2
 /// faulting of guest memory is not modelled).
-fn sync_exit(vm: &Vm, vcpu: &Vcpu, exit: &RmiRecExit, esr: u64) -> Result<Continue, Errno> {
+fn sync_exit(
+    vm: &Vm,
+    vcpu: &Vcpu,
+    run_pa: u64,
+    exit: &RmiRecExit,
+    esr: u64,
+) -> Result<Continue, Errno> {
     let ec = (esr >> 26) & 0x3f;
     match ec {
-        0x01 => Ok(Continue::Enter),
+        // WFI (ISS.TI = 0) halts until an interrupt is pending; WFE just runs again.
+        0x01 => {
+            if esr & 1 == 0 {
+                irq::wfi(vm, vcpu);
+            }
+            Ok(Continue::Enter)
+        }
+        0x18 if irq::sysreg(vm, vcpu, exit, esr) => Ok(Continue::Enter),
         0x20 | 0x24 => {
             let (far, hpfar) = (exit.far, exit.hpfar);
             let ipa = ((hpfar & 0xff_ffff_fff0) << 8) | (far & 0xfff);
@@ -296,6 +311,10 @@ fn sync_exit(vm: &Vm, vcpu: &Vcpu, exit: &RmiRecExit, esr: u64) -> Result<Contin
                 let v = exit.gprs[0].to_le_bytes();
                 let n = usize::try_from(len).unwrap_or(8);
                 data[..n].copy_from_slice(&v[..n]);
+            }
+            let write = is_write.then(|| exit.gprs[0]);
+            if irq::mmio(vm, vcpu, run_pa, gpa, len, write) {
+                return Ok(Continue::Enter);
             }
             lock(&vcpu.arch).pending_mmio = Some(PendingMmio { is_write, len });
             vcpu.run.prepare_mmio(ipa, data, len, is_write);

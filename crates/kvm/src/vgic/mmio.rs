@@ -1,244 +1,226 @@
-//! The distributor (GICD, one 64 KiB frame) and redistributor (GICR, an RD and an SGI frame per vCPU)
-//! registers a Linux guest programs (IHI 0069H.b 12.9 GICD_*, 12.10 GICR_* RD frame, 12.11 GICR_* SGI
-//! frame), with the values Linux KVM's vgic-v3 gives them (`arch/arm64/kvm/vgic/vgic-mmio-v3.c`): affinity
-//! routing always on, one security state, KVM's IIDR, no LPIs. Offsets are within the frame; accesses to
-//! registers not listed here read as zero and ignore writes.
+//! Distributor and redistributor registers (KVM `vgic-mmio-v3.c`, `vgic-mmio.c`; GICv3 architecture
+//! specification IHI 0069 §12.9 GICD_*, §12.10–12.11 GICR_*). Affinity routing is always on (`GICD_CTLR.ARE`
+//! reads one), so private interrupts live in each redistributor's SGI frame and the distributor's banked
+//! registers for INTIDs 0–31 read as zero.
 
-use super::{Irq, NR_PRIVATE, Trigger, Vgic};
+use super::{GICD_SIZE, GICR_STRIDE, Irq, NR_PRIVATE, Vgic};
 
-/// Size of one redistributor (RD frame + SGI frame).
-pub const GICR_STRIDE: u64 = 0x2_0000;
-/// Offset of the SGI frame within a redistributor.
-const SGI_FRAME: u64 = 0x1_0000;
-/// `GICD_IIDR`/`GICR_IIDR` of KVM: ProductID 0x4b (KVM), revision 3, implementer 0x43b (Arm).
-pub const IIDR_KVM: u64 = (0x4b << 24) | (3 << 12) | 0x43b;
-/// `GICD_PIDR2`/`GICR_PIDR2`: ArchRev 3 (GICv3).
-const PIDR2_GICV3: u64 = 0x3b;
-/// `GICD_CTLR.ARE_NS` and `.DS`: read as one.
-const CTLR_ARE_DS: u64 = (1 << 4) | (1 << 6);
-/// `GICD_TYPER.IDbits` = 9: 10 INTID bits (SPIs only, no LPIs).
-const TYPER_IDBITS: u64 = 9 << 19;
+/// `GICD_CTLR.EnableGrp1` (the non-secure view KVM gives: bit 1).
+const CTLR_ENABLE_G1: u64 = 1 << 1;
+/// `GICD_CTLR.ARE_NS`.
+const CTLR_ARE: u64 = 1 << 4;
+/// `GICD_CTLR.DS`: one security state.
+const CTLR_DS: u64 = 1 << 6;
+/// `GICD_IIDR`/`GICR_IIDR`: ProductID 'K' (0x4b), Revision 3 (`KVM_VGIC_IMP_REV_3`), Implementer Arm (0x43b).
+const IIDR: u64 = (0x4b << 24) | (3 << 12) | 0x43b;
+/// `GICD_PIDR2`/`GICR_PIDR2`: ArchRev 3 (GICv3) and JEP106 bits, as KVM reports.
+const PIDR2: u64 = 0x3b;
+/// Implemented priority bits (`VGIC_PRI_BITS`): writes keep the top five.
+const PRIORITY_MASK: u8 = 0xf8;
+/// `GICD_IROUTER`: Aff0–Aff2 \[23:0\], Interrupt_Routing_Mode \[31\], Aff3 \[39:32\].
+const IROUTER_MASK: u64 = 0xff_80ff_ffff;
+/// `GICR_TYPER.Last`.
+const TYPER_LAST: u64 = 1 << 4;
 
-/// The per-INTID bit registers, by offset in the GICD frame and the SGI frame (each 32 INTIDs per word).
-const IGROUPR: u64 = 0x080;
-const ISENABLER: u64 = 0x100;
-const ICENABLER: u64 = 0x180;
-const ISPENDR: u64 = 0x200;
-const ICPENDR: u64 = 0x280;
-const ISACTIVER: u64 = 0x300;
-const ICACTIVER: u64 = 0x380;
-const IPRIORITYR: u64 = 0x400;
-const ICFGR: u64 = 0xC00;
-const IROUTER: u64 = 0x6000;
-const PIDR2: u64 = 0xFFE8;
-
-/// Which INTIDs a frame reaches: a vCPU's private ones (SGI frame) or the SPIs (GICD).
+/// Which per-interrupt register an offset names, relative to its block.
 #[derive(Clone, Copy)]
-enum Frame {
-    Sgi(usize),
-    Dist,
+enum Field {
+    Group,
+    SetEnable,
+    ClearEnable,
+    SetPending,
+    ClearPending,
+    SetActive,
+    ClearActive,
+    Priority,
+    Config,
 }
 
-impl Frame {
-    /// The first INTID of word `n` of a bit register, if the frame holds it.
-    fn word(self, n: u64) -> Option<u32> {
-        match self {
-            Self::Sgi(_) if n == 0 => Some(0),
-            Self::Dist if n > 0 && n < 32 => u32::try_from(n * 32).ok(),
-            _ => None,
-        }
-    }
-
-    fn vcpu(self) -> usize {
-        match self {
-            Self::Sgi(v) => v,
-            Self::Dist => 0,
-        }
-    }
-}
+/// The per-interrupt register blocks shared by GICD (all INTIDs) and the SGI frame (INTIDs 0–31):
+/// (offset, bytes per 32 interrupts, field).
+const BLOCKS: [(u64, u64, Field); 9] = [
+    (0x080, 4, Field::Group),
+    (0x100, 4, Field::SetEnable),
+    (0x180, 4, Field::ClearEnable),
+    (0x200, 4, Field::SetPending),
+    (0x280, 4, Field::ClearPending),
+    (0x300, 4, Field::SetActive),
+    (0x380, 4, Field::ClearActive),
+    (0x400, 32, Field::Priority),
+    (0xc00, 8, Field::Config),
+];
 
 impl Vgic {
-    /// Apply `f` to the INTIDs `first..first + count` the frame reaches (missing ones skipped).
-    fn each(&mut self, frame: Frame, first: u32, count: u32, mut f: impl FnMut(u32, &mut Irq)) {
+    /// Whether `gpa` (shared bit removed) falls in the distributor or a redistributor.
+    pub(crate) fn claims(&self, gpa: u64) -> bool {
+        let nr = self.cpus.len().max(1) as u64;
+        self.dist_base
+            .is_some_and(|b| (b..b + GICD_SIZE).contains(&gpa))
+            || self
+                .redist_base
+                .is_some_and(|b| (b..b + nr * GICR_STRIDE).contains(&gpa))
+    }
+
+    /// An access by vCPU `idx` of `len` bytes at `gpa`: a write of `value`, or a read returning the value.
+    /// `None` when the address is not the vgic's. Unimplemented offsets read as zero and ignore writes
+    /// (`vgic_mmio_read_raz`/`vgic_mmio_write_wi`).
+    pub(crate) fn mmio(
+        &mut self,
+        idx: usize,
+        gpa: u64,
+        len: u32,
+        write: Option<u64>,
+    ) -> Option<u64> {
+        if let Some(base) = self.dist_base
+            && (base..base + GICD_SIZE).contains(&gpa)
+        {
+            return Some(self.dist(idx, gpa - base, len, write));
+        }
+        let base = self.redist_base?;
+        let off = gpa.checked_sub(base)?;
+        let which = usize::try_from(off / GICR_STRIDE).ok()?;
+        if which >= self.cpus.len().max(1) {
+            return None;
+        }
+        Some(self.redist(which, off % GICR_STRIDE, len, write))
+    }
+
+    fn dist(&mut self, idx: usize, off: u64, len: u32, write: Option<u64>) -> u64 {
+        match off {
+            0x0000 => {
+                if let Some(v) = write {
+                    self.enabled = v & CTLR_ENABLE_G1 != 0;
+                }
+                CTLR_ARE | CTLR_DS | if self.enabled { CTLR_ENABLE_G1 } else { 0 }
+            }
+            // ITLinesNumber, IDbits = 9 (10 bits of INTID; `INTERRUPT_ID_BITS_SPIS`).
+            0x0004 => u64::from(self.nr_irqs / 32).saturating_sub(1) | (9 << 19),
+            0x0008 => IIDR,
+            0x6000..0x8000 => {
+                let intid = u32::try_from((off - 0x6000) / 8).unwrap_or(0);
+                let hi = off & 4 != 0;
+                if intid < NR_PRIVATE {
+                    return 0;
+                }
+                let Some(irq) = self.irq_mut(idx, intid) else {
+                    return 0;
+                };
+                if let Some(v) = write {
+                    irq.route = match (len, hi) {
+                        (8, _) => v,
+                        (_, false) => (irq.route & !0xffff_ffff) | (v & 0xffff_ffff),
+                        (_, true) => (irq.route & 0xffff_ffff) | (v << 32),
+                    } & IROUTER_MASK;
+                }
+                match (len, hi) {
+                    (8, _) => irq.route,
+                    (_, false) => irq.route & 0xffff_ffff,
+                    (_, true) => irq.route >> 32,
+                }
+            }
+            0xffe8 => PIDR2,
+            _ => self.per_irq(idx, off, len, write, false),
+        }
+    }
+
+    fn redist(&mut self, which: usize, off: u64, len: u32, write: Option<u64>) -> u64 {
+        let last = which + 1 == self.cpus.len().max(1);
+        match off {
+            0x0004 => IIDR,
+            0x0008 | 0x000c => {
+                // Affinity \[63:32\] = Aff3.Aff2.Aff1.Aff0, Processor_Number \[23:8\], Last \[4\].
+                let mpidr = self.cpus.get(which).map_or(0, |c| c.mpidr);
+                let aff = (mpidr & 0xff_ffff) | ((mpidr >> 8) & 0xff00_0000);
+                let typer = (aff << 32)
+                    | ((which as u64 & 0xffff) << 8)
+                    | if last { TYPER_LAST } else { 0 };
+                match (len, off) {
+                    (8, _) => typer,
+                    (_, 0x0008) => typer & 0xffff_ffff,
+                    _ => typer >> 32,
+                }
+            }
+            0xffe8 => PIDR2,
+            0x1_0000..0x2_0000 => self.per_irq(which, off - 0x1_0000, len, write, true),
+            // GICR_CTLR, GICR_WAKER (RAZ/WI in KVM), the rest.
+            _ => 0,
+        }
+    }
+
+    /// A per-interrupt register block access; `private` selects the SGI frame (INTIDs 0–31 of vCPU
+    /// `idx`), otherwise the distributor (SPIs; its private banks read as zero).
+    fn per_irq(
+        &mut self,
+        idx: usize,
+        off: u64,
+        len: u32,
+        write: Option<u64>,
+        private: bool,
+    ) -> u64 {
+        let Some(&(base, stride, field)) = BLOCKS
+            .iter()
+            .find(|(b, s, _)| (*b..*b + s * 32).contains(&off))
+        else {
+            return 0;
+        };
+        let bits_per_irq = u32::try_from(stride * 8 / 32).unwrap_or(1);
+        let first = u32::try_from((off - base) * 8 / u64::from(bits_per_irq)).unwrap_or(u32::MAX);
+        let count = (len * 8 / bits_per_irq).max(1);
+        let mut out = 0u64;
         for i in 0..count {
-            let intid = first + i;
-            if matches!(frame, Frame::Dist) && intid < NR_PRIVATE {
+            let intid = first.saturating_add(i);
+            let in_frame = if private {
+                intid < NR_PRIVATE
+            } else {
+                intid >= NR_PRIVATE && intid < self.nr_irqs
+            };
+            if !in_frame {
                 continue;
             }
-            if let Some(irq) = self.irq_mut(frame.vcpu(), intid) {
-                f(i, irq);
+            let shift = i * bits_per_irq;
+            let field_mask = (1u64 << bits_per_irq) - 1;
+            let Some(irq) = self.irq_mut(idx, intid) else {
+                continue;
+            };
+            if let Some(v) = write {
+                apply(irq, intid, field, (v >> shift) & field_mask);
             }
+            out |= read(irq, field) << shift;
         }
+        out
     }
+}
 
-    /// Read `count` INTIDs from `first` as `width`-bit fields given by `field`.
-    fn fields(
-        &self,
-        frame: Frame,
-        first: u32,
-        count: u32,
-        width: u32,
-        field: impl Fn(&Irq) -> u64,
-    ) -> u64 {
-        (0..count).fold(0, |acc, i| {
-            let intid = first + i;
-            let skip = matches!(frame, Frame::Dist) && intid < NR_PRIVATE;
-            match self.irq(frame.vcpu(), intid) {
-                Some(irq) if !skip => acc | (field(irq) << (i * width)),
-                _ => acc,
+fn apply(irq: &mut Irq, intid: u32, field: Field, bits: u64) {
+    let set = bits != 0;
+    match field {
+        Field::Group => irq.group1 = set,
+        Field::SetEnable if set => irq.enabled = true,
+        Field::ClearEnable if set => irq.enabled = false,
+        Field::SetPending if set => irq.pending_latch = true,
+        Field::ClearPending if set => irq.pending_latch = false,
+        Field::SetActive if set => irq.active = true,
+        Field::ClearActive if set => irq.active = false,
+        Field::Priority => irq.priority = u8::try_from(bits).unwrap_or(0) & PRIORITY_MASK,
+        // SGIs are always edge-triggered; bit 1 of the field selects edge.
+        Field::Config if intid >= 16 => irq.edge = bits & 0b10 != 0,
+        _ => {}
+    }
+}
+
+fn read(irq: &Irq, field: Field) -> u64 {
+    match field {
+        Field::Group => u64::from(irq.group1),
+        Field::SetEnable | Field::ClearEnable => u64::from(irq.enabled),
+        Field::SetPending | Field::ClearPending => u64::from(irq.pending()),
+        Field::SetActive | Field::ClearActive => u64::from(irq.active),
+        Field::Priority => u64::from(irq.priority),
+        Field::Config => {
+            if irq.edge {
+                0b10
+            } else {
+                0
             }
-        })
-    }
-
-    /// A register shared by the GICD and SGI frames, `len` bytes at `off`.
-    fn irq_reg_read(&self, frame: Frame, off: u64, len: u64) -> u64 {
-        let bit_reg = |base: u64| (base..base + 0x80).contains(&off);
-        let first = |base: u64| frame.word((off - base) / 4);
-        let bits = |base: u64, f: fn(&Irq) -> bool| {
-            first(base).map_or(0, |i| self.fields(frame, i, 32, 1, |irq| u64::from(f(irq))))
-        };
-        match off {
-            _ if bit_reg(IGROUPR) => bits(IGROUPR, |i| i.group1),
-            _ if bit_reg(ISENABLER) => bits(ISENABLER, |i| i.enabled),
-            _ if bit_reg(ICENABLER) => bits(ICENABLER, |i| i.enabled),
-            _ if bit_reg(ISPENDR) => bits(ISPENDR, Irq::pending),
-            _ if bit_reg(ICPENDR) => bits(ICPENDR, Irq::pending),
-            _ if bit_reg(ISACTIVER) => bits(ISACTIVER, |i| i.active),
-            _ if bit_reg(ICACTIVER) => bits(ICACTIVER, |i| i.active),
-            _ if (IPRIORITYR..IPRIORITYR + 0x400).contains(&off) => {
-                let first = u32::try_from(off - IPRIORITYR).unwrap_or(u32::MAX);
-                let count = u32::try_from(len).unwrap_or(0);
-                self.fields(frame, first, count, 8, |irq| u64::from(irq.priority))
-            }
-            _ if (ICFGR..ICFGR + 0x100).contains(&off) => {
-                let first = u32::try_from((off - ICFGR) * 4).unwrap_or(u32::MAX);
-                self.fields(frame, first, 16, 2, |irq| {
-                    if irq.trigger == Trigger::Edge {
-                        0b10
-                    } else {
-                        0
-                    }
-                })
-            }
-            _ => 0,
-        }
-    }
-
-    /// Write a register shared by the GICD and SGI frames.
-    fn irq_reg_write(&mut self, frame: Frame, off: u64, len: u64, value: u64) {
-        const BIT_REGS: [u64; 7] = [
-            IGROUPR, ISENABLER, ICENABLER, ISPENDR, ICPENDR, ISACTIVER, ICACTIVER,
-        ];
-        let Some(&base) = BIT_REGS.iter().find(|&&b| (b..b + 0x80).contains(&off)) else {
-            return self.irq_fields_write(frame, off, len, value);
-        };
-        let Some(first) = frame.word((off - base) / 4) else {
-            return;
-        };
-        let f: fn(&mut Irq, bool) = match base {
-            IGROUPR => |irq, b| irq.group1 = b,
-            ISENABLER => |irq, b| irq.enabled |= b,
-            // SGIs cannot be disabled on KVM's GICv3.
-            ICENABLER => |irq, b| irq.enabled &= !b || irq.intid < 16,
-            ISPENDR => |irq, b| irq.pending_latch |= b,
-            ICPENDR => |irq, b| irq.pending_latch &= !b,
-            ISACTIVER => |irq, b| irq.active |= b,
-            _ => |irq, b| irq.active &= !b,
-        };
-        self.each(frame, first, 32, |i, irq| f(irq, value >> i & 1 != 0));
-    }
-
-    /// IPRIORITYR (a byte per INTID) and ICFGR (two bits per INTID; SGIs are edge, read-only).
-    fn irq_fields_write(&mut self, frame: Frame, off: u64, len: u64, value: u64) {
-        if (IPRIORITYR..IPRIORITYR + 0x400).contains(&off) {
-            let first = u32::try_from(off - IPRIORITYR).unwrap_or(u32::MAX);
-            let count = u32::try_from(len).unwrap_or(0);
-            self.each(frame, first, count, |i, irq| {
-                irq.priority = u8::try_from(value >> (8 * i) & 0xFF).unwrap_or(0);
-            });
-        } else if (ICFGR..ICFGR + 0x100).contains(&off) {
-            let first = u32::try_from((off - ICFGR) * 4).unwrap_or(u32::MAX);
-            self.each(frame, first, 16, |i, irq| {
-                if irq.intid >= 16 {
-                    let edge = value >> (2 * i + 1) & 1 != 0;
-                    irq.trigger = if edge { Trigger::Edge } else { Trigger::Level };
-                }
-            });
-        }
-    }
-
-    /// A guest read of `len` bytes at `off` in the distributor frame.
-    pub fn gicd_read(&self, off: u64, len: u64) -> u64 {
-        match off {
-            0x0000 => u64::from(self.ctlr) | CTLR_ARE_DS,
-            0x0004 => u64::from(self.nr_irqs() / 32 - 1) | TYPER_IDBITS,
-            0x0008 => IIDR_KVM,
-            PIDR2 => PIDR2_GICV3,
-            _ if (IROUTER + 8 * 32..IROUTER + 8 * 1020).contains(&off) => {
-                let intid = u32::try_from((off - IROUTER) / 8).unwrap_or(0);
-                self.irq(0, intid)
-                    .and_then(|irq| self.mpidrs.get(irq.target))
-                    .map_or(0, |m| m & 0xFF_00FF_FFFF)
-            }
-            _ => self.irq_reg_read(Frame::Dist, off, len),
-        }
-    }
-
-    /// A guest write of `len` bytes at `off` in the distributor frame. Returns nothing: KVM's distributor
-    /// writes never fail (unimplemented registers ignore writes).
-    pub fn gicd_write(&mut self, off: u64, len: u64, value: u64) {
-        match off {
-            0x0000 => self.ctlr = u32::try_from(value & 0b11).unwrap_or(0),
-            _ if (IROUTER + 8 * 32..IROUTER + 8 * 1020).contains(&off) => {
-                let intid = u32::try_from((off - IROUTER) / 8).unwrap_or(0);
-                let aff = value & 0xFF_00FF_FFFF;
-                let target = self.mpidrs.iter().position(|m| m & 0xFF_00FF_FFFF == aff);
-                if let (Some(target), Some(irq)) = (target, self.irq_mut(0, intid)) {
-                    irq.target = target;
-                }
-            }
-            _ => self.irq_reg_write(Frame::Dist, off, len, value),
-        }
-    }
-
-    /// A guest read of `len` bytes at `off` in the redistributor region (vCPU n at n × [`GICR_STRIDE`]).
-    pub fn gicr_read(&self, off: u64, len: u64) -> u64 {
-        let (Ok(vcpu), local) = (usize::try_from(off / GICR_STRIDE), off % GICR_STRIDE) else {
-            return 0;
-        };
-        let Some(&mpidr) = self.mpidrs.get(vcpu) else {
-            return 0;
-        };
-        if local >= SGI_FRAME {
-            return self.irq_reg_read(Frame::Sgi(vcpu), local - SGI_FRAME, len);
-        }
-        match local {
-            0x0004 => IIDR_KVM,
-            // GICR_TYPER: Affinity [63:32], ProcessorNumber [23:8], Last [4].
-            0x0008 => {
-                let aff = ((mpidr >> 32) & 0xFF) << 24 | (mpidr & 0xFF_FFFF);
-                let last = u64::from(vcpu + 1 == self.mpidrs.len()) << 4;
-                let number = u64::try_from(vcpu).unwrap_or(0) & 0xFFFF;
-                let typer = aff << 32 | number << 8 | last;
-                if len == 4 { typer & 0xFFFF_FFFF } else { typer }
-            }
-            0x000C => {
-                let aff = ((mpidr >> 32) & 0xFF) << 24 | (mpidr & 0xFF_FFFF);
-                aff & 0xFFFF_FFFF
-            }
-            PIDR2 => PIDR2_GICV3,
-            // GICR_CTLR (no LPIs, RWP 0), GICR_WAKER (RAZ/WI as KVM: never asleep), the rest.
-            _ => 0,
-        }
-    }
-
-    /// A guest write of `len` bytes at `off` in the redistributor region.
-    pub fn gicr_write(&mut self, off: u64, len: u64, value: u64) {
-        let (Ok(vcpu), local) = (usize::try_from(off / GICR_STRIDE), off % GICR_STRIDE) else {
-            return;
-        };
-        if vcpu < self.mpidrs.len() && local >= SGI_FRAME {
-            self.irq_reg_write(Frame::Sgi(vcpu), local - SGI_FRAME, len, value);
         }
     }
 }

@@ -1,285 +1,321 @@
-//! The in-kernel GICv3 of a realm VM as KVM keeps it (Linux `arch/arm64/kvm/vgic/`, with the realm
-//! hand-over of the CCA series: v10 13/43 + 14/43, v12 14/46 + 16/46 + 24/46): per-INTID pending, active,
-//! enable, group, priority, configuration and routing; the list registers filled before each REC_ENTER
-//! (`vgic_flush_lr_state` → `enter.gicv3_lrs`) and folded back from each exit (`vgic_fold_lr_state` ←
-//! `exit.gicv3_lrs`); the timer PPIs' levels from each exit's timer snapshot
-//! (`kvm_realm_timers_update`); SGIs from trapped `ICC_SGI1R_EL1` writes (`vgic_v3_dispatch_sgi`); SPIs from
-//! the VMM (`KVM_IRQ_LINE`). The distributor and redistributor registers a Linux guest programs are in
-//! [`mmio`] (IHI 0069H.b 12.9, 12.10, 12.11).
+//! The in-kernel GICv3 of a realm VM, as KVM's vgic keeps it (arch/arm64/kvm/vgic/, with the realm hand-over
+//! of the CCA series, v10 and v12 alike): the distributor and redistributors a guest reaches by MMIO at the
+//! unprotected alias (`vgic-mmio-v3.c`), the state of every interrupt (enabled, pending, line level, active,
+//! group, priority, configuration, routing), the list registers handed to the RMM at each `RMI_REC_ENTER`
+//! and folded back from each exit (`vgic_rmm_restore_state`/`vgic_rmm_save_state`, `vgic_v3_populate_lr`,
+//! `vgic_v3_fold_lr_state`), the timer PPI levels taken from every exit (`kvm_realm_timers_update`), SGIs the
+//! realm sends through `ICC_SGI1R_EL1` (`vgic_v3_dispatch_sgi`) and SPIs from `KVM_IRQ_LINE`.
 //!
-//! Not yet wired into the vCPU run path (`vcpu::exit`): a realm VM's run loop does not call it yet. No ITS
-//! or LPIs, no extended INTID ranges, a single security state (GICD_CTLR.DS = 1), no HW-mapped interrupts
-//! (realms have none: `kvm_timer_enable` returns early for a REC).
+//! Not modelled: LPIs and the ITS, GICv4, Group 0 (KVM's vgic has only Group 1 for guests: `GICD_CTLR.DS`
+//! reads one), the v2 compatibility paths, save/restore attributes.
 
-pub mod mmio;
+mod lr;
+mod mmio;
 #[cfg(test)]
 mod tests;
 
-use crate::errno::Errno;
+#[cfg(test)]
+pub(crate) use lr::ICH_HCR_UIE;
 
-/// SGIs: INTIDs 0..16.
-pub const NR_SGIS: u32 = 16;
-/// SGIs and PPIs: INTIDs 0..32 are private to each vCPU.
-pub const NR_PRIVATE: u32 = 32;
-/// PPI of the EL1 virtual timer.
-pub const PPI_VTIMER: u32 = 27;
-/// PPI of the EL1 physical timer.
-pub const PPI_PTIMER: u32 = 30;
+/// `VGIC_NR_PRIVATE_IRQS`: SGIs 0–15 and PPIs 16–31, per vCPU.
+pub(crate) const NR_PRIVATE: u32 = 32;
+/// `VGIC_NR_IRQS_LEGACY`: the interrupt count when the VMM sets none (`kvm_vgic_map_resources` →
+/// `vgic_init` with `nr_spis = VGIC_NR_IRQS_LEGACY - VGIC_NR_PRIVATE_IRQS`).
+pub(crate) const NR_IRQS_LEGACY: u32 = 256;
+/// The largest `KVM_DEV_ARM_VGIC_GRP_NR_IRQS` (1020 interrupt IDs; `vgic_v3_set_attr`: a multiple of 32 in
+/// [64, 1024]).
+pub(crate) const NR_IRQS_MAX: u32 = 1024;
+/// The virtual timer's PPI (`kvm_arch_timer` default, DT `interrupts = <1 11 …>`).
+pub(crate) const PPI_VTIMER: u32 = 27;
+/// The EL1 physical timer's PPI.
+pub(crate) const PPI_PTIMER: u32 = 30;
 
-/// `ICH_LR<n>_EL2` fields (IHI 0069 12.5.11).
-const LR_PENDING: u64 = 1 << 62;
-const LR_ACTIVE: u64 = 1 << 63;
-const LR_GROUP1: u64 = 1 << 60;
-const LR_EOI: u64 = 1 << 41;
-const LR_PRIORITY_SHIFT: u32 = 48;
-/// `ICH_HCR_EL2.UIE`: the host wants a maintenance interrupt when the LRs run low (more to inject).
-pub const ICH_HCR_UIE: u64 = 1 << 1;
-
-/// How an interrupt is triggered (`GICD_ICFGR`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Trigger {
-    /// Level-sensitive: pending while the line is high (or latched by a write of ISPENDR).
-    Level,
-    /// Edge-triggered: a rising edge latches pending.
-    Edge,
-}
-
-/// One interrupt's state (Linux `struct vgic_irq`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Irq {
-    /// The INTID.
-    pub intid: u32,
-    /// `GICD_ISENABLER`.
-    pub enabled: bool,
-    /// Pending latched by an edge or a write of ISPENDR.
-    pub pending_latch: bool,
-    /// The input line's level (level-sensitive interrupts).
-    pub line_level: bool,
-    /// Active.
-    pub active: bool,
-    /// Group 1.
-    pub group1: bool,
-    /// Priority (8 bits as written; the CPU interface keeps the top 5).
-    pub priority: u8,
-    /// `GICD_ICFGR`.
-    pub trigger: Trigger,
-    /// The vCPU an SPI is routed to (`GICD_IROUTER`, as a vCPU index); for private INTIDs, the owner.
-    pub target: usize,
-    /// Held in a list register since the last flush.
-    pub in_lr: bool,
+/// One interrupt's state (`struct vgic_irq`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Irq {
+    /// Forwarded to the CPU interface (`GICD_ISENABLER`).
+    pub(crate) enabled: bool,
+    /// Edge latch / software pending (`pending_latch`).
+    pub(crate) pending_latch: bool,
+    /// The input line (`line_level`) of a level-sensitive interrupt.
+    pub(crate) line_level: bool,
+    /// Acknowledged and not yet deactivated.
+    pub(crate) active: bool,
+    /// Group 1 (`GICD_IGROUPR`; KVM resets guests' interrupts to group 1 for GICv3).
+    pub(crate) group1: bool,
+    /// Priority, 8 bits as written (`GICD_IPRIORITYR`).
+    pub(crate) priority: u8,
+    /// Edge-triggered (`GICD_ICFGR` 0b10); SGIs always are.
+    pub(crate) edge: bool,
+    /// `GICD_IROUTER` of an SPI (affinity, bit 31 = 1-of-N).
+    pub(crate) route: u64,
+    /// Held in a list register of the vCPU it was handed to.
+    pub(crate) in_lr: bool,
 }
 
 impl Irq {
-    fn new(intid: u32, target: usize) -> Self {
+    fn reset(intid: u32) -> Self {
         Self {
-            intid,
-            enabled: intid < NR_SGIS, // SGIs are always enabled on KVM's GICv3
-            pending_latch: false,
-            line_level: false,
-            active: false,
-            group1: false,
-            priority: 0,
-            trigger: if intid < NR_SGIS {
-                Trigger::Edge
-            } else {
-                Trigger::Level
-            },
-            target,
-            in_lr: false,
+            group1: true,
+            edge: intid < 16,
+            ..Self::default()
         }
     }
 
-    /// Pending: the latch, or the line for a level-sensitive interrupt (Linux `irq_is_pending`).
-    pub fn pending(&self) -> bool {
-        self.pending_latch || (self.trigger == Trigger::Level && self.line_level)
+    /// `irq_is_pending()`: the latch, or the line for a level-sensitive interrupt.
+    pub(crate) fn pending(&self) -> bool {
+        self.pending_latch || (!self.edge && self.line_level)
+    }
+
+    /// Whether it belongs in a vCPU's list registers (`vgic_target_oracle` says it has a target: pending
+    /// and enabled, or active).
+    pub(crate) fn wants_lr(&self) -> bool {
+        self.active || (self.pending() && self.enabled)
     }
 }
 
-/// The vGIC of one VM: `nr_spis` SPIs shared by all vCPUs, 32 private INTIDs per vCPU.
+/// Per-vCPU state: the redistributor and the private interrupts.
 #[derive(Clone, Debug)]
-pub struct Vgic {
-    /// GICD_CTLR.EnableGrp0 / EnableGrp1 (bits 0 and 1).
-    pub ctlr: u32,
-    /// Private INTIDs of each vCPU.
-    pub private: Vec<Vec<Irq>>,
-    /// SPIs (INTID 32 + index).
-    pub spis: Vec<Irq>,
-    /// Each vCPU's MPIDR affinity (Aff3.Aff2.Aff1.Aff0 as in `MPIDR_EL1`, bits \[39:32\] and \[23:0\]).
-    pub mpidrs: Vec<u64>,
+pub(crate) struct VgicCpu {
+    /// SGIs and PPIs.
+    pub(crate) private: [Irq; NR_PRIVATE as usize],
+    /// The vCPU's MPIDR (affinity for `GICR_TYPER` and SPI routing).
+    pub(crate) mpidr: u64,
+    /// Interrupt IDs in the list registers handed over at the last entry, in LR order.
+    pub(crate) lrs: Vec<u32>,
+    /// The EL1 timers at the last exit: `cntv_ctl`, `cntv_cval`, `cntp_ctl`, `cntp_cval`.
+    pub(crate) timers: [u64; 4],
+}
+
+impl VgicCpu {
+    fn new(mpidr: u64) -> Self {
+        Self {
+            private: std::array::from_fn(|i| Irq::reset(u32::try_from(i).unwrap_or(0))),
+            mpidr,
+            lrs: Vec::new(),
+            timers: [0; 4],
+        }
+    }
+}
+
+/// The VM's vgic (`struct vgic_dist` plus every `vgic_cpu`).
+#[derive(Debug, Default)]
+pub(crate) struct Vgic {
+    /// `KVM_VGIC_V3_ADDR_TYPE_DIST` (64 KiB).
+    pub(crate) dist_base: Option<u64>,
+    /// `KVM_VGIC_V3_ADDR_TYPE_REDIST` (128 KiB per vCPU, one region).
+    pub(crate) redist_base: Option<u64>,
+    /// Interrupt IDs the distributor implements (32 private + SPIs), set once.
+    pub(crate) nr_irqs: u32,
+    /// `KVM_DEV_ARM_VGIC_CTRL_INIT` done.
+    pub(crate) initialized: bool,
+    /// `GICD_CTLR.EnableGrp1`.
+    pub(crate) enabled: bool,
+    /// SPIs 32..nr_irqs.
+    pub(crate) spis: Vec<Irq>,
+    /// One per vCPU, by vCPU index.
+    pub(crate) cpus: Vec<VgicCpu>,
+    /// List registers a REC offers (`kvm_vcpu_vgic_nr_lr`: RMI_FEATURE_REGISTER_0.GICV3_NUM_LRS).
+    pub(crate) nr_lrs: usize,
+}
+
+/// Size of the distributor frame.
+pub(crate) const GICD_SIZE: u64 = 0x1_0000;
+/// Size of one redistributor (RD_base + SGI_base frames).
+pub(crate) const GICR_STRIDE: u64 = 0x2_0000;
+
+impl Vgic {
+    /// A vgic for a VM whose RECs offer `nr_lrs` list registers.
+    pub(crate) fn new(nr_lrs: usize) -> Self {
+        Self {
+            nr_lrs: nr_lrs.clamp(1, 16),
+            ..Self::default()
+        }
+    }
+
+    /// `vgic_init()`: size the SPIs (legacy count unless the VMM set one) and reset every interrupt.
+    pub(crate) fn init(&mut self) {
+        if self.nr_irqs == 0 {
+            self.nr_irqs = NR_IRQS_LEGACY;
+        }
+        let spis = self.nr_irqs.saturating_sub(NR_PRIVATE);
+        self.spis = (0..spis).map(|i| Irq::reset(NR_PRIVATE + i)).collect();
+        self.initialized = true;
+    }
+
+    /// The redistributor state of vCPU `idx` with MPIDR `mpidr`, made on first use.
+    pub(crate) fn cpu(&mut self, idx: usize, mpidr: u64) -> &mut VgicCpu {
+        while self.cpus.len() <= idx {
+            self.cpus.push(VgicCpu::new(0));
+        }
+        let cpu = &mut self.cpus[idx];
+        cpu.mpidr = mpidr;
+        cpu
+    }
+
+    /// The state of `intid` as seen from vCPU `idx` (private interrupts are banked).
+    pub(crate) fn irq_mut(&mut self, idx: usize, intid: u32) -> Option<&mut Irq> {
+        if intid < NR_PRIVATE {
+            let i = usize::try_from(intid).ok()?;
+            self.cpus.get_mut(idx).map(|c| &mut c.private[i])
+        } else {
+            let i = usize::try_from(intid - NR_PRIVATE).ok()?;
+            self.spis.get_mut(i)
+        }
+    }
+
+    /// The vCPU index an SPI is routed to (`GICD_IROUTER` affinity; 1-of-N and unknown affinities go to
+    /// vCPU 0, as KVM's `vgic_mmio_write_irouter` + `kvm_mpidr_to_vcpu` leave them without a target …
+    /// here the first vCPU, so an interrupt is never lost).
+    pub(crate) fn spi_target(&self, irq: &Irq) -> usize {
+        let aff = irq.route & 0xff_00ff_ffff;
+        self.cpus
+            .iter()
+            .position(|c| c.mpidr & 0xff_00ff_ffff == aff)
+            .unwrap_or(0)
+    }
+
+    /// `kvm_vgic_inject_irq()` for an SPI or a PPI of vCPU `idx`: a level-sensitive interrupt follows the
+    /// line; an edge-triggered one latches on a rising level. Returns the vCPU index to kick when the
+    /// interrupt became deliverable.
+    pub(crate) fn inject(&mut self, idx: usize, intid: u32, level: bool) -> Option<usize> {
+        let enabled = self.enabled;
+        let irq = self.irq_mut(idx, intid)?;
+        let before = irq.pending();
+        if irq.edge {
+            if level {
+                irq.pending_latch = true;
+            }
+        } else {
+            irq.line_level = level;
+        }
+        let now = *irq;
+        let target = if intid < NR_PRIVATE {
+            idx
+        } else {
+            self.spi_target(&now)
+        };
+        (enabled && now.enabled && now.pending() && !before).then_some(target)
+    }
+
+    /// Whether vCPU `idx` has an interrupt its CPU interface could take (`kvm_vgic_vcpu_pending_irq`), for
+    /// WFI: pending, enabled, group enabled, not already active.
+    pub(crate) fn has_pending(&self, idx: usize) -> bool {
+        if !self.enabled {
+            return false;
+        }
+        let private = self.cpus.get(idx).is_some_and(|c| {
+            c.private
+                .iter()
+                .any(|i| i.enabled && i.pending() && !i.active)
+        });
+        private
+            || self
+                .spis
+                .iter()
+                .any(|i| i.enabled && i.pending() && !i.active && self.spi_target(i) == idx)
+    }
+
+    /// `vgic_v3_dispatch_sgi()`: a write of `ICC_SGI1R_EL1` by vCPU `idx`: TargetList [15:0], Aff1 [23:16],
+    /// INTID [27:24], Aff2 [39:32], IRM [40], RS [47:44], Aff3 [55:48]. A Group 1 SGI is made pending only
+    /// by `ICC_SGI1R_EL1` (`allow_group1`; `ICC_SGI0R_EL1`/`ICC_ASGI1R_EL1` pend Group 0 ones only).
+    /// Returns the vCPUs to kick.
+    pub(crate) fn dispatch_sgi(
+        &mut self,
+        idx: usize,
+        value: u64,
+        allow_group1: bool,
+    ) -> Vec<usize> {
+        let intid = u32::try_from((value >> 24) & 0xf).unwrap_or(0);
+        let broadcast = value & (1 << 40) != 0;
+        let aff1 = (value >> 16) & 0xff;
+        let aff2 = (value >> 32) & 0xff;
+        let aff3 = (value >> 48) & 0xff;
+        let rs = (value >> 44) & 0xf;
+        let targets = value & 0xffff;
+        let mut kicked = Vec::new();
+        for (i, cpu) in self.cpus.iter_mut().enumerate() {
+            let m = cpu.mpidr;
+            let hit = if broadcast {
+                i != idx
+            } else {
+                let aff0 = m & 0xff;
+                (m >> 8) & 0xff == aff1
+                    && (m >> 16) & 0xff == aff2
+                    && (m >> 32) & 0xff == aff3
+                    && aff0 >> 4 == rs
+                    && targets & (1 << (aff0 & 0xf)) != 0
+            };
+            if hit {
+                let Some(irq) = usize::try_from(intid).ok().map(|n| &mut cpu.private[n]) else {
+                    continue;
+                };
+                if irq.group1 && !allow_group1 {
+                    continue;
+                }
+                irq.pending_latch = true;
+                kicked.push(i);
+            }
+        }
+        kicked
+    }
+
+    /// `kvm_realm_timers_update()`: the timer PPIs of vCPU `idx` follow the timer registers the exit
+    /// reported: asserted while ENABLE (bit 0) is set, IMASK (bit 1) clear and ISTATUS (bit 2) set. Returns
+    /// whether a PPI became deliverable.
+    pub(crate) fn timers_from_exit(&mut self, idx: usize, cntv_ctl: u64, cntp_ctl: u64) -> bool {
+        let level = |ctl: u64| ctl & 0b111 == 0b101;
+        let v = self.inject(idx, PPI_VTIMER, level(cntv_ctl)).is_some();
+        let p = self.inject(idx, PPI_PTIMER, level(cntp_ctl)).is_some();
+        v || p
+    }
+
+    /// The timers of vCPU `idx` as of its last exit, re-evaluated against the counter value `now`
+    /// (`kvm_timer_should_fire`: ENABLE, not IMASK, and CVAL reached). Returns the earliest compare value
+    /// still ahead, if a timer is armed, and whether a PPI became deliverable.
+    pub(crate) fn timers_at(&mut self, idx: usize, now: u64) -> (Option<u64>, bool) {
+        let Some(t) = self.cpus.get(idx).map(|c| c.timers) else {
+            return (None, false);
+        };
+        let armed = |ctl: u64| ctl & 0b11 == 0b01;
+        let status = |ctl: u64, cval: u64| {
+            if armed(ctl) && now >= cval {
+                ctl | 0b100
+            } else {
+                ctl & !0b100
+            }
+        };
+        let fired = self.timers_from_exit(idx, status(t[0], t[1]), status(t[2], t[3]));
+        let next = [(t[0], t[1]), (t[2], t[3])]
+            .into_iter()
+            .filter(|&(ctl, cval)| armed(ctl) && cval > now)
+            .map(|(_, cval)| cval)
+            .min();
+        (next, fired)
+    }
+}
+
+/// The generic counter the host and every CPU read (`CNTPCT_EL0`, `CNTVOFF` 0 for realms): CLOCK_MONOTONIC
+/// scaled to `hz`, the same clock realm-a64's counter reads.
+pub(crate) fn counter_now(hz: u64) -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let nanos =
+        u128::from(t.tv_sec.unsigned_abs()) * 1_000_000_000 + u128::from(t.tv_nsec.unsigned_abs());
+    u64::try_from(nanos * u128::from(hz) / 1_000_000_000).unwrap_or(u64::MAX)
+}
+
+/// Host time until the counter (at `hz`) reaches `cval`, from `now`.
+pub(crate) fn until(now: u64, cval: u64, hz: u64) -> std::time::Duration {
+    let ticks = u128::from(cval.saturating_sub(now));
+    let nanos = ticks * 1_000_000_000 / u128::from(hz.max(1));
+    std::time::Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
 }
 
 impl Vgic {
-    /// A vGIC for vCPUs with `mpidrs` and `nr_spis` SPIs (a multiple of 32, at most 988).
-    pub fn new(mpidrs: &[u64], nr_spis: u32) -> Self {
-        let nr_spis = nr_spis.min(1020 - NR_PRIVATE) / 32 * 32;
-        Self {
-            ctlr: 0,
-            private: (0..mpidrs.len())
-                .map(|v| (0..NR_PRIVATE).map(|i| Irq::new(i, v)).collect())
-                .collect(),
-            spis: (0..nr_spis).map(|i| Irq::new(NR_PRIVATE + i, 0)).collect(),
-            mpidrs: mpidrs.to_vec(),
-        }
-    }
-
-    /// INTIDs the distributor implements (32 + SPIs).
-    pub fn nr_irqs(&self) -> u32 {
-        NR_PRIVATE + u32::try_from(self.spis.len()).unwrap_or(0)
-    }
-
-    /// INTID `intid` as vCPU `vcpu` sees it.
-    pub fn irq(&self, vcpu: usize, intid: u32) -> Option<&Irq> {
-        if intid < NR_PRIVATE {
-            self.private.get(vcpu)?.get(usize::try_from(intid).ok()?)
-        } else {
-            self.spis.get(usize::try_from(intid - NR_PRIVATE).ok()?)
-        }
-    }
-
-    /// INTID `intid` as vCPU `vcpu` sees it, mutably.
-    pub fn irq_mut(&mut self, vcpu: usize, intid: u32) -> Option<&mut Irq> {
-        if intid < NR_PRIVATE {
-            self.private
-                .get_mut(vcpu)?
-                .get_mut(usize::try_from(intid).ok()?)
-        } else {
-            self.spis.get_mut(usize::try_from(intid - NR_PRIVATE).ok()?)
-        }
-    }
-
-    /// Drive the input line of `intid` (Linux `kvm_vgic_inject_irq`): a level interrupt follows it, an edge
-    /// interrupt latches pending on a rising level. Returns the vCPU to kick when the interrupt became
-    /// pending and deliverable.
-    pub fn set_level(&mut self, vcpu: usize, intid: u32, level: bool) -> Option<usize> {
-        let group_enabled = self.ctlr & 0b11 != 0;
-        let irq = self.irq_mut(vcpu, intid)?;
-        let was = irq.pending();
-        match irq.trigger {
-            Trigger::Level => irq.line_level = level,
-            Trigger::Edge if level => irq.pending_latch = true,
-            Trigger::Edge => {}
-        }
-        (irq.pending() && !was && irq.enabled && group_enabled).then_some(irq.target)
-    }
-
-    /// `KVM_IRQ_LINE` for an in-kernel GICv3 (Linux `kvm_vm_ioctl_irq_line`): `irq` is type \[27:24\]
-    /// (1 SPI, 2 PPI), vCPU \[23:16\], number \[15:0\]. Bad types, vCPUs or numbers are EINVAL.
-    pub fn irq_line(&mut self, irq: u32, level: bool) -> Result<Option<usize>, Errno> {
-        let (kind, vcpu, num) = ((irq >> 24) & 0xF, (irq >> 16) & 0xFF, irq & 0xFFFF);
-        let vcpu = usize::try_from(vcpu).map_err(|_| Errno::EINVAL)?;
-        match kind {
-            1 if (NR_PRIVATE..self.nr_irqs()).contains(&num) => Ok(self.set_level(0, num, level)),
-            2 if (NR_SGIS..NR_PRIVATE).contains(&num) && vcpu < self.private.len() => {
-                Ok(self.set_level(vcpu, num, level))
-            }
-            _ => Err(Errno::EINVAL),
-        }
-    }
-
-    /// The timer PPIs' levels from an exit's snapshot (`kvm_realm_timers_update`): level = ENABLE && !IMASK
-    /// && ISTATUS of `exit.cntv_ctl` (PPI 27) and `exit.cntp_ctl` (PPI 30).
-    pub fn update_timers(&mut self, vcpu: usize, cntv_ctl: u64, cntp_ctl: u64) -> Option<usize> {
-        let level = |ctl: u64| ctl & 0b111 == 0b101;
-        let a = self.set_level(vcpu, PPI_VTIMER, level(cntv_ctl));
-        let b = self.set_level(vcpu, PPI_PTIMER, level(cntp_ctl));
-        a.or(b)
-    }
-
-    /// A trapped `ICC_SGI1R_EL1` write from vCPU `from` (Linux `vgic_v3_dispatch_sgi`): SGI INTID \[27:24\]
-    /// made pending on every vCPU named by Aff3.Aff2.Aff1 \[55:48,39:32,23:16\], RS \[47:44\] and the target
-    /// list \[15:0\], or on every other vCPU with IRM \[40\]. Returns the vCPUs to kick.
-    pub fn dispatch_sgi(&mut self, from: usize, value: u64) -> Vec<usize> {
-        let sgi = u32::try_from((value >> 24) & 0xF).unwrap_or(0);
-        let irm = value & (1 << 40) != 0;
-        let aff321 = (((value >> 48) & 0xFF) << 32)
-            | (((value >> 32) & 0xFF) << 16)
-            | (((value >> 16) & 0xFF) << 8);
-        let rs = (value >> 44) & 0xF;
-        let targets: Vec<usize> = (0..self.mpidrs.len())
-            .filter(|&v| {
-                let m = self.mpidrs[v];
-                if irm {
-                    return v != from;
-                }
-                let aff0 = m & 0xFF;
-                let upper = (m & (0xFF << 32)) | (m & 0xFF_FF00);
-                upper == aff321 && aff0 >> 4 == rs && value & (1 << (aff0 & 0xF)) != 0
-            })
-            .collect();
-        targets
-            .into_iter()
-            .filter_map(|v| self.set_level(v, sgi, true))
-            .collect()
-    }
-
-    /// Fill the list registers of vCPU `vcpu` before REC_ENTER (Linux `vgic_flush_lr_state` /
-    /// `vgic_v3_populate_lr`): active interrupts first, then pending ones by priority (INTID among equals),
-    /// at most `nr_lrs`; a level interrupt asks for EOI maintenance so its line is resampled; an edge
-    /// interrupt's pending state moves into the LR. Returns the LRs and the `ICH_HCR_EL2` bits to enter
-    /// with (UIE when some did not fit).
-    pub fn flush_lrs(&mut self, vcpu: usize, nr_lrs: usize) -> (Vec<u64>, u64) {
-        let group_on = |g1: bool, ctlr: u32| ctlr & if g1 { 0b10 } else { 0b01 } != 0;
-        let ctlr = self.ctlr;
-        let mut candidates: Vec<(bool, u8, u32)> = self
-            .private
-            .get(vcpu)
-            .into_iter()
-            .flatten()
-            .chain(self.spis.iter().filter(|irq| irq.target == vcpu))
-            .filter(|irq| {
-                irq.active || (irq.pending() && irq.enabled && group_on(irq.group1, ctlr))
-            })
-            .map(|irq| (!irq.active, irq.priority, irq.intid))
-            .collect();
-        candidates.sort_unstable();
-        let hcr = if candidates.len() > nr_lrs {
-            ICH_HCR_UIE
-        } else {
-            0
-        };
-        let mut lrs = Vec::with_capacity(nr_lrs.min(candidates.len()));
-        for &(_, _, intid) in candidates.iter().take(nr_lrs) {
-            let Some(irq) = self.irq_mut(vcpu, intid) else {
-                continue;
-            };
-            let mut lr = u64::from(intid) | (u64::from(irq.priority) << LR_PRIORITY_SHIFT);
-            if irq.pending() {
-                lr |= LR_PENDING;
-                if irq.trigger == Trigger::Edge {
-                    irq.pending_latch = false;
-                }
-            }
-            if irq.active {
-                lr |= LR_ACTIVE;
-            }
-            if irq.group1 {
-                lr |= LR_GROUP1;
-            }
-            if irq.trigger == Trigger::Level {
-                lr |= LR_EOI;
-            }
-            irq.in_lr = true;
-            lrs.push(lr);
-        }
-        (lrs, hcr)
-    }
-
-    /// Take back the list registers after an exit (Linux `vgic_v3_fold_lr_state`): each LR's active state;
-    /// an edge interrupt still pending in its LR stays latched; a level interrupt the guest acknowledged
-    /// loses its latch (the line, resampled from the device or timer, says whether it is still pending).
-    pub fn fold_lrs(&mut self, vcpu: usize, lrs: &[u64]) {
-        for &lr in lrs {
-            let intid = u32::try_from(lr & 0xFFFF_FFFF).unwrap_or(u32::MAX);
-            let Some(irq) = self.irq_mut(vcpu, intid) else {
-                continue;
-            };
-            irq.in_lr = false;
-            irq.active = lr & LR_ACTIVE != 0;
-            match irq.trigger {
-                Trigger::Edge if lr & LR_PENDING != 0 => irq.pending_latch = true,
-                Trigger::Level if lr & LR_PENDING == 0 => irq.pending_latch = false,
-                _ => {}
-            }
+    /// Keep the timers an exit of vCPU `idx` reported.
+    pub(crate) fn set_timers(&mut self, idx: usize, timers: [u64; 4]) {
+        if let Some(c) = self.cpus.get_mut(idx) {
+            c.timers = timers;
         }
     }
 }

@@ -1,179 +1,204 @@
-//! The vGIC as a Linux guest and KVM's run loop drive it: distributor and redistributor programming,
-//! an SPI from KVM_IRQ_LINE through the list registers and back, timer levels, SGIs, LR overflow.
-
-use super::mmio::IIDR_KVM;
+use super::lr::{LR_ACTIVE, LR_EOI, LR_GROUP, LR_PENDING};
 use super::*;
 
-/// Two vCPUs, MPIDR Aff0 0 and 1, and 32 SPIs (INTIDs 32..64).
-fn vgic() -> Vgic {
-    Vgic::new(&[0x0, 0x1], 32)
+const DIST: u64 = 0x3fff_0000;
+const REDIST: u64 = 0x3ffb_0000;
+
+/// A vgic like kvmtool's with `n` vCPUs (MPIDR Aff0 = index), 64 interrupts, 4 LRs.
+fn vgic(n: usize) -> Vgic {
+    let mut v = Vgic::new(4);
+    v.dist_base = Some(DIST);
+    v.redist_base = Some(REDIST);
+    v.nr_irqs = 64;
+    v.init();
+    for i in 0..n {
+        v.cpu(i, i as u64);
+    }
+    v
 }
 
-/// Linux's `gic_dist_init` + `gic_cpu_init` essentials: Group 1 everywhere, priority 0xa0, distributor on.
-fn linux_init(g: &mut Vgic) {
-    g.gicd_write(0x0, 4, 0);
-    g.gicd_write(0x084, 4, u64::from(u32::MAX)); // IGROUPR1: SPIs 32..64 Group 1
-    for off in (0x420..0x440).step_by(4) {
-        g.gicd_write(off, 4, 0xa0a0_a0a0);
-    }
-    for vcpu in 0..2 {
-        let sgi = vcpu * mmio::GICR_STRIDE + 0x1_0000;
-        g.gicr_write(sgi + 0x080, 4, u64::from(u32::MAX)); // IGROUPR0
-        for off in (0x400..0x420).step_by(4) {
-            g.gicr_write(sgi + off, 4, 0xa0a0_a0a0);
-        }
-    }
-    g.gicd_write(0x0, 4, 0b10); // EnableGrp1
+fn rd(v: &mut Vgic, gpa: u64, len: u32) -> u64 {
+    v.mmio(0, gpa, len, None).expect("a vgic address")
+}
+
+fn wr(v: &mut Vgic, gpa: u64, len: u32, val: u64) {
+    v.mmio(0, gpa, len, Some(val)).expect("a vgic address");
 }
 
 #[test]
-fn identification_registers_read_as_kvm_reports_them() {
-    let g = vgic();
-    assert_eq!(g.gicd_read(0x0, 4), 0x50, "CTLR: ARE_NS and DS read as one");
+fn distributor_identification_and_control() {
+    let mut v = vgic(1);
+    assert_eq!(rd(&mut v, DIST, 4), 0x50, "CTLR: ARE_NS | DS, group 1 off");
+    wr(&mut v, DIST, 4, 0x2);
+    assert_eq!(rd(&mut v, DIST, 4), 0x52, "CTLR: EnableGrp1 kept");
     assert_eq!(
-        g.gicd_read(0x4, 4),
-        (9 << 19) | 1,
-        "TYPER: 10 ID bits, 64 INTIDs"
+        rd(&mut v, DIST + 4, 4),
+        1 | (9 << 19),
+        "TYPER: 64 INTIDs, 10 ID bits"
     );
     assert_eq!(
-        (g.gicd_read(0x8, 4), IIDR_KVM),
-        (0x4b00_343b, 0x4b00_343b),
-        "IIDR"
+        rd(&mut v, DIST + 8, 4),
+        0x4b00_343b,
+        "IIDR: KVM, revision 3, Arm"
     );
-    assert_eq!(g.gicd_read(0xFFE8, 4), 0x3b, "PIDR2: GICv3");
-    // GICR_TYPER of vCPU 1: affinity 1, processor number 1, Last.
-    let typer = g.gicr_read(mmio::GICR_STRIDE + 0x8, 8);
-    assert_eq!(typer, (1 << 32) | (1 << 8) | (1 << 4));
-    assert_eq!(g.gicr_read(0x8, 8), 0, "vCPU 0: affinity 0, not last");
+    assert_eq!(rd(&mut v, DIST + 0xffe8, 4), 0x3b, "PIDR2: GICv3");
     assert_eq!(
-        g.gicr_read(mmio::GICR_STRIDE + 0xC, 4),
+        v.mmio(0, DIST + GICD_SIZE, 4, None),
+        None,
+        "past the distributor"
+    );
+}
+
+#[test]
+fn spi_enable_priority_config_and_routing_registers() {
+    let mut v = vgic(2);
+    wr(&mut v, DIST + 0x104, 4, 0b10); // ISENABLER1: INTID 33
+    assert_eq!(
+        rd(&mut v, DIST + 0x184, 4),
+        0b10,
+        "ICENABLER1 reads the enables"
+    );
+    assert!(v.spis[1].enabled, "INTID 33 enabled");
+    wr(&mut v, DIST + 0x184, 4, 0b10);
+    assert!(!v.spis[1].enabled, "ICENABLER1 cleared it");
+    wr(&mut v, DIST + 0x400 + 33, 1, 0xa7);
+    assert_eq!(
+        rd(&mut v, DIST + 0x420, 4),
+        0xa0 << 8,
+        "IPRIORITYR8 byte 1: five priority bits"
+    );
+    wr(&mut v, DIST + 0xc08, 4, 0b10 << 2); // ICFGR2: INTID 33 edge
+    assert!(v.spis[1].edge && !v.spis[0].edge, "ICFGR2 field 1 only");
+    wr(&mut v, DIST + 0x6000 + 33 * 8, 8, 0x1);
+    assert_eq!(
+        rd(&mut v, DIST + 0x6000 + 33 * 8, 8),
         1,
-        "TYPER high word"
+        "IROUTER33 = Aff0 1"
     );
-    assert_eq!(g.gicr_read(0x14, 4), 0, "WAKER: never asleep");
+    assert_eq!(v.spi_target(&v.spis[1]), 1, "routed to vCPU 1");
     assert_eq!(
-        g.gicr_read(0x1_0000 + 0xC00, 4),
-        0xAAAA_AAAA,
-        "ICFGR0: SGIs are edge"
-    );
-    assert_eq!(g.gicr_read(0x1_0000 + 0x100, 4), 0xFFFF, "SGIs enabled");
-}
-
-#[test]
-fn private_intids_are_not_reached_through_the_distributor() {
-    let mut g = vgic();
-    g.gicd_write(0x100, 4, u64::from(u32::MAX));
-    assert_eq!(
-        g.gicd_read(0x100, 4),
+        rd(&mut v, DIST + 0x100, 4),
         0,
-        "ISENABLER0 RAZ/WI with affinity routing"
+        "private bank of GICD reads zero"
     );
-    assert!(!g.irq(0, 27).expect("PPI").enabled);
-    g.gicd_write(0x104, 4, 0b1010);
-    assert_eq!(g.gicd_read(0x104, 4), 0b1010, "SPIs 33 and 35 enabled");
-    g.gicd_write(0x184, 4, 0b10);
-    assert_eq!(g.gicd_read(0x104, 4), 0b1000, "ICENABLER1 clears 33");
 }
 
 #[test]
-fn an_spi_goes_from_irq_line_through_an_lr_and_back() {
-    let mut g = vgic();
-    linux_init(&mut g);
-    g.gicd_write(0x6000 + 8 * 33, 8, 1); // IROUTER33 → vCPU 1 (Aff0 1)
-    assert_eq!(g.gicd_read(0x6000 + 8 * 33, 8), 1);
-    g.gicd_write(0x104, 4, 0b10); // enable SPI 33
-    // KVM_IRQ_LINE: type SPI (1 << 24), INTID 33, high.
-    assert_eq!(g.irq_line((1 << 24) | 33, true), Ok(Some(1)), "kick vCPU 1");
-    assert_eq!(g.flush_lrs(0, 4), (vec![], 0), "not vCPU 0's");
-    let lr = LR_PENDING | LR_GROUP1 | LR_EOI | (0xa0 << 48) | 33;
+fn redistributor_typer_and_sgi_frame() {
+    let mut v = vgic(2);
+    let typer0 = rd(&mut v, REDIST + 8, 8);
+    let typer1 = rd(&mut v, REDIST + GICR_STRIDE + 8, 8);
+    assert_eq!(typer0, 0, "vCPU 0: affinity 0, number 0, not last");
     assert_eq!(
-        g.flush_lrs(1, 4),
-        (vec![lr], 0),
-        "pending, Group 1, EOI maintenance"
+        typer1,
+        (1 << 32) | (1 << 8) | (1 << 4),
+        "vCPU 1: Aff0 1, number 1, Last"
     );
-    // The guest acknowledged it: the LR comes back active.
-    g.fold_lrs(1, &[(lr & !LR_PENDING) | LR_ACTIVE]);
-    let irq = *g.irq(1, 33).expect("SPI");
-    assert!(
-        irq.active && irq.pending(),
-        "active, and the line is still high"
+    assert_eq!(rd(&mut v, REDIST + 0xffe8, 4), 0x3b, "GICR_PIDR2");
+    // Enable PPI 27 of vCPU 1 in its SGI frame.
+    v.mmio(1, REDIST + GICR_STRIDE + 0x1_0100, 4, Some(1 << 27));
+    assert!(v.cpus[1].private[27].enabled && !v.cpus[0].private[27].enabled);
+    assert_eq!(
+        rd(&mut v, REDIST + 0x1_0c00, 4),
+        0xaaaa_aaaa,
+        "ICFGR0: SGIs are edge-triggered"
     );
-    // Deactivated (EOI maintenance exit), the device lowered its line: nothing left.
-    g.fold_lrs(1, &[lr & !LR_PENDING]);
-    assert_eq!(g.irq_line((1 << 24) | 33, false), Ok(None));
-    assert_eq!(g.flush_lrs(1, 4), (vec![], 0));
-    assert_eq!(g.gicd_read(0x204, 4), 0, "ISPENDR1 clear");
 }
 
 #[test]
-fn irq_line_rejects_what_kvm_rejects() {
-    let mut g = vgic();
-    for bad in [
-        (1 << 24) | 64,
-        (1 << 24) | 31,
-        (2 << 24) | 5,
-        (2 << 24) | (2 << 16) | 27,
-        27,
-    ] {
-        assert_eq!(g.irq_line(bad, true), Err(Errno::EINVAL), "{bad:#x}");
-    }
-}
-
-#[test]
-fn timer_levels_follow_each_exit_snapshot() {
-    let mut g = vgic();
-    linux_init(&mut g);
-    g.gicr_write(0x1_0000 + 0x100, 4, 1 << 27); // enable PPI 27 on vCPU 0
-    assert_eq!(g.update_timers(0, 0b101, 0b001), Some(0), "CNTV asserted");
-    let (lrs, _) = g.flush_lrs(0, 4);
-    assert_eq!(lrs, [LR_PENDING | LR_GROUP1 | LR_EOI | (0xa0 << 48) | 27]);
-    assert_eq!(g.update_timers(0, 0b111, 0), None, "IMASK: level low");
-    assert!(!g.irq(0, 27).expect("PPI").pending());
-}
-
-#[test]
-fn sgis_reach_the_target_list_or_everyone_else() {
-    let mut g = vgic();
-    linux_init(&mut g);
-    // SGI 3 to Aff1 0, target list {1}.
-    assert_eq!(g.dispatch_sgi(0, (3 << 24) | 0b10), [1]);
-    assert!(g.irq(1, 3).expect("SGI").pending());
-    assert!(!g.irq(0, 3).expect("SGI").pending());
-    let (lrs, _) = g.flush_lrs(1, 4);
+fn a_level_spi_goes_through_the_list_registers_and_is_resampled() {
+    let mut v = vgic(1);
+    v.enabled = true;
+    v.spis[1].enabled = true;
+    v.spis[1].priority = 0xa0;
+    assert_eq!(v.inject(0, 33, true), Some(0), "line raised: kick vCPU 0");
+    assert!(v.has_pending(0));
+    let (hcr, lrs) = v.flush(0);
+    assert_eq!(hcr, 0, "no underflow");
     assert_eq!(
         lrs,
-        [LR_PENDING | LR_GROUP1 | (0xa0 << 48) | 3],
-        "edge: no EOI bit"
+        vec![33 | (0xa0 << 48) | LR_GROUP | LR_PENDING | LR_EOI],
+        "pending, group 1, EOI maintenance for a level interrupt"
+    );
+    // The guest acknowledged it: active in the LR.
+    v.fold(0, &[33 | LR_ACTIVE]);
+    assert!(
+        v.spis[1].active && !v.has_pending(0),
+        "active, nothing else pending"
+    );
+    // Still active, and the line still high: back in the LRs pending and active.
+    let (_, lrs) = v.flush(0);
+    assert_eq!(
+        lrs,
+        vec![33 | (0xa0 << 48) | LR_GROUP | LR_PENDING | LR_ACTIVE | LR_EOI]
+    );
+    // EOI'd (the LR came back invalid) while the line is still high: pending again.
+    v.fold(0, &[0]);
+    assert!(!v.spis[1].active);
+    assert!(v.has_pending(0), "the line is still high");
+    v.inject(0, 33, false);
+    assert!(!v.has_pending(0), "line lowered");
+}
+
+#[test]
+fn sgis_latch_on_their_targets_and_move_into_the_lrs() {
+    let mut v = vgic(3);
+    v.enabled = true;
+    for c in &mut v.cpus {
+        c.private[1].enabled = true;
+    }
+    // INTID 1 to target list {1, 2} in Aff1 0.
+    let kicked = v.dispatch_sgi(0, (1 << 24) | 0b110, true);
+    assert_eq!(kicked, vec![1, 2]);
+    assert!(!v.has_pending(0) && v.has_pending(1) && v.has_pending(2));
+    let (_, lrs) = v.flush(1);
+    assert_eq!(lrs, vec![1 | LR_GROUP | LR_PENDING], "edge: no EOI bit");
+    assert!(
+        !v.cpus[1].private[1].pending_latch,
+        "the latch moved into the LR"
     );
     assert!(
-        !g.irq(1, 3).expect("SGI").pending(),
-        "the pending state moved into the LR"
+        v.dispatch_sgi(0, (1 << 24) | 0b110, false).is_empty(),
+        "ICC_SGI0R_EL1 does not pend Group 1 SGIs"
     );
-    // IRM: every vCPU but the sender.
-    assert_eq!(g.dispatch_sgi(1, (5 << 24) | (1 << 40)), [0]);
-    // Aff1 1 names nobody here.
+    // Broadcast (IRM) reaches everyone but the sender.
+    assert_eq!(v.dispatch_sgi(2, (1 << 40) | (1 << 24), true), vec![0, 1]);
+}
+
+#[test]
+fn more_interrupts_than_list_registers_request_underflow() {
+    let mut v = vgic(1);
+    v.enabled = true;
+    for intid in 32..38 {
+        v.spis[(intid - 32) as usize].enabled = true;
+        v.spis[(intid - 32) as usize].priority = if intid == 37 { 0x10 } else { 0x80 };
+        v.inject(0, intid, true);
+    }
+    let (hcr, lrs) = v.flush(0);
+    assert_eq!(hcr, ICH_HCR_UIE, "six pending, four LRs");
+    let ids: Vec<u64> = lrs.iter().map(|l| l & 0xffff_ffff).collect();
     assert_eq!(
-        g.dispatch_sgi(0, (5 << 24) | (1 << 16) | 0b11),
-        Vec::<usize>::new()
+        ids,
+        vec![37, 32, 33, 34],
+        "highest priority first, then by INTID"
     );
 }
 
 #[test]
-fn more_interrupts_than_lrs_asks_for_underflow_and_active_ones_go_first() {
-    let mut g = vgic();
-    linux_init(&mut g);
-    g.gicd_write(0x104, 4, u64::from(u32::MAX));
-    g.gicd_write(0x420, 1, 0x10); // SPI 32 at the highest priority
-    for spi in 32..38 {
-        let _ = g.irq_line((1 << 24) | spi, true);
-    }
-    g.irq_mut(0, 37).expect("SPI").active = true;
-    let (lrs, hcr) = g.flush_lrs(0, 4);
-    assert_eq!(hcr, ICH_HCR_UIE);
-    let intids: Vec<u64> = lrs.iter().map(|lr| lr & 0xFFFF_FFFF).collect();
-    assert_eq!(
-        intids,
-        [37, 32, 33, 34],
-        "active, then by priority and INTID"
+fn timer_ppis_follow_the_exit_snapshot() {
+    let mut v = vgic(1);
+    v.enabled = true;
+    v.cpus[0].private[PPI_VTIMER as usize].enabled = true;
+    assert!(
+        v.timers_from_exit(0, 0b101, 0),
+        "ENABLE + ISTATUS: asserted"
     );
+    assert!(v.cpus[0].private[27].line_level);
+    assert!(!v.timers_from_exit(0, 0b111, 0), "IMASK set: deasserted");
+    assert!(!v.cpus[0].private[27].line_level);
+    assert!(
+        !v.timers_from_exit(0, 0, 0b101),
+        "PPI 30 is not enabled: no kick"
+    );
+    assert!(v.cpus[0].private[30].line_level);
 }

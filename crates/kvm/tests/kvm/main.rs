@@ -24,3 +24,5 @@ mod rim;
 mod sve;
 #[cfg(test)]
 mod teardown;
+#[cfg(test)]
+mod vgic;

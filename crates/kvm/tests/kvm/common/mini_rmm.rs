@@ -57,6 +57,8 @@ pub struct State {
     pub enter_script: EnterScript,
     /// `(rec_enter.flags, rec_enter.gprs[0])` seen at each REC_ENTER.
     pub entries: Vec<(u64, u64)>,
+    /// `(rec_enter.gicv3_hcr, rec_enter.gicv3_lrs[0])` seen at each REC_ENTER.
+    pub entry_gic: Vec<(u64, u64)>,
 }
 
 pub struct MiniRmm {
@@ -442,6 +444,7 @@ impl MiniRmm {
                 let g = |off: usize| u64::from_le_bytes(seen[off..off + 8].try_into().unwrap());
                 let entry = (g(0), g(0x200));
                 st.entries.push(entry);
+                st.entry_gic.push((g(0x300), g(0x308)));
                 match st.enter_script.pop_front() {
                     Some((x0, writes)) => {
                         let mut page = self.page(st, run);
