@@ -188,8 +188,9 @@ pub const SVC0: u32 = 0xD400_0001;
 
 /// A static AArch64 Linux executable (System V gABI ELF64, `e_machine` EM_AARCH64 = 183) whose one
 /// read-write-execute `PT_LOAD` segment maps the whole file at `base`: `image` must start with 120 bytes
-/// left for the ELF and program headers, which this writes; execution starts at `base + entry_offset`.
-pub fn static_elf(base: u64, entry_offset: u64, image: &mut [u8]) {
+/// left for the ELF and program headers, which this writes; execution starts at `base + entry_offset`, and
+/// the segment spans `memsz` bytes in memory (zeros after the file; at least the file).
+pub fn static_elf(base: u64, entry_offset: u64, image: &mut [u8], memsz: u64) {
     let len = u64::try_from(image.len()).unwrap_or(0);
     let mut h = Vec::with_capacity(120);
     h.extend_from_slice(b"\x7fELF");
@@ -211,8 +212,32 @@ pub fn static_elf(base: u64, entry_offset: u64, image: &mut [u8]) {
     h.extend_from_slice(&base.to_le_bytes()); // p_vaddr
     h.extend_from_slice(&base.to_le_bytes()); // p_paddr
     h.extend_from_slice(&len.to_le_bytes()); // p_filesz
-    h.extend_from_slice(&len.to_le_bytes()); // p_memsz
+    h.extend_from_slice(&memsz.max(len).to_le_bytes()); // p_memsz
     h.extend_from_slice(&0x1000u64.to_le_bytes()); // p_align
     let n = h.len().min(image.len());
     image[..n].copy_from_slice(&h[..n]);
+}
+/// `LDP Xt1, Xt2, [Xn], #imm` (post-index; `imm` a multiple of 8 in −512..=504).
+pub const fn ldp_x_post(rt: u32, rt2: u32, rn: u32, imm: i32) -> u32 {
+    0xA8C0_0000 | (((imm / 8).cast_unsigned() & 0x7F) << 15) | (rt2 << 10) | (rn << 5) | rt
+}
+/// `STP Xt1, Xt2, [Xn], #imm` (post-index; `imm` a multiple of 8 in −512..=504).
+pub const fn stp_x_post(rt: u32, rt2: u32, rn: u32, imm: i32) -> u32 {
+    0xA880_0000 | (((imm / 8).cast_unsigned() & 0x7F) << 15) | (rt2 << 10) | (rn << 5) | rt
+}
+/// `STR Xt, [Xn], #imm` (post-index; `imm` in −256..=255).
+pub const fn str_x_post(rt: u32, rn: u32, imm: i32) -> u32 {
+    0xF800_0400 | ((imm.cast_unsigned() & 0x1FF) << 12) | (rn << 5) | rt
+}
+/// `ADD Xd, Xn, Xm`.
+pub const fn add_x_reg(rd: u32, rn: u32, rm: u32) -> u32 {
+    0x8B00_0000 | (rm << 16) | (rn << 5) | rd
+}
+/// `EOR Xd, Xn, Xm, ROR #amount`.
+pub const fn eor_x_ror(rd: u32, rn: u32, rm: u32, amount: u32) -> u32 {
+    0xCA00_0000 | (3 << 22) | (rm << 16) | (amount << 10) | (rn << 5) | rd
+}
+/// `MUL Xd, Xn, Xm` (MADD Xd, Xn, Xm, XZR).
+pub const fn mul_x(rd: u32, rn: u32, rm: u32) -> u32 {
+    0x9B00_7C00 | (rm << 16) | (rn << 5) | rd
 }

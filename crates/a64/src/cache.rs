@@ -5,14 +5,16 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use realm_cpu::{RealmMemory, Stage2Fault};
 
-use crate::decode::{Insn, decode};
+use crate::decode::decode;
+use crate::exec::op::Op;
 
 /// Instructions in a page.
-const PAGE_INSNS: usize = 1024;
-/// Decoded pages kept before the cache starts over (bounds memory to about 16 MiB).
+pub(crate) const PAGE_INSNS: usize = 1024;
+/// Decoded pages kept before the cache starts over (bounds memory to about 24 MiB).
 const MAX_PAGES: usize = 1024;
 
 /// A multiplicative hasher for page numbers (the default SipHash is needlessly slow on this path).
@@ -35,14 +37,21 @@ impl Hasher for PageHasher {
 
 type PageMap = HashMap<u64, usize, BuildHasherDefault<PageHasher>>;
 
+/// A decoded page: the run loop holds one (an `Arc`, so a page dropped meanwhile stays readable) while it
+/// runs a block, and checks [`CodeCache::epoch`] after stores to know whether it went stale.
+pub(crate) type DecodedPage = [Op; PAGE_INSNS];
+
 /// The decoded-code cache of one CPU.
 #[derive(Default)]
 pub(crate) struct CodeCache {
-    pages: Vec<Box<[Insn; PAGE_INSNS]>>,
+    pages: Vec<Arc<DecodedPage>>,
     map: PageMap,
     free: Vec<usize>,
     /// Bumped whenever a page is dropped, so a holder of a slot number knows to look it up again.
     pub(crate) epoch: u64,
+    /// A page number + 1 known to hold no decoded code (0: none), so that a run of stores to one data
+    /// page looks the map up once; forgotten whenever a page is decoded.
+    not_code: u64,
 }
 
 impl std::fmt::Debug for CodeCache {
@@ -76,9 +85,13 @@ impl CodeCache {
         if self.map.len() >= MAX_PAGES {
             self.flush();
         }
-        let mut insns = Box::new([Insn::Undefined; PAGE_INSNS]);
-        for (slot, chunk) in insns.iter_mut().zip(bytes.chunks_exact(4)) {
-            *slot = decode(u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]));
+        let mut insns = Arc::new([Op::undefined(); PAGE_INSNS]);
+        if let Some(ops) = Arc::get_mut(&mut insns) {
+            for (slot, chunk) in ops.iter_mut().zip(bytes.chunks_exact(4)) {
+                *slot = Op::new(decode(u32::from_le_bytes([
+                    chunk[0], chunk[1], chunk[2], chunk[3],
+                ])));
+            }
         }
         let slot = if let Some(slot) = self.free.pop() {
             self.pages[slot] = insns;
@@ -88,28 +101,28 @@ impl CodeCache {
             self.pages.len() - 1
         };
         self.map.insert(page, slot);
+        self.not_code = 0;
         Ok(Some(slot))
     }
 
-    /// The decoded instruction for `pc` in the page of `slot`.
+    /// The decoded page in `slot` (a slot number from [`CodeCache::lookup`] at the current epoch).
     #[inline(always)]
-    pub(crate) fn insn(&self, slot: usize, pc: u64) -> Insn {
-        let index = usize::try_from(pc >> 2).unwrap_or(0) & (PAGE_INSNS - 1);
-        match self.pages.get(slot) {
-            Some(page) => page[index],
-            None => Insn::Undefined,
-        }
+    pub(crate) fn page(&self, slot: usize) -> Option<&Arc<DecodedPage>> {
+        self.pages.get(slot)
     }
 
     /// This CPU wrote at `ipa`: drop the decoded page there, if any.
     #[inline]
     pub(crate) fn written(&mut self, ipa: u64) {
-        if self.map.is_empty() {
+        let page = ipa >> 12;
+        if self.map.is_empty() || self.not_code == page.wrapping_add(1) {
             return;
         }
-        if let Some(slot) = self.map.remove(&(ipa >> 12)) {
+        if let Some(slot) = self.map.remove(&page) {
             self.free.push(slot);
             self.epoch = self.epoch.wrapping_add(1);
+        } else {
+            self.not_code = page.wrapping_add(1);
         }
     }
 

@@ -1,16 +1,19 @@
 //! The CPU: its own state beyond the REC context, the fetch path, and the run loop behind
 //! [`realm_cpu::RealmCpu`].
 
+use std::sync::Arc;
+
 use realm_cpu::{
     InstructionAbort, RealmCpu, RealmCpuFactory, RealmExit, RealmMemory, RecContext, RecIdentity,
     RunControl,
 };
 
-use crate::cache::CodeCache;
+use crate::cache::{CodeCache, DecodedPage, PAGE_INSNS};
 use crate::config::CpuConfig;
-use crate::decode::{Insn, decode};
+use crate::decode::decode;
 use crate::exception::{self, Exception, PSTATE_IL, Syndrome, ec, fsc};
 use crate::exec::Exec;
+use crate::exec::op::{Flow, Op};
 use crate::memory::SCTLR_M;
 use crate::mmu::{AccessKind, Mmu};
 use crate::translate::MicroTlb;
@@ -63,8 +66,6 @@ pub(crate) struct Core {
     fetch: FetchTag,
     pub(crate) mmu: Mmu,
     pub(crate) micro_tlb: MicroTlb,
-    /// X0..X30 while running, and 31 reading as zero.
-    pub(crate) regs: [u64; 32],
 }
 
 impl Core {
@@ -85,7 +86,6 @@ impl Core {
             },
             mmu: Mmu::with_pa_range(u8::try_from(config.pa_bits()).unwrap_or(48)),
             micro_tlb: MicroTlb::default(),
-            regs: [0; 32],
         }
     }
 
@@ -135,14 +135,14 @@ impl Core {
         self.translation_changed();
     }
 
-    /// The decoded instruction at `pc` (the slow path: translate, look the page up, maybe decode it).
+    /// The decoded code at `pc` (the slow path: translate, look the page up, maybe decode it).
     #[inline(never)]
     fn fetch(
         &mut self,
         ctx: &RecContext,
         mem: &mut dyn RealmMemory,
         pc: u64,
-    ) -> Result<Insn, Exception> {
+    ) -> Result<Fetched, Exception> {
         let el = ctx.el();
         if pc & 3 != 0 {
             return Err(Exception::El1(Syndrome {
@@ -167,13 +167,16 @@ impl Core {
                     epoch: self.cache.epoch,
                     slot,
                 };
-                Ok(self.cache.insn(slot, pc))
+                match self.cache.page(slot) {
+                    Some(page) => Ok(Fetched::Page(slot, Arc::clone(page))),
+                    None => Ok(Fetched::Word(Op::undefined())),
+                }
             }
             Ok(None) => {
                 let mut word = [0u8; 4];
                 mem.fetch(ipa, &mut word)
                     .map_err(|fault| Self::fetch_abort(ipa, pc, fault))?;
-                Ok(decode(u32::from_le_bytes(word)))
+                Ok(Fetched::Word(Op::new(decode(u32::from_le_bytes(word)))))
             }
             Err(fault) => Err(Self::fetch_abort(ipa, pc, fault)),
         }
@@ -219,52 +222,23 @@ impl Core {
         }
     }
 
-    /// Run until an exit to EL2, a kick, or the budget runs out. X0..X30 live in [`Core::regs`] meanwhile.
+    /// Run until an exit to EL2, a kick, or the budget runs out. X0..X30 live in [`Exec::regs`]
+    /// meanwhile.
     fn run(&mut self, ctx: &mut RecContext, mem: &mut dyn RealmMemory) -> RealmExit {
-        self.regs[..31].copy_from_slice(&ctx.gprs);
-        self.regs[31] = 0;
-        let exit = self.run_loop(ctx, mem);
-        ctx.gprs.copy_from_slice(&self.regs[..31]);
+        let mut regs = [0; 32];
+        regs[..31].copy_from_slice(&ctx.gprs);
+        let mut exec = Exec {
+            core: self,
+            ctx,
+            mem,
+            pc: 0,
+            next_pc: 0,
+            fault: None,
+            regs,
+        };
+        let exit = exec.run_loop();
+        exec.ctx.gprs.copy_from_slice(&exec.regs[..31]);
         exit
-    }
-
-    fn run_loop(&mut self, ctx: &mut RecContext, mem: &mut dyn RealmMemory) -> RealmExit {
-        self.context_changed(mem);
-        if self.control.take_kick() {
-            return RealmExit::Irq;
-        }
-        if let Err(exit) = self.check_interrupts(ctx, mem) {
-            return exit;
-        }
-        let budget = self.control.budget();
-        let mut left = if budget == 0 { u64::MAX } else { budget };
-        loop {
-            let chunk = left.min(POLL_INTERVAL);
-            let mut exec = Exec {
-                core: self,
-                ctx,
-                mem,
-                pc: 0,
-                next_pc: 0,
-            };
-            for _ in 0..chunk {
-                if let Err(exit) = exec.step() {
-                    return exit;
-                }
-            }
-            left -= chunk;
-            if left == 0 || self.control.take_kick() {
-                return RealmExit::Irq;
-            }
-            if let Err(exit) = self.check_interrupts(ctx, mem) {
-                return exit;
-            }
-            let generation = mem.generation();
-            if generation != self.generation {
-                self.generation = generation;
-                self.memory_changed();
-            }
-        }
     }
 }
 
@@ -337,38 +311,169 @@ impl RealmCpuFactory for A64CpuFactory {
     }
 }
 
-/// The per-instruction loop lives on [`Exec`], built once per chunk of instructions.
+/// What the fetch path found at a PC: a decoded page, or (for a page only partly mapped) the one
+/// instruction.
+enum Fetched {
+    /// The page in cache slot `.0`.
+    Page(usize, Arc<DecodedPage>),
+    Word(Op),
+}
+
+/// The decoded page the run loop ran last, kept (with the cache slot and epoch it came from) so that the
+/// blocks of a loop need not take another reference to it.
+#[derive(Default)]
+struct HeldPage {
+    slot: usize,
+    epoch: u64,
+    page: Option<Arc<DecodedPage>>,
+}
+
+/// The run loop lives on [`Exec`], built once per run.
 impl Exec<'_> {
-    /// Execute one instruction; `Err` ends the run with that exit.
-    #[inline(always)]
-    fn step(&mut self) -> Result<(), RealmExit> {
-        let pc = self.ctx.pc;
-        // Fast path: the PC is in the page fetched last (same EL, nothing dropped since), so the decoded
-        // instruction is read straight out of the cache.
-        let tag = self.core.fetch;
-        let insn =
-            if tag.key == fetch_key(pc, self.ctx.pstate) && tag.epoch == self.core.cache.epoch {
-                self.core.cache.insn(tag.slot, pc)
-            } else {
-                // PSTATE.IL is only set by an illegal exception return, which also invalidates the tag.
-                if self.ctx.pstate & PSTATE_IL != 0 {
-                    let e = Exception::sync(ec::ILLEGAL_STATE, 0);
-                    return self.core.raise(self.ctx, self.mem, e, pc);
-                }
-                match self.core.fetch(self.ctx, self.mem, pc) {
-                    Ok(insn) => insn,
-                    Err(e) => return self.core.raise(self.ctx, self.mem, e, pc),
-                }
-            };
-        self.pc = pc;
-        self.next_pc = pc.wrapping_add(4);
-        match self.execute(insn) {
-            Ok(()) => {
-                self.ctx.pc = self.next_pc;
-                self.core.retired += 1;
-                Ok(())
-            }
-            Err(e) => self.core.raise(self.ctx, self.mem, e, pc),
+    fn run_loop(&mut self) -> RealmExit {
+        self.core.context_changed(self.mem);
+        if self.core.control.take_kick() {
+            return RealmExit::Irq;
         }
+        if let Err(exit) = self.core.check_interrupts(self.ctx, self.mem) {
+            return exit;
+        }
+        let budget = self.core.control.budget();
+        let mut left = if budget == 0 { u64::MAX } else { budget };
+        let mut held = HeldPage::default();
+        loop {
+            let chunk = left.min(POLL_INTERVAL);
+            let mut done = 0;
+            while done < chunk {
+                // A block boundary: the PC, PSTATE, the translation and the decoded code are looked at
+                // again here, after every branch to another page, exception, and instruction that may
+                // change them (MSR DAIFClr among them), and at least every POLL_INTERVAL instructions, so
+                // this is where a pending interrupt is to be taken.
+                match self.run_block(&mut held, chunk - done) {
+                    Ok(n) => done += n,
+                    Err(exit) => return exit,
+                }
+            }
+            left -= chunk;
+            if left == 0 || self.core.control.take_kick() {
+                return RealmExit::Irq;
+            }
+            if let Err(exit) = self.core.check_interrupts(self.ctx, self.mem) {
+                return exit;
+            }
+            let generation = self.mem.generation();
+            if generation != self.core.generation {
+                self.core.generation = generation;
+                self.core.memory_changed();
+            }
+        }
+    }
+
+    /// Run one block: instructions from `ctx.pc` on, in one decoded page, until a branch out of the page,
+    /// an exception, an instruction that ends the block ([`Flow::End`]), the end of the page, or `limit`
+    /// (≥ 1) steps. Returns the steps made (an exception taken counts as one, as in [`A64Cpu::retired`]);
+    /// `Err` ends the run with that exit.
+    #[inline(always)]
+    fn run_block(&mut self, held: &mut HeldPage, limit: u64) -> Result<u64, RealmExit> {
+        let pc = self.ctx.pc;
+        // Fast path: the PC is in the page fetched last (same EL, nothing dropped since).
+        let tag = self.core.fetch;
+        let hit = tag.key == fetch_key(pc, self.ctx.pstate) && tag.epoch == self.core.cache.epoch;
+        if hit && !(held.slot == tag.slot && held.epoch == tag.epoch && held.page.is_some()) {
+            held.page = self.core.cache.page(tag.slot).map(Arc::clone);
+            (held.slot, held.epoch) = (tag.slot, tag.epoch);
+        }
+        if !hit || held.page.is_none() {
+            // PSTATE.IL is only set by an illegal exception return, which also invalidates the tag.
+            if self.ctx.pstate & PSTATE_IL != 0 {
+                let e = Exception::sync(ec::ILLEGAL_STATE, 0);
+                return self.core.raise(self.ctx, self.mem, e, pc).map(|()| 1);
+            }
+            match self.core.fetch(self.ctx, self.mem, pc) {
+                Ok(Fetched::Page(slot, page)) => {
+                    *held = HeldPage {
+                        slot,
+                        epoch: self.core.cache.epoch,
+                        page: Some(page),
+                    };
+                }
+                Ok(Fetched::Word(op)) => return self.run_one(op, pc),
+                Err(e) => return self.core.raise(self.ctx, self.mem, e, pc).map(|()| 1),
+            }
+        }
+        let Some(page) = held.page.as_deref() else {
+            return Ok(0);
+        };
+        // Straight-line runs of the page's ops, each up to the end of the page or `limit` steps; a taken
+        // branch to a word of the same page chains to the next run without leaving (same page, EL and
+        // translation: nothing to look at again).
+        let base = pc & !0xFFF;
+        let mut here = pc;
+        let mut left = limit;
+        'block: loop {
+            let start = usize::try_from((here >> 2) & (PAGE_INSNS as u64 - 1)).unwrap_or(0);
+            let count = usize::try_from(left)
+                .map_or(PAGE_INSNS - start, |left| left.min(PAGE_INSNS - start));
+            let run_start = here;
+            for op in page.get(start..start + count).unwrap_or_default() {
+                self.pc = here;
+                match (op.handler)(self, &op.insn) {
+                    Flow::Next => here = here.wrapping_add(4),
+                    Flow::Branch => {
+                        left -= (here.wrapping_sub(run_start) >> 2) + 1;
+                        let target = self.next_pc;
+                        if left > 0 && target & !0xFFF == base && target & 3 == 0 {
+                            here = target;
+                            continue 'block;
+                        }
+                        self.ctx.pc = target;
+                        break 'block;
+                    }
+                    Flow::End => {
+                        left -= (here.wrapping_sub(run_start) >> 2) + 1;
+                        self.ctx.pc = self.next_pc;
+                        break 'block;
+                    }
+                    Flow::Fault => {
+                        left -= here.wrapping_sub(run_start) >> 2;
+                        let steps = limit - left;
+                        self.core.retired += steps;
+                        return self.take_fault(here).map(|()| steps + 1);
+                    }
+                }
+            }
+            left -= here.wrapping_sub(run_start) >> 2;
+            self.ctx.pc = here;
+            break;
+        }
+        let steps = limit - left;
+        self.core.retired += steps;
+        Ok(steps)
+    }
+
+    /// Run the single instruction `op` at `pc` (from a page that is not cached).
+    #[inline(never)]
+    fn run_one(&mut self, op: Op, pc: u64) -> Result<u64, RealmExit> {
+        self.pc = pc;
+        match (op.handler)(self, &op.insn) {
+            Flow::Next => self.ctx.pc = pc.wrapping_add(4),
+            Flow::Branch | Flow::End => self.ctx.pc = self.next_pc,
+            Flow::Fault => return self.take_fault(pc).map(|()| 1),
+        }
+        self.core.retired += 1;
+        Ok(1)
+    }
+
+    /// Take the exception a handler left in [`Exec::fault`], raised by the instruction at `pc`.
+    #[cold]
+    #[inline(never)]
+    fn take_fault(&mut self, pc: u64) -> Result<(), RealmExit> {
+        let e = self.fault.take().unwrap_or_else(|| {
+            debug_assert!(false, "a handler returned Flow::Fault without an exception");
+            Exception::undefined()
+        });
+        // An exit to EL2 leaves the PC at the instruction.
+        self.ctx.pc = pc;
+        self.core.raise(self.ctx, self.mem, e, pc)
     }
 }

@@ -17,8 +17,14 @@
 //!   `ICH_HCR_EL2.TDIR`), and [`realm_cpu::RealmExit::Irq`] for a physical interrupt (maintenance, timer),
 //!   when kicked or out of budget ([`realm_cpu::RunControl`]).
 //!
-//! Decoded instructions are cached per 4 KiB IPA page and dropped on stores to the page, IC invalidation and
-//! changes of [`realm_cpu::RealmMemory::generation`] (so self-modifying code works).
+//! Decoded instructions are cached per 4 KiB IPA page, each paired at decode time with the handler that runs
+//! it (specialised on the instruction's constant fields for the hot forms), and dropped on stores to the
+//! page, IC invalidation and changes of [`realm_cpu::RealmMemory::generation`] (so self-modifying code
+//! works). The run loop executes blocks: straight-line runs of a page's handlers with the PC in a local,
+//! chained across taken branches within the page, ended by a branch out of the page, an exception, or any
+//! instruction that may change the translation, the decoded code or PSTATE (system instructions, stores
+//! that hit decoded code). Data accesses go through a direct-mapped micro-TLB of page translations
+//! before the MMU's TLB and table walks.
 //!
 //! Not modelled (yet): FP/AdvSIMD, SVE, LSE, PAuth, BTI, MTE, PAN (all reported absent), AArch32, debug
 //! exceptions (breakpoints, watchpoints, single step), big-endian data accesses (`SCTLR_EL1.EE`/`E0E` are ignored).

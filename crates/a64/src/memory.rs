@@ -51,6 +51,7 @@ pub(crate) struct Translated {
 
 impl Exec<'_> {
     /// Translate a data access at `va` (stage 1 only: the IPA).
+    #[inline(always)]
     pub(crate) fn translate_data(
         &mut self,
         va: u64,
@@ -119,7 +120,7 @@ impl Exec<'_> {
     }
 
     /// Load `size` (1..=16) bytes at `va`, little-endian.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read_mem(
         &mut self,
         va: u64,
@@ -163,6 +164,7 @@ impl Exec<'_> {
 
     /// Store the low `size` (1..=16) bytes of `value` at `va`, little-endian; decoded code cached for the
     /// pages written is dropped.
+    #[inline(always)]
     pub(crate) fn write_mem(
         &mut self,
         va: u64,
@@ -181,6 +183,18 @@ impl Exec<'_> {
             self.core.cache.written(t.ipa);
             return Ok(());
         }
+        self.write_mem_slow(va, size, value, acc)
+    }
+
+    /// [`Exec::write_mem`] for accesses of 16 bytes or crossing a page.
+    #[inline(never)]
+    fn write_mem_slow(
+        &mut self,
+        va: u64,
+        size: usize,
+        value: u128,
+        acc: &Access,
+    ) -> Result<(), Exception> {
         let bytes = value.to_le_bytes();
         let first = size.min(0x1000 - page_offset(va));
         let t = self.translate_data(va, acc)?;

@@ -16,14 +16,30 @@ const MICRO_TLB_ENTRIES: usize = 256;
 /// One cached page translation for one privilege.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct MicroEntry {
-    /// VA page number + 1 (0: empty).
-    tag: u64,
-    unprivileged: bool,
+    /// [`micro_key`] of the page and privilege it translates (0: empty).
+    key: u64,
+    /// The IPA of the page.
     ipa_page: u64,
+    /// The accesses allowed: bit [`AccessKind`] as in [`kind_bit`].
+    allowed: u8,
     device: bool,
-    read: bool,
-    write: bool,
-    exec: bool,
+}
+
+/// The key of an entry for `va`'s page accessed with privilege `unprivileged`: the VA page number, the
+/// privilege, and a valid bit, so one compare checks all three.
+#[inline(always)]
+fn micro_key(va: u64, unprivileged: bool) -> u64 {
+    ((va >> 12) << 2) | (u64::from(unprivileged) << 1) | 1
+}
+
+/// The bit of [`MicroEntry::allowed`] for an access of `kind`.
+#[inline(always)]
+fn kind_bit(kind: AccessKind) -> u8 {
+    match kind {
+        AccessKind::Read => 1,
+        AccessKind::Write => 2,
+        AccessKind::Fetch => 4,
+    }
 }
 
 /// The micro-TLB: valid while the MMU's generation and the translation registers are unchanged (both
@@ -77,23 +93,13 @@ impl Core {
         kind: AccessKind,
         unprivileged: bool,
     ) -> Result<Translated, Exception> {
-        let cur_el = ctx.el();
-        let unpriv = unprivileged || cur_el == 0;
-        let vpage = va >> 12;
-        let slot = MicroTlb::slot(vpage);
-        let e = self.micro_tlb.entries[slot];
-        if e.tag == vpage.wrapping_add(1) && e.unprivileged == unpriv {
-            let allowed = match kind {
-                AccessKind::Read => e.read,
-                AccessKind::Write => e.write,
-                AccessKind::Fetch => e.exec,
-            };
-            if allowed {
-                return Ok(Translated {
-                    ipa: (e.ipa_page << 12) | (va & 0xFFF),
-                    device: e.device && kind != AccessKind::Fetch,
-                });
-            }
+        let unpriv = unprivileged || ctx.pstate & 0b1100 == 0;
+        let e = &self.micro_tlb.entries[MicroTlb::slot(va >> 12)];
+        if e.key == micro_key(va, unpriv) && e.allowed & kind_bit(kind) != 0 {
+            return Ok(Translated {
+                ipa: e.ipa_page | (va & 0xFFF),
+                device: e.device && kind != AccessKind::Fetch,
+            });
         }
         self.translate_miss(ctx, mem, va, kind, unprivileged)
     }
@@ -129,14 +135,14 @@ impl Core {
                 // A fetch's translation treats Device memory as Normal Non-cacheable (`device` false), so an
                 // entry filled by a fetch serves only fetches: data accesses miss and translate as data.
                 let data = kind != AccessKind::Fetch;
+                let allowed = (u8::from(data && t.perms.read) * kind_bit(AccessKind::Read))
+                    | (u8::from(data && t.perms.write) * kind_bit(AccessKind::Write))
+                    | (u8::from(t.perms.exec) * kind_bit(AccessKind::Fetch));
                 self.micro_tlb.entries[slot] = MicroEntry {
-                    tag: vpage.wrapping_add(1),
-                    unprivileged: unpriv,
-                    ipa_page: t.pa >> 12,
+                    key: micro_key(va, unpriv),
+                    ipa_page: t.pa & !0xFFF,
+                    allowed,
                     device: t.device,
-                    read: data && t.perms.read,
-                    write: data && t.perms.write,
-                    exec: t.perms.exec,
                 };
                 Ok(Translated {
                     ipa: t.pa,

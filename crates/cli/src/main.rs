@@ -40,6 +40,8 @@ enum Command {
     Bench(cmd::bench::BenchArgs),
     /// Print a simulated platform profile: what it supports and the RMI_FEATURES value it reports.
     Platform(cmd::platform::PlatformCmdArgs),
+    /// Write a minimal initramfs (newc cpio: /dev/console and an /init that prints a line and powers off).
+    Initramfs(cmd::initramfs::InitramfsArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cmd::demo::run(&args),
         Command::Bench(args) => cmd::bench::run(&args),
         Command::Platform(args) => cmd::platform::run(&args),
+        Command::Initramfs(args) => cmd::initramfs::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,10 +16,18 @@ mod tests {
             assert!(out.contains(&format!("realm construction plan (ABI {abi}):")));
             assert!(out.contains("realm_create"));
             assert!(out.contains("rec "));
-            assert!(out.contains("run no code with the idle CPU model"));
+            assert!(
+                out.starts_with("rsi-tour: RSI 1.0 from inside the realm\n"),
+                "{out}"
+            );
+            assert!(out.contains("realm stopped: PowerOff"), "{out}");
             let rim = out.lines().last().unwrap();
             assert_eq!(rim.len(), 64);
             assert!(out.contains(&format!("RIM        {rim}")));
+            assert!(
+                out.contains(&format!("  RIM {rim}\n")),
+                "the RIM the realm read equals the host's: {out}"
+            );
         }
         let o = Command::new(env!("CARGO_BIN_EXE_realm"))
             .args(["demo", "--abi", "v9"])

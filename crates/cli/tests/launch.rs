@@ -108,6 +108,159 @@ mod tests {
         );
     }
 
+    /// The line after `prefix` in `out`, trimmed.
+    fn line_after<'a>(out: &'a str, prefix: &str) -> Option<&'a str> {
+        out.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::trim)
+    }
+
+    /// rsi-tour on both ABI revisions: every RSI call succeeds, the RIM the realm reads from inside equals
+    /// the one the host computed (the launch summary's, and `realm measure`'s of the same firmware), the
+    /// RIPAS change to EMPTY is accepted and visible, and the host call comes back NOT_SUPPORTED.
+    #[test]
+    fn rsi_tour_reads_the_rim_realm_measure_computes() {
+        let dir = std::env::temp_dir().join(format!("realm-cli-rsi-tour-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (abi, hash, ipa) in [("v12", "sha256", "0x21"), ("v10", "sha512", "0x21")] {
+            let o = realm(&[
+                "launch",
+                "--payload",
+                "rsi-tour",
+                "--abi",
+                abi,
+                "--hash",
+                hash,
+            ]);
+            assert!(o.status.success(), "{abi}: {}", text(&o.stderr));
+            let out = text(&o.stdout);
+            assert!(
+                out.starts_with(realm_vmm::payload::rsi_tour::RSI_TOUR_BANNER),
+                "{abi}: {out}"
+            );
+            let inside = line_after(&out, "  RIM ").expect("the RIM line");
+            let host = line_after(&out, "RIM        ").expect("the summary's RIM");
+            assert_eq!(
+                inside.len(),
+                if hash == "sha256" { 64 } else { 128 },
+                "{abi}: {inside}"
+            );
+            assert_eq!(
+                inside, host,
+                "{abi}: RIM read inside the realm vs the host's"
+            );
+            let expect = [
+                format!(
+                    "RSI_REALM_CONFIG       status 0x0 ipa_width {ipa} hash_algo {}",
+                    if hash == "sha256" { "0x0" } else { "0x1" }
+                ),
+                "RSI_VERSION            status 0x0 lower 0x10000 higher 0x10000".into(),
+                "RSI_MEASUREMENT_EXTEND slot 1 += \"rsi-tour\" status 0x0".into(),
+                "RSI_IPA_STATE_GET      0x80002000 status 0x0 top 0x80003000 ripas 0x1".into(),
+                "RSI_IPA_STATE_SET      EMPTY status 0x0 next 0x80003000 response 0x0".into(),
+                "RSI_IPA_STATE_GET      0x80002000 status 0x0 top 0x80003000 ripas 0x0".into(),
+                "RSI_HOST_CALL          imm 0x1234 status 0x0 gprs[0] 0xffffffffffffffff".into(),
+                "rsi-tour: done".into(),
+            ];
+            for line in &expect {
+                assert!(
+                    out.lines().any(|l| l == line),
+                    "{abi}: missing {line:?} in\n{out}"
+                );
+            }
+            assert!(out.contains("realm stopped: PowerOff"), "{abi}: {out}");
+
+            // `realm measure` of the same bytes as a firmware file.
+            let fw = dir.join(format!("rsi-tour-{abi}.bin"));
+            let cfg_target = realm_vmm::payload::Target {
+                uart_base: realm_vmm::layout::uart(realm_vmm::config::Layout::Kvmtool)
+                    .range
+                    .base,
+                vcpus: 1,
+            };
+            std::fs::write(&fw, realm_vmm::payload::rsi_tour(&cfg_target)).unwrap();
+            let m = realm(&[
+                "measure",
+                "-f",
+                fw.to_str().unwrap(),
+                "--abi",
+                abi,
+                "--hash",
+                hash,
+            ]);
+            assert!(m.status.success(), "{abi}: {}", text(&m.stderr));
+            assert!(
+                text(&m.stdout).contains(inside),
+                "{abi}: realm measure printed\n{}",
+                text(&m.stdout)
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// smp on both ABI revisions: vCPU 0 powers the others on, each reports its MPIDR exactly once, the last
+    /// powers the realm off (a lost exclusive increment would leave it running until the timeout).
+    #[test]
+    fn smp_brings_up_every_vcpu_once() {
+        for (abi, cpus) in [("v12", 20u32), ("v10", 7)] {
+            let n = cpus.to_string();
+            let o = realm(&[
+                "launch",
+                "--payload",
+                "smp",
+                "--abi",
+                abi,
+                "-c",
+                &n,
+                "--timeout",
+                "60",
+            ]);
+            assert!(o.status.success(), "{abi}: {}", text(&o.stderr));
+            let out = text(&o.stdout);
+            assert!(
+                out.starts_with(&format!("smp: vCPU 0 powers on {} more\n", cpus - 1)),
+                "{abi}: {out}"
+            );
+            let mut seen: Vec<u64> = out
+                .lines()
+                .filter_map(|l| l.strip_prefix("MPIDR 0x"))
+                .map(|h| u64::from_str_radix(h, 16).unwrap())
+                .collect();
+            seen.sort_unstable();
+            let want: Vec<u64> = (0..cpus)
+                .map(|i| (1 << 31) | realm_vmm::payload::smp::mpidr_of(i))
+                .collect();
+            assert_eq!(seen, want, "{abi}: every vCPU's MPIDR once\n{out}");
+            assert!(
+                out.contains(&format!("smp: all {cpus} vCPUs reported\n")),
+                "{abi}: {out}"
+            );
+            assert!(out.contains("realm stopped: PowerOff"), "{abi}: {out}");
+        }
+    }
+
+    /// `--list-payloads` prints the payload registry (name and description); an unknown name is bad input
+    /// naming the payloads that exist.
+    #[test]
+    fn the_payloads_are_listed_and_unknown_names_refused() {
+        let o = realm(&["launch", "--list-payloads"]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let out = text(&o.stdout);
+        let names: Vec<&str> = out
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(names, ["hello", "rsi-tour", "smp"], "{out}");
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("hello") && l.ends_with("PSCI SYSTEM_OFF")),
+            "the hello line lacks its description: {out}"
+        );
+        let o = realm(&["launch", "--payload", "nope"]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+        assert!(text(&o.stderr).contains("hello"), "{}", text(&o.stderr));
+    }
+
     /// A realm that never stops by itself (an Image of zeros: UDF, then an exception loop) is stopped cleanly
     /// by --timeout; control keeps returning to the host meanwhile (the RMM's handled-exit bound).
     #[test]

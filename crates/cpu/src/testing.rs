@@ -122,6 +122,25 @@ impl RealmMemory for FlatMemory {
         })
     }
 
+    fn write_value(&mut self, ipa: u64, len: usize, value: u64) -> Result<(), Stage2Fault> {
+        let range = self.range(ipa, len)?;
+        let v = value.to_le_bytes();
+        match &mut self.ram[range] {
+            [a, b, c, d] => [*a, *b, *c, *d] = [v[0], v[1], v[2], v[3]],
+            [a, b, c, d, e, f, g, h] => {
+                [*a, *b, *c, *d, *e, *f, *g, *h] = v;
+            }
+            dst => {
+                let n = dst.len().min(8);
+                dst[..n].copy_from_slice(&v[..n]);
+            }
+        }
+        if !self.code_pages.is_empty() && self.code_pages.contains(&(ipa >> 12)) {
+            self.bump();
+        }
+        Ok(())
+    }
+
     fn generation(&self) -> u64 {
         self.generation
     }
@@ -208,6 +227,39 @@ mod tests {
             mem.fetch(u64::MAX, &mut buf),
             Err(OUTSIDE),
             "wrapping address"
+        );
+    }
+
+    #[test]
+    fn write_value_stores_little_endian_and_bumps_on_code_pages() {
+        let mut mem = FlatMemory::new(0x8000_0000, 0x2000);
+        for (len, at) in [(1, 0x10), (2, 0x20), (4, 0x30), (8, 0x40)] {
+            mem.write_value(0x8000_0000 + at, len, 0x8877_6655_4433_2211)
+                .expect("inside");
+            let got = mem.read_value(0x8000_0000 + at, len).expect("read back");
+            let want = 0x8877_6655_4433_2211u64 & (u64::MAX >> (64 - 8 * len));
+            assert_eq!(got, want, "{len}-byte value at {at:#x}");
+        }
+        assert_eq!(
+            &mem.bytes()[0x40..0x48],
+            &[0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88]
+        );
+        assert_eq!(mem.bytes()[0x11], 0, "a 1-byte store writes one byte");
+        assert_eq!(
+            mem.write_value(0x8000_1ffc, 8, 0),
+            Err(OUTSIDE),
+            "crossing the end"
+        );
+        let mut word = [0; 4];
+        mem.fetch(0x8000_1000, &mut word).expect("fetch");
+        let before = mem.generation();
+        mem.write_value(0x8000_0ff8, 8, 1).expect("data page");
+        assert_eq!(mem.generation(), before, "a store to a data page");
+        mem.write_value(0x8000_1008, 4, 1).expect("code page");
+        assert_ne!(
+            mem.generation(),
+            before,
+            "a store to a fetched page bumps the generation"
         );
     }
 

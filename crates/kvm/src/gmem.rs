@@ -91,8 +91,13 @@ impl Gmem {
 
     /// Free every page; pages still delegated to the realm are leaked, as Linux leaks a folio whose
     /// granule could not be undelegated.
+    /// On a machine being switched off ([`crate::Kernel::power_off`]) the pages are dropped with the
+    /// allocator, not handed back one by one.
     fn truncate(&self) {
         let pages = std::mem::take(&mut lock(&self.inner).pages);
+        if self.shared.powered_off() {
+            return;
+        }
         let delegated = lock(&self.shared.delegated);
         for p in pages.values() {
             if delegated.contains(&p.pa) {
@@ -122,7 +127,11 @@ impl Drop for GmemFile {
     /// every bound slot `kvm_mmu_unmap_gfn_range` with the private filter → v12 `kvm_realm_unmap_range(...,
     /// unmap_private = true)`; then the bindings are cut and the pages freed.
     fn drop(&mut self) {
-        let bindings: Vec<u16> = lock(&self.gmem.inner).bindings.keys().copied().collect();
+        let bindings: Vec<u16> = if self.vm.shared.powered_off() {
+            Vec::new() // nothing to invalidate on a machine being switched off
+        } else {
+            lock(&self.gmem.inner).bindings.keys().copied().collect()
+        };
         {
             let mut inner = self.vm.lock();
             for id in bindings {

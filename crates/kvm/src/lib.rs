@@ -128,6 +128,15 @@ pub(crate) struct Shared {
     pub(crate) vmids: Mutex<std::collections::BTreeSet<u16>>,
     /// Granules this kernel delegated and has not undelegated (never returned to the page allocator).
     pub(crate) delegated: Mutex<std::collections::HashSet<u64>>,
+    /// [`Kernel::power_off`] was called: objects released from now on are not torn down through RMI.
+    pub(crate) off: std::sync::atomic::AtomicBool,
+}
+
+impl Shared {
+    /// Whether the machine is being switched off ([`Kernel::power_off`]).
+    pub(crate) fn powered_off(&self) -> bool {
+        self.off.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl std::fmt::Debug for Shared {
@@ -165,11 +174,22 @@ impl Kernel {
             rmm_feat_reg0,
             vmids: Mutex::default(),
             delegated: Mutex::default(),
+            off: std::sync::atomic::AtomicBool::new(false),
         });
         Self {
             shared,
             fds: Mutex::new(fd::FdTable::default()),
         }
+    }
+
+    /// The machine is switched off, kernel and RMM together (the measuring platform, once it has read the
+    /// measurements): VMs and guest_memfds released from now on skip the realm teardown (`kvm_destroy_vm`'s
+    /// RTT, REC, DATA and RD destruction, a page at a time) and only free their memory, since neither the
+    /// RMM nor its granules outlive them. Not something Linux does: a host that stays up must tear down.
+    pub fn power_off(&self) {
+        self.shared
+            .off
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The configured ABI revision.

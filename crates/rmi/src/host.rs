@@ -5,6 +5,7 @@
 //! `rmi_cmds.h` wrappers around `arm_smccc_1_2_smc`.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 /// The general-purpose registers of one SMC, x0..x6.
 ///
@@ -93,4 +94,87 @@ pub trait HostMemory: Send + Sync {
     fn read(&self, pa: u64, buf: &mut [u8]) -> Result<(), HostAccessFault>;
     /// Write `data` at physical address `pa`.
     fn write(&self, pa: u64, data: &[u8]) -> Result<(), HostAccessFault>;
+    /// Make the Non-secure granule at `pa` (aligned) hold `page` by reference, until it is next written:
+    /// the PA of a user page the kernel pinned, as Linux passes `page_to_phys(pinned page)` to
+    /// RMI_DATA_CREATE instead of copying it. The default copies the bytes ([`HostMemory::write`]); a
+    /// simulated platform may keep the reference, so a page-cache page is never copied.
+    fn map_page(&self, pa: u64, page: &PinnedPage) -> Result<(), HostAccessFault> {
+        self.write(pa, page.bytes())
+    }
+}
+
+/// Host memory that stays in place, unchanged, for as long as it is referenced: the pages of a read-only
+/// private file mapping (the page cache), which the kernel layer can pin instead of copying.
+pub trait PageSource: Send + Sync + std::fmt::Debug {
+    /// The bytes. Their length need not be a multiple of the page size (a file mapping's last page reads
+    /// as zero past the end of the file); it must not change.
+    fn bytes(&self) -> &[u8];
+}
+
+/// The size of a pinned page (the host's `PAGE_SIZE`, the RMM's granule).
+pub const PINNED_PAGE_SIZE: usize = 4096;
+
+/// One whole 4 KiB page of a [`PageSource`], held by reference (cloning it copies no bytes).
+#[derive(Clone, Debug)]
+pub struct PinnedPage {
+    source: Arc<dyn PageSource>,
+    offset: usize,
+}
+
+impl PinnedPage {
+    /// The page at `offset` of `source`, or `None` unless `offset` is page aligned and a whole page of
+    /// bytes lies there (a file's partial last page is copied, not pinned).
+    pub fn new(source: Arc<dyn PageSource>, offset: usize) -> Option<Self> {
+        let whole = offset.is_multiple_of(PINNED_PAGE_SIZE)
+            && offset
+                .checked_add(PINNED_PAGE_SIZE)
+                .is_some_and(|end| end <= source.bytes().len());
+        whole.then_some(Self { source, offset })
+    }
+
+    /// The page's bytes.
+    pub fn bytes(&self) -> &[u8; PINNED_PAGE_SIZE] {
+        static ZERO: [u8; PINNED_PAGE_SIZE] = [0; PINNED_PAGE_SIZE];
+        let page = self
+            .source
+            .bytes()
+            .get(self.offset..self.offset + PINNED_PAGE_SIZE)
+            .and_then(|b| b.try_into().ok());
+        // `new` checked the page is whole and a source's length never changes.
+        debug_assert!(page.is_some(), "a page source shrank");
+        page.unwrap_or(&ZERO)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Bytes(Vec<u8>);
+    impl PageSource for Bytes {
+        fn bytes(&self) -> &[u8] {
+            &self.0
+        }
+    }
+
+    #[test]
+    fn pinned_pages_are_whole_aligned_pages_only() {
+        let src: Arc<dyn PageSource> = Arc::new(Bytes((0..=255).cycle().take(9000).collect()));
+        let p = PinnedPage::new(Arc::clone(&src), 4096).expect("the second page is whole");
+        assert_eq!(p.bytes()[0], 0, "offset 4096 is byte 0 of the cycle");
+        assert_eq!(p.bytes()[5], 5);
+        assert!(
+            PinnedPage::new(Arc::clone(&src), 100).is_none(),
+            "unaligned"
+        );
+        assert!(
+            PinnedPage::new(Arc::clone(&src), 8192).is_none(),
+            "the partial last page"
+        );
+        assert!(
+            PinnedPage::new(src, usize::MAX - 4095).is_none(),
+            "overflow"
+        );
+    }
 }

@@ -33,6 +33,6 @@ pub mod testing;
 
 pub use measurement::{HashAlgorithm, MeasurementEvent, MeasurementKind, Measurements};
 pub use memory::GRANULE_SIZE;
-pub use platform::{DramRegion, FeatureProfile, Platform, PlatformConfig};
+pub use platform::{DataContents, DramRegion, FeatureProfile, Platform, PlatformConfig};
 pub use realm::RealmState;
 pub use rmm::Rmm;

@@ -2,7 +2,10 @@
 //!
 //! A granule costs nothing until it is written: absent granules read as zero and are in the Non-secure
 //! PAS. Contents are shared copy-on-write (`Arc`), so copying a host page into a realm granule
-//! (RMI_DATA_CREATE) neither allocates nor copies until one side is written. The store is sharded and locked
+//! (RMI_DATA_CREATE) neither allocates nor copies until one side is written. A Non-secure granule can also
+//! hold a host page by reference ([`HostMemory::map_page`](crate::host::HostMemory::map_page): a pinned
+//! page-cache page), which DATA_CREATE copies into the realm granule — or, on a platform that keeps no DATA
+//! contents ([`DataContents::NotKept`]), only hashes where it is. The store is sharded and locked
 //! per shard, separately from the RMM's metadata, so host loads and stores do not wait behind RMI calls.
 //! Shards hold 2 MiB chunks of contiguous granule entries, so runs of neighbouring granules (a realm's
 //! image, copied page by page) stay in one shard, one lookup and shared cache lines.
@@ -13,8 +16,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::host::HostAccessFault;
-use crate::platform::DramRegion;
+use crate::host::{HostAccessFault, PinnedPage};
+use crate::platform::{DataContents, DramRegion};
 
 /// The granule size: 4 KiB.
 pub const GRANULE_SIZE: u64 = 0x1000;
@@ -57,10 +60,62 @@ impl Hasher for PaHasher {
 /// A map keyed by physical address.
 pub(crate) type PaMap<V> = HashMap<u64, V, BuildHasherDefault<PaHasher>>;
 
+/// What a granule holds (absent: all zero).
+#[derive(Clone, Debug)]
+pub(crate) enum Contents {
+    /// Bytes of the platform's own store, shared copy-on-write.
+    Owned(Arc<Granule>),
+    /// A host page held by reference (`HostMemory::map_page`), until the granule is written.
+    Mapped(PinnedPage),
+    /// The contents of a DATA granule on a platform that keeps none ([`DataContents::NotKept`]): there is
+    /// nothing to read. Only a running realm would read them, and such a platform runs none (RMI_REC_ENTER
+    /// refuses), so reading one is a bug: it reads as zero with a debug assertion.
+    NotKept,
+}
+
+impl Contents {
+    /// The granule's bytes.
+    pub(crate) fn bytes(&self) -> &Granule {
+        match self {
+            Self::Owned(g) => g,
+            Self::Mapped(p) => p.bytes(),
+            Self::NotKept => {
+                debug_assert!(false, "read of a DATA granule whose contents were not kept");
+                &ZERO_GRANULE
+            }
+        }
+    }
+}
+
+/// The bytes of optional contents (absent: zero).
+pub(crate) fn bytes_of(c: Option<&Contents>) -> &Granule {
+    c.map_or(&ZERO_GRANULE, Contents::bytes)
+}
+
 #[derive(Debug, Default)]
 struct Page {
     realm: bool,
-    data: Option<Arc<Granule>>,
+    data: Option<Contents>,
+}
+
+/// A granule's bytes made private and writable: a mapped or shared granule is copied first.
+fn owned_mut(data: &mut Option<Contents>) -> &mut Granule {
+    let owned = match data.take() {
+        Some(Contents::Owned(g)) => g,
+        Some(c @ Contents::Mapped(_)) => Arc::new(*c.bytes()),
+        Some(Contents::NotKept) => {
+            debug_assert!(
+                false,
+                "write into a DATA granule whose contents were not kept"
+            );
+            Arc::new([0; GRANULE_BYTES])
+        }
+        None => Arc::new([0; GRANULE_BYTES]),
+    };
+    let Contents::Owned(g) = data.insert(Contents::Owned(owned)) else {
+        unreachable!("just inserted")
+    };
+    Arc::make_mut(g)
 }
 
 /// Granules per chunk of the store: one 2 MiB block.
@@ -114,6 +169,8 @@ impl Shard {
 pub(crate) struct PhysMem {
     dram: Vec<Range<u64>>,
     shards: Vec<RwLock<Shard>>,
+    /// Whether DATA granules keep their contents.
+    data_contents: DataContents,
 }
 
 fn read_lock(l: &RwLock<Shard>) -> RwLockReadGuard<'_, Shard> {
@@ -126,8 +183,8 @@ fn write_lock(l: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
 
 impl PhysMem {
     /// Memory with the given DRAM regions (sorted; empty, unaligned or overflowing regions are clipped to
-    /// whole granules or dropped).
-    pub(crate) fn new(regions: &[DramRegion]) -> Self {
+    /// whole granules or dropped), whose DATA granules keep their contents or not.
+    pub(crate) fn new(regions: &[DramRegion], data_contents: DataContents) -> Self {
         let mut dram: Vec<Range<u64>> = regions
             .iter()
             .filter_map(|r| {
@@ -140,6 +197,7 @@ impl PhysMem {
         Self {
             dram,
             shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
+            data_contents,
         }
     }
 
@@ -189,10 +247,7 @@ impl PhysMem {
     /// Run `f` on the contents of the granule at `pa` (aligned), under its shard's read lock.
     pub(crate) fn with_granule<R>(&self, pa: u64, f: impl FnOnce(&Granule) -> R) -> R {
         let shard = read_lock(self.shard(pa));
-        f(shard
-            .get(pa)
-            .and_then(|p| p.data.as_deref())
-            .unwrap_or(&ZERO_GRANULE))
+        f(bytes_of(shard.get(pa).and_then(|p| p.data.as_ref())))
     }
 
     /// Copy `len` bytes at `off` of granule `pa` into `buf` (RMM access, any PAS).
@@ -214,36 +269,57 @@ impl PhysMem {
                 if let Some(dst) = Arc::get_mut(&mut g) {
                     dst.copy_from_slice(data);
                 }
-                g
+                Contents::Owned(g)
             });
             write_lock(self.shard(pa)).entry(pa).data = fresh;
             return;
         }
         let mut shard = write_lock(self.shard(pa));
-        let page = shard.entry(pa);
-        let g = Arc::make_mut(
-            page.data
-                .get_or_insert_with(|| Arc::new([0; GRANULE_BYTES])),
-        );
+        let g = owned_mut(&mut shard.entry(pa).data);
         if let Some(dst) = g.get_mut(off..off + data.len()) {
             dst.copy_from_slice(data);
         }
     }
 
+    /// Make the Non-secure granule `pa` hold `page` by reference (`HostMemory::map_page`).
+    pub(crate) fn host_map_page(&self, pa: u64, page: &PinnedPage) -> Result<(), HostAccessFault> {
+        if !granule_aligned(pa) {
+            return self.host_write(pa, page.bytes());
+        }
+        self.check_host(pa, GRANULE_BYTES)?;
+        write_lock(self.shard(pa)).entry(pa).data = Some(Contents::Mapped(page.clone()));
+        Ok(())
+    }
+
     /// Copy the whole granule `src` to `dst` (both aligned), the RMM's copy of a host page into a realm
-    /// granule: the contents are shared until either side is written.
-    /// Returns the shared contents (`None`: all zero), so the caller can hash them without a lookup.
-    pub(crate) fn copy_granule(&self, src: u64, dst: u64) -> Option<Arc<Granule>> {
+    /// granule: contents of the platform's store are shared until either side is written; a mapped host
+    /// page is copied (the host may change or unmap it afterwards). On a platform that keeps no DATA
+    /// contents, `dst` records that and nothing is copied.
+    /// Returns the source's contents (`None`: all zero), so the caller can hash them without a lookup or
+    /// a copy.
+    pub(crate) fn copy_granule(&self, src: u64, dst: u64) -> Option<Contents> {
         let from = read_lock(self.shard(src))
             .get(src)
             .and_then(|p| p.data.clone());
-        write_lock(self.shard(dst)).entry(dst).data = from.clone();
+        let to = match (&self.data_contents, &from) {
+            (DataContents::NotKept, _) => Some(Contents::NotKept),
+            (DataContents::Kept, Some(c @ Contents::Mapped(_))) => {
+                Some(Contents::Owned(Arc::new(*c.bytes())))
+            }
+            (DataContents::Kept, _) => from.clone(),
+        };
+        write_lock(self.shard(dst)).entry(dst).data = to;
         from
     }
 
-    /// The all-zero granule.
-    pub(crate) fn zero_granule() -> &'static Granule {
-        &ZERO_GRANULE
+    /// Whether the granule at `pa` has contents that can be read (not a DATA granule whose contents the
+    /// platform did not keep).
+    #[cfg(test)]
+    pub(crate) fn contents_kept(&self, pa: u64) -> bool {
+        read_lock(self.shard(pa))
+            .get(pa)
+            .and_then(|p| p.data.as_ref())
+            .is_none_or(|c| !matches!(c, Contents::NotKept))
     }
 
     /// The first address of `[pa, pa + len)` outside DRAM, if any.
@@ -329,10 +405,13 @@ mod tests {
     use super::*;
 
     fn mem() -> PhysMem {
-        PhysMem::new(&[DramRegion {
-            base: 0x8000_0000,
-            size: 256 << 30,
-        }])
+        PhysMem::new(
+            &[DramRegion {
+                base: 0x8000_0000,
+                size: 256 << 30,
+            }],
+            DataContents::Kept,
+        )
     }
 
     #[test]
@@ -380,7 +459,7 @@ mod tests {
         let shared = m.copy_granule(0x8000_0000, 0x8000_2000).unwrap();
         m.host_write(0x8000_0000, &[2; 4096]).unwrap();
         assert!(
-            shared.iter().all(|b| *b == 1),
+            shared.bytes().iter().all(|b| *b == 1),
             "the realm's copy is untouched"
         );
         m.with_granule(0x8000_2000, |g| assert!(g.iter().all(|b| *b == 1)));
@@ -410,5 +489,91 @@ mod tests {
         m.with_granule(0x8000_0000 + (1 << 21), |g| {
             assert!(g.iter().all(|b| *b == 7))
         });
+    }
+
+    #[derive(Debug)]
+    struct File(Vec<u8>);
+    impl crate::host::PageSource for File {
+        fn bytes(&self) -> &[u8] {
+            &self.0
+        }
+    }
+
+    fn pinned(fill: u8) -> PinnedPage {
+        let src: Arc<dyn crate::host::PageSource> = Arc::new(File(vec![fill; 8192]));
+        PinnedPage::new(src, 4096).expect("a whole page")
+    }
+
+    #[test]
+    fn mapped_pages_read_in_place_and_are_copied_into_kept_data_granules() {
+        let m = mem();
+        m.host_map_page(0x8000_0000, &pinned(5)).unwrap();
+        let mut b = [0u8; 3];
+        m.host_read(0x8000_0ffd, &mut b).unwrap();
+        assert_eq!(b, [5; 3], "the mapped page reads as its bytes");
+        m.set_realm(0x8000_1000, true);
+        let from = m.copy_granule(0x8000_0000, 0x8000_1000).unwrap();
+        assert!(matches!(from, Contents::Mapped(_)), "hashed in place");
+        let (key, idx) = split(0x8000_1000);
+        let owned = matches!(
+            read_lock(m.shard(0x8000_1000)).chunks[&key][idx].data,
+            Some(Contents::Owned(_))
+        );
+        assert!(owned, "a kept DATA granule owns a copy of a mapped page");
+        // A partial store into the mapped page copies it first and leaves the rest.
+        m.host_write(0x8000_0000, &[9]).unwrap();
+        m.with_granule(0x8000_0000, |g| assert_eq!(g[..2], [9, 5]));
+        m.with_granule(0x8000_1000, |g| assert!(g.iter().all(|b| *b == 5)));
+        assert_eq!(
+            m.host_map_page(0x8000_1000, &pinned(1)),
+            Err(HostAccessFault::GranuleProtection { pa: 0x8000_1000 }),
+            "a realm granule cannot be mapped by the host"
+        );
+    }
+
+    #[test]
+    fn a_platform_keeping_no_data_contents_copies_nothing_and_says_so() {
+        let m = PhysMem::new(
+            &[DramRegion {
+                base: 0x8000_0000,
+                size: 1 << 30,
+            }],
+            DataContents::NotKept,
+        );
+        m.host_map_page(0x8000_0000, &pinned(7)).unwrap();
+        m.set_realm(0x8000_1000, true);
+        let from = m.copy_granule(0x8000_0000, 0x8000_1000).unwrap();
+        assert_eq!(from.bytes()[0], 7, "the source is returned for hashing");
+        assert!(
+            !m.contents_kept(0x8000_1000),
+            "the DATA granule kept nothing"
+        );
+        assert!(m.contents_kept(0x8000_0000));
+        assert!(
+            m.contents_kept(0x8000_2000),
+            "an untouched granule is zero, not lost"
+        );
+        m.zero(0x8000_1000);
+        assert!(m.contents_kept(0x8000_1000), "DATA_DESTROY's scrub ends it");
+    }
+
+    #[test]
+    fn a_platform_keeping_no_data_contents_runs_no_realm() {
+        use crate::testing::World;
+        let platform = |data_contents| crate::PlatformConfig {
+            data_contents,
+            ..World::new().rmm.platform().clone()
+        };
+        let status = |w: World| w.rmi(crate::abi::RMI_REC_ENTER, &[0, 0]).status();
+        assert_eq!(
+            status(World::with_platform(platform(DataContents::NotKept))),
+            crate::abi::RMI_ERROR_REC,
+            "REC_ENTER is refused before any other check"
+        );
+        assert_eq!(
+            status(World::with_platform(platform(DataContents::Kept))),
+            crate::abi::RMI_ERROR_INPUT,
+            "a platform that keeps contents checks the run granule first"
+        );
     }
 }

@@ -126,6 +126,24 @@ pub struct PlatformConfig {
     pub features: FeatureProfile,
     /// What runs each REC on RMI_REC_ENTER (default: [`crate::cpu::IdleCpu`], no code to run).
     pub cpu: crate::cpu::CpuModel,
+    /// Whether DATA granules keep their contents (default) or the platform only measures.
+    pub data_contents: DataContents,
+}
+
+/// Whether the platform keeps the contents of DATA granules: a model mode, not an RMM feature.
+///
+/// A platform that will never run its realms (the reference-value calculator, `realm measure`) need not
+/// keep them: RMI_DATA_CREATE then hashes the Non-secure source granule where it is and copies nothing.
+/// Every status, granule state, RIM and measurement log is the same in both modes; what differs is that
+/// the realm's DATA granules have no contents to read, so RMI_REC_ENTER refuses to run a realm there
+/// (RMI_ERROR_REC: a status this model chose; DEN0137 has no platform of this kind).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DataContents {
+    /// DATA granules hold what RMI_DATA_CREATE copied into them (a platform that runs realms).
+    #[default]
+    Kept,
+    /// DATA granules hold nothing: a measure-only platform.
+    NotKept,
 }
 
 impl PlatformConfig {
@@ -141,6 +159,7 @@ impl PlatformConfig {
             dram: platform.dram.clone(),
             features: FeatureProfile::from_platform(platform),
             cpu: crate::cpu::CpuModel::default(),
+            data_contents: DataContents::Kept,
         }
     }
 }

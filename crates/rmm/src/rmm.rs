@@ -35,6 +35,8 @@ pub struct Rmm {
     /// calls): a pool of the RMM's own, so waiting for it with the state lock held never runs unrelated
     /// work (which might call the RMM) on this thread, as work-stealing on the global rayon pool could.
     hash_pool: OnceLock<Option<rayon::ThreadPool>>,
+    /// What running RECs' CPU models may have cached, and when it went stale.
+    pub(crate) mem_generation: crate::rec::view::MemGeneration,
 }
 
 /// Everything the RMM tracks, behind the state lock.
@@ -66,10 +68,11 @@ impl Rmm {
     /// A fresh RMM: every DRAM granule Non-secure and zero.
     pub fn new(platform: PlatformConfig) -> Self {
         Self {
-            mem: PhysMem::new(&platform.dram),
+            mem: PhysMem::new(&platform.dram, platform.data_contents),
             platform,
             state: Mutex::default(),
             hash_pool: OnceLock::new(),
+            mem_generation: crate::rec::view::MemGeneration::default(),
         }
     }
 
@@ -158,6 +161,10 @@ impl HostMemory for Rmm {
 
     fn write(&self, pa: u64, data: &[u8]) -> Result<(), HostAccessFault> {
         self.mem.host_write(pa, data)
+    }
+
+    fn map_page(&self, pa: u64, page: &crate::host::PinnedPage) -> Result<(), HostAccessFault> {
+        self.mem.host_map_page(pa, page)
     }
 }
 

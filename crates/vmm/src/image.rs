@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use realm_rmi::host::PageSource;
+
 /// The `magic` field of an arm64 Image header: the bytes "ARM\x64".
 pub const ARM64_IMAGE_MAGIC: u32 = 0x644d_5241;
 /// The offset of the magic field.
@@ -153,10 +155,75 @@ pub fn filler(size: usize, seed: u8) -> Vec<u8> {
     v
 }
 
+/// The bytes of an image, shared and immutable: a read-only private mapping of its file (never read into
+/// a buffer) or bytes already in memory. Either can be placed in a measure-only realm's memory by
+/// reference ([`ImageData::page_source`]) instead of copied.
+#[derive(Clone)]
+pub struct ImageData(Arc<dyn PageSource>);
+
+/// Bytes held in memory, as a [`PageSource`].
+#[derive(Debug)]
+struct Held(Arc<[u8]>);
+
+impl PageSource for Held {
+    fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// A read-only private mapping of an image file.
+#[derive(Debug)]
+struct Mapped(memmap2::Mmap);
+
+impl PageSource for Mapped {
+    fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl ImageData {
+    /// Map `file` (a non-empty regular file) read-only and private: pages come from the page cache as they
+    /// are touched, and nothing is copied. The file must not be truncated while the image is in use (a
+    /// read of a page past the new end would fault, as with every mapped reader).
+    pub fn map(file: &std::fs::File) -> std::io::Result<Self> {
+        Ok(Self(Arc::new(Mapped(crate::os::map_file(file)?))))
+    }
+
+    /// The bytes as a [`PageSource`], to be mapped into user memory by reference.
+    pub fn page_source(&self) -> Arc<dyn PageSource> {
+        Arc::clone(&self.0)
+    }
+}
+
+impl From<Arc<[u8]>> for ImageData {
+    fn from(bytes: Arc<[u8]>) -> Self {
+        Self(Arc::new(Held(bytes)))
+    }
+}
+
+impl std::ops::Deref for ImageData {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.0.bytes()
+    }
+}
+
+impl AsRef<[u8]> for ImageData {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl std::fmt::Debug for ImageData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ImageData({} bytes)", self.len())
+    }
+}
+
 /// Where an image's bytes come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ImageSource {
-    /// A file, read when the realm is built.
+    /// A file, mapped when the realm is prepared.
     File(PathBuf),
     /// Bytes already in memory (the built-in demo, tests), with a name to show.
     Bytes {

@@ -74,7 +74,11 @@ fn pad4(out: &mut Vec<u8>) {
 fn member(out: &mut Vec<u8>, ino: u32, e: &Entry) {
     let name_len = u32::try_from(e.name.len() + 1).unwrap_or(u32::MAX);
     let size = u32::try_from(e.data.len()).unwrap_or(u32::MAX);
-    let nlink = if e.mode & 0o170_000 == 0o040_000 { 2 } else { 1 };
+    let nlink = if e.mode & 0o170_000 == 0o040_000 {
+        2
+    } else {
+        1
+    };
     // c_magic, then ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor, rdevmajor, rdevminor,
     // namesize, check — each 8 hexadecimal digits.
     let fields = [
@@ -139,7 +143,7 @@ pub fn hello_init(message: &str) -> Vec<u8> {
     let mut image = vec![0u8; start];
     image.extend(words.iter().flat_map(|w| w.to_le_bytes()));
     image.extend_from_slice(&msg[..len as usize]);
-    asm::static_elf(INIT_BASE, INIT_CODE, &mut image);
+    asm::static_elf(INIT_BASE, INIT_CODE, &mut image, 0);
     image
 }
 
@@ -162,12 +166,20 @@ mod tests {
         let a = newc(&[Entry::executable("init", b"abc".to_vec())]);
         assert_eq!(&a[..6], b"070701", "magic");
         // mode field (second) and filesize (seventh), namesize (twelfth).
-        let field = |i: usize| std::str::from_utf8(&a[6 + 8 * i..14 + 8 * i]).unwrap().to_string();
+        let field = |i: usize| {
+            std::str::from_utf8(&a[6 + 8 * i..14 + 8 * i])
+                .unwrap()
+                .to_string()
+        };
         assert_eq!(field(1), "000081ED", "S_IFREG | 0755");
         assert_eq!(field(6), "00000003", "three bytes");
         assert_eq!(field(11), "00000005", "\"init\" and its NUL");
         assert_eq!(&a[110..115], b"init\0");
-        assert_eq!(&a[116..119], b"abc", "data after the name, 4-byte aligned (110 + 5 → 116)");
+        assert_eq!(
+            &a[116..119],
+            b"abc",
+            "data after the name, 4-byte aligned (110 + 5 → 116)"
+        );
         assert_eq!(a.len() % 4, 0);
         let trailer = a.windows(10).position(|w| w == b"TRAILER!!!");
         assert!(trailer.is_some(), "closed by the trailer");

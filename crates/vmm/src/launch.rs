@@ -18,6 +18,10 @@ use crate::build::{self, BuildStats, Built, Progress};
 use crate::config::AbiRevision;
 use crate::exits::{self, ExitAction, ExitStatus, Uart};
 use crate::prepare::Prepared;
+use crate::run_stats::{RunSummary, exit_name};
+
+/// How many exits of each vCPU the report keeps in order (the counts by kind go on).
+pub const MAX_SEQUENCE: usize = 10_000;
 
 /// PSCI `DENIED` (-3) and `SUCCESS` (0) as the `psci_status` of PSCI_COMPLETE (realm-rmi's
 /// `PSCI_RETURN_DENIED` / `PSCI_RETURN_SUCCESS` as the kernel's signed 32-bit field).
@@ -80,6 +84,8 @@ pub struct LaunchReport {
     pub stats: BuildStats,
     /// How it ended.
     pub outcome: LaunchOutcome,
+    /// What the run did (when the realm ran).
+    pub run: Option<RunSummary>,
 }
 
 /// Build `prepared` on `backend`, activate it, and run vCPU 0 until the realm stops, with the guest's UART
@@ -114,12 +120,19 @@ pub fn launch_until(
     } else {
         None
     };
-    let outcome = if !backend.runs_guest_code() {
+    let (outcome, summary) = if !backend.runs_guest_code() {
         // The simulated platform: the RECs exist and the realm is active, but its default CPU model executes no
         // guest code yet (a later issue); entering would only report an idle REC.
-        LaunchOutcome::ActivatedNoCode
+        (LaunchOutcome::ActivatedNoCode, None)
     } else {
-        LaunchOutcome::Stopped(run(&built, prepared, console, timeout)?)
+        let start = Instant::now();
+        let before = backend.instructions_retired();
+        let (status, mut summary) = run(&built, prepared, console, timeout)?;
+        summary.elapsed = start.elapsed();
+        summary.instructions = backend
+            .instructions_retired()
+            .map(|n| n.saturating_sub(before.unwrap_or(0)));
+        (LaunchOutcome::Stopped(status), Some(summary))
     };
     Ok(LaunchReport {
         backend: backend.name(),
@@ -127,10 +140,28 @@ pub fn launch_until(
         extensions,
         stats: built.stats,
         outcome,
+        run: summary,
     })
 }
 
 type Console<'c> = Mutex<Uart<&'c mut (dyn Write + Send)>>;
+
+/// Exits seen by one vCPU: in order (up to [`MAX_SEQUENCE`]) and by kind.
+#[derive(Debug, Default)]
+struct ExitLog {
+    sequence: Vec<&'static str>,
+    counts: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl ExitLog {
+    fn record(&mut self, reason: u32) {
+        let name = exit_name(reason);
+        if self.sequence.len() < MAX_SEQUENCE {
+            self.sequence.push(name);
+        }
+        *self.counts.entry(name).or_default() += 1;
+    }
+}
 
 /// Run every vCPU on its own thread (secondaries wait powered off for PSCI CPU_ON, handled in the kernel) until
 /// one of them stops the realm or fails; the others are then kicked out of `KVM_RUN`.
@@ -139,8 +170,9 @@ fn run(
     prepared: &Prepared,
     console: &mut (dyn Write + Send),
     timeout: Option<Duration>,
-) -> Result<ExitStatus, LaunchError> {
+) -> Result<(ExitStatus, RunSummary), LaunchError> {
     let uart: Console<'_> = Mutex::new(Uart::new(prepared.map.uart, console));
+    let logs: Vec<Mutex<ExitLog>> = built.vcpus.iter().map(|_| Mutex::default()).collect();
     let result: Mutex<Option<Result<ExitStatus, LaunchError>>> = Mutex::new(None);
     let stopping = AtomicBool::new(false);
     std::thread::scope(|s| {
@@ -164,10 +196,13 @@ fn run(
                 }
             });
         }
-        for (id, _) in (0u32..).zip(&built.vcpus) {
+        for ((id, _), log) in (0u32..).zip(&built.vcpus).zip(&logs) {
             let (uart, result, stopping) = (&uart, &result, &stopping);
             s.spawn(move || {
-                if let Some(r) = run_vcpu(built, prepared, id, uart, stopping) {
+                let mut log = log
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if let Some(r) = run_vcpu(built, prepared, id, uart, stopping, &mut log) {
                     let mut slot = result
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -193,10 +228,21 @@ fn run(
     let r = result
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    r.unwrap_or(Err(LaunchError::Unhandled {
+    let status = r.unwrap_or(Err(LaunchError::Unhandled {
         vcpu: 0,
         what: "every vCPU stopped without a system event".into(),
-    }))
+    }))?;
+    let mut summary = RunSummary::default();
+    for log in logs {
+        let log = log
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (kind, n) in log.counts {
+            *summary.exits.entry(kind).or_default() += n;
+        }
+        summary.sequence.push(log.sequence);
+    }
+    Ok((status, summary))
 }
 
 /// The run loop of one vCPU: `Some` when it ends the realm (or fails), `None` when told to stop.
@@ -206,6 +252,7 @@ fn run_vcpu(
     id: u32,
     uart: &Console<'_>,
     stopping: &AtomicBool,
+    log: &mut ExitLog,
 ) -> Option<Result<ExitStatus, LaunchError>> {
     let be = built.backend();
     let vcpu = built.vcpus[id as usize];
@@ -225,6 +272,10 @@ fn run_vcpu(
         }
         let mut action = ExitAction::Continue;
         run.with(&mut |bytes| {
+            if let Ok((r, _)) = zerocopy::FromBytes::read_from_prefix(&*bytes) {
+                let r: k::kvm_run = r;
+                log.record(r.exit_reason);
+            }
             let mut u = uart
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -26,4 +26,5 @@ mod os;
 pub mod payload;
 pub mod plan;
 pub mod prepare;
+pub mod run_stats;
 pub mod size;

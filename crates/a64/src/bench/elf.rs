@@ -27,11 +27,19 @@ pub fn sha256_elf(blocks: u32) -> (Vec<u8>, u8) {
     put(&mut image, K_AT, &words(&K));
     put(&mut image, BLOCK_AT, &words(&bench_block()));
     put(&mut image, H_AT, &words(&H0));
-    crate::asm::static_elf(BASE, 0x100, &mut image);
+    let memsz = u64::try_from(image.len()).unwrap_or(0);
+    let image = with_elf_headers(image, memsz);
     let mut want = H0;
     let block: [u32; 16] = bench_block().try_into().unwrap_or([0; 16]);
     for _ in 0..blocks {
         compress(&mut want, &block);
     }
     (image, u8::try_from(want[0] & 0xFF).unwrap_or(0))
+}
+
+/// `image` (loaded at [`BASE`], its first 120 bytes free, code at +0x100) with the ELF headers of
+/// [`crate::asm::static_elf`], `memsz` bytes in memory (zeros after the image).
+pub(super) fn with_elf_headers(mut image: Vec<u8>, memsz: u64) -> Vec<u8> {
+    crate::asm::static_elf(BASE, 0x100, &mut image, memsz);
+    image
 }

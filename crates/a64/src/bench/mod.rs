@@ -104,7 +104,8 @@ const H0: [u32; 8] = [
 /// What one run of the workload measured.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BenchResult {
-    /// SHA-256 blocks compressed.
+    /// Units of work done: SHA-256 blocks compressed ([`sha256_workload`]) or passes over the buffer
+    /// ([`memory_workload`]).
     pub blocks: u64,
     /// Instructions the CPU retired.
     pub instructions: u64,
@@ -139,22 +140,7 @@ pub fn sha256_workload(blocks: u32) -> BenchResult {
     mem.load(K_AT, &words(&K));
     mem.load(BLOCK_AT, &words(&block));
     mem.load(H_AT, &words(&H0));
-    // TTBR0 L1 table: entry 1 = a 1 GiB block at BASE (AF, inner shareable, AttrIndx 0).
-    mem.load(
-        TABLES + 8,
-        &(BASE | (1 << 10) | (3 << 8) | 0b01).to_le_bytes(),
-    );
-
-    let mut cpu = A64Cpu::new(&CpuConfig::default());
-    let mut ctx = RecContext::reset(BASE, &[], 0);
-    let start = Instant::now();
-    let exit = loop {
-        match cpu.run(&mut ctx, &mut mem) {
-            RealmExit::Irq => {}
-            other => break other,
-        }
-    };
-    let elapsed = start.elapsed();
+    let (exit, instructions, elapsed, _) = run_identity_mapped(&mut mem);
 
     let mut want = H0;
     let block: [u32; 16] = block.try_into().unwrap_or([0; 16]);
@@ -167,10 +153,31 @@ pub fn sha256_workload(blocks: u32) -> BenchResult {
         .collect();
     BenchResult {
         blocks: u64::from(blocks),
-        instructions: cpu.retired(),
+        instructions,
         elapsed,
         correct: exit == RealmExit::Smc && got == want,
     }
+}
+
+/// Map `mem` with a TTBR0 level-1 table whose entry 1 is a 1 GiB block at [`BASE`] (AF, inner shareable,
+/// AttrIndx 0), run the program at [`BASE`] on a fresh [`A64Cpu`] (default configuration) until it exits
+/// other than by [`RealmExit::Irq`], and return that exit, the instructions retired, the time the CPU ran
+/// and its final context.
+fn run_identity_mapped(mem: &mut BenchMemory) -> (RealmExit, u64, Duration, RecContext) {
+    mem.load(
+        TABLES + 8,
+        &(BASE | (1 << 10) | (3 << 8) | 0b01).to_le_bytes(),
+    );
+    let mut cpu = A64Cpu::new(&CpuConfig::default());
+    let mut ctx = RecContext::reset(BASE, &[], 0);
+    let start = Instant::now();
+    let exit = loop {
+        match cpu.run(&mut ctx, mem) {
+            RealmExit::Irq => {}
+            other => break other,
+        }
+    };
+    (exit, cpu.retired(), start.elapsed(), ctx)
 }
 
 /// SHA-256 compression of one block of words (FIPS 180-4 §6.2.2 steps 1–4).
@@ -265,6 +272,19 @@ impl RealmMemory for BenchMemory {
                 .fold(0, |acc, byte| (acc << 8) | u64::from(*byte)),
         })
     }
+    fn write_value(&mut self, ipa: u64, len: usize, value: u64) -> Result<(), Stage2Fault> {
+        let r = self.range(ipa, len)?;
+        let bytes = value.to_le_bytes();
+        match &mut self.ram[r] {
+            [a, b, c, d] => [*a, *b, *c, *d] = [bytes[0], bytes[1], bytes[2], bytes[3]],
+            [a, b, c, d, e, f, g, h] => [*a, *b, *c, *d, *e, *f, *g, *h] = bytes,
+            dst => {
+                let n = dst.len().min(8);
+                dst.copy_from_slice(&bytes[..n]);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Xd = `value` (MOVZ + MOVKs of its 16-bit parts).
@@ -287,6 +307,14 @@ fn b_ne_to(p: &mut Vec<u32>, target: usize) {
 /// then `SMC #0`. Registers: w0..w7 = a..h, x8 = H, x9 = K, x10 = W, x11 = i, x19 = block, x20 = blocks
 /// left, w12..w17 temporaries.
 fn program(blocks: u32) -> Vec<u32> {
+    let mut p = mmu_on();
+    p.extend(compression(blocks));
+    p.push(enc::SMC0);
+    p
+}
+
+/// The prologue of both workloads: the stage-1 MMU on over the identity map [`run_identity_mapped`] sets up.
+fn mmu_on() -> Vec<u32> {
     use enc::*;
     let mut p = Vec::new();
     // MAIR Attr0 = Normal write-back; TCR: T0SZ 25, 4 KiB, IRGN/ORGN WB, inner shareable, EPD1, IPS 48 bits.
@@ -305,8 +333,6 @@ fn program(blocks: u32) -> Vec<u32> {
     mov64(&mut p, 1, 0x30D0_0800 | 1 | (1 << 2) | (1 << 12));
     p.push(msr(sysreg(3, 0, 1, 0, 0), 1));
     p.push(ISB);
-    p.extend(compression(blocks));
-    p.push(SMC0);
     p
 }
 
@@ -407,7 +433,9 @@ fn bench_block() -> Vec<u32> {
 }
 
 pub use elf::sha256_elf;
+pub use memory::{memory_elf, memory_workload};
 
 mod elf;
+mod memory;
 #[cfg(test)]
 mod tests;

@@ -46,6 +46,24 @@ fn encoders_match_the_assembler() {
             enc::str_w_idx(14, 10, 11),
             0xB82B_794E,
         ),
+        (
+            "ldp x4, x5, [x1], #16",
+            enc::ldp_x_post(4, 5, 1, 16),
+            0xA8C1_1424,
+        ),
+        (
+            "stp x4, x5, [x2], #16",
+            enc::stp_x_post(4, 5, 2, 16),
+            0xA881_1444,
+        ),
+        ("add x6, x6, x4", enc::add_x_reg(6, 6, 4), 0x8B04_00C6),
+        (
+            "eor x6, x6, x5, ror #7",
+            enc::eor_x_ror(6, 6, 5, 7),
+            0xCAC5_1CC6,
+        ),
+        ("mul x4, x10, x11", enc::mul_x(4, 10, 11), 0x9B0B_7D44),
+        ("str x4, [x1], #8", enc::str_x_post(4, 1, 8), 0xF800_8424),
     ];
     for (text, got, want) in cases {
         assert_eq!(
@@ -53,6 +71,50 @@ fn encoders_match_the_assembler() {
             "`{text}`: {got:#010x}, assembler says {want:#010x}"
         );
     }
+}
+
+#[test]
+fn memory_workload_matches_the_rust_computation() {
+    let r = memory_workload(2);
+    assert!(
+        r.correct,
+        "memory workload of 2 passes differs from the Rust checksum: {r:?}"
+    );
+    // Fill 0x8000 × 5, then per pass 0x2000 × 10 copy instructions, plus set-up.
+    assert!(
+        r.instructions > 0x8000 * 5 + 2 * 0x2000 * 10,
+        "instructions retired: {}",
+        r.instructions
+    );
+}
+
+#[test]
+fn memory_checksum_is_pinned() {
+    // Computed independently (Python, arbitrary-precision integers masked to 64 bits) from the workload's
+    // description: fill word i with (i + 1) × 0x9E3779B97F4A7C15, fold pairs as c = (c + a) ^ ROR(b, 7).
+    assert_eq!(memory::checksum(1), 0x6d70_05ca_a324_b900, "one pass");
+    assert_eq!(memory::checksum(2), 0x0e71_09f1_5f04_0000, "two passes");
+}
+
+#[test]
+fn memory_elf_is_well_formed() {
+    let (elf, want) = memory_elf(1);
+    assert_eq!(&elf[..4], b"\x7fELF", "ELF magic");
+    assert_eq!(
+        want, 0x07,
+        "exit status of one pass (checksum folded by hand)"
+    );
+    assert_eq!(memory_elf(2).1, 0xcc, "exit status of two passes");
+    let memsz = u64::from_le_bytes(elf[64 + 40..64 + 48].try_into().expect("8"));
+    assert_eq!(
+        memsz, 0xA_0000,
+        "p_memsz reaches the end of the destination buffer"
+    );
+    assert!(
+        elf.len() < 0x1000,
+        "the buffers are not in the file: {} bytes",
+        elf.len()
+    );
 }
 
 #[test]

@@ -110,6 +110,7 @@ impl Exec<'_> {
 
     /// The base register value (SP for 31), with the SP alignment check (`SCTLR_EL1.SA`/`SA0`, Arm ARM
     /// D1.9.2 "SP alignment checking").
+    #[inline(always)]
     fn base(&self, rn: u8) -> Result<u64, Exception> {
         if rn != 31 {
             return Ok(self.x(rn));
@@ -123,6 +124,7 @@ impl Exec<'_> {
     }
 
     /// One single-register access of `1 << size` bytes at `addr`.
+    #[inline(always)]
     fn single(
         &mut self,
         size: u8,
@@ -165,6 +167,7 @@ impl Exec<'_> {
     }
 
     #[expect(clippy::too_many_arguments, reason = "the instruction's fields")]
+    #[inline(always)]
     fn pair(
         &mut self,
         size: u8,

@@ -3,13 +3,14 @@
 mod alu;
 pub(crate) mod arith;
 mod branch;
+mod fast;
 pub(crate) mod ldst;
+pub(crate) mod op;
 mod system;
 
 use realm_cpu::{RealmMemory, RecContext};
 
 use crate::cpu::Core;
-use crate::decode::Insn;
 use crate::exception::{Exception, PSTATE_SP};
 
 /// One instruction's execution environment: the CPU's own state, the REC context, realm memory, and where
@@ -20,126 +21,32 @@ pub(crate) struct Exec<'a> {
     pub(crate) mem: &'a mut dyn RealmMemory,
     /// The address of this instruction.
     pub(crate) pc: u64,
-    /// The address of the next instruction; branches overwrite it.
+    /// The address of the next instruction when a handler returns [`op::Flow::End`] (branches set it).
     pub(crate) next_pc: u64,
+    /// The exception of a handler that returned [`op::Flow::Fault`].
+    pub(crate) fault: Option<Exception>,
+    /// X0..X30 while running, and 31 reading as zero.
+    pub(crate) regs: [u64; 32],
 }
 
-/// A result of executing one instruction.
-pub(crate) type ExecResult = Result<(), Exception>;
-
 impl Exec<'_> {
-    /// Execute `insn` (decoded from the word at `self.pc`).
-    #[inline(always)]
-    pub(crate) fn execute(&mut self, insn: Insn) -> ExecResult {
-        match insn {
-            Insn::Undefined => Err(Exception::undefined()),
-            Insn::AddSubImm { .. } => {
-                self.exec_add_sub_imm(insn);
-                Ok(())
-            }
-            Insn::LogicalImm { .. } => {
-                self.exec_logical_imm(insn);
-                Ok(())
-            }
-            Insn::MovWide { .. } => {
-                self.exec_mov_wide(insn);
-                Ok(())
-            }
-            Insn::Adr { .. } => {
-                self.exec_adr(insn);
-                Ok(())
-            }
-            Insn::Bitfield { .. } => {
-                self.exec_bitfield(insn);
-                Ok(())
-            }
-            Insn::Extr { .. } => {
-                self.exec_extr(insn);
-                Ok(())
-            }
-            Insn::LogicalReg { .. } => {
-                self.exec_logical_reg(insn);
-                Ok(())
-            }
-            Insn::AddSubShifted { .. } => {
-                self.exec_add_sub_shifted(insn);
-                Ok(())
-            }
-            Insn::AddSubExt { .. } => {
-                self.exec_add_sub_ext(insn);
-                Ok(())
-            }
-            Insn::AddSubCarry { .. } => {
-                self.exec_add_sub_carry(insn);
-                Ok(())
-            }
-            Insn::CondCompare { .. } => {
-                self.exec_cond_compare(insn);
-                Ok(())
-            }
-            Insn::CondSelect { .. } => {
-                self.exec_cond_select(insn);
-                Ok(())
-            }
-            Insn::DataProc2 { .. } => {
-                self.exec_data_proc2(insn);
-                Ok(())
-            }
-            Insn::DataProc1 { .. } => {
-                self.exec_data_proc1(insn);
-                Ok(())
-            }
-            Insn::DataProc3 { .. } => {
-                self.exec_data_proc3(insn);
-                Ok(())
-            }
-            Insn::Branch { .. }
-            | Insn::BranchCond { .. }
-            | Insn::CompareBranch { .. }
-            | Insn::TestBranch { .. }
-            | Insn::BranchReg { .. } => {
-                self.branch(insn);
-                Ok(())
-            }
-            Insn::LdStImm { .. }
-            | Insn::LdStReg { .. }
-            | Insn::LdLiteral { .. }
-            | Insn::LdStPair { .. }
-            | Insn::Exclusive { .. }
-            | Insn::AcquireRelease { .. } => self.load_store(insn),
-            Insn::Eret
-            | Insn::Svc { .. }
-            | Insn::Hvc { .. }
-            | Insn::Smc { .. }
-            | Insn::Brk { .. }
-            | Insn::Hint(_)
-            | Insn::Clrex
-            | Insn::Barrier
-            | Insn::Isb
-            | Insn::MsrImm { .. }
-            | Insn::Mrs { .. }
-            | Insn::Msr { .. }
-            | Insn::Sys { .. } => self.system(insn),
-        }
-    }
-
     /// The current exception level.
     pub(crate) fn el(&self) -> u8 {
         self.ctx.el()
     }
 
-    /// X`r`, with 31 reading as zero (XZR). The registers live in the core while it runs
-    /// (`Core::regs`, entry 31 always zero).
+    /// X`r`, with 31 reading as zero (XZR). The registers live in [`Exec::regs`] while the CPU runs
+    /// (entry 31 always zero).
     #[inline(always)]
     pub(crate) fn x(&self, r: u8) -> u64 {
-        self.core.regs[usize::from(r & 31)]
+        self.regs[usize::from(r & 31)]
     }
 
     /// Set X`r`; 31 (XZR) discards.
     #[inline(always)]
     pub(crate) fn set_x(&mut self, r: u8, value: u64) {
         if r < 31 {
-            self.core.regs[usize::from(r & 31)] = value;
+            self.regs[usize::from(r & 31)] = value;
         }
     }
 

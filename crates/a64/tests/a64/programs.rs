@@ -48,6 +48,90 @@ fn a_store_alone_drops_the_decoded_page() {
 }
 
 #[test]
+fn a_store_to_the_next_instruction_of_the_block_is_seen() {
+    // Straight-line code: the store patches the word right after it, in the same block of the same page.
+    let mut program = mov64(1, 0);
+    program.extend(mov64(2, u64::from(movz(0, 7, 0))));
+    let str_at = program.len();
+    program[..4].copy_from_slice(&mov64(1, BASE + 4 * (str_at as u64 + 1)));
+    program.push(ldst_uimm(2, 0, 2, 1, 0)); // str w2, [x1]
+    program.push(movz(0, 1, 0)); // patched to movz x0, #7
+    program.push(SMC0);
+    let run = run_with(&program, |_, _| {});
+    assert_eq!(run.exit, RealmExit::Smc);
+    assert_eq!(
+        run.x(0),
+        7,
+        "the instruction after the store ran as patched"
+    );
+}
+
+#[test]
+fn the_budget_stops_straight_line_code_exactly_mid_block() {
+    // 2000 ADDs from BASE (across a page boundary at 1024), then SMC; a budget of 1500 per run.
+    let mut program = vec![add_imm(0, 0, 1); 2000];
+    program.push(SMC0);
+    let mut mem = memory_with(&program);
+    let mut cpu = A64Cpu::new(&CpuConfig::default());
+    cpu.run_control().expect("run control").set_budget(1500);
+    let mut ctx = RecContext::reset(BASE, &[], 0);
+    assert_eq!(cpu.run(&mut ctx, &mut mem), RealmExit::Irq, "out of budget");
+    assert_eq!(cpu.retired(), 1500, "exactly the budget retired");
+    assert_eq!(ctx.gprs[0], 1500, "exactly 1500 ADDs ran");
+    assert_eq!(ctx.pc, BASE + 4 * 1500, "PC at the first ADD not run");
+    assert_eq!(
+        cpu.run(&mut ctx, &mut mem),
+        RealmExit::Smc,
+        "the rest, then SMC"
+    );
+    assert_eq!(ctx.gprs[0], 2000, "every ADD ran once");
+    assert_eq!(ctx.pc, BASE + 4 * 2000, "PC at the SMC");
+    assert_eq!(cpu.retired(), 2000, "the SMC exit is not retired");
+}
+
+#[test]
+fn the_budget_stops_a_loop_chained_within_its_page_exactly() {
+    // add x0, x0, #1; b .-4 — taken branches within one page run without leaving the block loop, and
+    // still count against the budget one by one.
+    let mut mem = memory_with(&[add_imm(0, 0, 1), b(-4)]);
+    let mut cpu = A64Cpu::new(&CpuConfig::default());
+    cpu.run_control().expect("run control").set_budget(1001);
+    let mut ctx = RecContext::reset(BASE, &[], 0);
+    assert_eq!(cpu.run(&mut ctx, &mut mem), RealmExit::Irq, "out of budget");
+    assert_eq!(cpu.retired(), 1001, "exactly the budget retired");
+    assert_eq!(
+        ctx.gprs[0], 501,
+        "ADD, B, ADD, … ADD: 501 ADDs in 1001 steps"
+    );
+    assert_eq!(ctx.pc, BASE + 4, "PC at the B after the last ADD");
+}
+
+#[test]
+fn a_fault_mid_block_keeps_the_earlier_instructions_and_reports_the_faulting_one() {
+    // Three ADDs, a load from an unmapped IPA (a stage-2 data abort exit to EL2), then an ADD never run.
+    let mut program = mov64(1, 0x4000);
+    program.extend([add_imm(0, 0, 1), add_imm(0, 0, 1), add_imm(0, 0, 1)]);
+    let ldr_at = program.len();
+    program.push(ldst_uimm(3, 1, 5, 1, 0)); // ldr x5, [x1]
+    program.push(add_imm(0, 0, 1));
+    let run = run_with(&program, |_, _| {});
+    match run.exit {
+        RealmExit::DataAbort(a) => assert_eq!((a.ipa, a.va), (0x4000, 0x4000), "{a:?}"),
+        other => panic!("load from an unmapped IPA: {other:?}"),
+    }
+    assert_eq!(
+        run.x(0),
+        3,
+        "the ADDs before the load ran, the one after did not"
+    );
+    assert_eq!(
+        run.ctx.pc,
+        BASE + 4 * ldr_at as u64,
+        "PC at the faulting load"
+    );
+}
+
+#[test]
 fn ic_ivau_drops_only_the_page_it_names() {
     // Page 0 calls a routine on page 1 (decoded), then patches a word on page 2 and runs IC IVAU on it:
     // the decoded page 1 must survive (Linux's ftrace_init patches ~50k call sites this way at boot).

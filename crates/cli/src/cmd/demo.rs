@@ -1,5 +1,6 @@
-//! `realm demo`: a small built-in realm (synthetic arm64 Image, initrd blob, generated DTB; kvmtool layout,
-//! 256 MiB, 2 vCPUs, ABI v12) launched on the simulated platform, with its RIM and every extension explained.
+//! `realm demo`: the rsi-tour payload (every RSI call about the realm, each result printed, the RIM read from
+//! inside) launched on the simulated platform's realm CPU (kvmtool layout, 256 MiB, 1 vCPU, ABI v12), then its
+//! RIM explained: the construction plan and every extension, and the host's own RIM to compare with.
 //!
 //! Example: `realm demo` or `realm demo --abi v10`.
 
@@ -22,21 +23,21 @@ pub struct DemoArgs {
 /// Run `realm demo`.
 pub fn run(args: &DemoArgs) -> CliResult {
     let abi = realm_vmm::config::parse_abi(&args.abi).map_err(input)?;
-    let mut cfg = realm_vmm::demo::config(abi);
-    cfg.platform = args.platform.resolve()?;
+    let cfg = realm_vmm::demo::rsi_tour_config(abi, args.platform.resolve()?);
     let prepared = realm_args::prepare(&cfg)?;
-    let backend = realm_vmm::backend::simulated::SimulatedBackend::for_platform(abi, &cfg.platform);
+    let backend = realm_vmm::backend::simulated::SimulatedBackend::with_a64(abi, &cfg.platform);
     let mut bar = Bar::default();
     let mut console = std::io::stdout();
     let report = realm_vmm::launch::launch(&backend, &prepared, &mut console, &mut bar, true)
         .map_err(super::launch_error)?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "The demo realm: a synthetic arm64 Image, an initrd and a generated DTB, built on the simulated").map_err(runtime)?;
     writeln!(
         out,
-        "platform (realm-kvm over realm-rmm) exactly as `realm launch` does.\n"
+        "\nThat was the rsi-tour realm (docs/payloads.md), built on the simulated platform (realm-kvm over\n\
+         realm-rmm) exactly as `realm launch --payload rsi-tour` does and run on the realm CPU.\n"
     )
     .map_err(runtime)?;
+    writeln!(out, "{}\n", realm_vmm::demo::RIM_EXPLANATION).map_err(runtime)?;
     realm_args::print_plan(&mut out, &prepared.plan.steps, abi).map_err(runtime)?;
     writeln!(out).map_err(runtime)?;
     if let Some(log) = &report.extensions {

@@ -24,18 +24,45 @@ pub struct LaunchArgs {
     /// What runs the realm's vCPUs on the simulated backend: idle (no code; default) or a64 (the realm CPU).
     #[arg(long, value_parser = ["idle", "a64"])]
     cpu: Option<String>,
-    /// Run a built-in realm program as the firmware (implies --cpu a64): hello (RSI_REALM_CONFIG, a line on
-    /// the UART through the unprotected alias, PSCI SYSTEM_OFF).
-    #[arg(long, value_parser = ["hello"], conflicts_with_all = ["kernel", "firmware"])]
+    /// Run a built-in realm program as the firmware (implies --cpu a64); --list-payloads shows them.
+    #[arg(long, value_name = "NAME", value_parser = payload_names(), conflicts_with_all = ["kernel", "firmware"])]
     payload: Option<String>,
+    /// List the built-in realm programs --payload runs, with what each exercises, and exit.
+    #[arg(long)]
+    list_payloads: bool,
     /// Stop the realm's vCPUs if it has not stopped by itself after this many seconds of running (status
     /// TimedOut).
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
 }
 
+/// The names `--payload` accepts: the payload registry's.
+fn payload_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        realm_vmm::payload::PAYLOADS
+            .iter()
+            .map(|p| clap::builder::PossibleValue::new(p.name).help(p.description)),
+    )
+}
+
+/// Print the payload registry, one `name  description` line each.
+fn list_payloads(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let width = realm_vmm::payload::PAYLOADS
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(0);
+    for p in realm_vmm::payload::PAYLOADS {
+        writeln!(out, "{:width$}  {}", p.name, p.description)?;
+    }
+    Ok(())
+}
+
 /// Run `realm launch`.
 pub fn run(args: &LaunchArgs) -> CliResult {
+    if args.list_payloads {
+        return list_payloads(&mut std::io::stdout().lock()).map_err(runtime);
+    }
     let kind: BackendKind = args.backend.parse().map_err(input)?;
     let timeout = match args.timeout {
         Some(t) if t.is_finite() && t > 0.0 && t < 1e9 => {
@@ -50,11 +77,12 @@ pub fn run(args: &LaunchArgs) -> CliResult {
     };
     let payload = args.payload.is_some();
     let mut cfg = args.realm.config_with_payload(payload)?;
-    if payload {
-        let uart = realm_vmm::layout::uart(cfg.layout).range.base;
+    if let Some(name) = &args.payload {
+        let target = realm_vmm::payload::Target::of(&cfg);
+        let code = realm_vmm::payload::build(name, &target).map_err(input)?;
         cfg.firmware = Some(realm_vmm::image::ImageSource::Bytes {
-            name: "<hello payload>".into(),
-            data: std::sync::Arc::from(realm_vmm::payload::hello(uart)),
+            name: format!("<{name} payload>"),
+            data: std::sync::Arc::from(code),
         });
     }
     let prepared = realm_args::prepare(&cfg)?;
@@ -98,6 +126,9 @@ pub fn print_outcome(
              here (--cpu a64 executes it on the realm CPU)"
         )?,
         LaunchOutcome::Stopped(s) => writeln!(out, "status     realm stopped: {s:?}")?,
+    }
+    if let Some(run) = &report.run {
+        writeln!(out, "run        {}", run.line())?;
     }
     if let Some(m) = &report.measured {
         writeln!(

@@ -3,6 +3,7 @@
 pub mod abi;
 pub mod bench;
 pub mod demo;
+pub mod initramfs;
 pub mod launch;
 pub mod measure;
 pub mod platform;

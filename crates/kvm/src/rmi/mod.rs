@@ -357,7 +357,7 @@ pub(crate) fn unmap_range(
 /// v10 (`kvm_destroy_realm` of rme.c) has the same order. A failed `REALM_DESTROY` leaks the RD and
 /// tables, as Linux does.
 pub(crate) fn destroy_vm(vm: &mut Vm) {
-    if !vm.is_realm {
+    if !vm.is_realm || vm.shared.powered_off() {
         return;
     }
     let vcpus = vm.vcpu_list();

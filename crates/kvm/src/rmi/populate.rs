@@ -6,8 +6,12 @@
 //! flags)`; on `RMI_ERROR_RTT` the missing RTTs are created from the reported level down to level 3 and
 //! `DATA_CREATE` is retried once. Runs of pages are issued with [`Rmi::call_many`](realm_rmi::host::Rmi),
 //! which stops at the first non-success, so the observable call sequence is unchanged. `src` is the PA of
-//! an NS bounce page holding the user page (Linux passes the pinned user page's PA); a batch's user pages
-//! are copied into its bounce pages on two threads before its calls are issued.
+//! the pinned user page, as Linux passes it: a whole page of a file mapping ([`UserMemory::pin`]) is
+//! handed to the platform by reference at an NS page of this kernel ([`HostMemory::map_page`]), so no
+//! byte of it is copied; anonymous memory (and a file's partial last page) is copied into an NS bounce
+//! page, on two threads, before the batch's calls are issued.
+//!
+//! [`HostMemory::map_page`]: realm_rmi::host::HostMemory::map_page
 
 use realm_rmi::host::SmcRegs;
 use realm_rmi::{RMI_DATA_CREATE, RMI_ERROR_RTT, RMI_GRANULE_DELEGATE};
@@ -69,7 +73,8 @@ impl Drop for Bounce<'_> {
     }
 }
 
-/// `copy_from_user` of each job's source page into its bounce page, on [`COPY_THREADS`] threads. Returns
+/// Each job's source page into its NS page, on [`COPY_THREADS`] threads: pinned by reference when it is a
+/// whole file page, else `copy_from_user` into the bounce page. Returns
 /// how many pages, from the first, were copied before the first fault, and that fault.
 fn copy_sources(
     vm: &Vm,
@@ -80,6 +85,11 @@ fn copy_sources(
     let copy = |jobs: &[Job], bounce: &[u64]| -> (usize, Option<Errno>) {
         let mut page = [0u8; crate::pages::PAGE_BYTES];
         for (n, (job, &pa)) in jobs.iter().zip(bounce).enumerate() {
+            if let Some(pinned) = user.pin(job.src_uaddr) {
+                let r = vm.shared.mem.map_page(pa, &pinned);
+                debug_assert!(r.is_ok(), "kernel page {pa:#x} not mappable: {r:?}");
+                continue;
+            }
             if let Err(e) = user.read(job.src_uaddr, &mut page) {
                 return (n, Some(e));
             }

@@ -241,7 +241,13 @@ fn handle_exit(vm: &Vm, vcpu: &Vcpu, run_pa: u64, x0: u64) -> Result<Continue, E
     }
     match reason {
         RMI_EXIT_SYNC => sync_exit(vm, vcpu, run_pa, &exit, esr),
-        RMI_EXIT_IRQ | RMI_EXIT_FIQ => Ok(Continue::Enter),
+        RMI_EXIT_IRQ | RMI_EXIT_FIQ => {
+            // The host took its interrupt; the run loop's cond_resched() lets other runnable threads (other
+            // vCPUs among them) have the CPU before the REC is entered again. Without it a vCPU spinning in
+            // WFE or on its instruction budget would starve the one it waits for.
+            std::thread::yield_now();
+            Ok(Continue::Enter)
+        }
         RMI_EXIT_PSCI | RMI_EXIT_HOST_CALL => {
             lock(&vcpu.arch).regs = exit.gprs;
             smccc_call(vm, vcpu, esr)

@@ -6,8 +6,9 @@
 //! calls made one by one produce (TF-RMM `rmm-spec-v1.0-rel0` `lib/measurement` computes them in the
 //! call; only when the work is done differs, never its inputs or order).
 //!
-//! The contents are the copy-on-write granule shared at DATA_CREATE (`memory::PhysMem::copy_granule`), so
-//! later writes to either granule do not change what is hashed.
+//! The contents are the source granule's as DATA_CREATE found them (`memory::PhysMem::copy_granule`):
+//! shared copy-on-write, or a host page held by reference, so later writes to either granule do not change
+//! what is hashed, and nothing is copied to hash it.
 //!
 //! Deadlock freedom: workers take only the chain's own mutex (never the RMM state lock), and the lock order
 //! is the state lock, then a chain mutex. A thread that drains the queue claims and hashes the queued work
@@ -21,7 +22,7 @@ use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use super::{HashAlgorithm, HashExt as _, RealmMeasurements, Slot};
-use crate::memory::{Granule, PhysMem};
+use crate::memory::{Contents, bytes_of};
 
 /// Queued DATA_CREATE extensions above which the caller helps hashing (16384 granules: 64 MiB of
 /// contents).
@@ -30,7 +31,7 @@ pub(crate) const MAX_PENDING: usize = 16384;
 /// The content-hash work of one queued extension.
 enum Work {
     /// Not started: the contents to hash (`None` is all zero).
-    Todo(Option<Arc<Granule>>),
+    Todo(Option<Contents>),
     /// Being hashed by some thread.
     Claimed,
     /// The content hash.
@@ -60,7 +61,7 @@ struct Inner {
 
 impl Inner {
     /// Take the first entry not yet started: its sequence number and contents.
-    fn claim(&mut self) -> Option<(u64, Option<Arc<Granule>>)> {
+    fn claim(&mut self) -> Option<(u64, Option<Contents>)> {
         while let Some(e) = self.pending.get_mut(self.next_todo) {
             let seq = self.head + self.next_todo as u64;
             self.next_todo += 1;
@@ -110,18 +111,18 @@ impl Shared {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn hash(&self, contents: Option<&Granule>) -> Slot {
-        self.algo.hash(contents.unwrap_or(PhysMem::zero_granule()))
+    fn hash(&self, contents: Option<&Contents>) -> Slot {
+        self.algo.hash(bytes_of(contents))
     }
 
     /// Hash one claimed entry outside the lock and record it, waking waiters if the RIM moved.
     fn finish<'a>(
         &'a self,
         g: MutexGuard<'a, Inner>,
-        (seq, c): (u64, Option<Arc<Granule>>),
+        (seq, c): (u64, Option<Contents>),
     ) -> MutexGuard<'a, Inner> {
         drop(g);
-        let h = self.hash(c.as_deref());
+        let h = self.hash(c.as_ref());
         drop(c);
         let mut g = self.lock();
         if g.complete(seq, h) && g.waiters > 0 {
@@ -202,7 +203,7 @@ impl MeasurementChain {
         ipa: u64,
         flags: u64,
         measured: bool,
-        contents: Option<Arc<Granule>>,
+        contents: Option<Contents>,
     ) {
         let mut g = self.shared.lock();
         let work = match pool {
@@ -214,7 +215,7 @@ impl MeasurementChain {
                 }
                 Work::Todo(contents)
             }
-            _ if measured => Work::Done(self.shared.hash(contents.as_deref())),
+            _ if measured => Work::Done(self.shared.hash(contents.as_ref())),
             _ => Work::Done([0; 64]),
         };
         match work {

@@ -15,14 +15,28 @@ fn params(algo: u8) -> RmiRealmParams {
     p
 }
 
-fn contents(i: u64) -> Option<Arc<Granule>> {
-    // Every seventh page is the all-zero granule (`None`), as an untouched source is.
+#[derive(Debug)]
+struct File(Vec<u8>);
+impl crate::host::PageSource for File {
+    fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+fn contents(i: u64) -> Option<Contents> {
+    // Every seventh page is the all-zero granule (`None`), as an untouched source is; every fifth a host
+    // page held by reference (a pinned page-cache page).
     (i % 7 != 3).then(|| {
         let mut g = [0u8; 4096];
         for (j, b) in g.iter_mut().enumerate() {
             *b = u8::try_from((i * 31 + j as u64 * 7) % 251).unwrap_or(0);
         }
-        Arc::new(g)
+        if i % 5 == 1 {
+            let src: Arc<dyn crate::host::PageSource> = Arc::new(File(g.to_vec()));
+            Contents::Mapped(crate::host::PinnedPage::new(src, 0).expect("a whole page"))
+        } else {
+            Contents::Owned(Arc::new(g))
+        }
     })
 }
 
@@ -42,7 +56,7 @@ fn run(algo: u8, pool: &rayon::ThreadPool, max_pending: usize, n: u64) {
         let measured = i % 5 != 1;
         let c = contents(i);
         let hash = if measured {
-            a.hash(c.as_deref().unwrap_or(PhysMem::zero_granule()))
+            a.hash(bytes_of(c.as_ref()))
         } else {
             [0; 64]
         };
@@ -99,10 +113,6 @@ fn without_a_pool_the_extension_is_made_in_the_call() {
     let c = contents(1);
     chain.extend_data(None, 0x1000, 1, true, c.clone());
     assert_eq!(chain.pending(), 0);
-    want.extend_data(
-        0x1000,
-        1,
-        &a.hash(c.as_deref().unwrap_or(PhysMem::zero_granule())),
-    );
+    want.extend_data(0x1000, 1, &a.hash(bytes_of(c.as_ref())));
     assert_eq!(chain.with(|m| m.events()), want.events());
 }

@@ -17,6 +17,8 @@ pub(crate) mod fake;
 pub(crate) mod run;
 pub(crate) mod state;
 pub(crate) mod view;
+#[cfg(test)]
+mod view_tests;
 
 use crate::abi::REC_EXIT_NR_GPRS;
 

@@ -74,6 +74,8 @@ pub(crate) struct RecRun {
     pub(crate) gic: GicState,
     /// The CPU model, made on the first entry (behind a mutex so that the RMM state stays `Sync`).
     pub(crate) cpu: Option<Mutex<Box<dyn RealmCpu>>>,
+    /// Memory-generation bumps this REC caused itself (see `RealmMem::with_own_bumps`).
+    pub(crate) own_bumps: u64,
 }
 
 /// `ICH_HCR_EL2.En`: virtual CPU interface enabled.
@@ -109,6 +111,7 @@ impl RecRun {
                 ..GicState::default()
             },
             cpu: None,
+            own_bumps: 0,
         }
     }
 }
@@ -127,6 +130,7 @@ impl Clone for RecRun {
             last_run: self.last_run,
             gic: self.gic,
             cpu: None,
+            own_bumps: self.own_bumps,
         }
     }
 }

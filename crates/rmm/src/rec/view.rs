@@ -1,9 +1,14 @@
 //! The RMM state as the REC run loop sees it: a REC's run state, the realm behind [`RealmAccess`] (under the
 //! state lock), and realm memory through stage 2 for the CPU model ([`RealmMem`], locking per access).
 
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
 use super::access::{IpaWalk, RealmAccess, Ripas};
 use super::state::RecRun;
 use crate::Rmm;
+use crate::abi;
 use crate::cpu::{RealmMemory, Stage2Fault};
 use crate::measurement::HashAlgorithm;
 use crate::realm::{Realm, RealmState};
@@ -214,12 +219,32 @@ fn offset(pa: u64) -> usize {
 pub(crate) struct RealmMem<'a> {
     rmm: &'a Rmm,
     rd: u64,
+    /// Generation bumps this REC caused itself (its writes to code granules, its IC invalidations): the
+    /// generation it is shown leaves them out, so a CPU model is not told to drop what its own cache
+    /// maintenance already kept exact (Linux patches 57k ftrace call sites at boot), while every other
+    /// REC's bump still shows.
+    own: std::cell::Cell<u64>,
 }
 
 impl<'a> RealmMem<'a> {
     /// The memory of the realm at `rd`.
     pub(crate) fn new(rmm: &'a Rmm, rd: u64) -> Self {
-        Self { rmm, rd }
+        Self {
+            rmm,
+            rd,
+            own: std::cell::Cell::new(0),
+        }
+    }
+
+    /// The same, for a REC that has caused `own` bumps before (kept in the REC across entries).
+    pub(crate) fn with_own_bumps(mut self, own: u64) -> Self {
+        self.own = std::cell::Cell::new(own);
+        self
+    }
+
+    /// Bumps this REC caused, to keep for its next entry.
+    pub(crate) fn own_bumps(&self) -> u64 {
+        self.own.get()
     }
 
     /// Translate, then run `f` on the target (`pa`, NS?) with the lock held.
@@ -270,9 +295,11 @@ impl RealmMemory for RealmMem<'_> {
 
     fn fetch(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault> {
         let mem = &self.rmm.mem;
+        let generation = &self.rmm.mem_generation;
         let len = buf.len();
         self.access(ipa, len, |pa, ns| {
             if !ns {
+                generation.fetched(pa);
                 mem.read_in_granule(pa & !0xFFF, offset(pa), buf);
             }
             !ns
@@ -281,13 +308,138 @@ impl RealmMemory for RealmMem<'_> {
 
     fn write(&mut self, ipa: u64, data: &[u8]) -> Result<(), Stage2Fault> {
         let mem = &self.rmm.mem;
+        let generation = &self.rmm.mem_generation;
+        let own = &self.own;
         self.access(ipa, data.len(), |pa, ns| {
             if ns {
                 mem.host_write(pa, data).is_ok()
             } else {
                 mem.write_in_granule(pa & !0xFFF, offset(pa), data);
+                if generation.written(pa) {
+                    own.set(own.get().wrapping_add(1));
+                }
                 true
             }
         })
     }
+
+    /// Read, compare and store with the state lock held throughout: every other REC's access to this realm
+    /// takes the same lock for its walk and copy, so the update is single-copy atomic between RECs on
+    /// different threads (Arm ARM B2.2.1).
+    fn compare_exchange(
+        &mut self,
+        ipa: u64,
+        len: usize,
+        expected: u128,
+        new: u128,
+    ) -> Result<Result<(), u128>, Stage2Fault> {
+        let len = len.min(16);
+        let mem = &self.rmm.mem;
+        let generation = &self.rmm.mem_generation;
+        let own = &self.own;
+        let mut outcome = Ok(());
+        self.access(ipa, len, |pa, ns| {
+            let mut buf = [0u8; 16];
+            if ns {
+                if mem.host_read(pa, &mut buf[..len]).is_err() {
+                    return false;
+                }
+            } else {
+                mem.read_in_granule(pa & !0xFFF, offset(pa), &mut buf[..len]);
+            }
+            let current = u128::from_le_bytes(buf);
+            if current != expected {
+                outcome = Err(current);
+                return true;
+            }
+            let bytes = new.to_le_bytes();
+            if ns {
+                mem.host_write(pa, &bytes[..len]).is_ok()
+            } else {
+                mem.write_in_granule(pa & !0xFFF, offset(pa), &bytes[..len]);
+                if generation.written(pa) {
+                    own.set(own.get().wrapping_add(1));
+                }
+                true
+            }
+        })?;
+        Ok(outcome)
+    }
+
+    fn generation(&self) -> u64 {
+        self.rmm.mem_generation.get().wrapping_sub(self.own.get())
+    }
+
+    fn invalidate_code(&mut self) -> u64 {
+        self.rmm.mem_generation.bump();
+        self.own.set(self.own.get().wrapping_add(1));
+        self.generation()
+    }
+}
+
+/// What CPU models may have cached from realm memory, and when it went stale ([`RealmMemory::generation`]).
+///
+/// One counter per RMM (coarse: a change in one realm also refreshes the caches of the others, which costs
+/// time, never correctness). It moves when
+/// - an RMI command changes a realm's stage-2 mappings or protected contents ([`changes_realm_memory`]:
+///   DATA_CREATE/_UNKNOWN/DESTROY, RTT_CREATE/DESTROY/FOLD, (UN)MAP_UNPROTECTED, INIT/SET_RIPAS);
+/// - a REC writes a protected granule some REC fetched instructions from (`CTR_EL0.DIC` = 1 coherence
+///   across RECs running on other threads);
+/// - a REC executes a broadcast instruction-cache invalidation ([`RealmMemory::invalidate_code`]).
+///
+/// Host writes to unprotected memory need no bump: nothing is fetched from there (stage 2 maps it
+/// execute-never), and stage-1 tables the realm keeps there are covered by its own TLB maintenance.
+#[derive(Debug, Default)]
+pub(crate) struct MemGeneration {
+    counter: AtomicU64,
+    /// Protected granules (PAs) instructions were fetched from.
+    code: Mutex<HashSet<u64>>,
+}
+
+impl MemGeneration {
+    /// The current value.
+    pub(crate) fn get(&self) -> u64 {
+        self.counter.load(Ordering::Acquire)
+    }
+
+    /// Mark everything cached stale.
+    pub(crate) fn bump(&self) {
+        self.counter.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn code(&self) -> std::sync::MutexGuard<'_, HashSet<u64>> {
+        self.code.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Instructions were fetched from the granule at `pa`.
+    fn fetched(&self, pa: u64) {
+        self.code().insert(pa & !0xFFF);
+    }
+
+    /// The granule at `pa` was written: stale if code came from it. Returns whether it bumped.
+    fn written(&self, pa: u64) -> bool {
+        let code = self.code().contains(&(pa & !0xFFF));
+        if code {
+            self.bump();
+        }
+        code
+    }
+}
+
+/// Whether RMI command `fid` can change what a running REC sees of its realm's memory (its stage-2
+/// mappings, RIPAS, or protected contents).
+pub(crate) fn changes_realm_memory(fid: u32) -> bool {
+    matches!(
+        fid,
+        abi::RMI_DATA_CREATE
+            | abi::RMI_DATA_CREATE_UNKNOWN
+            | abi::RMI_DATA_DESTROY
+            | abi::RMI_RTT_CREATE
+            | abi::RMI_RTT_DESTROY
+            | abi::RMI_RTT_FOLD
+            | abi::RMI_RTT_MAP_UNPROTECTED
+            | abi::RMI_RTT_UNMAP_UNPROTECTED
+            | abi::RMI_RTT_INIT_RIPAS
+            | abi::RMI_RTT_SET_RIPAS
+    )
 }

@@ -7,8 +7,6 @@
 //! all cores and the RIM is extended in call order (pipelined with the hashing), so every status, granule
 //! state and RIM equals the one-by-one result.
 
-use std::sync::Arc;
-
 use rayon::prelude::*;
 
 use super::rtt::{level_walk, table_mut};
@@ -17,7 +15,7 @@ use crate::Rmm;
 use crate::abi::{RMI_MEASURE_CONTENT, RMI_NO_MEASURE_CONTENT};
 use crate::granule::GranuleState;
 use crate::measurement::{HashAlgorithm, HashExt as _, Slot};
-use crate::memory::{Granule, PhysMem};
+use crate::memory::{Contents, bytes_of};
 use crate::realm::RealmState;
 use crate::rmm::RmmState;
 use crate::s2tt::{OA_BITS, PAGE_LEVEL, S2Ctx, skip_non_live};
@@ -30,15 +28,15 @@ pub(crate) struct DataCreated {
     flags: u64,
     /// The realm's algorithm when the contents are measured (`None`: content hash zero).
     algo: Option<HashAlgorithm>,
-    /// The granule's contents as copied (shared with the source; `None` is all zero).
-    contents: Option<Arc<Granule>>,
+    /// The source granule's contents, hashed where they are (`None` is all zero).
+    contents: Option<Contents>,
 }
 
 impl DataCreated {
     /// The content hash (zero unless MEASURE_CONTENT); needs no RMM state, so it can run on any thread.
     fn content_hash(&self) -> Slot {
         match self.algo {
-            Some(algo) => algo.hash(self.contents.as_deref().unwrap_or(PhysMem::zero_granule())),
+            Some(algo) => algo.hash(bytes_of(self.contents.as_ref())),
             None => [0; 64],
         }
     }

@@ -301,6 +301,7 @@ pub(crate) fn dispatch_many(rmm: &Rmm, calls: &[SmcRegs], out: &mut Vec<SmcRegs>
             .map(|r| RawArgs { x: r.x })
             .collect();
         let replies = data::data_create_batch(rmm, &args);
+        rmm.mem_generation.bump();
         for (regs, reply) in calls[i..].iter().zip(&replies) {
             let Some(cmd) = command(regs.x[0]) else {
                 return;
@@ -327,6 +328,9 @@ pub(crate) fn dispatch(rmm: &Rmm, regs: SmcRegs) -> SmcRegs {
     };
     let args = RawArgs { x: regs.x };
     let reply = (cmd.handler)(rmm, &args).unwrap_or_else(Reply::from);
+    if crate::rec::view::changes_realm_memory(cmd.fid) {
+        rmm.mem_generation.bump();
+    }
     let out = reply_regs(cmd, &regs, &reply);
     trace_call(cmd, &regs, &out);
     out

@@ -38,7 +38,14 @@ use crate::rsi;
 const EXIT_OFFSET: u64 = 0x800;
 
 /// RMI_REC_ENTER(rec, run_ptr).
+///
+/// On a platform that keeps no DATA contents ([`crate::DataContents::NotKept`], a measure-only model) no
+/// realm can run: RMI_ERROR_REC before any other check (a status of this model; DEN0137 has no such
+/// platform).
 pub(crate) fn rec_enter(rmm: &Rmm, a: &RawArgs) -> RmiResult {
+    if rmm.platform().data_contents == crate::DataContents::NotKept {
+        return Err(RmiError::REC);
+    }
     let (rec_pa, run_pa) = (a.arg(1), a.arg(2));
     let running = RunningRec::mark(rmm, rec_pa, run_pa)?;
     let mut enter = RmiRecEnter::new_zeroed();

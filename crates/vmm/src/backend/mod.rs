@@ -183,6 +183,17 @@ pub trait KvmBackend: fmt::Debug + Send + Sync {
     fn map_memory(&self, size: u64) -> Result<UserMemory, BackendError>;
     /// Unmap memory from [`KvmBackend::map_memory`] (simulated: unregister it).
     fn unmap_memory(&self, mem: &UserMemory);
+    /// Place `image` in `mem` at `off` (page aligned) by mapping it there read-only
+    /// (`mmap(MAP_FIXED | MAP_PRIVATE)` of its file) instead of copying it, so populate reads it in place.
+    /// Only a backend building a realm to measure it, never to run it, does (`Ok(false)`: copy the image).
+    fn map_image(
+        &self,
+        _mem: &UserMemory,
+        _off: usize,
+        _image: &crate::image::ImageData,
+    ) -> Result<bool, BackendError> {
+        Ok(false)
+    }
     /// The vCPU's `struct kvm_run`.
     fn run_area(&self, vcpu_fd: Fd) -> Result<Box<dyn RunArea>, BackendError>;
     /// Measurement read-back, when the backend can.
@@ -201,6 +212,11 @@ pub trait KvmBackend: fmt::Debug + Send + Sync {
     /// which has no AArch64 execution).
     fn runs_guest_code(&self) -> bool {
         true
+    }
+    /// Instructions the realm's CPUs have retired so far, when the backend can count them (the simulated
+    /// platform's realm-a64 CPUs).
+    fn instructions_retired(&self) -> Option<u64> {
+        None
     }
 }
 
@@ -225,9 +241,7 @@ pub fn open(
     match kind {
         BackendKind::Simulated => Ok(Box::new(match cpu {
             CpuChoice::Idle => simulated::SimulatedBackend::for_platform(abi, platform),
-            CpuChoice::A64 => {
-                simulated::SimulatedBackend::with_cpu(abi, platform, simulated::a64_cpu(platform))
-            }
+            CpuChoice::A64 => simulated::SimulatedBackend::with_a64(abi, platform),
         })),
         BackendKind::Kvm => Ok(Box::new(host_kvm::HostKvm::open(Some(abi))?)),
     }

@@ -19,6 +19,14 @@ use crate::config::AbiRevision;
 /// The `realm-a64` CPU model for `platform`: its identification, ID registers and counter frequency, cut down
 /// to what the interpreter implements (`CpuConfig::restricted`).
 pub fn a64_cpu(platform: &Platform) -> realm_rmm::cpu::CpuModel {
+    a64_cpu_counted(platform, crate::run_stats::InstructionCounter::default())
+}
+
+/// [`a64_cpu`], its CPUs adding the instructions they retire to `counter`.
+pub fn a64_cpu_counted(
+    platform: &Platform,
+    counter: crate::run_stats::InstructionCounter,
+) -> realm_rmm::cpu::CpuModel {
     let ids = &platform.cpu;
     let config = realm_a64::CpuConfig {
         midr: ids.midr,
@@ -44,7 +52,7 @@ pub fn a64_cpu(platform: &Platform) -> realm_rmm::cpu::CpuModel {
     .restricted();
     // A run ends after a million instructions as a host timer tick would end it, so the host regains control
     // of a realm that loops without exiting.
-    let factory = realm_a64::A64CpuFactory::new(config).with_budget(1_000_000);
+    let factory = crate::run_stats::CountingA64Factory::new(config, 1_000_000, counter);
     realm_rmm::cpu::CpuModel::new(Arc::new(factory))
 }
 
@@ -55,6 +63,9 @@ pub struct SimulatedBackend {
     platform: Platform,
     rmm: Arc<Rmm>,
     kernel: Kernel,
+    instructions: Option<crate::run_stats::InstructionCounter>,
+    /// Built by [`SimulatedBackend::measuring`]: realms are built to be measured, never run.
+    measure_only: bool,
 }
 
 impl SimulatedBackend {
@@ -69,6 +80,22 @@ impl SimulatedBackend {
         Self::build(abi, platform, PlatformConfig::from_platform(platform))
     }
 
+    /// A fresh machine described by `platform` that builds realms only to measure them (`measure`): its RMM
+    /// keeps no DATA contents ([`realm_rmm::DataContents::NotKept`]: RMI_DATA_CREATE hashes the source page
+    /// where it is), and images are mapped into guest memory rather than copied
+    /// ([`KvmBackend::map_image`]), so no byte of a payload is copied. Statuses, RIMs and logs are those of
+    /// [`SimulatedBackend::for_platform`]; a realm built here cannot run (RMI_REC_ENTER is refused).
+    pub fn measuring(abi: AbiRevision, platform: &Platform) -> Self {
+        let rmm_view = PlatformConfig {
+            data_contents: realm_rmm::DataContents::NotKept,
+            ..PlatformConfig::from_platform(platform)
+        };
+        Self {
+            measure_only: true,
+            ..Self::build(abi, platform, rmm_view)
+        }
+    }
+
     /// A fresh `platform` whose RECs run on `cpu` (e.g. realm-rmm's scripted CPUs): when the model executes
     /// code ([`realm_rmm::cpu::CpuModel::executes_code`]), `launch` enters the realm and handles its exits.
     pub fn with_cpu(abi: AbiRevision, platform: &Platform, cpu: realm_rmm::cpu::CpuModel) -> Self {
@@ -77,6 +104,17 @@ impl SimulatedBackend {
             ..PlatformConfig::from_platform(platform)
         };
         Self::build(abi, platform, rmm_view)
+    }
+
+    /// A fresh `platform` whose RECs run on realm-a64 ([`a64_cpu`]), counting the instructions they retire
+    /// ([`KvmBackend::instructions_retired`]).
+    pub fn with_a64(abi: AbiRevision, platform: &Platform) -> Self {
+        let counter = crate::run_stats::InstructionCounter::default();
+        let cpu = a64_cpu_counted(platform, counter.clone());
+        Self {
+            instructions: Some(counter),
+            ..Self::with_cpu(abi, platform, cpu)
+        }
     }
 
     fn build(abi: AbiRevision, platform: &Platform, rmm_view: PlatformConfig) -> Self {
@@ -91,6 +129,8 @@ impl SimulatedBackend {
             platform: platform.clone(),
             rmm,
             kernel,
+            instructions: None,
+            measure_only: false,
         }
     }
 
@@ -102,6 +142,12 @@ impl SimulatedBackend {
     /// The kernel.
     pub fn kernel(&self) -> &Kernel {
         &self.kernel
+    }
+
+    /// Switch the machine off before dropping what was built on it, so its realms are freed without
+    /// being torn down through RMI a page at a time ([`Kernel::power_off`]); nothing can run afterwards.
+    pub fn power_off(&self) {
+        self.kernel.power_off();
     }
 }
 
@@ -156,6 +202,26 @@ impl KvmBackend for SimulatedBackend {
         self.kernel.user_memory().unregister(mem.hva);
     }
 
+    fn map_image(
+        &self,
+        mem: &UserMemory,
+        off: usize,
+        image: &crate::image::ImageData,
+    ) -> Result<bool, BackendError> {
+        if !self.measure_only || !off.is_multiple_of(4096) || image.is_empty() {
+            return Ok(false);
+        }
+        let hva = mem.hva + off as u64;
+        self.kernel
+            .user_memory()
+            .map_pages(hva, image.page_source())
+            .map_err(|e| BackendError::Mmap {
+                size: image.len() as u64,
+                source: std::io::Error::from_raw_os_error(e.0),
+            })?;
+        Ok(true)
+    }
+
     fn run_area(&self, vcpu_fd: Fd) -> Result<Box<dyn RunArea>, BackendError> {
         let run = self
             .kernel
@@ -178,6 +244,12 @@ impl KvmBackend for SimulatedBackend {
 
     fn kick(&self, vcpu_fd: Fd) {
         let _ = self.kernel.kick(vcpu_fd);
+    }
+
+    fn instructions_retired(&self) -> Option<u64> {
+        self.instructions
+            .as_ref()
+            .map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
 }
 

@@ -83,13 +83,15 @@ pub(super) fn add_ram(
         || Ioctl::SetMemoryPrivate { range },
     )?;
     // Load the images this slot holds into its shared-alias memory (where kvmtool and QEMU load them before
-    // populating from there).
+    // populating from there); a measure-only backend maps them there instead.
     let t = Instant::now();
     for (img, (kind, bytes)) in prepared.map.images.iter().zip(&prepared.images) {
         if img.load.base >= range.base && img.load.end() <= range.end() {
             let off =
                 usize::try_from(img.load.base - range.base).map_err(|e| load_error("image", e))?;
-            load_image(&mem, off, bytes).map_err(|e| load_error(&kind.to_string(), e))?;
+            if !b.backend.map_image(&mem, off, bytes)? {
+                load_image(&mem, off, bytes).map_err(|e| load_error(&kind.to_string(), e))?;
+            }
         }
     }
     b.stats.load_time += t.elapsed();

@@ -1,8 +1,9 @@
-//! From a configuration to everything a backend needs: the images sized, placed, read, the DTB generated, the
-//! plan.
+//! From a configuration to everything a backend needs: the images sized, placed, mapped, the DTB generated,
+//! the plan.
 //!
 //! Sizes come first: a regular file's length from its metadata and its header from its first 64 bytes, so an
-//! image larger than the realm's RAM, or one the layout cannot place, is refused before its content is read.
+//! image larger than the realm's RAM, or one the layout cannot place, is refused before its content is
+//! touched. A regular file is then mapped read-only ([`ImageData::map`]), never read into a buffer.
 //! A pipe (`--kernel <(…)`) is read as a stream, bounded by the realm's RAM; devices and directories are
 //! refused.
 #![forbid(unsafe_code)]
@@ -13,7 +14,7 @@ use std::sync::Arc;
 
 use crate::config::{ImageKind, Layout, RealmConfig};
 use crate::fdt::{self, FdtError, FdtInputs};
-use crate::image::{ARM64_IMAGE_HEADER_SIZE, ImageSource};
+use crate::image::{ARM64_IMAGE_HEADER_SIZE, ImageData, ImageSource};
 use crate::layout::{self, BootImage, ImageSizes, LayoutError, MemoryMap, QEMU_FIRMWARE_RAM};
 use crate::plan::Plan;
 use crate::size::ByteSize;
@@ -26,7 +27,7 @@ pub struct Prepared {
     /// Where everything goes.
     pub map: MemoryMap,
     /// The bytes of each placed image, in `map.images` order.
-    pub images: Vec<(ImageKind, Arc<[u8]>)>,
+    pub images: Vec<(ImageKind, ImageData)>,
     /// The steps.
     pub plan: Plan,
 }
@@ -191,22 +192,29 @@ fn describe(ty: &std::fs::FileType) -> &'static str {
     }
 }
 
-/// The content of a sized image: a regular file is read now, in one allocation and one copy.
-fn content(kind: ImageKind, name: String, sized: Sized) -> Result<Arc<[u8]>, PrepareError> {
-    let (mut file, len) = match sized {
-        Sized::Bytes(b) => return Ok(b),
+/// The content of a sized image: a regular file is mapped (its length checked against the size it was
+/// placed with, in case it changed meanwhile), bytes are shared.
+fn content(kind: ImageKind, name: String, sized: Sized) -> Result<ImageData, PrepareError> {
+    let (file, len) = match sized {
+        Sized::Bytes(b) => return Ok(ImageData::from(b)),
         Sized::File { file, len, .. } => (file, len),
     };
-    let read = |file: &mut File| -> std::io::Result<Arc<[u8]>> {
-        use std::io::{Seek as _, SeekFrom};
-        let n = usize::try_from(len).map_err(|_| std::io::ErrorKind::OutOfMemory)?;
-        let mut data: Arc<[u8]> = std::iter::repeat_n(0u8, n).collect();
-        let buf = Arc::get_mut(&mut data).ok_or(std::io::ErrorKind::Other)?;
-        file.seek(SeekFrom::Start(0))?;
-        file.read_exact(buf)?;
-        Ok(data)
-    };
-    read(&mut file).map_err(|source| PrepareError::Read { kind, name, source })
+    let data = ImageData::map(&file).map_err(|source| PrepareError::Read {
+        kind,
+        name: name.clone(),
+        source,
+    })?;
+    if data.len() as u64 != len {
+        return Err(PrepareError::Read {
+            kind,
+            name,
+            source: std::io::Error::other(format!(
+                "its size changed from {len} to {} bytes while it was prepared",
+                data.len()
+            )),
+        });
+    }
+    Ok(data)
 }
 
 /// Size, place, read, generate, plan.
@@ -243,7 +251,7 @@ pub fn prepare(cfg: &RealmConfig) -> Result<Prepared, PrepareError> {
         bytes.push((kind, content(kind, name, s)?));
     }
     if !bytes.iter().any(|(k, _)| *k == ImageKind::Dtb) {
-        bytes.push((ImageKind::Dtb, generate_dtb(cfg, &map)?));
+        bytes.push((ImageKind::Dtb, ImageData::from(generate_dtb(cfg, &map)?)));
     }
     let images = map
         .images

@@ -1,14 +1,21 @@
 //! What the RMM does with each exception a REC takes to EL2: handle it and resume the realm, or fill the
 //! `RmiRecExit` and return to the host. As TF-RMM `rmm-spec-v1.0-rel0` `runtime/core/exit.c`
-//! (`handle_realm_exit`, `handle_exception_sync`, `handle_data_abort`).
+//! (`handle_realm_exit`, `handle_exception_sync`, `handle_data_abort`, `handle_instruction_abort`,
+//! `handle_exception_serror_lel`); system register traps in [`super::sysreg`].
 //!
-//! System register traps are the GIC's (`gic::handle_icc_sysreg_trap`). Not modelled: external aborts,
-//! SError, FPU/SVE traps (the CPU trait does not report them).
+//! A stage-2 fault on a stage-1 table walk (`S1PTW`) goes through the data or instruction abort path of the
+//! access it translated, with its own syndrome: TF-RMM's report masks (`ESR_NONEMULATED_ABORT_MASK`,
+//! `ESR_EMULATED_ABORT_MASK`) do not include ISS bit 7, so the host sees the abort without `S1PTW`, while
+//! the REC's last-exit record keeps the whole syndrome.
+//!
+//! Not modelled: synchronous external aborts reported by the CPU (it reports only translation faults), RAS
+//! syndromes of SErrors, FPU/SVE traps (the CPU trait does not report them).
 
 use super::inject::{inject_sync_external_abort, inject_undefined};
 use super::smc::handle_realm_smc;
+use super::sysreg::{SERROR_EXIT_ESR, handle_sysreg_access_trap};
 use crate::abi::{RMI_EXIT_FIQ, RMI_EXIT_IRQ, RMI_EXIT_SERROR, RMI_EXIT_SYNC, RmiRecExit};
-use crate::cpu::{DataAbort, InstructionAbort, RealmExit, esr};
+use crate::cpu::{RealmExit, esr};
 use crate::rec::access::{IpaWalk, RealmAccess, Ripas};
 use crate::rec::state::{LastRunInfo, RecRun};
 
@@ -56,22 +63,38 @@ pub(crate) fn handle_realm_exit(
             )
         }
         RealmExit::DataAbort(abort) => {
+            let fault = Fault::new(abort.esr(), abort.va, abort.ipa);
             exit.exit_reason = RMI_EXIT_SYNC;
-            let resume = handle_data_abort(rec, realm, exit, &abort);
-            let info = LastRunInfo {
-                esr: abort.esr(),
-                far: abort.va,
-                hpfar: esr::hpfar_for_ipa(abort.ipa),
-            };
-            (resume, Some(info))
+            (
+                handle_data_abort(rec, realm, exit, &fault),
+                Some(fault.info()),
+            )
         }
         RealmExit::InstructionAbort(abort) => {
+            let fault = Fault::new(abort.esr(), abort.va, abort.ipa);
             exit.exit_reason = RMI_EXIT_SYNC;
-            let resume = handle_instruction_abort(rec, realm, exit, &abort);
+            (
+                handle_instruction_abort(rec, realm, exit, &fault),
+                Some(fault.info()),
+            )
+        }
+        RealmExit::WalkAbort(walk) => {
+            let fault = Fault::new(walk.esr(), walk.va, walk.ipa);
+            exit.exit_reason = RMI_EXIT_SYNC;
+            let resume = if walk.fetch {
+                handle_instruction_abort(rec, realm, exit, &fault)
+            } else {
+                handle_data_abort(rec, realm, exit, &fault)
+            };
+            (resume, Some(fault.info()))
+        }
+        RealmExit::SysReg(access) => {
+            exit.exit_reason = RMI_EXIT_SYNC;
+            let resume = handle_sysreg_access_trap(rec, exit, &access);
             let info = LastRunInfo {
-                esr: abort.esr(),
-                far: abort.va,
-                hpfar: esr::hpfar_for_ipa(abort.ipa),
+                esr: access.esr(),
+                far: 0,
+                hpfar: 0,
             };
             (resume, Some(info))
         }
@@ -83,42 +106,10 @@ pub(crate) fn handle_realm_exit(
             exit.exit_reason = RMI_EXIT_FIQ;
             (false, None)
         }
-        // Seam additions (realm-cpu), handled minimally until the RMM models them: a stage-2 fault on a
-        // stage-1 walk goes the way of a non-emulatable data abort, an SError goes to the host.
-        RealmExit::WalkAbort(walk) => {
-            exit.exit_reason = RMI_EXIT_SYNC;
-            let abort = DataAbort {
-                ipa: walk.ipa,
-                va: walk.va,
-                len: 8,
-                write: false,
-                rt: 0,
-                sign_extend: false,
-                sixty_four: true,
-                syndrome_valid: false,
-                fault: walk.fault,
-            };
-            let resume = handle_data_abort(rec, realm, exit, &abort);
-            let info = LastRunInfo {
-                esr: walk.esr(),
-                far: walk.va,
-                hpfar: esr::hpfar_for_ipa(walk.ipa),
-            };
-            (resume, Some(info))
-        }
-        RealmExit::SysReg(access) => {
-            let resume = super::gic::handle_icc_sysreg_trap(rec, exit, &access);
-            (
-                resume,
-                Some(LastRunInfo {
-                    esr: access.esr(),
-                    far: 0,
-                    hpfar: 0,
-                }),
-            )
-        }
         RealmExit::SError => {
+            // handle_exception_serror_lel: a restartable error is reported (ISS fields only), not injected.
             exit.exit_reason = RMI_EXIT_SERROR;
+            exit.esr = SERROR_EXIT_ESR;
             (false, None)
         }
     };
@@ -126,6 +117,32 @@ pub(crate) fn handle_realm_exit(
         rec.last_run = info;
     }
     resume
+}
+
+/// A stage-2 abort as `ESR_EL2`, `FAR_EL2` and `HPFAR_EL2` hold it when the exception is taken.
+struct Fault {
+    esr: u64,
+    va: u64,
+    hpfar: u64,
+}
+
+impl Fault {
+    fn new(esr: u64, va: u64, ipa: u64) -> Self {
+        Self {
+            esr,
+            va,
+            hpfar: esr::hpfar_for_ipa(ipa),
+        }
+    }
+
+    /// What the REC remembers of it for the next entry's checks (TF-RMM `last_run_info`).
+    fn info(&self) -> LastRunInfo {
+        LastRunInfo {
+            esr: self.esr,
+            far: self.va,
+            hpfar: self.hpfar,
+        }
+    }
 }
 
 /// A stage-2 data abort (TF-RMM `handle_data_abort`): outside the IPA space or on an EMPTY protected granule
@@ -136,10 +153,10 @@ fn handle_data_abort(
     rec: &mut RecRun,
     realm: &dyn RealmAccess,
     exit: &mut RmiRecExit,
-    abort: &DataAbort,
+    abort: &Fault,
 ) -> bool {
-    let syndrome = abort.esr();
-    let hpfar = esr::hpfar_for_ipa(abort.ipa);
+    let syndrome = abort.esr;
+    let hpfar = abort.hpfar;
     let fipa = esr::ipa_of_hpfar(hpfar);
     let ipa_size = 1u64.checked_shl(realm.ipa_bits()).unwrap_or(u64::MAX);
     if fipa >= ipa_size || ipa_is_empty(realm, fipa) {
@@ -174,10 +191,10 @@ fn handle_instruction_abort(
     rec: &mut RecRun,
     realm: &dyn RealmAccess,
     exit: &mut RmiRecExit,
-    abort: &InstructionAbort,
+    abort: &Fault,
 ) -> bool {
-    let syndrome = abort.esr();
-    let hpfar = esr::hpfar_for_ipa(abort.ipa);
+    let syndrome = abort.esr;
+    let hpfar = abort.hpfar;
     let fipa = esr::ipa_of_hpfar(hpfar);
     let ipa_size = 1u64.checked_shl(realm.ipa_bits()).unwrap_or(u64::MAX);
     if fipa >= ipa_size || !realm.in_par(fipa) || ipa_is_empty(realm, fipa) {

@@ -9,19 +9,18 @@
 //!   context;
 //! - `gic_save_state` + `gic_copy_state_to_rec_exit`: LRs, VMCR, HCR and MISR read back; the host sees the
 //!   LRs, MISR and VMCR unchanged and HCR masked to EOIcount and its own bits; HCR.En is cleared;
-//! - `handle_icc_el1_sysreg_trap` (`runtime/core/sysregs.c`): a trapped ICC_SGI0R/SGI1R/ASGI1R or DIR write
-//!   goes to the host as RMI_EXIT_SYNC with the full ESR, the written value in `gprs[0]`, the PC advanced.
+//!
+//! Trapped ICC_SGI0R/SGI1R/ASGI1R and DIR writes go to the host through `super::sysreg`.
 //!
 //! The interface's parameters (LR count, PRIbits, IDbits) are the platform's ([`GicParams`]); `ICH_VTR_EL2`
 //! on QEMU (where the reference observations come from) reports IDbits = 24 bits and no extended INTID range.
 
-use crate::abi::{RMI_EXIT_SYNC, RmiRecEnter, RmiRecExit};
+use crate::abi::{RmiRecEnter, RmiRecExit};
 use crate::cpu::gic::{
     GicParams, ICH_HCR_EN, ICH_HCR_EOICOUNT_MASK, ICH_HCR_LRENPIE, ICH_HCR_NPIE, ICH_HCR_TDIR,
     ICH_HCR_UIE, ICH_HCR_VGRP0DIE, ICH_HCR_VGRP0EIE, ICH_HCR_VGRP1DIE, ICH_HCR_VGRP1EIE,
     ICH_LR_EOI, ICH_LR_HW, ICH_LR_PRIORITY_SHIFT, ICH_LR_STATE_SHIFT, ICH_LR_VINTID_MASK,
 };
-use crate::cpu::{SysRegAccess, esr};
 use crate::rec::state::RecRun;
 
 /// `ICH_HCR_EL2` bits the host controls (TF-RMM `ICH_HCR_EL2_NS_MASK`): UIE, LRENPIE, NPIE, VGrp0EIE,
@@ -107,28 +106,6 @@ pub(crate) fn gic_copy_to_exit(rec: &mut RecRun, exit: &mut RmiRecExit, p: &GicP
     exit.gicv3_misr = rec.gic.misr;
     exit.gicv3_vmcr = rec.gic.vmcr;
     exit.gicv3_hcr = rec.gic.hcr & (ICH_HCR_EOICOUNT_MASK | ICH_HCR_EL2_NS_MASK);
-}
-
-/// TF-RMM `handle_icc_el1_sysreg_trap` (with `handle_sysreg_access_trap` and `handle_exception_sync`): a
-/// trapped GIC register write goes to the host — RMI_EXIT_SYNC, the full `ESR_EL2`, the written value in
-/// `gprs[0]` (0 for XZR) — and the PC moves past the MSR. Returns `false` (not resumed).
-pub(crate) fn handle_icc_sysreg_trap(
-    rec: &mut RecRun,
-    exit: &mut RmiRecExit,
-    access: &SysRegAccess,
-) -> bool {
-    debug_assert!(!access.read, "only writes of ICC_SGI*R/ICC_DIR trap");
-    exit.exit_reason = RMI_EXIT_SYNC;
-    exit.esr = access.esr();
-    exit.gprs[0] = rec
-        .ctx
-        .gprs
-        .get(usize::from(access.rt))
-        .copied()
-        .unwrap_or(0);
-    rec.ctx.pc = rec.ctx.pc.wrapping_add(4);
-    debug_assert_eq!(esr::ec(exit.esr), esr::EC_SYSREG);
-    false
 }
 
 #[cfg(test)]
@@ -257,28 +234,5 @@ mod tests {
             "EOIcount and UIE, no En/vSGIEOICount/DVIM"
         );
         assert_eq!(exit.gicv3_misr, ICH_MISR_EOI | ICH_MISR_U);
-    }
-
-    #[test]
-    fn trapped_sgi_write_goes_to_the_host_with_the_value() {
-        let mut r = rec(0);
-        r.ctx.pc = 0x8000;
-        r.ctx.gprs[4] = 0x0001_0000_0000_0002;
-        let access = SysRegAccess {
-            op0: 3,
-            op1: 0,
-            crn: 12,
-            crm: 11,
-            op2: 5,
-            rt: 4,
-            read: false,
-        };
-        let mut exit = crate::abi::RmiRecExit::new_zeroed();
-        assert!(!handle_icc_sysreg_trap(&mut r, &mut exit, &access));
-        assert_eq!(exit.exit_reason, RMI_EXIT_SYNC);
-        // EC 0x18, IL, Op0 3, Op2 5, Op1 0, CRn 12, Rt 4, CRm 11, write.
-        assert_eq!(exit.esr, 0x623a_3096);
-        assert_eq!(exit.gprs[0], 0x0001_0000_0000_0002);
-        assert_eq!(r.ctx.pc, 0x8004, "PC advanced");
     }
 }

@@ -6,6 +6,7 @@ pub(crate) mod exit;
 pub(crate) mod gic;
 mod inject;
 mod smc;
+mod sysreg;
 #[cfg(test)]
 mod tests;
 pub(crate) mod timer;
@@ -38,7 +39,9 @@ pub(crate) fn run_realm(rmm: &Rmm, rec: &mut RecRun, exit: &mut RmiRecExit) {
         if timer::check_pending_timers(&mut rec.ctx, exit, cpu.counter()) {
             break;
         }
-        let taken = cpu.run(&mut rec.ctx, &mut RealmMem::new(rmm, rd));
+        let mut mem = RealmMem::new(rmm, rd).with_own_bumps(rec.own_bumps);
+        let taken = cpu.run(&mut rec.ctx, &mut mem);
+        rec.own_bumps = mem.own_bumps();
         let mut st = rmm.lock();
         let mut view = RealmView::new(rmm, &mut st, rd);
         if !exit::handle_realm_exit(rec, &mut view, exit, taken) {

@@ -1,12 +1,9 @@
-//! Small bare-metal realm programs, generated as A64 machine code (issue 12's payload set starts here).
-//!
 //! **hello**: loaded as firmware (PC at its first byte, EL1, MMU off), it asks the RMM for the realm's
 //! configuration (`RSI_REALM_CONFIG`, DEN0137 1.0-rel0 B5.3.x: `ipa_width` at offset 0 of a 4 KiB buffer),
 //! computes the unprotected alias of the UART (`UART base | 1 << (ipa_width − 1)`: devices in protected IPA space
 //! would get a synchronous external abort), writes its message to the UART's transmit register, and powers
 //! the realm off (`PSCI SYSTEM_OFF`). Every step crosses the stack: an RSI call handled by the RMM, emulatable
 //! data aborts turned into `KVM_EXIT_MMIO`, a PSCI call turned into `KVM_EXIT_SYSTEM_EVENT`.
-#![forbid(unsafe_code)]
 
 use realm_a64::asm as enc;
 
@@ -60,6 +57,11 @@ pub fn hello(uart_base: u64) -> Vec<u8> {
     let mut bytes: Vec<u8> = w.iter().flat_map(|i| i.to_le_bytes()).collect();
     bytes.resize(HELLO_SIZE, 0);
     bytes
+}
+
+/// The registry's builder.
+pub(super) fn build(t: &super::Target) -> Vec<u8> {
+    hello(t.uart_base)
 }
 
 #[cfg(test)]

@@ -1,0 +1,108 @@
+//! Realm memory as CPU models on several threads share it: atomic compare-exchange and the staleness
+//! generation ([`super::view::RealmMem`], [`super::view::MemGeneration`]).
+
+use super::view::RealmMem;
+use crate::cpu::RealmMemory;
+use crate::testing::{RealmParams, World};
+
+/// A realm with one DATA granule of zeros at IPA 0 (and RTTs down to level 3 there); returns (world, rd).
+fn realm_with_data() -> (World, u64) {
+    let mut w = World::new();
+    let p = RealmParams::default_sha256();
+    let rd = w.realm_create(&p);
+    w.rtt_path(rd, p.start_level, 0, 3);
+    w.data_create(rd, 0, &[0; 0x1000], false);
+    (w, rd)
+}
+
+/// Increment the 8-byte counter at `ipa` `n` times the way an LDXR/STXR loop commits: read, then
+/// compare-exchange, retrying when another thread got there first.
+fn increment(mem: &mut RealmMem<'_>, ipa: u64, n: u32) {
+    for _ in 0..n {
+        loop {
+            let seen = mem.read_value(ipa, 8).expect("mapped");
+            let next = seen.wrapping_add(1);
+            if mem
+                .compare_exchange(ipa, 8, u128::from(seen), u128::from(next))
+                .expect("mapped")
+                .is_ok()
+            {
+                break;
+            }
+        }
+    }
+}
+
+#[test]
+fn compare_exchange_is_atomic_between_threads() {
+    let (w, rd) = realm_with_data();
+    const PER_THREAD: u32 = 100_000;
+    let start = std::sync::Barrier::new(2);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                start.wait();
+                increment(&mut RealmMem::new(&w.rmm, rd), 0x10, PER_THREAD);
+            });
+        }
+    });
+    let mut mem = RealmMem::new(&w.rmm, rd);
+    assert_eq!(
+        mem.read_value(0x10, 8),
+        Ok(u64::from(2 * PER_THREAD)),
+        "increments were lost: compare_exchange is not atomic across threads"
+    );
+    // A failed exchange stores nothing and reports the value found.
+    assert_eq!(
+        mem.compare_exchange(0x10, 8, 5, 6),
+        Ok(Err(u128::from(2 * PER_THREAD)))
+    );
+    assert_eq!(mem.read_value(0x10, 8), Ok(u64::from(2 * PER_THREAD)));
+    // Unmapped: a stage-2 fault, as for a plain access.
+    assert!(mem.compare_exchange(0x20_0000, 8, 0, 1).is_err());
+}
+
+#[test]
+fn generation_moves_when_cached_code_or_mappings_may_be_stale() {
+    let (mut w, rd) = realm_with_data();
+    let mut a = RealmMem::new(&w.rmm, rd);
+    let mut b = RealmMem::new(&w.rmm, rd);
+    let g0 = a.generation();
+    b.write_value(0x100, 4, 1).unwrap();
+    assert_eq!(a.generation(), g0, "a write to a page nobody fetched from");
+    let mut insn = [0u8; 4];
+    a.fetch(0x100, &mut insn).unwrap();
+    assert_eq!(insn, [1, 0, 0, 0]);
+    b.write_value(0x104, 4, 2).unwrap();
+    let g1 = a.generation();
+    assert!(g1 > g0, "another REC wrote a page code was fetched from");
+    b.compare_exchange(0x108, 4, 0, 3).unwrap().unwrap();
+    let g2 = a.generation();
+    assert!(g2 > g1, "an exchange into a code page");
+    let gb = b.generation();
+    b.write_value(0x104, 4, 4).unwrap();
+    assert_eq!(
+        b.generation(),
+        gb,
+        "a REC's own write to a code page does not move the generation it sees"
+    );
+    assert_eq!(
+        b.invalidate_code(),
+        gb,
+        "nor its own IC invalidation (its CPU has done its own maintenance)"
+    );
+    let g3 = a.generation();
+    assert!(g3 > g2, "IC IALLUIS from another REC");
+    let kept = RealmMem::new(&w.rmm, rd).with_own_bumps(b.own_bumps());
+    assert_eq!(
+        kept.generation(),
+        gb,
+        "the own count carries over to the next entry"
+    );
+    w.data_create(rd, 0x1000, &[0; 0x1000], false);
+    let a = RealmMem::new(&w.rmm, rd);
+    assert!(
+        a.generation() > g3,
+        "RMI_DATA_CREATE changed the realm's mappings"
+    );
+}
