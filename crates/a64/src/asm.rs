@@ -104,6 +104,85 @@ pub const fn strb(rt: u32, rn: u32) -> u32 {
 }
 /// `B .` (a branch to itself).
 pub const B_SELF: u32 = 0x1400_0000;
+/// `MRS Xt, <reg>` with `reg` from [`sysreg`].
+pub const fn mrs(rt: u32, reg: u32) -> u32 {
+    0xD520_0000 | (reg << 5) | rt
+}
+/// `MSR DAIFClr, #imm4` (2: unmask IRQ).
+pub const fn msr_daifclr(imm4: u32) -> u32 {
+    0xD503_40FF | (imm4 << 8)
+}
+/// `CBZ Xt` to `words` instructions away (negative: backwards).
+pub const fn cbz_x(rt: u32, words: i32) -> u32 {
+    0xB400_0000 | ((words.cast_unsigned() & 0x7FFFF) << 5) | rt
+}
+/// `WFI`.
+pub const WFI: u32 = 0xD503_207F;
+/// `ERET`.
+pub const ERET: u32 = 0xD69F_03E0;
+/// `NOP`.
+pub const NOP: u32 = 0xD503_201F;
+
+/// System registers the interrupt programs use (Arm ARM D24.2 / IHI 0069 12.2 encodings).
+pub mod reg {
+    use super::sysreg;
+    /// `VBAR_EL1`.
+    pub const VBAR_EL1: u32 = sysreg(3, 0, 12, 0, 0);
+    /// `ICC_PMR_EL1`.
+    pub const ICC_PMR_EL1: u32 = sysreg(3, 0, 4, 6, 0);
+    /// `ICC_IAR1_EL1`.
+    pub const ICC_IAR1_EL1: u32 = sysreg(3, 0, 12, 12, 0);
+    /// `ICC_EOIR1_EL1`.
+    pub const ICC_EOIR1_EL1: u32 = sysreg(3, 0, 12, 12, 1);
+    /// `ICC_IGRPEN1_EL1`.
+    pub const ICC_IGRPEN1_EL1: u32 = sysreg(3, 0, 12, 12, 7);
+    /// `CNTVCT_EL0`.
+    pub const CNTVCT_EL0: u32 = sysreg(3, 3, 14, 0, 2);
+    /// `CNTV_CTL_EL0`.
+    pub const CNTV_CTL_EL0: u32 = sysreg(3, 3, 14, 3, 1);
+    /// `CNTV_CVAL_EL0`.
+    pub const CNTV_CVAL_EL0: u32 = sysreg(3, 3, 14, 3, 2);
+}
+
+/// Offset of the IRQ handler in [`timer_irq_program`]: the vector table at +0x800, "IRQ, current EL with
+/// SP_ELx" at +0x280 in it (Arm ARM D1.10.2, table D1-7).
+pub const TIMER_IRQ_HANDLER: usize = 0x800 + 0x280;
+
+/// A realm program (loaded at a 2 KiB-aligned address, entered at EL1h with DAIF masked) that takes one
+/// virtual timer interrupt: it sets `VBAR_EL1` to its vector table, `ICC_PMR_EL1` = 0xf0 and
+/// `ICC_IGRPEN1_EL1` = 1, arms the EL1 virtual timer `ticks` (< 4096) counter ticks ahead, unmasks IRQs and
+/// waits in WFI until X5 ≠ 0, then `SMC #0`. The IRQ handler acknowledges (`ICC_IAR1_EL1` → X3), disables
+/// the timer, EOIs, counts itself in X6, sets X5 = 1 and returns with ERET.
+pub fn timer_irq_program(ticks: u32) -> Vec<u32> {
+    use reg::*;
+    let mut w = vec![
+        adr(0, 0x800),
+        msr(VBAR_EL1, 0),
+        movz_x(1, 0xf0, 0),
+        msr(ICC_PMR_EL1, 1),
+        movz_x(1, 1, 0),
+        msr(ICC_IGRPEN1_EL1, 1),
+        mrs(1, CNTVCT_EL0),
+        add_x(1, 1, ticks & 0xFFF),
+        msr(CNTV_CVAL_EL0, 1),
+        movz_x(2, 1, 0),
+        msr(CNTV_CTL_EL0, 2),
+        msr_daifclr(2),
+        WFI,
+        cbz_x(5, -1),
+        SMC0,
+    ];
+    w.resize(TIMER_IRQ_HANDLER / 4, NOP);
+    w.extend([
+        mrs(3, ICC_IAR1_EL1),
+        msr(CNTV_CTL_EL0, 31),
+        msr(ICC_EOIR1_EL1, 3),
+        add_x(6, 6, 1),
+        movz_x(5, 1, 0),
+        ERET,
+    ]);
+    w
+}
 /// `SVC #0`.
 pub const SVC0: u32 = 0xD400_0001;
 

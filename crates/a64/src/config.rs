@@ -40,6 +40,8 @@ pub struct CpuConfig {
     pub ccsidr: u64,
     /// Generic counter frequency in Hz (`CNTFRQ_EL0`).
     pub counter_hz: u64,
+    /// The GICv3 CPU interface: list registers, virtual priority and preemption bits (`ICH_VTR_EL2`).
+    pub gic: realm_cpu::gic::GicParams,
 }
 
 impl Default for CpuConfig {
@@ -87,6 +89,7 @@ impl Default for CpuConfig {
             // CCSIDR_EL1: 64-byte lines (LineSize = 2), 4 ways, 256 sets.
             ccsidr: 2 | (3 << 3) | (255 << 13),
             counter_hz: 62_500_000,
+            gic: realm_cpu::gic::GicParams::default(),
         }
     }
 }
@@ -122,6 +125,7 @@ impl CpuConfig {
             clidr: self.clidr,
             ccsidr: self.ccsidr,
             counter_hz: self.counter_hz,
+            gic: self.gic,
             ..d
         }
     }
@@ -183,6 +187,11 @@ mod tests {
             clidr: 0,
             ccsidr: 0,
             counter_hz: 1_000_000_000,
+            gic: realm_cpu::gic::GicParams {
+                list_registers: 4,
+                priority_bits: 5,
+                preemption_bits: 5,
+            },
         };
         let r = everything.restricted();
         let d = CpuConfig::default();
@@ -191,6 +200,7 @@ mod tests {
             (0x410F_D4F1, 1, 1_000_000_000),
             "identity kept"
         );
+        assert_eq!(r.gic.list_registers, 4, "GIC CPU interface kept");
         let pfr0 = (d.id_aa64pfr0 & !(0xF << 56)) | (2 << 56);
         assert_eq!(r.id_aa64pfr0, pfr0, "PFR0: ours with GIC 1, CSV2 2, CSV3 1");
         assert_eq!(

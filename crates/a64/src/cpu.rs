@@ -30,15 +30,6 @@ pub(crate) struct Monitor {
     pub(crate) value: u128,
 }
 
-/// The GICv3 CPU interface registers the model keeps (no interrupt is ever pending yet).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct IccState {
-    pub(crate) pmr: u64,
-    pub(crate) bpr1: u64,
-    pub(crate) ctlr: u64,
-    pub(crate) igrpen1: u64,
-}
-
 /// Which page the fetch path translated last. `key` is [`fetch_key`] of the PCs it serves, or
 /// [`NO_FETCH`] when nothing is cached (after a translation change, a dropped page, an EL change…);
 /// `epoch` is the code cache's epoch when it was made.
@@ -68,7 +59,6 @@ pub(crate) struct Core {
     /// The event register (WFE/SEV).
     pub(crate) event: bool,
     pub(crate) cache: CodeCache,
-    pub(crate) icc: IccState,
     pub(crate) os_lock: bool,
     /// Instructions retired, over the CPU's life.
     pub(crate) retired: u64,
@@ -86,7 +76,6 @@ impl Core {
             monitor: None,
             event: false,
             cache: CodeCache::default(),
-            icc: IccState::default(),
             os_lock: true,
             retired: 0,
             generation: 0,
@@ -225,6 +214,11 @@ impl Core {
                 self.retired += 1;
                 Err(RealmExit::Irq)
             }
+            Exception::CheckInterrupts(next) => {
+                ctx.pc = next;
+                self.retired += 1;
+                self.check_interrupts(ctx, mem)
+            }
         }
     }
 
@@ -280,6 +274,10 @@ impl RealmCpu for A64Cpu {
 
     fn run_control(&self) -> Option<RunControl> {
         Some(self.core.control.clone())
+    }
+
+    fn counter(&self) -> Option<u64> {
+        Some(self.core.counter())
     }
 }
 
@@ -337,6 +335,9 @@ impl Exec<'_> {
         if self.core.control.take_kick() {
             return RealmExit::Irq;
         }
+        if let Err(exit) = self.core.check_interrupts(self.ctx, self.mem) {
+            return exit;
+        }
         let budget = self.core.control.budget();
         let mut left = if budget == 0 { u64::MAX } else { budget };
         let mut held = HeldPage::default();
@@ -356,6 +357,9 @@ impl Exec<'_> {
             left -= chunk;
             if left == 0 || self.core.control.take_kick() {
                 return RealmExit::Irq;
+            }
+            if let Err(exit) = self.core.check_interrupts(self.ctx, self.mem) {
+                return exit;
             }
             let generation = self.mem.generation();
             if generation != self.core.generation {

@@ -65,6 +65,10 @@ pub(crate) enum Exception {
     /// Not an exception: the instruction (an untrapped WFI/WFE) completed, and the run ends with an IRQ
     /// exit so the host gets its thread back.
     Yield,
+    /// Not an exception: the instruction completed (the PC goes to the value) and may have made an
+    /// interrupt deliverable (PSTATE.I cleared, a GIC register written, WFI woken), so the interrupt lines
+    /// are checked before the next instruction ([`crate::gic`]).
+    CheckInterrupts(u64),
 }
 
 impl Exception {
@@ -120,14 +124,7 @@ impl Exception {
 /// EL1h with D, A, I, F set (NZCV kept; SS, IL cleared), PC ← VBAR_EL1 + the vector offset: 0x000 from EL1
 /// with SP_EL0, 0x200 from EL1 with SP_EL1, 0x400 from EL0 (AArch64); + 0 for a synchronous exception.
 pub(crate) fn take_exception(ctx: &mut RecContext, syn: &Syndrome, pc: u64) {
-    let from_el = ctx.el();
-    let offset = if from_el == 0 {
-        0x400
-    } else if ctx.pstate & PSTATE_SP != 0 {
-        0x200
-    } else {
-        0
-    };
+    let offset = vector_base_offset(ctx);
     ctx.sysregs.spsr_el1 = ctx.pstate;
     ctx.sysregs.elr_el1 = if syn.return_next {
         pc.wrapping_add(4)
@@ -138,6 +135,30 @@ pub(crate) fn take_exception(ctx: &mut RecContext, syn: &Syndrome, pc: u64) {
     if let Some(far) = syn.far {
         ctx.sysregs.far_el1 = far;
     }
+    ctx.pstate = (ctx.pstate & PSTATE_NZCV) | PSTATE_DAIF | realm_cpu::PSTATE_MODE_EL1H;
+    ctx.pc = (ctx.sysregs.vbar_el1 & !0x7FF).wrapping_add(offset);
+}
+
+/// The offset of the vector group an exception to EL1 from the current state uses: 0x000 from EL1 with
+/// SP_EL0, 0x200 from EL1 with SP_EL1, 0x400 from EL0 (AArch64).
+fn vector_base_offset(ctx: &RecContext) -> u64 {
+    if ctx.el() == 0 {
+        0x400
+    } else if ctx.pstate & PSTATE_SP != 0 {
+        0x200
+    } else {
+        0
+    }
+}
+
+/// `AArch64.TakeVirtualIRQException` / `TakeVirtualFIQException` → `AArch64.TakeException(EL1, …)` for an
+/// asynchronous exception before the instruction at `ctx.pc`: SPSR_EL1 ← PSTATE, ELR_EL1 ← that PC (the
+/// preferred return address of an interrupt), ESR_EL1 and FAR_EL1 unchanged, PSTATE ← EL1h with D, A, I, F
+/// set, PC ← VBAR_EL1 + the vector group + 0x080 (IRQ) or 0x100 (FIQ).
+pub(crate) fn take_interrupt(ctx: &mut RecContext, fiq: bool) {
+    let offset = vector_base_offset(ctx) + if fiq { 0x100 } else { 0x80 };
+    ctx.sysregs.spsr_el1 = ctx.pstate;
+    ctx.sysregs.elr_el1 = ctx.pc;
     ctx.pstate = (ctx.pstate & PSTATE_NZCV) | PSTATE_DAIF | realm_cpu::PSTATE_MODE_EL1H;
     ctx.pc = (ctx.sysregs.vbar_el1 & !0x7FF).wrapping_add(offset);
 }

@@ -9,9 +9,13 @@
 //!   [`CpuConfig`] advertising only what is implemented;
 //! - the stage-1 MMU of the EL1&0 regime ([`mmu`]: 4 KiB granule, TTBR0/TTBR1, ASIDs, a TLB and TLBI, AT),
 //!   table walks reading through stage 2;
+//! - the GICv3 virtual CPU interface over the REC's list registers (`gic`: ICC_* → ICV_*, priorities,
+//!   preemption, EOI modes, maintenance), virtual IRQ/FIQ exceptions to EL1, WFI wake-up, and the EL1
+//!   timers' interrupts to EL2 (masked by the RMM's `CNTHCTL_EL2.CNTVMASK/CNTPMASK`);
 //! - exits to EL2 as the seam describes them: SMC, HVC, stage-2 aborts with their syndrome (S1PTW for
-//!   walks), trapped WFI/WFE, a trapped `ICC_SGI1R_EL1` write, and [`realm_cpu::RealmExit::Irq`] when
-//!   kicked or out of budget ([`realm_cpu::RunControl`]).
+//!   walks), trapped WFI/WFE, trapped `ICC_SGI0R/SGI1R/ASGI1R_EL1` writes (and `ICC_DIR_EL1` under
+//!   `ICH_HCR_EL2.TDIR`), and [`realm_cpu::RealmExit::Irq`] for a physical interrupt (maintenance, timer),
+//!   when kicked or out of budget ([`realm_cpu::RunControl`]).
 //!
 //! Decoded instructions are cached per 4 KiB IPA page, each paired at decode time with the handler that runs
 //! it (specialised on the instruction's constant fields for the hot forms), and dropped on stores to the
@@ -22,9 +26,8 @@
 //! that hit decoded code). Data accesses go through a direct-mapped micro-TLB of page translations
 //! before the MMU's TLB and table walks.
 //!
-//! Not modelled (yet): FP/AdvSIMD, SVE, LSE, PAuth, BTI, MTE, PAN (all reported absent), AArch32, IRQ/FIQ
-//! delivery from a GIC and timer interrupts, debug exceptions (breakpoints, watchpoints, single step),
-//! big-endian data accesses (`SCTLR_EL1.EE`/`E0E` are ignored).
+//! Not modelled (yet): FP/AdvSIMD, SVE, LSE, PAuth, BTI, MTE, PAN (all reported absent), AArch32, debug
+//! exceptions (breakpoints, watchpoints, single step), big-endian data accesses (`SCTLR_EL1.EE`/`E0E` are ignored).
 //!
 //! Speed: [`bench::sha256_workload`] is the reference workload (`realm bench cpu`).
 
@@ -38,6 +41,7 @@ mod cpu;
 mod decode;
 mod exception;
 mod exec;
+mod gic;
 mod memory;
 pub mod mmu;
 mod sysreg;

@@ -7,7 +7,7 @@
 
 use crate::exception::{Exception, PSTATE_NZCV, PSTATE_SP};
 use crate::exec::Exec;
-use realm_cpu::{PSTATE_DAIF, RealmExit, SysRegAccess};
+use realm_cpu::{PSTATE_DAIF, SysRegAccess};
 
 /// The 16-bit name of a system register.
 pub(crate) const fn enc(op0: u16, op1: u16, crn: u16, crm: u16, op2: u16) -> u16 {
@@ -31,7 +31,6 @@ pub(crate) mod reg {
     pub const SP_EL0: u16 = enc(3, 0, 4, 1, 0);
     pub const SPSEL: u16 = enc(3, 0, 4, 2, 0);
     pub const CURRENT_EL: u16 = enc(3, 0, 4, 2, 2);
-    pub const ICC_PMR_EL1: u16 = enc(3, 0, 4, 6, 0);
     pub const AFSR0_EL1: u16 = enc(3, 0, 5, 1, 0);
     pub const AFSR1_EL1: u16 = enc(3, 0, 5, 1, 1);
     pub const ESR_EL1: u16 = enc(3, 0, 5, 2, 0);
@@ -40,20 +39,6 @@ pub(crate) mod reg {
     pub const MAIR_EL1: u16 = enc(3, 0, 10, 2, 0);
     pub const AMAIR_EL1: u16 = enc(3, 0, 10, 3, 0);
     pub const VBAR_EL1: u16 = enc(3, 0, 12, 0, 0);
-    pub const ISR_EL1: u16 = enc(3, 0, 12, 1, 0);
-    pub const ICC_AP0R0_EL1: u16 = enc(3, 0, 12, 8, 4);
-    pub const ICC_AP1R0_EL1: u16 = enc(3, 0, 12, 9, 0);
-    pub const ICC_DIR_EL1: u16 = enc(3, 0, 12, 11, 1);
-    pub const ICC_RPR_EL1: u16 = enc(3, 0, 12, 11, 3);
-    pub const ICC_SGI1R_EL1: u16 = enc(3, 0, 12, 11, 5);
-    pub const ICC_IAR1_EL1: u16 = enc(3, 0, 12, 12, 0);
-    pub const ICC_EOIR1_EL1: u16 = enc(3, 0, 12, 12, 1);
-    pub const ICC_HPPIR1_EL1: u16 = enc(3, 0, 12, 12, 2);
-    pub const ICC_BPR1_EL1: u16 = enc(3, 0, 12, 12, 3);
-    pub const ICC_CTLR_EL1: u16 = enc(3, 0, 12, 12, 4);
-    pub const ICC_SRE_EL1: u16 = enc(3, 0, 12, 12, 5);
-    pub const ICC_IGRPEN0_EL1: u16 = enc(3, 0, 12, 12, 6);
-    pub const ICC_IGRPEN1_EL1: u16 = enc(3, 0, 12, 12, 7);
     pub const CONTEXTIDR_EL1: u16 = enc(3, 0, 13, 0, 1);
     pub const TPIDR_EL1: u16 = enc(3, 0, 13, 0, 4);
     pub const CNTKCTL_EL1: u16 = enc(3, 0, 14, 1, 0);
@@ -98,8 +83,6 @@ const SCTLR_UCT: u64 = 1 << 15;
 /// `TCR_EL1` bits RES0 on this model (bit 6, 35, 59..63 and the features beyond Armv8.0 at 39+ except
 /// TBI0/TBI1 at 37/38).
 const TCR_RES0: u64 = (1 << 6) | (1 << 35) | !((1 << 39) - 1);
-/// `CNTx_CTL_EL0.ISTATUS` (read-only).
-const CNT_CTL_ISTATUS: u64 = 1 << 2;
 
 impl Exec<'_> {
     fn sysreg_undefined() -> Exception {
@@ -139,8 +122,7 @@ impl Exec<'_> {
 
     /// A timer's CTL as read: ISTATUS = enabled and the counter has reached CVAL.
     fn timer_ctl(ctl: u64, cval: u64, now: u64) -> u64 {
-        let fired = ctl & 1 != 0 && now >= cval;
-        (ctl & 0b11) | if fired { CNT_CTL_ISTATUS } else { 0 }
+        realm_cpu::gic::timer_ctl(ctl, cval, now)
     }
 
     /// MRS: the value of register `r`.
@@ -152,6 +134,9 @@ impl Exec<'_> {
         let s = &self.ctx.sysregs;
         let op0 = r >> 14;
         let (op1, crn, crm, op2) = ((r >> 11) & 7, (r >> 7) & 0xF, (r >> 3) & 0xF, r & 7);
+        if crate::gic::is_gic_register(r) {
+            return self.gic_read(r);
+        }
         if op0 == 3 && op1 == 0 && crn == 0 && crm >= 1 {
             // The ID register space (Arm ARM D24.1.3 / table D24-2): unallocated encodings read as zero.
             let (crm, op2) = (
@@ -188,7 +173,6 @@ impl Exec<'_> {
             reg::PAR_EL1 => s.par_el1,
             reg::MAIR_EL1 => s.mair_el1,
             reg::VBAR_EL1 => s.vbar_el1,
-            reg::ISR_EL1 => 0,
             reg::CONTEXTIDR_EL1 => s.contextidr_el1,
             reg::TPIDR_EL1 => s.tpidr_el1,
             reg::TPIDR_EL0 => s.tpidr_el0,
@@ -215,17 +199,6 @@ impl Exec<'_> {
             reg::MDCCINT_EL1 | reg::MDRAR_EL1 | reg::OSDLR_EL1 | reg::MDCCSR_EL0 => 0,
             // OSLSR_EL1: OSLM = 0b10 (OS lock implemented), OSLK from OSLAR.
             reg::OSLSR_EL1 => 0b1000 | (u64::from(self.core.os_lock) << 1),
-            // GICv3 CPU interface (the virtual interface a realm sees): system register access only.
-            reg::ICC_SRE_EL1 => 0b111,
-            reg::ICC_PMR_EL1 => self.core.icc.pmr,
-            reg::ICC_BPR1_EL1 => self.core.icc.bpr1,
-            reg::ICC_CTLR_EL1 => self.core.icc.ctlr | (0b001 << 11) | (0b100 << 8), // IDbits 24, PRIbits 5
-            reg::ICC_IGRPEN1_EL1 => self.core.icc.igrpen1,
-            reg::ICC_IGRPEN0_EL1 => 0,
-            reg::ICC_IAR1_EL1 | reg::ICC_HPPIR1_EL1 => 1023, // no pending interrupt (INTID 1023)
-            reg::ICC_RPR_EL1 => 0xFF,
-            _ if (reg::ICC_AP1R0_EL1..reg::ICC_AP1R0_EL1 + 4).contains(&r) => 0,
-            _ if (reg::ICC_AP0R0_EL1..reg::ICC_AP0R0_EL1 + 4).contains(&r) => 0,
             _ if is_debug_bp_wp(r) => 0,
             _ => return Err(Self::sysreg_undefined()),
         })
@@ -235,6 +208,9 @@ impl Exec<'_> {
     pub(crate) fn write_sysreg(&mut self, r: u16, rt: u8, value: u64) -> Result<(), Exception> {
         if self.el() == 0 {
             self.el0_check(r, rt, true)?;
+        }
+        if crate::gic::is_gic_register(r) {
+            return self.gic_write(r, rt, value);
         }
         let now = self.core.counter();
         let s = &mut self.ctx.sysregs;
@@ -273,7 +249,10 @@ impl Exec<'_> {
             }
             reg::SPSEL => self.ctx.pstate = (self.ctx.pstate & !PSTATE_SP) | (value & 1),
             reg::NZCV => self.ctx.pstate = (self.ctx.pstate & !PSTATE_NZCV) | (value & PSTATE_NZCV),
-            reg::DAIF => self.ctx.pstate = (self.ctx.pstate & !PSTATE_DAIF) | (value & PSTATE_DAIF),
+            reg::DAIF => {
+                self.ctx.pstate = (self.ctx.pstate & !PSTATE_DAIF) | (value & PSTATE_DAIF);
+                return Err(Exception::CheckInterrupts(self.next_pc));
+            }
             reg::ESR_EL1 => s.esr_el1 = value & 0x1FF_FFFF_FFFF,
             reg::FAR_EL1 => s.far_el1 = value,
             reg::PAR_EL1 => s.par_el1 = value,
@@ -293,19 +272,6 @@ impl Exec<'_> {
             reg::MDSCR_EL1 => s.mdscr_el1 = value,
             reg::MDCCINT_EL1 | reg::OSDLR_EL1 => {}
             reg::OSLAR_EL1 => self.core.os_lock = value & 1 != 0,
-            reg::ICC_SRE_EL1 | reg::ICC_EOIR1_EL1 | reg::ICC_DIR_EL1 | reg::ICC_IGRPEN0_EL1 => {}
-            reg::ICC_PMR_EL1 => self.core.icc.pmr = value & 0xFF,
-            reg::ICC_BPR1_EL1 => self.core.icc.bpr1 = value & 0b111,
-            reg::ICC_CTLR_EL1 => self.core.icc.ctlr = value & 0b11,
-            reg::ICC_IGRPEN1_EL1 => self.core.icc.igrpen1 = value & 1,
-            // Generating an SGI reaches other vCPUs: trapped to EL2 (ICH_HCR_EL2.TC) for the RMM/host.
-            reg::ICC_SGI1R_EL1 => {
-                return Err(Exception::El2(RealmExit::SysReg(sysreg_access(
-                    r, rt, false,
-                ))));
-            }
-            _ if (reg::ICC_AP1R0_EL1..reg::ICC_AP1R0_EL1 + 4).contains(&r) => {}
-            _ if (reg::ICC_AP0R0_EL1..reg::ICC_AP0R0_EL1 + 4).contains(&r) => {}
             _ if is_debug_bp_wp(r) => {}
             _ => return Err(Self::sysreg_undefined()),
         }

@@ -87,6 +87,9 @@ pub struct RealmSysregs {
     pub cntp_ctl_el0: u64,
     /// `CNTP_CVAL_EL0` (EL1 physical timer compare value).
     pub cntp_cval_el0: u64,
+    /// `CNTHCTL_EL2` as the RMM sets it for this REC; only `CNTVMASK`/`CNTPMASK` (FEAT_RME, bits 18 and 19,
+    /// [`crate::gic::CNTHCTL_EL2_CNTVMASK`]) are modelled: they mask the timers' interrupts to EL2.
+    pub cnthctl_el2: u64,
 }
 
 /// Number of GICv3 list registers a REC has (`ICH_LR<n>_EL2`, n = 0..15; DEN0137 `REC_GIC_NUM_LRS`).
@@ -147,6 +150,10 @@ pub struct RecContext {
     /// architectural: it lets a CPU model notice an injection whose vector happens to equal the PC of the
     /// instruction that took it.
     pub injected: u64,
+    /// `CNTV_CTL_EL0` and `CNTP_CTL_EL0` (ISTATUS included) as the RMM saved them at the REC's last exit to
+    /// the host, which `check_pending_timers` compares the live timer outputs with (TF-RMM keeps them in the
+    /// REC's saved sysregs). Not architectural; CPU models leave it alone.
+    pub saved_timer_ctl: [u64; 2],
 }
 
 impl RecContext {
@@ -173,6 +180,7 @@ impl RecContext {
             trap_wfi: false,
             trap_wfe: false,
             injected: 0,
+            saved_timer_ctl: [0; 2],
         }
     }
 

@@ -31,6 +31,7 @@
 mod context;
 pub mod esr;
 mod exit;
+pub mod gic;
 mod memory;
 mod run_control;
 #[cfg(feature = "testing")]
@@ -76,6 +77,12 @@ pub trait RealmCpu: Send + fmt::Debug {
     /// [`RealmExit::Irq`]) and to set its instruction budget; `None` when this model's runs always end on
     /// their own.
     fn run_control(&self) -> Option<RunControl> {
+        None
+    }
+
+    /// The generic counter as this CPU's realm reads it now (`CNTVCT_EL0`; `CNTVOFF_EL2` is 0 for realms),
+    /// for the RMM's timer checks; `None` when this model has no counter (its timers never fire).
+    fn counter(&self) -> Option<u64> {
         None
     }
 }

@@ -40,6 +40,9 @@ pub struct FeatureProfile {
     /// FEAT_HPMN0: whether a realm may ask for zero PMU counters (not in the register; TF-RMM checks it
     /// in REALM_CREATE).
     pub hpmn0: bool,
+    /// The GICv3 CPU interface (`ICH_VTR_EL2`: LRs, PRIbits, PREbits), which REC_ENTER's GIC checks and
+    /// the interface's VMCR clamping follow; its LR count is `gicv3_num_lrs` + 1.
+    pub gic: crate::cpu::gic::GicParams,
 }
 
 impl FeatureProfile {
@@ -69,6 +72,11 @@ impl FeatureProfile {
             gicv3_num_lrs: field(f0::GICV3_NUM_LRS),
             max_recs_order: field(f0::MAX_RECS_ORDER),
             hpmn0: platform.hpmn0,
+            gic: crate::cpu::gic::GicParams {
+                list_registers: platform.gic.list_registers,
+                priority_bits: platform.gic.priority_bits,
+                preemption_bits: platform.gic.preemption_bits,
+            },
         }
     }
 

@@ -57,7 +57,7 @@ impl Exec<'_> {
                 // B2.9.2.1, D1.6.1).
                 self.core.monitor = None;
                 self.core.event = true;
-                Ok(())
+                Err(Exception::CheckInterrupts(self.next_pc))
             }
             Insn::Svc { imm } => Err(Exception::El1(Syndrome {
                 ec: ec::SVC,
@@ -95,12 +95,18 @@ impl Exec<'_> {
         }
     }
 
-    /// WFI/WFE trap to EL2 when the host asked (`HCR_EL2.TWI/TWE`, PC at the instruction). Untrapped, with
-    /// no interrupt model yet, they complete at once and end the run with an IRQ exit, giving the host
-    /// thread back (WFE first consumes a set event register and then completes without waiting).
+    /// WFI with an interrupt pending completes at once (the interrupt is then taken if PSTATE allows).
+    /// Otherwise WFI/WFE trap to EL2 when the host asked (`HCR_EL2.TWI/TWE`, PC at the instruction — the
+    /// trap applies only to a WFI that would wait); untrapped, they complete and end the run with an IRQ
+    /// exit, giving the host thread back (WFE first consumes a set event register and then completes
+    /// without waiting).
     fn hint(&mut self, hint: Hint) -> Result<(), Exception> {
         match hint {
             Hint::Nop => Ok(()),
+            // A pending interrupt (even one PSTATE masks) wakes WFI at once: it completes, traps nowhere.
+            Hint::Wfi if self.core.pending_interrupt(self.ctx).is_some() => {
+                Err(Exception::CheckInterrupts(self.next_pc))
+            }
             Hint::Sev | Hint::Sevl => {
                 self.core.event = true;
                 Ok(())
@@ -139,6 +145,7 @@ impl Exec<'_> {
                     self.ctx.pstate |= bits & PSTATE_DAIF;
                 } else {
                     self.ctx.pstate &= !(bits & PSTATE_DAIF);
+                    return Err(Exception::CheckInterrupts(self.next_pc));
                 }
             }
             PstateField::SpSel => {

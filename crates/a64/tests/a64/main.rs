@@ -8,6 +8,8 @@ mod asm;
 #[cfg(test)]
 mod exceptions;
 #[cfg(test)]
+mod gic;
+#[cfg(test)]
 mod harness;
 #[cfg(test)]
 mod ldst;

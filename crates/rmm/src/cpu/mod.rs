@@ -3,6 +3,7 @@
 //! RMM's users; what the RMM does around a running REC lives in [`crate::rec`].
 
 pub use realm_cpu::esr;
+pub use realm_cpu::gic;
 #[cfg(feature = "testing")]
 pub use realm_cpu::scripted;
 pub use realm_cpu::{

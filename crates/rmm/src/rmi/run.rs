@@ -12,9 +12,10 @@
 //! The REC is marked running (refcount 1) from the checks to the end; the RMM state lock is not held while
 //! the realm CPU runs, so other RECs and RMI calls progress meanwhile.
 //!
-//! Not modelled: system register trap emulation (the CPU trait reports no sysreg traps), timers (no timer
-//! IRQ exits; the exit's timer fields are zero), PMU overflow (NOT_ACTIVE), virtual interrupt delivery (the
-//! list registers come back as the host wrote them).
+//! GIC and timers: `rec::run::gic` (validation, LR hand-over, VMCR/HCR/MISR on exit) and `rec::run::timer`
+//! (`check_pending_timers` before each run, timer state on every exit); the realm CPU model delivers the
+//! virtual interrupts. Not modelled: system register trap emulation beyond the GIC's, PMU overflow
+//! (NOT_ACTIVE).
 
 use std::sync::Mutex;
 
@@ -28,7 +29,7 @@ use crate::granule::GranuleState;
 use crate::memory::granule_aligned;
 use crate::realm::RealmState;
 use crate::rec::access::par_size;
-use crate::rec::run::{emulate_stage2_data_abort, entry, run_realm};
+use crate::rec::run::{emulate_stage2_data_abort, entry, run_realm, timer};
 use crate::rec::state::RecRun;
 use crate::rec::view::{self, RealmView};
 use crate::rsi;
@@ -57,7 +58,8 @@ pub(crate) fn rec_enter(rmm: &Rmm, a: &RawArgs) -> RmiResult {
         return write_exit(rmm, run_pa, &exit);
     };
     run_realm(rmm, &mut rec, &mut exit);
-    entry::gic_copy_to_exit(&rec, &mut exit, num_lrs(rmm));
+    entry::gic_copy_to_exit(&mut rec, &mut exit, &rmm.platform().features.gic);
+    timer::report_timer_state(&mut rec, &mut exit);
     tracing::debug!(
         target: "realm_rmm::rec",
         rec = rec_pa,
@@ -95,11 +97,11 @@ fn prepare(
     if !rec.runnable || rec.psci_pending {
         return Err(RmiError::REC);
     }
-    let lrs = num_lrs(rmm);
-    if !entry::gic_validate_state(enter, lrs) {
+    let gic = rmm.platform().features.gic;
+    if !entry::gic_validate_state(enter, &gic) {
         return Err(RmiError::REC);
     }
-    entry::gic_copy_from_entry(rec, enter, lrs);
+    entry::gic_copy_from_entry(rec, enter, &gic);
     let par = par_size(view::ipa_bits(&st, rd));
     let rec = view::rec_run_mut(&mut st, rec_pa).ok_or(RmiError::INPUT)?;
     if !entry::complete_sea_insertion(rec, enter, |ipa| ipa < par)
@@ -136,11 +138,6 @@ fn write_exit(rmm: &Rmm, run_pa: u64, exit: &RmiRecExit) -> RmiResult {
         .host_write(run_pa + EXIT_OFFSET, exit.as_bytes())
         .map_err(|_| RmiError::INPUT)?;
     Ok(Reply::OK)
-}
-
-/// List registers the platform's GIC implements.
-fn num_lrs(rmm: &Rmm) -> usize {
-    usize::from(rmm.platform().features.gicv3_num_lrs) + 1
 }
 
 /// A REC marked running (refcount 1); dropping it makes the REC idle again.

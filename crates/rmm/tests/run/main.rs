@@ -2,6 +2,8 @@
 //! with scripted realm CPUs.
 
 #[cfg(test)]
+mod gic;
+#[cfg(test)]
 mod prop;
 #[cfg(test)]
 mod psci;

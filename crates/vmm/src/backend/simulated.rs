@@ -42,6 +42,11 @@ pub fn a64_cpu_counted(
         ctr: ids.ctr,
         dczid: ids.dczid,
         counter_hz: platform.cntfrq,
+        gic: realm_rmm::cpu::gic::GicParams {
+            list_registers: platform.gic.list_registers,
+            priority_bits: platform.gic.priority_bits,
+            preemption_bits: platform.gic.preemption_bits,
+        },
         ..realm_a64::CpuConfig::default()
     }
     .restricted();

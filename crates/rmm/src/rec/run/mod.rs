@@ -3,11 +3,13 @@
 
 pub(crate) mod entry;
 pub(crate) mod exit;
+pub(crate) mod gic;
 mod inject;
 mod smc;
 mod sysreg;
 #[cfg(test)]
 mod tests;
+pub(crate) mod timer;
 
 pub(crate) use smc::emulate_stage2_data_abort;
 
@@ -34,6 +36,9 @@ pub(crate) fn run_realm(rmm: &Rmm, rec: &mut RecRun, exit: &mut RmiRecExit) {
     let rd = rec.rd;
     let mut handled = 0;
     loop {
+        if timer::check_pending_timers(&mut rec.ctx, exit, cpu.counter()) {
+            break;
+        }
         let mut mem = RealmMem::new(rmm, rd).with_own_bumps(rec.own_bumps);
         let taken = cpu.run(&mut rec.ctx, &mut mem);
         rec.own_bumps = mem.own_bumps();

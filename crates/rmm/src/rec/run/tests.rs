@@ -147,31 +147,6 @@ fn entry_completes_mmio_reads_and_checks_the_last_exit() {
 }
 
 #[test]
-fn gic_state_validation() {
-    let mut enter = RmiRecEnter::new_zeroed();
-    assert!(entry::gic_validate_state(&enter, 4));
-    enter.gicv3_hcr = 1; // En is not the host's
-    assert!(!entry::gic_validate_state(&enter, 4));
-    enter.gicv3_hcr = 0b10;
-    let pending = |intid: u64| (1u64 << 62) | (0xA0 << 48) | intid;
-    enter.gicv3_lrs[0] = pending(27);
-    enter.gicv3_lrs[1] = pending(30);
-    assert!(entry::gic_validate_state(&enter, 4));
-    enter.gicv3_lrs[3] = pending(27);
-    assert!(!entry::gic_validate_state(&enter, 4), "duplicate vINTID");
-    assert!(
-        entry::gic_validate_state(&enter, 3),
-        "LRs past the implemented ones are not looked at"
-    );
-    enter.gicv3_lrs[3] = pending(1020);
-    assert!(!entry::gic_validate_state(&enter, 4));
-    enter.gicv3_lrs[3] = pending(8192) | (1 << 61);
-    assert!(!entry::gic_validate_state(&enter, 4), "HW bit");
-    enter.gicv3_lrs[3] = (1u64 << 62) | (0xA1 << 48) | 40;
-    assert!(!entry::gic_validate_state(&enter, 4), "RES0 priority bits");
-}
-
-#[test]
 fn instruction_aborts_inject_sea_outside_ram_and_exit_for_unassigned_ram() {
     use crate::cpu::InstructionAbort;
     let mut realm = FakeRealm::new(39).entry(
