@@ -69,6 +69,13 @@ impl RealmCpu for CountingCpu {
     fn run_control(&self) -> Option<RunControl> {
         self.cpu.run_control()
     }
+
+    /// The generic counter, which the RMM reads for the realm's timers (`check_pending_timers`, the exit's
+    /// ISTATUS): without it every timer reads as not fired at exit and as fired at the next entry, and the
+    /// REC exits with RMI_EXIT_IRQ forever without running.
+    fn counter(&self) -> Option<u64> {
+        self.cpu.counter()
+    }
 }
 
 /// The name of a `kvm_run.exit_reason`, as the summary and the exit log show it.
@@ -143,5 +150,25 @@ mod tests {
             "1234 instructions, 21 exits (mmio 20, system-event 1) in 2.5 ms"
         );
         assert_eq!(exit_name(0xFFFF), "other");
+    }
+
+    #[test]
+    fn the_counting_cpu_is_the_a64_cpu_in_everything_but_counting() {
+        let f = CountingA64Factory::new(
+            realm_a64::CpuConfig::default(),
+            7,
+            InstructionCounter::default(),
+        );
+        let cpu = f.create(RecIdentity {
+            rd: 0,
+            rec: 0,
+            index: 0,
+            mpidr: 0,
+        });
+        assert!(cpu.run_control().is_some(), "kickable");
+        assert!(
+            cpu.counter().is_some(),
+            "reads the generic counter for the RMM's timer checks"
+        );
     }
 }
