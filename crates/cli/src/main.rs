@@ -40,6 +40,8 @@ enum Command {
     Bench(cmd::bench::BenchArgs),
     /// Print a simulated platform profile: what it supports and the RMI_FEATURES value it reports.
     Platform(cmd::platform::PlatformCmdArgs),
+    /// Check a CCA attestation token: signatures, binding, challenge, endorsements, reference values.
+    Verify(cmd::verify::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cmd::demo::run(&args),
         Command::Bench(args) => cmd::bench::run(&args),
         Command::Platform(args) => cmd::platform::run(&args),
+        Command::Verify(args) => cmd::verify::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

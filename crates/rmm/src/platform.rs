@@ -118,6 +118,9 @@ pub struct PlatformConfig {
     pub features: FeatureProfile,
     /// What runs each REC on RMI_REC_ENTER (default: [`crate::cpu::IdleCpu`], no code to run).
     pub cpu: crate::cpu::CpuModel,
+    /// Seed of the platform's attestation keys ([`Platform::attestation_seed`]): the CPAK and the RAK the
+    /// RMM signs realm tokens with derive from it (realm-attest `keys`).
+    pub attestation_seed: [u8; 32],
 }
 
 impl PlatformConfig {
@@ -133,6 +136,7 @@ impl PlatformConfig {
             dram: platform.dram.clone(),
             features: FeatureProfile::from_platform(platform),
             cpu: crate::cpu::CpuModel::default(),
+            attestation_seed: platform.attestation_seed,
         }
     }
 }

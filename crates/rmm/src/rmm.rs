@@ -35,6 +35,9 @@ pub struct Rmm {
     /// calls): a pool of the RMM's own, so waiting for it with the state lock held never runs unrelated
     /// work (which might call the RMM) on this thread, as work-stealing on the global rayon pool could.
     hash_pool: OnceLock<Option<rayon::ThreadPool>>,
+    /// The platform's attestation side, booted on first use (key derivation and the platform token cost a
+    /// few milliseconds, which RMMs that never attest should not pay).
+    attestation: OnceLock<realm_attest::SimulatedPlatform>,
 }
 
 /// Everything the RMM tracks, behind the state lock.
@@ -70,6 +73,7 @@ impl Rmm {
             platform,
             state: Mutex::default(),
             hash_pool: OnceLock::new(),
+            attestation: OnceLock::new(),
         }
     }
 
@@ -93,6 +97,17 @@ impl Rmm {
             Some(p) => p.install(f),
             None => f(),
         }
+    }
+
+    /// The platform's attestation side as this RMM booted it: CPAK, RAK and platform token derived from
+    /// [`PlatformConfig::attestation_seed`], tokens in the DEN0137 1.0-rel0 format.
+    pub fn attestation(&self) -> &realm_attest::SimulatedPlatform {
+        self.attestation.get_or_init(|| {
+            realm_attest::SimulatedPlatform::boot(
+                &self.platform.attestation_seed,
+                realm_attest::TokenFormat::Rel0,
+            )
+        })
     }
 
     /// The platform this RMM runs on.
