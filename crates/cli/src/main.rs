@@ -42,6 +42,8 @@ enum Command {
     Platform(cmd::platform::PlatformCmdArgs),
     /// Write a minimal initramfs (newc cpio: /dev/console and an /init that prints a line and powers off).
     Initramfs(cmd::initramfs::InitramfsArgs),
+    /// Check a CCA attestation token: signatures, binding, challenge, endorsements, reference values.
+    Verify(cmd::verify::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(&args),
         Command::Platform(args) => cmd::platform::run(&args),
         Command::Initramfs(args) => cmd::initramfs::run(&args),
+        Command::Verify(args) => cmd::verify::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

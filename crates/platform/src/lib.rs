@@ -122,6 +122,22 @@ pub struct Platform {
     pub cntfrq: u64,
     /// ID registers of the PE.
     pub cpu: CpuIdentity,
+    /// Seed of the platform's attestation keys (realm-attest `keys`: the CPAK is derived from it alone, the
+    /// RAK from it and the boot measurements), standing in for the hardware-unique key of a real platform.
+    /// Every profile uses [`DEFAULT_ATTESTATION_SEED`]; two platforms with one seed have one identity.
+    #[serde(default = "default_attestation_seed")]
+    pub attestation_seed: [u8; 32],
+}
+
+/// The attestation seed of every built-in profile: SHA-256 of `"realmkit simulated CCA platform seed v1"`,
+/// spelled out so that the default platform's endorsements never change.
+pub const DEFAULT_ATTESTATION_SEED: [u8; 32] = [
+    0x9c, 0x21, 0xa1, 0x6d, 0x91, 0xc6, 0x8f, 0x91, 0x63, 0xe6, 0xdf, 0x89, 0xcd, 0xcf, 0x88, 0x87,
+    0x0e, 0xde, 0x26, 0x50, 0x31, 0x6a, 0x00, 0xac, 0xde, 0x83, 0x76, 0x11, 0x79, 0xd9, 0x31, 0x77,
+];
+
+const fn default_attestation_seed() -> [u8; 32] {
+    DEFAULT_ATTESTATION_SEED
 }
 
 impl Platform {

@@ -41,6 +41,8 @@ pub struct PlatformOverrides {
     pub max_vcpus: Option<u32>,
     /// `CNTFRQ_EL0` in Hz.
     pub cntfrq: Option<u64>,
+    /// Attestation seed, 32 bytes as 64 hex digits ([`Platform::attestation_seed`]).
+    pub attestation_seed: Option<String>,
 }
 
 /// A platform that cannot be chosen.
@@ -95,7 +97,8 @@ impl PlatformOverrides {
             sha512,
             gic_lrs,
             max_vcpus,
-            cntfrq
+            cntfrq,
+            attestation_seed
         )
     }
 
@@ -185,9 +188,54 @@ impl PlatformOverrides {
             }
             p.cntfrq = v;
         }
+        if let Some(v) = &self.attestation_seed {
+            p.attestation_seed = parse_seed(v)
+                .ok_or_else(|| bad("attestation-seed", v.clone(), "32 bytes as 64 hex digits"))?;
+        }
         if !self.is_empty() && !p.name.ends_with("+custom") {
             p.name.push_str("+custom");
         }
         Ok(())
+    }
+}
+
+/// 64 hex digits as 32 bytes.
+fn parse_seed(text: &str) -> Option<[u8; 32]> {
+    let digits = text.as_bytes();
+    if digits.len() != 64 {
+        return None;
+    }
+    let mut seed = [0u8; 32];
+    for (byte, pair) in seed.iter_mut().zip(digits.chunks_exact(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(seed)
+}
+
+#[cfg(test)]
+mod seed_tests {
+    use super::*;
+
+    #[test]
+    fn attestation_seed_override_is_64_hex_digits() {
+        let mut o = PlatformOverrides {
+            attestation_seed: Some("01".repeat(32)),
+            ..PlatformOverrides::default()
+        };
+        let p = o.resolve().unwrap();
+        assert_eq!(p.attestation_seed, [1; 32]);
+        assert_eq!(p.name, "max+custom");
+        assert_eq!(
+            Platform::default().attestation_seed,
+            crate::DEFAULT_ATTESTATION_SEED
+        );
+        o.attestation_seed = Some("0g".repeat(32));
+        assert_eq!(
+            o.resolve().unwrap_err().to_string(),
+            format!(
+                "platform override attestation-seed = {}: 32 bytes as 64 hex digits",
+                "0g".repeat(32)
+            )
+        );
     }
 }

@@ -81,6 +81,7 @@ pub fn max() -> Platform {
         max_vcpus: 512,
         cntfrq: 1_000_000_000,
         cpu,
+        attestation_seed: crate::DEFAULT_ATTESTATION_SEED,
     }
 }
 

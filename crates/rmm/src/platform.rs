@@ -128,6 +128,9 @@ pub struct PlatformConfig {
     pub cpu: crate::cpu::CpuModel,
     /// Whether DATA granules keep their contents (default) or the platform only measures.
     pub data_contents: DataContents,
+    /// Seed of the platform's attestation keys ([`Platform::attestation_seed`]): the CPAK and the RAK the
+    /// RMM signs realm tokens with derive from it (realm-attest `keys`).
+    pub attestation_seed: [u8; 32],
 }
 
 /// Whether the platform keeps the contents of DATA granules: a model mode, not an RMM feature.
@@ -160,6 +163,7 @@ impl PlatformConfig {
             features: FeatureProfile::from_platform(platform),
             cpu: crate::cpu::CpuModel::default(),
             data_contents: DataContents::Kept,
+            attestation_seed: platform.attestation_seed,
         }
     }
 }

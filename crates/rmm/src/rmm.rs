@@ -37,6 +37,9 @@ pub struct Rmm {
     hash_pool: OnceLock<Option<rayon::ThreadPool>>,
     /// What running RECs' CPU models may have cached, and when it went stale.
     pub(crate) mem_generation: crate::rec::view::MemGeneration,
+    /// The platform's attestation side, booted on first use (key derivation and the platform token cost a
+    /// few milliseconds, which RMMs that never attest should not pay).
+    attestation: OnceLock<realm_attest::SimulatedPlatform>,
 }
 
 /// Everything the RMM tracks, behind the state lock.
@@ -73,6 +76,7 @@ impl Rmm {
             state: Mutex::default(),
             hash_pool: OnceLock::new(),
             mem_generation: crate::rec::view::MemGeneration::default(),
+            attestation: OnceLock::new(),
         }
     }
 
@@ -96,6 +100,17 @@ impl Rmm {
             Some(p) => p.install(f),
             None => f(),
         }
+    }
+
+    /// The platform's attestation side as this RMM booted it: CPAK, RAK and platform token derived from
+    /// [`PlatformConfig::attestation_seed`], tokens in the DEN0137 1.0-rel0 format.
+    pub fn attestation(&self) -> &realm_attest::SimulatedPlatform {
+        self.attestation.get_or_init(|| {
+            realm_attest::SimulatedPlatform::boot(
+                &self.platform.attestation_seed,
+                realm_attest::TokenFormat::Rel0,
+            )
+        })
     }
 
     /// The platform this RMM runs on.

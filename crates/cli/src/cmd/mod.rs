@@ -3,12 +3,14 @@
 pub mod abi;
 pub mod bench;
 pub mod demo;
+pub mod endorsements;
 pub mod initramfs;
 pub mod launch;
 pub mod measure;
 pub mod platform;
 pub mod realm_args;
 pub mod rmi;
+pub mod verify;
 
 use crate::error::{CliError, input, runtime};
 

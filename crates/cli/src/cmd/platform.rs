@@ -46,6 +46,9 @@ pub struct PlatformArgs {
     /// Override the counter frequency CNTFRQ_EL0 in Hz.
     #[arg(long, value_name = "HZ")]
     pub platform_cntfrq: Option<u64>,
+    /// Override the seed of the platform's attestation keys (64 hex digits; see `realm platform endorsements`).
+    #[arg(long, value_name = "HEX")]
+    pub platform_attestation_seed: Option<String>,
 }
 
 impl PlatformArgs {
@@ -64,6 +67,7 @@ impl PlatformArgs {
             gic_lrs: self.platform_gic_lrs,
             max_vcpus: self.platform_max_vcpus,
             cntfrq: self.platform_cntfrq,
+            attestation_seed: self.platform_attestation_seed.clone(),
         }
     }
 
@@ -75,7 +79,10 @@ impl PlatformArgs {
 
 /// Arguments of `realm platform`.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct PlatformCmdArgs {
+    #[command(subcommand)]
+    command: Option<PlatformCommand>,
     /// The profile to print (default: max); `--platform-*` overrides apply.
     name: Option<String>,
     /// Print JSON.
@@ -85,8 +92,18 @@ pub struct PlatformCmdArgs {
     platform: PlatformArgs,
 }
 
+/// Subcommands of `realm platform`.
+#[derive(Debug, clap::Subcommand)]
+pub enum PlatformCommand {
+    /// The platform's endorsements: CPAK public key and platform reference values.
+    Endorsements(crate::cmd::endorsements::EndorsementsArgs),
+}
+
 /// Run `realm platform`.
 pub fn run(args: &PlatformCmdArgs) -> CliResult {
+    if let Some(PlatformCommand::Endorsements(e)) = &args.command {
+        return crate::cmd::endorsements::run(e);
+    }
     let mut choice = args.platform.clone();
     if args.name.is_some() {
         choice.platform.clone_from(&args.name);

@@ -70,6 +70,8 @@ pub(crate) trait RealmAccess {
     fn read_pa(&self, pa: u64, buf: &mut [u8]);
     /// Write realm memory at physical `pa`.
     fn write_pa(&self, pa: u64, data: &[u8]);
+    /// The platform's attestation side (keys and platform token) that realm tokens are signed with.
+    fn attestation(&self) -> &realm_attest::SimulatedPlatform;
 
     /// Whether `ipa` is in the protected half (`ipa < 2^(ipa_bits-1)`, TF-RMM `addr_in_rec_par`).
     fn in_par(&self, ipa: u64) -> bool {

@@ -84,7 +84,22 @@ impl FakeRealm {
     }
 }
 
+/// The attestation side of the fake realms' platform (the default seed), booted once per test binary.
+pub(crate) fn fake_attestation() -> &'static realm_attest::SimulatedPlatform {
+    static PLATFORM: std::sync::OnceLock<realm_attest::SimulatedPlatform> =
+        std::sync::OnceLock::new();
+    PLATFORM.get_or_init(|| {
+        realm_attest::SimulatedPlatform::boot(
+            &realm_platform::DEFAULT_ATTESTATION_SEED,
+            realm_attest::TokenFormat::Rel0,
+        )
+    })
+}
+
 impl RealmAccess for FakeRealm {
+    fn attestation(&self) -> &realm_attest::SimulatedPlatform {
+        fake_attestation()
+    }
     fn ipa_bits(&self) -> u32 {
         self.ipa_bits
     }

@@ -72,6 +72,8 @@ pub(crate) struct RecRun {
     pub(crate) last_run: LastRunInfo,
     /// Virtual GIC state.
     pub(crate) gic: GicState,
+    /// Attestation token creation in progress (TF-RMM `rec->aux_data.attest_data`).
+    pub(crate) attest: crate::rsi::attestation::AttestState,
     /// The CPU model, made on the first entry (behind a mutex so that the RMM state stays `Sync`).
     pub(crate) cpu: Option<Mutex<Box<dyn RealmCpu>>>,
     /// Memory-generation bumps this REC caused itself (see `RealmMem::with_own_bumps`).
@@ -110,6 +112,7 @@ impl RecRun {
                 hcr: ICH_HCR_EL2_EN | ICH_HCR_EL2_VSGIEOICOUNT | ICH_HCR_EL2_DVIM,
                 ..GicState::default()
             },
+            attest: crate::rsi::attestation::AttestState::default(),
             cpu: None,
             own_bumps: 0,
         }
@@ -129,6 +132,7 @@ impl Clone for RecRun {
             host_call: self.host_call,
             last_run: self.last_run,
             gic: self.gic,
+            attest: self.attest.clone(),
             cpu: None,
             own_bumps: self.own_bumps,
         }

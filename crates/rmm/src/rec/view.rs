@@ -103,6 +103,10 @@ pub(crate) fn entry_ripas(e: u64, level: i64) -> Option<Ripas> {
 }
 
 impl RealmAccess for RealmView<'_> {
+    fn attestation(&self) -> &realm_attest::SimulatedPlatform {
+        self.rmm.attestation()
+    }
+
     fn ipa_bits(&self) -> u32 {
         self.realm().map_or(0, |r| r.s2.ipa_bits)
     }

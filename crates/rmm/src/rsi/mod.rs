@@ -4,6 +4,8 @@
 //! and report through [`crate::rec::call::RsiResult`].
 
 pub(crate) mod attestation;
+#[cfg(test)]
+mod attestation_tests;
 pub(crate) mod config;
 pub(crate) mod host_call;
 pub(crate) mod ipa_state;

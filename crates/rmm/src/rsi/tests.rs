@@ -247,42 +247,6 @@ fn realm_config_writes_width_algorithm_and_rpv() {
 }
 
 #[test]
-fn attestation_without_a_token_fails_init_and_continue_has_no_state() {
-    let mut realm = FakeRealm::new(39);
-    let mut r = rec(0);
-    smc(
-        &mut r,
-        &mut realm,
-        &[u64::from(RSI_ATTESTATION_TOKEN_INIT), 1, 2],
-    );
-    assert_eq!(r.ctx.gprs[..2], [RSI_ERROR_UNKNOWN, 0]);
-    smc(
-        &mut r,
-        &mut realm,
-        &[u64::from(RSI_ATTESTATION_TOKEN_CONTINUE), 0x1000, 0, 0x1000],
-    );
-    assert_eq!(r.ctx.gprs[0], RSI_ERROR_STATE);
-    for bad in [
-        [0x1001, 0, 8],
-        [0x1000, 0x1000, 0],
-        [0x1000, 8, 0x1000],
-        [PAR, 0, 8],
-    ] {
-        smc(
-            &mut r,
-            &mut realm,
-            &[
-                u64::from(RSI_ATTESTATION_TOKEN_CONTINUE),
-                bad[0],
-                bad[1],
-                bad[2],
-            ],
-        );
-        assert_eq!(r.ctx.gprs[0], RSI_ERROR_INPUT, "{bad:x?}");
-    }
-}
-
-#[test]
 fn measurement_extend_sha512_fills_the_slot() {
     use sha2::{Digest, Sha512};
     let mut realm = FakeRealm::new(39);
