@@ -147,17 +147,30 @@ fn complete_mmio(vm: &Vm, vcpu: &Vcpu) {
         return;
     };
     drop(arch);
-    let mut enter = [0u8; 8];
-    if !is_write {
+    let read = (!is_write).then(|| {
         let (_, data, _, _) = vcpu.run.mmio();
+        let mut enter = [0u8; 8];
         let n = usize::try_from(len).unwrap_or(8).min(8);
         enter[..n].copy_from_slice(&data[..n]);
-        let _ = vm.shared.mem.write(run_pa + ENTER_GPRS, &enter);
+        u64::from_le_bytes(enter)
+    });
+    emulated_mmio_done(vm, run_pa, read);
+}
+
+/// Complete an emulated MMIO access for the next `RMI_REC_ENTER` (whether the VMM or the in-kernel vgic
+/// emulated it): a read's value into `rec_enter.gprs[0]`, and `REC_ENTER_FLAG_EMULATED_MMIO` added to the
+/// entry flags.
+pub(super) fn emulated_mmio_done(vm: &Vm, run_pa: u64, read: Option<u64>) {
+    if let Some(value) = read {
+        let _ = vm
+            .shared
+            .mem
+            .write(run_pa + ENTER_GPRS, &value.to_le_bytes());
     }
     let mut flags = [0u8; 8];
-    let _ = vm.shared.mem.read(run_pa, &mut flags);
+    let _ = vm.shared.mem.read(run_pa + ENTER_FLAGS, &mut flags);
     let f = u64::from_le_bytes(flags) | REC_ENTRY_FLAG_EMUL_MMIO;
-    let _ = vm.shared.mem.write(run_pa, &f.to_le_bytes());
+    let _ = vm.shared.mem.write(run_pa + ENTER_FLAGS, &f.to_le_bytes());
 }
 
 /// `kvm_rec_pre_enter()`: the realm must be ACTIVE (-EINVAL); after a PSCI or host-call exit the vCPU's

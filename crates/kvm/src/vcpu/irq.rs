@@ -7,7 +7,7 @@
 use std::mem::offset_of;
 use std::time::Duration;
 
-use realm_rmi::{REC_ENTRY_FLAG_EMUL_MMIO, REC_GIC_NUM_LRS, RmiRecEnter, RmiRecExit, RmiRecRun};
+use realm_rmi::{REC_GIC_NUM_LRS, RmiRecEnter, RmiRecExit, RmiRecRun};
 
 use crate::lock;
 use crate::vgic::{counter_now, until};
@@ -17,7 +17,6 @@ use super::Vcpu;
 
 const ENTER: usize = offset_of!(RmiRecRun, enter);
 const ENTER_HCR: u64 = (ENTER + offset_of!(RmiRecEnter, gicv3_hcr)) as u64;
-const ENTER_GPRS: u64 = (ENTER + offset_of!(RmiRecEnter, gprs)) as u64;
 /// The longest a WFI sleeps before looking again (a wake-up is also signalled; this bounds a lost one).
 const WFI_SLICE: Duration = Duration::from_millis(20);
 
@@ -66,29 +65,13 @@ pub(super) fn mmio(
     len: u32,
     write: Option<u64>,
 ) -> bool {
-    let idx = index(vcpu);
-    let value = {
-        let mut vgic = lock(&vm.vgic);
-        if !vgic.claims(gpa) {
-            return false;
-        }
-        vgic.mmio(idx, gpa, len, write)
-    };
-    let Some(value) = value else {
+    let Some(value) = lock(&vm.vgic).mmio(index(vcpu), gpa, len, write) else {
         return false;
     };
-    if write.is_none() {
-        let _ = vm
-            .shared
-            .mem
-            .write(run_pa + ENTER_GPRS, &value.to_le_bytes());
-    } else {
+    if write.is_some() {
         wake_all(vm);
     }
-    let _ = vm
-        .shared
-        .mem
-        .write(run_pa, &REC_ENTRY_FLAG_EMUL_MMIO.to_le_bytes());
+    super::exit::emulated_mmio_done(vm, run_pa, write.is_none().then_some(value));
     true
 }
 

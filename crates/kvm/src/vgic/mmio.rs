@@ -51,16 +51,6 @@ const BLOCKS: [(u64, u64, Field); 9] = [
 ];
 
 impl Vgic {
-    /// Whether `gpa` (shared bit removed) falls in the distributor or a redistributor.
-    pub(crate) fn claims(&self, gpa: u64) -> bool {
-        let nr = self.cpus.len().max(1) as u64;
-        self.dist_base
-            .is_some_and(|b| (b..b + GICD_SIZE).contains(&gpa))
-            || self
-                .redist_base
-                .is_some_and(|b| (b..b + nr * GICR_STRIDE).contains(&gpa))
-    }
-
     /// An access by vCPU `idx` of `len` bytes at `gpa`: a write of `value`, or a read returning the value.
     /// `None` when the address is not the vgic's. Unimplemented offsets read as zero and ignore writes
     /// (`vgic_mmio_read_raz`/`vgic_mmio_write_wi`).
