@@ -2,6 +2,7 @@
 
 pub mod abi;
 pub mod bench;
+pub mod bench_linux;
 pub mod demo;
 pub mod endorsements;
 pub mod initramfs;
