@@ -252,6 +252,9 @@ pub fn qemu_args(kernel: &Path, initrd: &Path, cpus: u32) -> Vec<String> {
         &cpus.to_string(),
         "-nographic",
         "-no-reboot",
+        // No default NIC: its option ROM is not in every QEMU package, and the guest needs none.
+        "-nic",
+        "none",
         "-kernel",
         &kernel.display().to_string(),
         "-initrd",
@@ -395,6 +398,10 @@ mod tests {
         let s = a.join(" ");
         assert!(s.starts_with("-M virt -cpu max -m 512 -smp 4"), "{s}");
         assert!(s.contains("-kernel /k -initrd /i.cpio"), "{s}");
+        assert!(
+            s.contains("-nic none"),
+            "no NIC, whose ROM QEMU may lack: {s}"
+        );
         assert!(
             a.last().is_some_and(|c| c.starts_with("console=ttyAMA0 ")),
             "{s}"
