@@ -281,7 +281,11 @@ mod tests {
             .lines()
             .filter_map(|l| l.split_whitespace().next())
             .collect();
-        assert_eq!(names, ["hello", "rsi-tour", "smp", "timer", "ipi"], "{out}");
+        assert_eq!(
+            names,
+            ["hello", "rsi-tour", "smp", "timer", "ipi", "uart-irq"],
+            "{out}"
+        );
         assert!(
             out.lines()
                 .any(|l| l.starts_with("hello") && l.ends_with("PSCI SYSTEM_OFF")),

@@ -137,4 +137,35 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn uart_irq_writes_its_line_from_the_thre_handler() {
+        let msg = payload::uart_irq::UART_IRQ_MESSAGE;
+        for abi in [AbiRevision::V10, AbiRevision::V12] {
+            let (report, out) = run(abi, "uart-irq", 1);
+            assert_eq!(
+                report.outcome,
+                LaunchOutcome::Stopped(ExitStatus::PowerOff),
+                "{abi:?}: {out}"
+            );
+            let want = format!(
+                "uart-irq: the next line is written from the THRE interrupt handler\n{msg}\
+                 uart-irq: {} THRE interrupts for {} bytes\n",
+                msg.len() + 1,
+                msg.len()
+            );
+            assert_eq!(
+                out, want,
+                "{abi:?}: one interrupt per byte and the last THRE"
+            );
+            // The VMM sees only MMIO (every UART access: the bytes, IER twice, IIR once per interrupt) and
+            // the power-off.
+            let seq = &report.run.expect("ran").sequence[0];
+            assert_eq!(
+                seq.len(),
+                out.len() + 2 + (msg.len() + 1) + 1,
+                "{abi:?}: {seq:?}"
+            );
+        }
+    }
 }

@@ -15,6 +15,7 @@ pub mod rsi_tour;
 mod runtime;
 pub mod smp;
 pub mod timer;
+pub mod uart_irq;
 
 pub use hello::{HELLO_MESSAGE, HELLO_SIZE, hello};
 pub use rsi_tour::rsi_tour;
@@ -103,6 +104,11 @@ pub const PAYLOADS: &[Payload] = &[
         name: "ipi",
         description: "vCPU 0 sends SGI 1 to each other vCPU (ICC_SGI1R_EL1, trapped), each answers with SGI 2",
         build: ipi::ipi,
+    },
+    Payload {
+        name: "uart-irq",
+        description: "an interrupt-driven console: every byte of a line written from the UART's THRE interrupt",
+        build: uart_irq::uart_irq,
     },
 ];
 
