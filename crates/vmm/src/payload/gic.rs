@@ -95,7 +95,7 @@ pub(crate) fn cpu_interface(p: &mut Program) {
 }
 
 /// X4 = `ipa` through the alias (X21).
-fn alias(p: &mut Program, ipa: u64) {
+pub(crate) fn alias(p: &mut Program, ipa: u64) {
     p.mov_imm(4, ipa);
     p.emit(enc::orr_x(4, 4, 21));
 }

@@ -15,6 +15,11 @@
 //! Output (the numbers in decimal; the measured ones vary from run to run):
 //! `timer: CNTFRQ F Hz, period P ticks, N interrupts`, `timer: N interrupts on INTID 27 in T us (T/N us per
 //! period)`, `timer: fire to EOI M us mean`, `timer: early 0, other INTIDs 0`.
+//!
+//! [`timer_samples`] builds the variant `realm bench` runs: before arming the timer it also times `n`
+//! reads of `GICD_CTLR` (each a REC exit emulated in the kernel layer and a re-entry: the plain exit round
+//! trip the interrupt's is compared with), keeps every sample, and prints them after the summary, one
+//! `timer: irq T` and one `timer: exit T` line each (T in counter ticks).
 
 use super::Target;
 use super::asm::{self as enc, Program, cond};
@@ -22,8 +27,11 @@ use super::gic::{self, CNTFRQ_EL0, NE, SPURIOUS, cmp_x_reg, print_dec, sub_x_reg
 use super::runtime::{print, prologue, subroutines, system_off};
 use enc::reg::{CNTV_CTL_EL0, CNTV_CVAL_EL0, CNTVCT_EL0, ICC_EOIR1_EL1, ICC_IAR1_EL1};
 
-/// The payload's size: vectors and code (3 granules), the RSI config granule, a data granule.
-pub const TIMER_SIZE: usize = 5 * 0x1000;
+/// The payload's size: vectors and code (3 granules), the RSI config granule, a data granule, a samples
+/// granule.
+pub const TIMER_SIZE: usize = 6 * 0x1000;
+/// The most samples [`timer_samples`] keeps of each kind.
+pub const MAX_SAMPLES: u32 = 256;
 /// Interrupts the registry's `timer` takes.
 pub const TIMER_INTERRUPTS: u32 = 5;
 /// Its period in microseconds.
@@ -32,6 +40,9 @@ pub const TIMER_PERIOD_US: u32 = 10_000;
 const PPI_VTIMER: u32 = 27;
 const CONFIG: usize = 0x3000;
 const DATA: usize = 0x4000;
+/// The interrupt round-trip samples, then the exit round-trip samples (8 bytes each).
+const IRQ_SAMPLES: usize = 0x5000;
+const EXIT_SAMPLES: usize = 0x5800;
 
 /// The registry's builder: [`TIMER_INTERRUPTS`] interrupts [`TIMER_PERIOD_US`] apart.
 pub(super) fn build(t: &Target) -> Vec<u8> {
@@ -40,9 +51,21 @@ pub(super) fn build(t: &Target) -> Vec<u8> {
 
 /// The timer payload taking `n` (1..4096) interrupts `period_us` microseconds apart.
 pub fn timer(target: &Target, n: u32, period_us: u32) -> Vec<u8> {
-    let n = n.clamp(1, 4095);
+    build_timer(target, n.clamp(1, 4095), period_us, false)
+}
+
+/// The timer payload that also times `n` (1..=[`MAX_SAMPLES`]) kernel-emulated exits and prints every
+/// sample (see the module documentation).
+pub fn timer_samples(target: &Target, n: u32, period_us: u32) -> Vec<u8> {
+    build_timer(target, n.clamp(1, MAX_SAMPLES), period_us, true)
+}
+
+fn build_timer(target: &Target, n: u32, period_us: u32, samples: bool) -> Vec<u8> {
     let mut p = Program::new();
-    p.label_at("config", CONFIG).label_at("decbuf", DATA);
+    p.label_at("config", CONFIG)
+        .label_at("decbuf", DATA)
+        .label_at("irqsamples", IRQ_SAMPLES)
+        .label_at("exitsamples", EXIT_SAMPLES);
     gic::vectors(&mut p);
     prologue(&mut p, target.uart_base);
     gic::alias_bit(&mut p, target.uart_base);
@@ -62,6 +85,10 @@ pub fn timer(target: &Target, n: u32, period_us: u32) -> Vec<u8> {
     print(&mut p, " Hz, period ");
     print_dec(&mut p, 25);
     print(&mut p, &format!(" ticks, {n} interrupts\n"));
+    if samples {
+        time_exits(&mut p, target.gic_dist, n);
+        p.adr(16, "irqsamples");
+    }
 
     // Arm: X26 = the counter at arming; CVAL = X26 + period; CTL.ENABLE.
     for r in [13, 14, 15, 27, 28] {
@@ -100,12 +127,44 @@ pub fn timer(target: &Target, n: u32, period_us: u32) -> Vec<u8> {
     print(&mut p, ", other INTIDs ");
     print_dec(&mut p, 15);
     print(&mut p, "\n");
+    if samples {
+        print_samples(&mut p, "irqsamples", "timer: irq ", n);
+        print_samples(&mut p, "exitsamples", "timer: exit ", n);
+    }
     system_off(&mut p);
     subroutines(&mut p);
     gic::dec_subroutine(&mut p);
-    handler(&mut p, n);
+    handler(&mut p, n, samples);
     assert!(p.here() < CONFIG, "timer code overlaps its data");
     p.finish(TIMER_SIZE)
+}
+
+/// Time `n` 32-bit reads of `GICD_CTLR` with the counter, each sample into `exitsamples`. Clobbers X3, X4,
+/// X7, X8, X17.
+fn time_exits(p: &mut Program, gicd: u64, n: u32) {
+    gic::alias(p, gicd);
+    p.adr(17, "exitsamples").mov_imm(7, u64::from(n));
+    p.label("exits.loop").emit_all(&[
+        enc::mrs(8, CNTVCT_EL0),
+        enc::ldr_w(3, 4, 0),
+        enc::mrs(3, CNTVCT_EL0),
+        sub_x_reg(3, 3, 8),
+        enc::str_x_post(3, 17, 8),
+        enc::sub_x(7, 7, 1),
+    ]);
+    p.cbnz_x(7, "exits.loop");
+}
+
+/// Print the `n` samples at `label`, one `prefix` line each. Clobbers X0..X6, X22, X23.
+fn print_samples(p: &mut Program, label: &str, prefix: &str, n: u32) {
+    let top = format!("{label}.print");
+    p.adr(22, label).mov_imm(23, u64::from(n));
+    p.label(&top);
+    print(p, prefix);
+    p.emit(enc::ldr_x_off(0, 22, 0)).bl("dec");
+    print(p, "\n");
+    p.emit_all(&[enc::add_x(22, 22, 8), enc::sub_x(23, 23, 1)]);
+    p.cbnz_x(23, &top);
 }
 
 /// X`reg` (ticks) = X`reg` × 1 000 000 / CNTFRQ (X24). Clobbers X5.
@@ -116,8 +175,9 @@ fn micros(p: &mut Program, reg: u32) {
 
 /// The IRQ handler (X9..X15): acknowledge; for INTID 27 count it, note lateness, move CVAL one period on
 /// (disable the timer after the `n`-th), EOI, and add the time from the compare value to just after the EOI
-/// to X13; another INTID counts in X15 (the spurious 1023 is not EOI'd).
-fn handler(p: &mut Program, n: u32) {
+/// to X13 (and, with `samples`, to the next slot at X16); another INTID counts in X15 (the spurious 1023
+/// is not EOI'd).
+fn handler(p: &mut Program, n: u32, samples: bool) {
     p.label("irq");
     p.emit_all(&[enc::mrs(9, ICC_IAR1_EL1), enc::cmp_x(9, PPI_VTIMER)]);
     p.b_cond(NE, "irq.other");
@@ -145,8 +205,12 @@ fn handler(p: &mut Program, n: u32) {
         enc::mrs(10, CNTVCT_EL0),
         sub_x_reg(10, 10, 12),
         enc::add_x_reg(13, 13, 10),
-        enc::ERET,
     ]);
+    if samples {
+        // X16: the next sample slot (set by main; only the handler moves it).
+        p.emit(enc::str_x_post(10, 16, 8));
+    }
+    p.emit(enc::ERET);
     p.label("irq.other").emit(enc::cmp_x(9, SPURIOUS));
     p.b_cond(cond::EQ, "irq.ret");
     p.emit_all(&[enc::add_x(15, 15, 1), enc::msr(ICC_EOIR1_EL1, 9)]);
