@@ -11,11 +11,13 @@
 
 mod lr;
 mod mmio;
+mod stats;
 #[cfg(test)]
 mod tests;
 
 #[cfg(test)]
 pub(crate) use lr::ICH_HCR_UIE;
+pub use stats::{GicExit, IrqStats};
 
 /// `VGIC_NR_PRIVATE_IRQS`: SGIs 0–15 and PPIs 16–31, per vCPU.
 pub(crate) const NR_PRIVATE: u32 = 32;
@@ -85,6 +87,8 @@ pub(crate) struct VgicCpu {
     pub(crate) lrs: Vec<u32>,
     /// The EL1 timers at the last exit: `cntv_ctl`, `cntv_cval`, `cntp_ctl`, `cntp_cval`.
     pub(crate) timers: [u64; 4],
+    /// What its interrupt path did.
+    pub(crate) stats: IrqStats,
 }
 
 impl VgicCpu {
@@ -94,6 +98,7 @@ impl VgicCpu {
             mpidr,
             lrs: Vec::new(),
             timers: [0; 4],
+            stats: IrqStats::default(),
         }
     }
 }
