@@ -286,7 +286,11 @@ mod tests {
             .lines()
             .filter_map(|l| l.split_whitespace().next())
             .collect();
-        assert_eq!(names, ["hello", "rsi-tour", "smp"], "{out}");
+        assert_eq!(
+            names,
+            ["hello", "rsi-tour", "smp", "shared-memory"],
+            "{out}"
+        );
         assert!(
             out.lines()
                 .any(|l| l.starts_with("hello") && l.ends_with("PSCI SYSTEM_OFF")),

@@ -54,6 +54,10 @@ pub(crate) const fn mrs(rt: u32, reg: u32) -> u32 {
 pub(crate) const fn cmp_x(rn: u32, imm: u32) -> u32 {
     subs_x(31, rn, imm)
 }
+/// `CMP Xn, Xm` (`SUBS XZR, Xn, Xm`, shifted register, LSL #0).
+pub(crate) const fn cmp_x_reg(rn: u32, rm: u32) -> u32 {
+    0xEB00_001F | (rm << 16) | (rn << 5)
+}
 /// `LDAXR Xt, [Xn]`.
 pub(crate) const fn ldaxr_x(rt: u32, rn: u32) -> u32 {
     0xC85F_FC00 | (rn << 5) | rt
@@ -262,6 +266,7 @@ mod tests {
                 "mrs x0, mpidr_el1",
             ),
             (cmp_x(2, 10), 0xF100_285F, "cmp x2, #0xa"),
+            (cmp_x_reg(8, 7), 0xEB07_011F, "cmp x8, x7"),
             (ldaxr_x(2, 1), 0xC85F_FC22, "ldaxr x2, [x1]"),
             (stxr_x(3, 2, 1), 0xC803_7C22, "stxr w3, x2, [x1]"),
             (stlr_x(2, 1), 0xC89F_FC22, "stlr x2, [x1]"),
