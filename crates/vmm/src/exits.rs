@@ -133,13 +133,15 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
-    /// The process exit code a launcher gives it (0 for a clean power-off).
+    /// The process exit code a launcher gives it: 0 for a power-off (SYSTEM_OFF or the v12 shutdown race),
+    /// 3 for a reset, 4 for a crash report, 124 when the time limit stopped it (as `timeout(1)` exits) and
+    /// 130 when Ctrl-C did (128 + SIGINT, as shells report an interrupted command).
     pub fn code(self) -> u8 {
         match self {
             Self::PowerOff | Self::Shutdown => 0,
             Self::Reset => 3,
             Self::Crash => 4,
-            Self::TimedOut => 5,
+            Self::TimedOut => 124,
             Self::Interrupted => 130,
         }
     }
@@ -360,5 +362,8 @@ mod tests {
             }
         );
         assert_eq!(ExitStatus::PowerOff.code(), 0);
+        assert_eq!(ExitStatus::Shutdown.code(), 0);
+        assert_eq!(ExitStatus::TimedOut.code(), 124, "timeout(1)'s status");
+        assert_eq!(ExitStatus::Interrupted.code(), 130, "128 + SIGINT");
     }
 }
