@@ -3,58 +3,20 @@
 //! unprotected alias of that granule are mapped by the kernel (RMI_RTT_MAP_UNPROTECTED) without an exit to
 //! the VMM, the doorbell is one KVM_EXIT_MMIO write, and each side reads what the other wrote.
 
+mod common;
+
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use realm_vmm::backend::{BackendKind, CpuChoice};
-    use realm_vmm::config::{AbiRevision, RealmConfig};
+    use realm_vmm::config::{AbiRevision, Layout};
     use realm_vmm::exits::{ExitStatus, MESSAGE_ECHO, Message};
-    use realm_vmm::launch::{LaunchOutcome, LaunchReport};
+    use realm_vmm::launch::LaunchOutcome;
 
-    /// `payload` as the firmware of a 1-vCPU, 256 MiB kvmtool realm speaking `abi`.
-    pub(crate) fn config(abi: AbiRevision, payload: &str) -> RealmConfig {
-        let mut cfg = realm_vmm::demo::config(abi);
-        cfg.kernel = None;
-        cfg.initrd = None;
-        cfg.cmdline = String::new();
-        cfg.cpus = 1;
-        let code =
-            realm_vmm::payload::build(payload, &realm_vmm::payload::Target::of(&cfg)).unwrap();
-        cfg.firmware = Some(realm_vmm::image::ImageSource::Bytes {
-            name: format!("<{payload} payload>"),
-            data: Arc::from(code),
-        });
-        cfg
-    }
-
-    /// Launch `cfg` on the simulated platform's realm CPU: what the realm printed and the report.
-    pub(crate) fn launch(cfg: &RealmConfig) -> (String, LaunchReport) {
-        let prepared = realm_vmm::prepare::prepare(cfg).unwrap();
-        let backend = realm_vmm::backend::open(
-            BackendKind::Simulated,
-            cfg.abi,
-            &cfg.platform,
-            CpuChoice::A64,
-        )
-        .unwrap();
-        let mut console = Vec::new();
-        let report = realm_vmm::launch::launch_until(
-            backend.as_ref(),
-            &prepared,
-            &mut console,
-            &mut realm_vmm::build::Quiet,
-            false,
-            Some(std::time::Duration::from_secs(60)),
-        )
-        .unwrap();
-        (String::from_utf8(console).unwrap(), report)
-    }
+    use super::common::{config, launch};
 
     #[test]
     fn the_realm_and_the_vmm_exchange_messages_through_a_shared_granule() {
         for abi in [AbiRevision::V12, AbiRevision::V10] {
-            let (out, report) = launch(&config(abi, "shared-memory"));
+            let (out, report) = launch(&config(abi, Layout::Kvmtool, "shared-memory"));
             assert_eq!(
                 report.outcome,
                 LaunchOutcome::Stopped(ExitStatus::PowerOff),

@@ -9,12 +9,14 @@
 
 mod asm;
 pub mod hello;
+pub mod mmu;
 pub mod rsi_tour;
 mod runtime;
 pub mod shared_memory;
 pub mod smp;
 
 pub use hello::{HELLO_MESSAGE, HELLO_SIZE, hello};
+pub use mmu::mmu;
 pub use rsi_tour::rsi_tour;
 pub use shared_memory::shared_memory;
 pub use smp::smp;
@@ -72,6 +74,11 @@ pub const PAYLOADS: &[Payload] = &[
         name: "shared-memory",
         description: "a granule made RIPAS EMPTY, reached through the unprotected alias, a message to the VMM and its answer",
         build: shared_memory,
+    },
+    Payload {
+        name: "mmu",
+        description: "stage 1 on, a BRK and a translation fault handled at EL1, EL0 code that calls back with SVC",
+        build: mmu,
     },
 ];
 
