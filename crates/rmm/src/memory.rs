@@ -250,6 +250,14 @@ impl PhysMem {
         f(bytes_of(shard.get(pa).and_then(|p| p.data.as_ref())))
     }
 
+    /// Run `f` on the contents of the granule at `pa` (aligned), made private and writable (a mapped or
+    /// shared granule is copied first), under its shard's write lock: a running realm's stores and
+    /// compare-exchanges go through here, so they are atomic with each other.
+    pub(crate) fn with_granule_mut<R>(&self, pa: u64, f: impl FnOnce(&mut Granule) -> R) -> R {
+        let mut shard = write_lock(self.shard(pa));
+        f(owned_mut(&mut shard.entry(pa).data))
+    }
+
     /// Copy `len` bytes at `off` of granule `pa` into `buf` (RMM access, any PAS).
     pub(crate) fn read_in_granule(&self, pa: u64, off: usize, buf: &mut [u8]) {
         self.with_granule(pa, |g| {

@@ -101,9 +101,19 @@ fn generation_moves_when_cached_code_or_mappings_may_be_stale() {
     );
     w.data_create(rd, 0x1000, &[0; 0x1000], false);
     let a = RealmMem::new(&w.rmm, rd);
+    assert_eq!(
+        a.generation(),
+        g3,
+        "RMI_DATA_CREATE only mapped an unmapped page: nothing cached went stale"
+    );
+    let r = realm_rmi::host::Rmi::call(
+        &w.rmm,
+        realm_rmi::host::SmcRegs::call(crate::abi::RMI_DATA_DESTROY, &[rd, 0x1000]),
+    );
+    assert_eq!(r.x[0], 0, "DATA_DESTROY");
     assert!(
         a.generation() > g3,
-        "RMI_DATA_CREATE changed the realm's mappings"
+        "RMI_DATA_DESTROY removed a mapping: what was cached from it is stale"
     );
 }
 
