@@ -66,6 +66,45 @@ fn offset(pa: u64) -> usize {
     usize::try_from(pa & 0xFFF).unwrap_or(0)
 }
 
+/// The little-endian value of `bytes` (1, 2, 4 or 8 of them; other lengths through a copy), read with
+/// fixed-size loads rather than a copy of variable length.
+#[inline(always)]
+fn load_le(bytes: &[u8]) -> u64 {
+    if let Ok(b) = <[u8; 8]>::try_from(bytes) {
+        u64::from_le_bytes(b)
+    } else if let Ok(b) = <[u8; 4]>::try_from(bytes) {
+        u64::from(u32::from_le_bytes(b))
+    } else if let Ok(b) = <[u8; 2]>::try_from(bytes) {
+        u64::from(u16::from_le_bytes(b))
+    } else if let [b] = bytes {
+        u64::from(*b)
+    } else {
+        let mut buf = [0u8; 8];
+        let n = bytes.len().min(8);
+        buf[..n].copy_from_slice(&bytes[..n]);
+        u64::from_le_bytes(buf)
+    }
+}
+
+/// Store the low `bytes.len()` (1, 2, 4 or 8) bytes of `value` little-endian into `bytes`, with fixed-size
+/// stores.
+#[inline(always)]
+fn store_le(bytes: &mut [u8], value: u64) {
+    let le = value.to_le_bytes();
+    if let Ok(b) = <&mut [u8; 8]>::try_from(&mut *bytes) {
+        *b = le;
+    } else if let Ok(b) = <&mut [u8; 4]>::try_from(&mut *bytes) {
+        *b = [le[0], le[1], le[2], le[3]];
+    } else if let Ok(b) = <&mut [u8; 2]>::try_from(&mut *bytes) {
+        *b = [le[0], le[1]];
+    } else if let [b] = bytes {
+        *b = le[0];
+    } else {
+        let n = bytes.len().min(8);
+        bytes[..n].copy_from_slice(&le[..n]);
+    }
+}
+
 /// Whether `len` bytes at `ipa` stay within one granule.
 fn in_granule(ipa: u64, len: usize) -> bool {
     offset(ipa) + len <= GRANULE_BYTES
@@ -292,10 +331,23 @@ impl RealmMemory for RealmMem<'_> {
         self.load(ipa, buf, true)
     }
 
+    /// A single-register load: through a cached translation of a protected granule, the value is read
+    /// in place under the shard's read lock.
     #[inline]
     fn read_value(&mut self, ipa: u64, len: usize) -> Result<u64, Stage2Fault> {
+        let len = len.min(8);
+        if in_granule(ipa, len)
+            && let Some(e) = self.cached(ipa)
+            && !e.ns
+        {
+            let off = offset(ipa);
+            return Ok(self
+                .rmm
+                .mem
+                .with_granule(e.pa, |g| load_le(&g[off..off + len])));
+        }
         let mut buf = [0u8; 8];
-        self.load(ipa, &mut buf[..len.min(8)], false)?;
+        self.load(ipa, &mut buf[..len], false)?;
         Ok(u64::from_le_bytes(buf))
     }
 
@@ -327,7 +379,14 @@ impl RealmMemory for RealmMem<'_> {
 
     #[inline]
     fn write_value(&mut self, ipa: u64, len: usize, value: u64) -> Result<(), Stage2Fault> {
-        self.write(ipa, &value.to_le_bytes()[..len.min(8)])
+        let len = len.min(8);
+        if self
+            .update_cached(ipa, len, |bytes| store_le(bytes, value))
+            .is_some()
+        {
+            return Ok(());
+        }
+        self.write(ipa, &value.to_le_bytes()[..len])
     }
 
     /// Read, compare and store with the granule's shard write lock held throughout (see the module
