@@ -180,6 +180,7 @@ impl Kernel {
             off: std::sync::atomic::AtomicBool::new(false),
             irq_history: Mutex::default(),
         });
+        shared.user.attach(Arc::downgrade(&shared));
         Self {
             shared,
             fds: Mutex::new(fd::FdTable::default()),

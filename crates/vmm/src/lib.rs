@@ -23,6 +23,7 @@ pub mod initramfs;
 pub mod launch;
 pub mod layout;
 pub mod limits;
+pub mod linux;
 pub mod measure;
 mod os;
 pub mod payload;

@@ -11,14 +11,18 @@ mod asm;
 mod gic;
 pub mod hello;
 pub mod ipi;
+pub mod mmu;
 pub mod rsi_tour;
 mod runtime;
+pub mod shared_memory;
 pub mod smp;
 pub mod timer;
 pub mod uart_irq;
 
 pub use hello::{HELLO_MESSAGE, HELLO_SIZE, hello};
+pub use mmu::mmu;
 pub use rsi_tour::rsi_tour;
+pub use shared_memory::shared_memory;
 pub use smp::smp;
 
 /// What a payload is built for: the platform facts a realm program cannot discover by itself without a device
@@ -94,6 +98,16 @@ pub const PAYLOADS: &[Payload] = &[
         name: "smp",
         description: "vCPU 0 powers the others on (PSCI CPU_ON); each prints its MPIDR, CPU_OFF; the last SYSTEM_OFF",
         build: smp,
+    },
+    Payload {
+        name: "shared-memory",
+        description: "a granule made RIPAS EMPTY, reached through the unprotected alias, a message to the VMM and its answer",
+        build: shared_memory,
+    },
+    Payload {
+        name: "mmu",
+        description: "stage 1 on, a BRK and a translation fault handled at EL1, EL0 code that calls back with SVC",
+        build: mmu,
     },
     Payload {
         name: "timer",
