@@ -298,7 +298,7 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["hello", "rsi-tour", "smp", "shared-memory", "mmu"],
+            ["hello", "rsi-tour", "smp", "shared-memory", "mmu", "attest"],
             "{out}"
         );
         assert!(

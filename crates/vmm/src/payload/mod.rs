@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod asm;
+pub mod attest;
 pub mod hello;
 pub mod mmu;
 pub mod rsi_tour;
@@ -15,6 +16,7 @@ mod runtime;
 pub mod shared_memory;
 pub mod smp;
 
+pub use attest::attest;
 pub use hello::{HELLO_MESSAGE, HELLO_SIZE, hello};
 pub use mmu::mmu;
 pub use rsi_tour::rsi_tour;
@@ -79,6 +81,11 @@ pub const PAYLOADS: &[Payload] = &[
         name: "mmu",
         description: "stage 1 on, a BRK and a translation fault handled at EL1, EL0 code that calls back with SVC",
         build: mmu,
+    },
+    Payload {
+        name: "attest",
+        description: "a challenge from the VMM, a CCA token from RSI_ATTESTATION_TOKEN_INIT/CONTINUE, handed back through shared memory",
+        build: attest,
     },
 ];
 
