@@ -64,10 +64,7 @@ mod tests {
     #[test]
     fn realm_attest_gets_a_token_realm_verify_trusts_for_this_realm_only() {
         let dir = scratch("cli");
-        let target = realm_vmm::payload::Target {
-            uart_base: realm_vmm::layout::uart(Layout::Kvmtool).range.base,
-            vcpus: 1,
-        };
+        let target = realm_vmm::payload::Target::kvmtool(1);
         let endorsements = dir.join("endorsements.json");
         let e = realm(&["platform", "endorsements", "--json"]);
         assert!(e.status.success(), "{}", text(&e.stderr));

@@ -172,12 +172,7 @@ mod tests {
 
             // `realm measure` of the same bytes as a firmware file.
             let fw = dir.join(format!("rsi-tour-{abi}.bin"));
-            let cfg_target = realm_vmm::payload::Target {
-                uart_base: realm_vmm::layout::uart(realm_vmm::config::Layout::Kvmtool)
-                    .range
-                    .base,
-                vcpus: 1,
-            };
+            let cfg_target = realm_vmm::payload::Target::kvmtool(1);
             std::fs::write(&fw, realm_vmm::payload::rsi_tour(&cfg_target)).unwrap();
             let m = realm(&[
                 "measure",
@@ -298,7 +293,17 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["hello", "rsi-tour", "smp", "shared-memory", "mmu", "attest"],
+            [
+                "hello",
+                "rsi-tour",
+                "smp",
+                "shared-memory",
+                "mmu",
+                "timer",
+                "ipi",
+                "uart-irq",
+                "attest"
+            ],
             "{out}"
         );
         assert!(

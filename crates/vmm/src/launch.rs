@@ -432,16 +432,24 @@ fn run_vcpu(
             Err(e) => return err(BackendError::ioctl(Ioctl::Run, e)),
         }
         let mut action = ExitAction::Continue;
+        // The UART stays locked until its interrupt level is in the GIC, so two vCPUs' accesses cannot
+        // drive the line out of order.
+        let mut u = uart
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         run.with(&mut |bytes| {
             if let Ok((r, _)) = zerocopy::FromBytes::read_from_prefix(&*bytes) {
                 let r: k::kvm_run = r;
                 log.record(r.exit_reason);
             }
-            let mut u = uart
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
             action = exits::handle(bytes, prepared.map.ipa_bits, &mut u);
         });
+        if let Some(level) = u.take_line_change()
+            && let Err(source) = irq_line(be, built.vm_fd, u.kvm_irq(), level)
+        {
+            return err(source);
+        }
+        drop(u);
         match action {
             ExitAction::Continue => {}
             ExitAction::Doorbell { ipa } => {
@@ -492,6 +500,22 @@ fn run_vcpu(
             }
         }
     }
+}
+
+/// `KVM_IRQ_LINE(irq, level)` on the VM fd: a device's interrupt level into the in-kernel GIC.
+fn irq_line(
+    be: &dyn KvmBackend,
+    vm_fd: crate::backend::Fd,
+    irq: u32,
+    level: bool,
+) -> Result<(), BackendError> {
+    let mut arg = k::kvm_irq_level {
+        irq,
+        level: u32::from(level),
+    };
+    be.ioctl(vm_fd, k::KVM_IRQ_LINE, IoctlArg::Buf(arg.as_mut_bytes()))
+        .map_err(|e| BackendError::ioctl(Ioctl::IrqLine { irq, level }, e))?;
+    Ok(())
 }
 
 fn psci_complete(

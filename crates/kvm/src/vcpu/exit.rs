@@ -123,6 +123,7 @@ pub(crate) fn run_loop(vm: &Arc<Vm>, vcpu: &Vcpu) -> Result<i64, Errno> {
         }
         let (rec, run_pa) = pre_enter(vm, vcpu)?;
         irq::flush(vm, vcpu, run_pa);
+        super::run_flags::sync_wfx_traps(vm, run_pa);
         let ret = vm.shared.cmds().rec_enter(rec, run_pa);
         match handle_exit(vm, vcpu, run_pa, ret.0.x[0])? {
             Continue::Enter => {}

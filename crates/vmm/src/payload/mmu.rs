@@ -282,10 +282,7 @@ mod tests {
 
     #[test]
     fn the_vectors_are_in_place() {
-        let t = Target {
-            uart_base: 0x0100_0000,
-            vcpus: 1,
-        };
+        let t = Target::kvmtool(1);
         let code = mmu(&t);
         assert_eq!(code.len(), MMU_SIZE);
         let word = |at: usize| u32::from_le_bytes(code[at..at + 4].try_into().unwrap());

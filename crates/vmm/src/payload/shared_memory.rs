@@ -157,10 +157,7 @@ mod tests {
 
     #[test]
     fn the_payload_fits_and_leaves_the_buffer_free() {
-        let t = Target {
-            uart_base: 0x0100_0000,
-            vcpus: 1,
-        };
+        let t = Target::kvmtool(1);
         let p = shared_memory(&t);
         assert_eq!(p.len(), SHARED_MEMORY_SIZE);
         assert!(
