@@ -37,6 +37,7 @@ pub use pages::{PAGE_SIZE, PageAllocator};
 pub use rmi::KvmRealmState;
 pub use run::KvmRun;
 pub use user_memory::UserMemory;
+pub use vgic::{GicExit, IrqStats};
 
 use realm_rmi::host::{HostMemory, Rmi};
 
@@ -130,6 +131,8 @@ pub(crate) struct Shared {
     pub(crate) delegated: Mutex<std::collections::HashSet<u64>>,
     /// [`Kernel::power_off`] was called: objects released from now on are not torn down through RMI.
     pub(crate) off: std::sync::atomic::AtomicBool,
+    /// The interrupt paths of the VMs destroyed so far, in order (each by vCPU index).
+    pub(crate) irq_history: Mutex<Vec<Vec<IrqStats>>>,
 }
 
 impl Shared {
@@ -175,6 +178,7 @@ impl Kernel {
             vmids: Mutex::default(),
             delegated: Mutex::default(),
             off: std::sync::atomic::AtomicBool::new(false),
+            irq_history: Mutex::default(),
         });
         shared.user.attach(Arc::downgrade(&shared));
         Self {
@@ -281,6 +285,20 @@ impl Kernel {
             }
             _ => Err(Errno::ENOTTY),
         }
+    }
+
+    /// Debug accessor (as the kvm tracepoints would give): the interrupt path of every vCPU of `vm_fd` so
+    /// far, by vCPU index (`None` for a bad fd).
+    pub fn debug_irq_stats(&self, vm_fd: Fd) -> Option<Vec<IrqStats>> {
+        match self.fd_table().get(vm_fd).ok()? {
+            fd::File::Vm(vm) => Some(vcpu::irq::stats(&vm)),
+            _ => None,
+        }
+    }
+
+    /// Debug accessor: the interrupt paths of the VMs destroyed so far, oldest first, each by vCPU index.
+    pub fn debug_irq_history(&self) -> Vec<Vec<IrqStats>> {
+        lock(&self.shared.irq_history).clone()
     }
 
     /// Debug accessor: the realm state of `vm_fd` (`None` for a non-realm VM or a bad fd).

@@ -3,7 +3,8 @@
 
 #[cfg(test)]
 mod tests {
-    use realm_vmm::backend::{BackendKind, CpuChoice};
+    use realm_kvm::IrqStats;
+    use realm_vmm::backend::simulated::SimulatedBackend;
     use realm_vmm::build::Quiet;
     use realm_vmm::config::{AbiRevision, RealmConfig};
     use realm_vmm::exits::ExitStatus;
@@ -26,15 +27,19 @@ mod tests {
         cfg
     }
 
-    pub(crate) fn run(abi: AbiRevision, name: &str, cpus: u32) -> (LaunchReport, String) {
+    fn run(abi: AbiRevision, name: &str, cpus: u32) -> (LaunchReport, String) {
+        let (report, out, _) = run_stats(abi, name, cpus);
+        (report, out)
+    }
+
+    /// Launch payload `name`; the report, the console, and the kernel layer's interrupt path of each vCPU.
+    fn run_stats(abi: AbiRevision, name: &str, cpus: u32) -> (LaunchReport, String, Vec<IrqStats>) {
         let cfg = config(abi, name, cpus);
         let p = prepare(&cfg).unwrap();
-        let backend =
-            realm_vmm::backend::open(BackendKind::Simulated, abi, &cfg.platform, CpuChoice::A64)
-                .unwrap();
+        let backend = SimulatedBackend::with_a64(abi, &cfg.platform);
         let mut console = Vec::new();
         let report = launch::launch_until(
-            backend.as_ref(),
+            &backend,
             &p,
             &mut console,
             &mut Quiet,
@@ -42,7 +47,42 @@ mod tests {
             Some(std::time::Duration::from_secs(60)),
         )
         .unwrap();
-        (report, String::from_utf8(console).unwrap())
+        let mut history = backend.kernel().debug_irq_history();
+        assert_eq!(history.len(), 1, "one VM built and destroyed");
+        let stats = history.pop().unwrap_or_default();
+        (report, String::from_utf8(console).unwrap(), stats)
+    }
+
+    /// `RMI_EXIT_PSCI`: every payload's last exit is its SYSTEM_OFF (or CPU_OFF).
+    const RMI_EXIT_PSCI: u64 = 3;
+    /// `ICH_MISR_EL2.EOI`: a level interrupt's deactivation raised the EOI maintenance interrupt.
+    const MISR_EOI: u64 = 1;
+    /// `gicv3_vmcr` once the realm set ICC_PMR_EL1 = 0xf0 and ICC_IGRPEN1_EL1 = 1: VPMR 0xf0 \[31:24\],
+    /// VBPR0 2 / VBPR1 3 (the clamp to 7 − 5 preemption bits), VFIQEn, VENG1.
+    const VMCR_LINUX_LIKE: u64 = 0xf04c_000a;
+
+    /// The last exit of a vCPU that set its CPU interface up and stopped with a PSCI call, no interrupt
+    /// left in its list registers.
+    fn assert_clean_last_exit(what: &str, st: &IrqStats) {
+        let e = &st.last_exit;
+        assert_eq!(e.exit_reason, RMI_EXIT_PSCI, "{what}: {e:x?}");
+        assert_eq!(e.gicv3_lrs, [0; 16], "{what}: no LR left");
+        assert_idle_gic(what, st);
+    }
+
+    /// The GIC fields of a vCPU's last exit once it set its CPU interface up and handled every interrupt:
+    /// the clamped VMCR, HCR and MISR 0, no valid list register (State \[63:62\] 0). For a secondary of
+    /// ipi, which vCPU 0's SYSTEM_OFF may kick out of the realm between its SGI write and its CPU_OFF, the
+    /// exit reason and the invalid LRs' other bits vary.
+    fn assert_idle_gic(what: &str, st: &IrqStats) {
+        let e = &st.last_exit;
+        assert_eq!(e.gicv3_vmcr, VMCR_LINUX_LIKE, "{what}: gicv3_vmcr");
+        assert_eq!((e.gicv3_hcr, e.gicv3_misr), (0, 0), "{what}: hcr, misr");
+        assert!(
+            e.gicv3_lrs.iter().all(|lr| lr >> 62 == 0),
+            "{what}: a valid LR left: {:x?}",
+            e.gicv3_lrs
+        );
     }
 
     /// The decimal number after `key` in `line`.
@@ -106,6 +146,38 @@ mod tests {
         }
     }
 
+    /// The kernel layer's view of the timer payload: PPI 27 the only interrupt in the list registers, its
+    /// EOI maintenance seen, the vCPU asleep in trapped WFIs while it waits (the REC enters once per UART
+    /// byte and a few times per interrupt, not the thousands of times a vCPU spinning on IRQ exits would
+    /// over 50 ms — a count, not a time), and a clean last exit with the timer off.
+    #[test]
+    fn timer_gic_state_and_wfi_sleep() {
+        for abi in [AbiRevision::V10, AbiRevision::V12] {
+            let (_, out, stats) = run_stats(abi, "timer", 1);
+            let st = &stats[0];
+            assert_eq!(st.intids_in_lrs, [27].into(), "{abi:?}");
+            assert_ne!(
+                st.misr_seen & MISR_EOI,
+                0,
+                "{abi:?}: EOI maintenance of the level PPI"
+            );
+            assert!(
+                (1..=5).contains(&st.wfi_exits),
+                "{abi:?}: WFI must exit as EC 0x01 (TRAP_WFI), at most once per interrupt: {st:?}"
+            );
+            assert!(st.wfi_sleeps >= 1, "{abi:?}: the vCPU thread slept: {st:?}");
+            let bound = out.len() as u64 + 5 * 10 + 30;
+            assert!(
+                st.rec_enters <= bound,
+                "{abi:?}: {} REC_ENTERs for {} bytes and 5 interrupts (bound {bound}): the vCPU spun",
+                st.rec_enters,
+                out.len()
+            );
+            assert_clean_last_exit(&format!("{abi:?}"), st);
+            assert_eq!(st.last_exit.cntv_ctl, 0, "{abi:?}: the timer was disabled");
+        }
+    }
+
     #[test]
     fn ipi_every_secondary_answers_sgi_1_with_sgi_2() {
         for abi in [AbiRevision::V10, AbiRevision::V12] {
@@ -134,6 +206,28 @@ mod tests {
                     "{abi:?} {cpus}: {:?}",
                     run.sequence
                 );
+                // In the kernel layer: SGI 2 reached vCPU 0's list registers and SGI 1 each other's
+                // (vCPU 0 its own when alone); edge interrupts, so no EOI maintenance.
+                let (_, _, stats) = run_stats(abi, "ipi", cpus);
+                assert_eq!(stats.len(), cpus as usize, "{abi:?} {cpus}");
+                let own = if cpus == 1 { 1 } else { 2 };
+                assert_eq!(
+                    stats[0].intids_in_lrs,
+                    [own].into(),
+                    "{abi:?} {cpus}: vCPU 0"
+                );
+                for (k, st) in stats.iter().enumerate() {
+                    if k > 0 {
+                        assert_eq!(st.intids_in_lrs, [1].into(), "{abi:?}: vCPU {k}");
+                    }
+                    assert_eq!(st.misr_seen, 0, "{abi:?}: vCPU {k}");
+                    let what = format!("{abi:?} {cpus}: vCPU {k}");
+                    if k == 0 {
+                        assert_clean_last_exit(&what, st);
+                    } else {
+                        assert_idle_gic(&what, st);
+                    }
+                }
             }
         }
     }
@@ -166,6 +260,18 @@ mod tests {
                 out.len() + 2 + (msg.len() + 1) + 1,
                 "{abi:?}: {seq:?}"
             );
+            let (_, _, stats) = run_stats(abi, "uart-irq", 1);
+            assert_eq!(
+                stats[0].intids_in_lrs,
+                [32].into(),
+                "{abi:?}: the UART's SPI 0"
+            );
+            assert_ne!(
+                stats[0].misr_seen & MISR_EOI,
+                0,
+                "{abi:?}: the level SPI's EOI maintenance"
+            );
+            assert_clean_last_exit(&format!("{abi:?}"), &stats[0]);
         }
     }
 }
