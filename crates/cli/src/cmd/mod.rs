@@ -3,6 +3,7 @@
 pub mod abi;
 pub mod attest;
 pub mod bench;
+pub mod bench_linux;
 pub mod demo;
 pub mod endorsements;
 pub mod initramfs;
