@@ -105,7 +105,20 @@ impl CodeCache {
             self.recent[index] = (page.wrapping_add(1), slot);
             return Ok(Some(slot));
         }
-        let mut bytes = vec![0u8; 4096];
+        self.decode_page(ipa, mem)
+    }
+
+    /// [`CodeCache::lookup`] for a page not decoded yet (out of line: its 4 KiB buffer would otherwise
+    /// cost every lookup a stack probe).
+    #[inline(never)]
+    fn decode_page(
+        &mut self,
+        ipa: u64,
+        mem: &mut dyn RealmMemory,
+    ) -> Result<Option<usize>, Stage2Fault> {
+        let page = ipa >> 12;
+        let index = recent_index(page);
+        let mut bytes = [0u8; 4096];
         if mem.fetch(page << 12, &mut bytes).is_err() {
             // Fault on the word itself is the real answer; a page mapped in part is decoded word by word.
             let mut word = [0u8; 4];
@@ -115,21 +128,23 @@ impl CodeCache {
         if self.map.len() >= MAX_PAGES {
             self.flush();
         }
-        let mut insns = Arc::new([Op::undefined(); PAGE_INSNS]);
-        if let Some(ops) = Arc::get_mut(&mut insns) {
-            for (slot, chunk) in ops.iter_mut().zip(bytes.chunks_exact(4)) {
-                *slot = Op::new(decode(u32::from_le_bytes([
+        let slot = if let Some(slot) = self.free.pop() {
+            slot
+        } else {
+            self.pages.push(Arc::new([Op::undefined(); PAGE_INSNS]));
+            self.pages.len() - 1
+        };
+        // A free slot's page is reused in place unless a run loop still holds it.
+        if Arc::get_mut(&mut self.pages[slot]).is_none() {
+            self.pages[slot] = Arc::new([Op::undefined(); PAGE_INSNS]);
+        }
+        if let Some(ops) = Arc::get_mut(&mut self.pages[slot]) {
+            for (op, chunk) in ops.iter_mut().zip(bytes.chunks_exact(4)) {
+                *op = Op::new(decode(u32::from_le_bytes([
                     chunk[0], chunk[1], chunk[2], chunk[3],
                 ])));
             }
         }
-        let slot = if let Some(slot) = self.free.pop() {
-            self.pages[slot] = insns;
-            slot
-        } else {
-            self.pages.push(insns);
-            self.pages.len() - 1
-        };
         self.map.insert(page, slot);
         self.recent[index] = (page.wrapping_add(1), slot);
         if self.not_code[index] == page.wrapping_add(1) {
