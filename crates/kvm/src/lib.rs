@@ -203,6 +203,7 @@ impl Kernel {
             delegated: Mutex::default(),
             off: std::sync::atomic::AtomicBool::new(false),
         });
+        shared.user.attach(Arc::downgrade(&shared));
         Self {
             shared,
             fds: Mutex::new(fd::FdTable::default()),

@@ -24,6 +24,7 @@ use realm_uapi::arm64::{REG_ID_AA64DFR0_EL1, REG_MPIDR_EL1, REG_PMCR_EL0, REG_SV
 mod exit;
 mod fault;
 pub(crate) mod irq;
+mod run_flags;
 mod sve;
 
 pub(crate) use sve::realm_sve_vl;

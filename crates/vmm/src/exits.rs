@@ -1,7 +1,13 @@
-//! Handling a vCPU's exits after `KVM_RUN`: MMIO to the emulated ns16550a UART (vm-superio), PSCI calls
+//! Handling a vCPU's exits after `KVM_RUN`: MMIO to the emulated ns16550a UART (vm-superio) and the level of
+//! its interrupt output, which the VMM drives into the in-kernel GIC with `KVM_IRQ_LINE`, PSCI calls
 //! forwarded to userspace (`KVM_EXIT_HYPERCALL`, completed with `KVM_ARM_VCPU_RMI_PSCI_COMPLETE`), RIPAS
 //! changes (`KVM_EXIT_MEMORY_FAULT` → `KVM_SET_MEMORY_ATTRIBUTES`), and system events (SYSTEM_OFF / RESET /
 //! crash → the exit status). The exit table is kvm-realm-abi.md §1.1 "Exits the VMM sees (v12)".
+//!
+//! Beside the UART, the VMM emulates one register of its own, the payload [`DOORBELL`]: a realm program
+//! writes there the IPA (unprotected alias) of a [`Message`] it placed in memory it shares with the VMM
+//! (converted to RIPAS EMPTY and reached through the alias, so the host sees the realm's bytes), and the VMM
+//! reads the message, keeps it for the launcher, and answers an [`MESSAGE_ECHO`] in the same buffer.
 #![forbid(unsafe_code)]
 
 use std::io::Write;
@@ -24,9 +30,53 @@ pub const FORWARDED_PSCI: [u32; 4] = [
     PSCI_AFFINITY_INFO_32,
 ];
 
-/// A level-triggered UART interrupt the VMM does not wire (the realm polls or the host backend injects it).
+/// The doorbell's IPA (the realm writes it through the unprotected alias): 8 bytes, write-only (reads 0).
+/// Free in both layouts (kvmtool: UART at 0x0100_0000, GIC below 0x4000_0000 from 0x2001_0000 at 4095
+/// vCPUs; QEMU virt: firmware RAM below 0x0800_0000, GIC and PL011 below 0x0a00_0000, RAM from 0x4000_0000),
+/// where QEMU virt would put its first virtio-mmio transport.
+pub const DOORBELL: u64 = 0x0a00_0000;
+/// A message asking the VMM to answer: the reply (kind [`MESSAGE_REPLY`]) is `pong: ` and the request's
+/// bytes, written over the message, NUL-terminated.
+pub const MESSAGE_ECHO: u32 = 1;
+/// A message carrying a CCA attestation token (the `attest` payload).
+pub const MESSAGE_TOKEN: u32 = 2;
+/// The kind of the VMM's answer to [`MESSAGE_ECHO`].
+pub const MESSAGE_REPLY: u32 = 0x8000_0001;
+/// The largest message body the VMM reads (bytes).
+pub const MESSAGE_MAX: u32 = 64 * 1024;
+/// The size of a message's header: `kind: u32`, `len: u32` (little-endian), then `len` bytes.
+pub const MESSAGE_HEADER: u64 = 8;
+
+/// A message a realm handed the VMM through the [`DOORBELL`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// The vCPU that rang.
+    pub vcpu: u32,
+    /// `MESSAGE_*`.
+    pub kind: u32,
+    /// The body.
+    pub data: Vec<u8>,
+}
+
+/// vm-superio's interrupt callback, unused: it only signals rising edges, so the VMM derives the UART's
+/// interrupt *level* from IIR/IER after every access instead ([`Uart::take_line_change`]).
 #[derive(Debug, Default)]
 pub struct NoIrq;
+
+/// 16550 IIR bit 0: no interrupt pending (NS16550A data sheet, "Interrupt Identification Register").
+const IIR_NO_INTERRUPT: u8 = 0x01;
+/// IIR: transmitter holding register empty (priority 3).
+const IIR_THRE: u8 = 0x02;
+/// IIR: received data available (priority 2).
+const IIR_RDA: u8 = 0x04;
+/// IER bit 0: enable the received-data-available interrupt.
+const IER_ERBFI: u8 = 0x01;
+/// IER bit 1: enable the transmitter-holding-register-empty interrupt.
+const IER_ETBEI: u8 = 0x02;
+/// `KVM_ARM_IRQ_TYPE_SPI` in bits \[27:24\] of `kvm_irq_level.irq` (Documentation/virt/kvm/api.rst 4.25).
+const KVM_ARM_IRQ_TYPE_SPI: u32 = 1;
+/// The first SPI's interrupt ID (GICv3: SPIs are INTIDs 32..1019; the DT's SPI number counts from it).
+const SPI_BASE: u32 = 32;
 
 impl Trigger for NoIrq {
     type E = std::convert::Infallible;
@@ -39,12 +89,15 @@ impl Trigger for NoIrq {
 pub struct Uart<W: Write> {
     info: UartInfo,
     serial: Serial<NoIrq, vm_superio::serial::NoEvents, W>,
+    /// The level last driven into the GIC (the line starts low).
+    line: bool,
 }
 
 impl<W: Write> std::fmt::Debug for Uart<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Uart")
             .field("info", &self.info)
+            .field("line", &self.line)
             .finish_non_exhaustive()
     }
 }
@@ -55,7 +108,39 @@ impl<W: Write> Uart<W> {
         Self {
             info,
             serial: Serial::new(NoIrq, out),
+            line: false,
         }
+    }
+
+    /// The UART's interrupt output now (the 16550's INTRPT pin): high while IIR identifies an interrupt whose
+    /// source IER enables (THRE with ETBEI, received data with ERBFI). vm-superio only records an IIR cause
+    /// when IER enables it, but the guest may disable the source afterwards, so IER is checked again.
+    pub fn irq_level(&self) -> bool {
+        let st = self.serial.state();
+        let iir = st.interrupt_identification;
+        if iir & IIR_NO_INTERRUPT != 0 {
+            return false;
+        }
+        let ier = st.interrupt_enable;
+        (iir & IIR_THRE != 0 && ier & IER_ETBEI != 0)
+            || (iir & IIR_RDA != 0 && ier & IER_ERBFI != 0)
+    }
+
+    /// The level to drive if it changed since the last call (`None` if not): the VMM calls it after every
+    /// access (and input event) and passes a change to `KVM_IRQ_LINE` — a level, not an edge, because
+    /// vm-superio's trigger has no de-assert.
+    pub fn take_line_change(&mut self) -> Option<bool> {
+        let level = self.irq_level();
+        (level != self.line).then(|| {
+            self.line = level;
+            level
+        })
+    }
+
+    /// The `kvm_irq_level.irq` of this UART's SPI: type SPI in \[27:24\], INTID (32 + the DT's SPI number)
+    /// in \[15:0\] (`kvm_vm_ioctl_irq_line`).
+    pub fn kvm_irq(&self) -> u32 {
+        (KVM_ARM_IRQ_TYPE_SPI << 24) | (SPI_BASE + self.info.spi)
     }
 
     /// Handle an access at `addr` (the shared-alias bit already removed); `false` if it is not this device's.
@@ -100,13 +185,15 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
-    /// The process exit code a launcher gives it (0 for a clean power-off).
+    /// The process exit code a launcher gives it: 0 for a power-off (SYSTEM_OFF or the v12 shutdown race),
+    /// 3 for a reset, 4 for a crash report, 124 when the time limit stopped it (as `timeout(1)` exits) and
+    /// 130 when Ctrl-C did (128 + SIGINT, as shells report an interrupted command).
     pub fn code(self) -> u8 {
         match self {
             Self::PowerOff | Self::Shutdown => 0,
             Self::Reset => 3,
             Self::Crash => 4,
-            Self::TimedOut => 5,
+            Self::TimedOut => 124,
             Self::Interrupted => 130,
         }
     }
@@ -137,6 +224,11 @@ pub enum ExitAction {
         /// Context id (CPU_ON).
         context: u64,
     },
+    /// The realm rang the [`DOORBELL`] with the IPA of a [`Message`] (the write has been completed).
+    Doorbell {
+        /// The IPA written (unprotected alias).
+        ipa: u64,
+    },
     /// The realm stopped.
     Stop(ExitStatus),
     /// An exit the VMM cannot handle.
@@ -154,9 +246,20 @@ pub fn handle<W: Write>(run: &mut [u8], ipa_bits: u8, uart: &mut Uart<W>) -> Exi
             let mut m: k::kvm_run_mmio = r.exit_as();
             let shared = 1u64 << (ipa_bits - 1);
             let len = usize::try_from(m.len).unwrap_or(0).min(8);
-            if uart.access(m.phys_addr & !shared, &mut m.data[..len], m.is_write != 0) {
+            let addr = m.phys_addr & !shared;
+            if uart.access(addr, &mut m.data[..len], m.is_write != 0) {
                 r.set_exit(&m);
                 ExitAction::Continue
+            } else if addr == DOORBELL && len == 8 {
+                if m.is_write != 0 {
+                    ExitAction::Doorbell {
+                        ipa: u64::from_le_bytes(m.data),
+                    }
+                } else {
+                    m.data = [0; 8];
+                    r.set_exit(&m);
+                    ExitAction::Continue
+                }
             } else {
                 ExitAction::Unhandled(format!(
                     "MMIO at {:#x} ({} bytes): no device",
@@ -260,6 +363,72 @@ mod tests {
         assert_eq!(back.data[0] & 0x60, 0x60);
     }
 
+    /// One byte access at UART offset `off` through the exit path; the byte read (0 for a write).
+    fn access(u: &mut Uart<Vec<u8>>, off: u64, write: Option<u8>) -> u8 {
+        let mut m = k::kvm_run_mmio::new_zeroed();
+        m.phys_addr = 0x0100_0000 + off;
+        m.len = 1;
+        m.is_write = u8::from(write.is_some());
+        m.data[0] = write.unwrap_or(0);
+        let mut run = run_with(k::KVM_EXIT_MMIO, &m);
+        assert_eq!(
+            handle(&mut run, 33, u),
+            ExitAction::Continue,
+            "offset {off}"
+        );
+        let r = k::kvm_run::read_from_prefix(&run[..]).unwrap().0;
+        let back: k::kvm_run_mmio = r.exit_as();
+        if write.is_some() { 0 } else { back.data[0] }
+    }
+
+    #[test]
+    fn uart_interrupt_level_follows_iir_and_ier() {
+        let mut u = uart();
+        assert!(!u.irq_level(), "the line starts low");
+        assert_eq!(u.take_line_change(), None);
+        // Linux 8250 start_tx: IER.ETBEI set → THRE identified at once (the holding register is empty).
+        access(&mut u, 1, Some(0x02));
+        assert!(u.irq_level(), "THRE enabled: the line must rise");
+        assert_eq!(u.take_line_change(), Some(true));
+        assert_eq!(u.take_line_change(), None, "no change reported twice");
+        // The handler reads IIR: THRE (0x02) with the FIFO bits (0xc0); reading it clears the THRE cause.
+        assert_eq!(access(&mut u, 2, None), 0xc2, "IIR must identify THRE");
+        assert_eq!(
+            u.take_line_change(),
+            Some(false),
+            "reading IIR must drop the line"
+        );
+        // Writing THR empties it again at once: THRE is identified again.
+        access(&mut u, 0, Some(b'x'));
+        assert_eq!(
+            u.take_line_change(),
+            Some(true),
+            "a THR write must raise THRE again"
+        );
+        // stop_tx: ETBEI cleared → the line drops even though IIR still names THRE.
+        access(&mut u, 1, Some(0x00));
+        assert_eq!(u.take_line_change(), Some(false), "IER=0 must mask THRE");
+        assert_eq!(access(&mut u, 2, None) & 0x0f, 0x02, "IIR still holds THRE");
+        assert_eq!(u.take_line_change(), None);
+        assert_eq!(u.writer(), b"x");
+    }
+
+    #[test]
+    fn uart_kvm_irq_is_the_dt_spi_plus_32() {
+        // kvmtool layout: SPI 0 → INTID 32; KVM_ARM_IRQ_TYPE_SPI (1) in bits [27:24].
+        assert_eq!(uart().kvm_irq(), 0x0100_0020);
+        let mut info = UartInfo {
+            range: IpaRange {
+                base: 0x0900_0000,
+                size: 0x1000,
+            },
+            spi: 1,
+        };
+        assert_eq!(Uart::new(info, Vec::new()).kvm_irq(), 0x0100_0021);
+        info.spi = 200;
+        assert_eq!(Uart::new(info, Vec::new()).kvm_irq(), 0x0100_00e8);
+    }
+
     #[test]
     fn unknown_mmio_is_unhandled() {
         let mut m = k::kvm_run_mmio::new_zeroed();
@@ -311,5 +480,8 @@ mod tests {
             }
         );
         assert_eq!(ExitStatus::PowerOff.code(), 0);
+        assert_eq!(ExitStatus::Shutdown.code(), 0);
+        assert_eq!(ExitStatus::TimedOut.code(), 124, "timeout(1)'s status");
+        assert_eq!(ExitStatus::Interrupted.code(), 130, "128 + SIGINT");
     }
 }

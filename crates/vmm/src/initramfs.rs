@@ -5,8 +5,15 @@
 //! The "hello" `/init` is a static AArch64 executable of a dozen instructions: `write(1, message)`, then
 //! `reboot(LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, LINUX_REBOOT_CMD_POWER_OFF)`, which Linux turns into
 //! PSCI SYSTEM_OFF — so a realm that reaches userspace prints the line and powers off.
+//!
+//! The "attest" `/init` ([`attest`]) loads the attestation modules of the kernel's own package, asks
+//! configfs-tsm for a CCA token over a challenge and prints it as hex ([`attest::token_from_console`] reads it
+//! back from the console log).
 
 use realm_a64::asm;
+
+pub mod attest;
+mod program;
 
 /// `S_IFDIR | 0755`.
 const MODE_DIR: u32 = 0o040_755;
@@ -155,6 +162,36 @@ pub fn hello(message: &str) -> Vec<u8> {
         Entry::char_device("dev/console", 5, 1),
         Entry::executable("init", hello_init(message)),
     ])
+}
+
+/// The attestation initramfs: `/dev/console`, the `/cfg` mount point, the modules [`attest::MODULES`] names
+/// under `lib/modules/` (`modules` gives each one's uncompressed `.ko` bytes by name; extra ones are ignored)
+/// and the [`attest::attest_init`] `/init` for `challenge`.
+///
+/// # Errors
+/// A module of [`attest::MODULES`] missing from `modules`.
+pub fn attest(challenge: &[u8; 64], modules: &[(String, Vec<u8>)]) -> Result<Vec<u8>, String> {
+    let mut entries = vec![
+        Entry::dir("dev"),
+        Entry::char_device("dev/console", 5, 1),
+        Entry::dir("cfg"),
+        Entry::dir("lib"),
+        Entry::dir("lib/modules"),
+    ];
+    for name in attest::MODULES {
+        let (_, bytes) = modules
+            .iter()
+            .find(|(n, _)| n == name)
+            .ok_or_else(|| format!("the attestation initramfs needs the module {name}.ko"))?;
+        entries.push(Entry {
+            name: attest::module_path(name),
+            mode: 0o100_644,
+            rdev: (0, 0),
+            data: bytes.clone(),
+        });
+    }
+    entries.push(Entry::executable("init", attest::attest_init(challenge)));
+    Ok(newc(&entries))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use zerocopy::IntoBytes;
 use crate::backend::{BackendError, Extension, Ioctl, IoctlArg, KvmBackend, Measured};
 use crate::build::{self, BuildStats, Built, Progress};
 use crate::config::AbiRevision;
-use crate::exits::{self, ExitAction, ExitStatus, Uart};
+use crate::exits::{self, ExitAction, ExitStatus, Message, Uart};
 use crate::prepare::Prepared;
 use crate::run_stats::{RunSummary, exit_name};
 
@@ -86,6 +86,9 @@ pub struct LaunchReport {
     pub outcome: LaunchOutcome,
     /// What the run did (when the realm ran).
     pub run: Option<RunSummary>,
+    /// The messages the realm handed the VMM through the doorbell, in the order they came.
+    #[serde(skip)]
+    pub messages: Vec<Message>,
 }
 
 /// Build `prepared` on `backend`, activate it, and run vCPU 0 until the realm stops, with the guest's UART
@@ -137,6 +140,7 @@ pub fn launch_interruptible(
     } else {
         None
     };
+    let mut messages = Vec::new();
     let (outcome, summary) = if !backend.runs_guest_code() {
         // The simulated platform: the RECs exist and the realm is active, but its default CPU model executes no
         // guest code yet (a later issue); entering would only report an idle REC.
@@ -144,7 +148,8 @@ pub fn launch_interruptible(
     } else {
         let start = Instant::now();
         let before = backend.instructions_retired();
-        let (status, mut summary) = run(&built, prepared, console, timeout, interrupt)?;
+        let (status, mut summary, got) = run(&built, prepared, console, timeout, interrupt)?;
+        messages = got;
         summary.elapsed = start.elapsed();
         summary.instructions = backend
             .instructions_retired()
@@ -158,6 +163,7 @@ pub fn launch_interruptible(
         stats: built.stats,
         outcome,
         run: summary,
+        messages,
     })
 }
 
@@ -188,8 +194,9 @@ fn run(
     console: &mut (dyn Write + Send),
     timeout: Option<Duration>,
     interrupt: Option<&AtomicBool>,
-) -> Result<(ExitStatus, RunSummary), LaunchError> {
+) -> Result<(ExitStatus, RunSummary, Vec<Message>), LaunchError> {
     let uart: Console<'_> = Mutex::new(Uart::new(prepared.map.uart, console));
+    let messages: Mutex<Vec<Message>> = Mutex::default();
     let logs: Vec<Mutex<ExitLog>> = built.vcpus.iter().map(|_| Mutex::default()).collect();
     let result: Mutex<Option<Result<ExitStatus, LaunchError>>> = Mutex::new(None);
     let stopping = AtomicBool::new(false);
@@ -230,13 +237,20 @@ fn run(
         });
         let watchdog = watchdog.as_ref().map(|h| h.thread().clone());
         for ((id, _), log) in (0u32..).zip(&built.vcpus).zip(&logs) {
-            let (uart, result, stopping) = (&uart, &result, &stopping);
+            let (uart, result, stopping, messages) = (&uart, &result, &stopping, &messages);
             let watchdog = watchdog.clone();
             s.spawn(move || {
                 let mut log = log
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if let Some(r) = run_vcpu(built, prepared, id, uart, stopping, &mut log) {
+                let vcpu = Vcpu {
+                    built,
+                    prepared,
+                    id,
+                    uart,
+                    messages,
+                };
+                if let Some(r) = run_vcpu(&vcpu, stopping, &mut log) {
                     let mut slot = result
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -279,18 +293,80 @@ fn run(
         }
         summary.sequence.push(log.sequence);
     }
-    Ok((status, summary))
+    let messages = messages
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Ok((status, summary, messages))
+}
+
+/// What one vCPU's thread works with.
+struct Vcpu<'a, 'b, 'c> {
+    built: &'a Built<'b>,
+    prepared: &'a Prepared,
+    id: u32,
+    uart: &'a Console<'c>,
+    messages: &'a Mutex<Vec<Message>>,
+}
+
+/// Read the [`Message`] at `ipa` (its unprotected alias; the shared bit is dropped) from the RAM slot holding
+/// it, keep it, and answer an echo request in place. `Err` says why the message is unreadable.
+fn answer_doorbell(v: &Vcpu<'_, '_, '_>, ipa: u64) -> Result<(), String> {
+    let gpa = ipa & !(1u64 << (v.prepared.map.ipa_bits - 1));
+    let be = v.built.backend();
+    let (range, mem) = v
+        .built
+        .ram
+        .iter()
+        .find(|(r, _)| r.base <= gpa && gpa < r.end())
+        .ok_or_else(|| format!("doorbell: message at {ipa:#x} is not in guest RAM"))?;
+    let off = gpa - range.base;
+    let mut header = [0u8; 8];
+    let room = range.end() - gpa;
+    if room < exits::MESSAGE_HEADER || !be.read_memory(mem, off, &mut header) {
+        return Err(format!("doorbell: message header at {ipa:#x} unreadable"));
+    }
+    let kind = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+    let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    if len > exits::MESSAGE_MAX || u64::from(len) > room - exits::MESSAGE_HEADER {
+        return Err(format!(
+            "doorbell: message at {ipa:#x} claims {len} bytes (at most {} fit)",
+            exits::MESSAGE_MAX.min(u32::try_from(room - exits::MESSAGE_HEADER).unwrap_or(u32::MAX))
+        ));
+    }
+    let mut data = vec![0u8; len as usize];
+    if !be.read_memory(mem, off + exits::MESSAGE_HEADER, &mut data) {
+        return Err(format!("doorbell: message body at {ipa:#x} unreadable"));
+    }
+    if kind == exits::MESSAGE_ECHO {
+        let mut reply = b"pong: ".to_vec();
+        reply.extend_from_slice(&data);
+        let n = u32::try_from(reply.len()).unwrap_or(u32::MAX);
+        reply.push(0);
+        let mut out = exits::MESSAGE_REPLY.to_le_bytes().to_vec();
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&reply);
+        if out.len() as u64 > room || !be.write_memory(mem, off, &out) {
+            return Err(format!("doorbell: no room for the reply at {ipa:#x}"));
+        }
+    }
+    v.messages
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(Message {
+            vcpu: v.id,
+            kind,
+            data,
+        });
+    Ok(())
 }
 
 /// The run loop of one vCPU: `Some` when it ends the realm (or fails), `None` when told to stop.
 fn run_vcpu(
-    built: &Built<'_>,
-    prepared: &Prepared,
-    id: u32,
-    uart: &Console<'_>,
+    v: &Vcpu<'_, '_, '_>,
     stopping: &AtomicBool,
     log: &mut ExitLog,
 ) -> Option<Result<ExitStatus, LaunchError>> {
+    let (built, prepared, id, uart) = (v.built, v.prepared, v.id, v.uart);
     let be = built.backend();
     let vcpu = built.vcpus[id as usize];
     let err = |source| Some(Err(LaunchError::Run { vcpu: id, source }));
@@ -308,18 +384,31 @@ fn run_vcpu(
             Err(e) => return err(BackendError::ioctl(Ioctl::Run, e)),
         }
         let mut action = ExitAction::Continue;
+        // The UART stays locked until its interrupt level is in the GIC, so two vCPUs' accesses cannot
+        // drive the line out of order.
+        let mut u = uart
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         run.with(&mut |bytes| {
             if let Ok((r, _)) = zerocopy::FromBytes::read_from_prefix(&*bytes) {
                 let r: k::kvm_run = r;
                 log.record(r.exit_reason);
             }
-            let mut u = uart
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
             action = exits::handle(bytes, prepared.map.ipa_bits, &mut u);
         });
+        if let Some(level) = u.take_line_change()
+            && let Err(source) = irq_line(be, built.vm_fd, u.kvm_irq(), level)
+        {
+            return err(source);
+        }
+        drop(u);
         match action {
             ExitAction::Continue => {}
+            ExitAction::Doorbell { ipa } => {
+                if let Err(what) = answer_doorbell(v, ipa) {
+                    return Some(Err(LaunchError::Unhandled { vcpu: id, what }));
+                }
+            }
             ExitAction::Stop(status) => return Some(Ok(status)),
             ExitAction::Unhandled(what) => {
                 return Some(Err(LaunchError::Unhandled { vcpu: id, what }));
@@ -363,6 +452,22 @@ fn run_vcpu(
             }
         }
     }
+}
+
+/// `KVM_IRQ_LINE(irq, level)` on the VM fd: a device's interrupt level into the in-kernel GIC.
+fn irq_line(
+    be: &dyn KvmBackend,
+    vm_fd: crate::backend::Fd,
+    irq: u32,
+    level: bool,
+) -> Result<(), BackendError> {
+    let mut arg = k::kvm_irq_level {
+        irq,
+        level: u32::from(level),
+    };
+    be.ioctl(vm_fd, k::KVM_IRQ_LINE, IoctlArg::Buf(arg.as_mut_bytes()))
+        .map_err(|e| BackendError::ioctl(Ioctl::IrqLine { irq, level }, e))?;
+    Ok(())
 }
 
 fn psci_complete(

@@ -11,6 +11,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod bench_irq;
 pub mod bench_run;
 pub mod build;
 pub mod config;
@@ -22,6 +23,7 @@ pub mod initramfs;
 pub mod launch;
 pub mod layout;
 pub mod limits;
+pub mod linux;
 pub mod measure;
 mod os;
 pub mod payload;

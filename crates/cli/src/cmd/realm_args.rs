@@ -28,7 +28,8 @@ pub struct RealmArgs {
     /// Initial ramdisk.
     #[arg(short = 'i', long)]
     pub initrd: Option<PathBuf>,
-    /// Kernel command line.
+    /// Kernel command line. Default for a kernel (without --dtb): "console=ttyS0 earlycon=uart,mmio,<the UART's
+    /// unprotected alias> cryptomgr.notests=1", the same for measure and launch.
     #[arg(short = 'p', long = "cmdline", visible_alias = "params")]
     pub cmdline: Option<String>,
     /// Device tree blob to load instead of the generated one.

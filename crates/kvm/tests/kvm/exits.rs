@@ -126,8 +126,8 @@ fn exits_map_to_kvm_run() {
     assert_eq!(h.run(v0), Err(Errno::EFAULT));
     assert_eq!(
         h.rmm.state().entries.last(),
-        Some(&(1, 0x1234_5678)),
-        "EMULATED_MMIO + read data"
+        Some(&(1 | 1 << 2, 0x1234_5678)),
+        "EMULATED_MMIO + read data (and TRAP_WFI, set on every entry)"
     );
     assert_eq!(run.exit_reason(), KVM_EXIT_MEMORY_FAULT);
     assert_eq!(run.memory_fault(), (0, RAM_GPA, 0x2000));

@@ -17,6 +17,9 @@ const DABT: u64 = 0x24 << 26 | 1 << 24 | 2 << 22;
 const LR_PENDING: u64 = 1 << 62;
 const LR_GROUP: u64 = 1 << 60;
 const LR_EOI: u64 = 1 << 41;
+/// `REC_ENTER_FLAG_TRAP_WFI` / `_TRAP_WFE`.
+const TRAP_WFI: u64 = 1 << 2;
+const TRAP_WFE: u64 = 1 << 3;
 
 /// `KVM_SET_DEVICE_ATTR` on `dev` with `val` (a u64) behind `addr`.
 fn set_attr(h: &mut H, dev: Fd, group: u32, attr: u64, val: u64) -> Result<i64, Errno> {
@@ -135,8 +138,8 @@ fn distributor_reads_are_answered_in_the_kernel() {
     let n = entries.len();
     assert_eq!(
         &entries[n - 2..],
-        &[(1, 0x3b), (1, 1 << 4)],
-        "EMULATED_MMIO with GICD_PIDR2 = 0x3b, then GICR_TYPER = Last"
+        &[(1 | TRAP_WFI, 0x3b), (1 | TRAP_WFI, 1 << 4)],
+        "EMULATED_MMIO with GICD_PIDR2 = 0x3b, then GICR_TYPER = Last (TRAP_WFI on every entry)"
     );
 }
 
@@ -216,4 +219,37 @@ fn wfi_with_nothing_pending_sleeps_until_a_signal() {
             "woken by the signal, not by a timer"
         );
     });
+}
+
+#[test]
+fn every_rec_enter_traps_wfi_but_not_wfe() {
+    let mut h = H::new(AbiRevision::V12);
+    let (_vm, _dev, v0) = realm(&mut h);
+    // Three entries: a WFI exit with an interrupt pending (no sleep), a vgic access, one to user space.
+    dabt(&h, SHARED | DIST, true, 0x2);
+    dabt(&h, SHARED | (REDIST + 0x1_0100), true, 1 << 27);
+    let wfi = vec![
+        (0x800, vec![0]),
+        (0x900, (0x01u64 << 26).to_le_bytes().to_vec()),
+        (0xc10, 1u64.to_le_bytes().to_vec()),
+        (0xc18, 0u64.to_le_bytes().to_vec()),
+    ];
+    h.rmm.state().enter_script.push_back((0, wfi));
+    to_user(&h);
+    let before = h.rmm.state().entries.len();
+    assert_eq!(h.run(v0), Ok(0));
+    let entries = h.rmm.state().entries.clone();
+    assert_eq!(entries.len() - before, 4, "four REC_ENTERs");
+    for (i, (flags, _)) in entries[before..].iter().enumerate() {
+        assert_ne!(
+            flags & TRAP_WFI,
+            0,
+            "entry {i}: TRAP_WFI (HCR_EL2.TWI) must be set"
+        );
+        assert_eq!(
+            flags & TRAP_WFE,
+            0,
+            "entry {i}: TRAP_WFE must be clear (single-task policy)"
+        );
+    }
 }

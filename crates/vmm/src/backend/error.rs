@@ -105,6 +105,13 @@ pub enum Ioctl {
     },
     /// `KVM_SET_DEVICE_ATTR(KVM_DEV_ARM_VGIC_CTRL_INIT)`.
     InitGic,
+    /// `KVM_IRQ_LINE` (a device's interrupt level into the in-kernel GIC).
+    IrqLine {
+        /// `kvm_irq_level.irq`.
+        irq: u32,
+        /// The level.
+        level: bool,
+    },
     /// v10 `KVM_CAP_ARM_RME_CONFIG_REALM(ARM_RME_CONFIG_HASH_ALGO)`.
     RmeConfigHash {
         /// Algorithm.
@@ -196,6 +203,9 @@ impl fmt::Display for Ioctl {
                 write!(f, "KVM_SET_DEVICE_ATTR GICv3 {region} at {base:#x}")
             }
             Self::InitGic => f.write_str("KVM_DEV_ARM_VGIC_CTRL_INIT"),
+            Self::IrqLine { irq, level } => {
+                write!(f, "KVM_IRQ_LINE irq {irq:#x} level {}", u8::from(*level))
+            }
             Self::RmeConfigHash { algo } => {
                 write!(
                     f,

@@ -100,7 +100,8 @@ pub struct RealmConfig {
     pub dtb: Option<ImageSource>,
     /// Boot firmware, instead of a kernel.
     pub firmware: Option<ImageSource>,
-    /// Kernel command line (`bootargs`).
+    /// Kernel command line (`bootargs`); empty for a kernel with a generated DTB means
+    /// [`crate::linux::default_cmdline`] (filled in by [`crate::prepare::prepare`]).
     pub cmdline: String,
     /// Guest RAM in bytes (a multiple of 2 MiB).
     pub mem: u64,

@@ -217,7 +217,8 @@ fn content(kind: ImageKind, name: String, sized: Sized) -> Result<ImageData, Pre
     Ok(data)
 }
 
-/// Size, place, read, generate, plan.
+/// Size, place, read, generate, plan. A kernel booted with a generated DTB and no command line gets
+/// [`crate::linux::default_cmdline`] (in the returned [`Prepared::cfg`] too), so `measure` and `launch` agree.
 pub fn prepare(cfg: &RealmConfig) -> Result<Prepared, PrepareError> {
     // The most any image can take: the realm's RAM (QEMU's firmware RAM at 0 included).
     let room = match cfg.layout {
@@ -246,6 +247,12 @@ pub fn prepare(cfg: &RealmConfig) -> Result<Prepared, PrepareError> {
         layout: cfg.layout,
         source,
     })?;
+    // A kernel without a command line (and without a DTB of its own) gets one that boots it as a realm.
+    let mut cfg = cfg.clone();
+    if cfg.kernel.is_some() && cfg.dtb.is_none() && cfg.cmdline.is_empty() {
+        cfg.cmdline = crate::linux::default_cmdline(&map);
+    }
+    let cfg = &cfg;
     let mut bytes = Vec::new();
     for (kind, name, s) in sized {
         bytes.push((kind, content(kind, name, s)?));

@@ -123,3 +123,51 @@ fn anyhow_chain(e: &PrepareError) -> String {
     }
     s
 }
+
+/// The `/chosen` `bootargs` of the DTB `prepare` generated for `p`.
+fn bootargs(p: &Prepared) -> String {
+    let (_, dtb) = p
+        .images
+        .iter()
+        .find(|(k, _)| *k == ImageKind::Dtb)
+        .expect("a generated DTB");
+    let nodes = crate::fdt::reader::parse(dtb).unwrap();
+    let raw = &nodes["/chosen"]["bootargs"];
+    crate::fdt::reader::strings(raw).concat()
+}
+
+#[test]
+fn a_kernel_without_a_command_line_gets_the_realm_default() {
+    let path = scratch("default-cmdline-kernel");
+    std::fs::write(&path, crate::image::synthetic_image(100_000, 3)).unwrap();
+    // kvmtool, 64 MiB and 512 MiB: RAM ends below 4 GiB, a 33-bit IPA, the UART at 0x100_0000 is reached at
+    // 0x1_0100_0000. QEMU virt: 41 bits, the PL011-slot UART at 0x900_0000 at 0x100_0900_0000.
+    let cases = [
+        ("kvmtool", "64M", None, "0x101000000"),
+        ("kvmtool", "512M", None, "0x101000000"),
+        ("kvmtool", "512M", Some(40), "0x8001000000"),
+        ("qemu", "512M", None, "0x10009000000"),
+    ];
+    for (layout, mem, ipa_bits, alias) in cases {
+        let p = prepare(&kernel_config(&path, |f| {
+            f.layout = Some(layout.into());
+            f.mem = Some(mem.into());
+            f.ipa_bits = ipa_bits;
+        }))
+        .unwrap();
+        let want = format!("console=ttyS0 earlycon=uart,mmio,{alias} cryptomgr.notests=1");
+        assert_eq!(
+            bootargs(&p),
+            want,
+            "{layout} {mem} {ipa_bits:?}: DT bootargs"
+        );
+        assert_eq!(
+            p.cfg.cmdline, want,
+            "{layout} {mem}: the prepared config says the same"
+        );
+    }
+    // A command line given is the command line used.
+    let p = prepare(&kernel_config(&path, |f| f.cmdline = Some("quiet".into()))).unwrap();
+    assert_eq!(bootargs(&p), "quiet");
+    std::fs::remove_file(&path).unwrap();
+}
