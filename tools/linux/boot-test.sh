@@ -45,12 +45,25 @@ fail() {
     exit 1
 }
 
-# Warnings and failures the kernel's RSI, PSCI, GIC and timer code (and the kernel at large) would print.
+# Warnings and failures the kernel's RSI, PSCI, GIC and timer code (and the kernel at large) would print. The
+# kernel's wall-clock watchdogs (soft lockup after 2 × watchdog_thresh = 20 s, RCU stalls after 21 s) measure
+# host time while the realm CPU is emulated 10–100× slower than hardware, so on a loaded host they can fire
+# during long kernel work: such a report (its line and its one call trace) is noted, not failed — the boot
+# still has to reach /init and power off within the time box.
 check_clean() {
-    if grep -a -n -E "WARNING:|Call trace:|cut here|BUG:|Oops|Kernel panic|Internal error|psci: failed|failed to (boot|come online)|CPU[0-9]+: failed|(RME|rsi|RSI|GIC|GICv3|gic|arch_timer|clocksource)[^ ]*: .*([Ff]ail|[Ee]rror|[Ii]nvalid|[Uu]nable|WARN)" "$1" >"$OUT/warnings"; then
+    pattern="WARNING:|Call trace:|cut here|BUG:|Oops|Kernel panic|Internal error|psci: failed|failed to (boot|come online)|CPU[0-9]+: failed|(RME|rsi|RSI|GIC|GICv3|gic|arch_timer|clocksource)[^ ]*: .*([Ff]ail|[Ee]rror|[Ii]nvalid|[Uu]nable|WARN)"
+    grep -a -n -E "$pattern" "$1" >"$OUT/warnings" || true
+    watchdogs="$(grep -c -E "BUG: soft lockup|rcu: INFO: .*detected stalls" "$OUT/warnings" || true)"
+    traces="$(grep -c "Call trace:" "$OUT/warnings" || true)"
+    others="$(grep -v -E "BUG: soft lockup|rcu: INFO: .*detected stalls|Call trace:" "$OUT/warnings" || true)"
+    if [ -n "$others" ] || [ "$traces" -gt "$watchdogs" ]; then
         echo "boot-test: the kernel warned:" >&2
         head -20 "$OUT/warnings" >&2
         exit 1
+    fi
+    if [ "$watchdogs" -gt 0 ]; then
+        echo "boot-test: note: the kernel's wall-clock watchdog fired $watchdogs time(s) (a slow, loaded host):" >&2
+        grep -E "soft lockup|detected stalls" "$OUT/warnings" >&2
     fi
 }
 

@@ -301,7 +301,8 @@ mod tests {
                 "mmu",
                 "timer",
                 "ipi",
-                "uart-irq"
+                "uart-irq",
+                "attest"
             ],
             "{out}"
         );

@@ -40,6 +40,11 @@ pub const DOORBELL: u64 = 0x0a00_0000;
 pub const MESSAGE_ECHO: u32 = 1;
 /// A message carrying a CCA attestation token (the `attest` payload).
 pub const MESSAGE_TOKEN: u32 = 2;
+/// A request for the attestation challenge: the VMM answers (kind [`MESSAGE_CHALLENGE`] | [`MESSAGE_ANSWER`])
+/// with the 64 bytes the launcher was given (zeros without one), written over the request.
+pub const MESSAGE_CHALLENGE: u32 = 3;
+/// The bit the VMM sets in the kind of an answer.
+pub const MESSAGE_ANSWER: u32 = 0x8000_0000;
 /// The kind of the VMM's answer to [`MESSAGE_ECHO`].
 pub const MESSAGE_REPLY: u32 = 0x8000_0001;
 /// The largest message body the VMM reads (bytes).

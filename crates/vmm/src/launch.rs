@@ -130,6 +130,38 @@ pub fn launch_interruptible(
     timeout: Option<Duration>,
     interrupt: Option<&AtomicBool>,
 ) -> Result<LaunchReport, LaunchError> {
+    let opts = LaunchOptions {
+        explain,
+        timeout,
+        interrupt,
+        challenge: [0; 64],
+    };
+    launch_with(backend, prepared, console, progress, &opts)
+}
+
+/// How a launch runs beyond the realm itself.
+#[derive(Clone, Copy, Debug)]
+pub struct LaunchOptions<'a> {
+    /// Read the RIM extension log.
+    pub explain: bool,
+    /// Stop the realm ([`ExitStatus::TimedOut`]) when it has not stopped by itself within this time.
+    pub timeout: Option<Duration>,
+    /// Stop the realm ([`ExitStatus::Interrupted`]) when this becomes true.
+    pub interrupt: Option<&'a AtomicBool>,
+    /// The attestation challenge the VMM hands a realm that asks for it through the doorbell
+    /// ([`exits::MESSAGE_CHALLENGE`]).
+    pub challenge: [u8; 64],
+}
+
+/// [`launch`] with every option.
+pub fn launch_with(
+    backend: &dyn KvmBackend,
+    prepared: &Prepared,
+    console: &mut (dyn Write + Send),
+    progress: &mut dyn Progress,
+    opts: &LaunchOptions<'_>,
+) -> Result<LaunchReport, LaunchError> {
+    let explain = opts.explain;
     let built = build::realm(backend, prepared, progress).map_err(|source| LaunchError::Build {
         backend: backend.name(),
         source,
@@ -148,7 +180,7 @@ pub fn launch_interruptible(
     } else {
         let start = Instant::now();
         let before = backend.instructions_retired();
-        let (status, mut summary, got) = run(&built, prepared, console, timeout, interrupt)?;
+        let (status, mut summary, got) = run(&built, prepared, console, opts)?;
         messages = got;
         summary.elapsed = start.elapsed();
         summary.instructions = backend
@@ -192,9 +224,9 @@ fn run(
     built: &Built<'_>,
     prepared: &Prepared,
     console: &mut (dyn Write + Send),
-    timeout: Option<Duration>,
-    interrupt: Option<&AtomicBool>,
+    opts: &LaunchOptions<'_>,
 ) -> Result<(ExitStatus, RunSummary, Vec<Message>), LaunchError> {
+    let (timeout, interrupt) = (opts.timeout, opts.interrupt);
     let uart: Console<'_> = Mutex::new(Uart::new(prepared.map.uart, console));
     let messages: Mutex<Vec<Message>> = Mutex::default();
     let logs: Vec<Mutex<ExitLog>> = built.vcpus.iter().map(|_| Mutex::default()).collect();
@@ -238,6 +270,7 @@ fn run(
         let watchdog = watchdog.as_ref().map(|h| h.thread().clone());
         for ((id, _), log) in (0u32..).zip(&built.vcpus).zip(&logs) {
             let (uart, result, stopping, messages) = (&uart, &result, &stopping, &messages);
+            let challenge = &opts.challenge;
             let watchdog = watchdog.clone();
             s.spawn(move || {
                 let mut log = log
@@ -249,6 +282,7 @@ fn run(
                     id,
                     uart,
                     messages,
+                    challenge,
                 };
                 if let Some(r) = run_vcpu(&vcpu, stopping, &mut log) {
                     let mut slot = result
@@ -306,6 +340,7 @@ struct Vcpu<'a, 'b, 'c> {
     id: u32,
     uart: &'a Console<'c>,
     messages: &'a Mutex<Vec<Message>>,
+    challenge: &'a [u8; 64],
 }
 
 /// Read the [`Message`] at `ipa` (its unprotected alias; the shared bit is dropped) from the RAM slot holding
@@ -337,16 +372,29 @@ fn answer_doorbell(v: &Vcpu<'_, '_, '_>, ipa: u64) -> Result<(), String> {
     if !be.read_memory(mem, off + exits::MESSAGE_HEADER, &mut data) {
         return Err(format!("doorbell: message body at {ipa:#x} unreadable"));
     }
-    if kind == exits::MESSAGE_ECHO {
-        let mut reply = b"pong: ".to_vec();
-        reply.extend_from_slice(&data);
-        let n = u32::try_from(reply.len()).unwrap_or(u32::MAX);
-        reply.push(0);
-        let mut out = exits::MESSAGE_REPLY.to_le_bytes().to_vec();
+    let answer = match kind {
+        exits::MESSAGE_ECHO => {
+            let mut reply = b"pong: ".to_vec();
+            reply.extend_from_slice(&data);
+            Some((exits::MESSAGE_REPLY, reply, true))
+        }
+        exits::MESSAGE_CHALLENGE => Some((
+            exits::MESSAGE_CHALLENGE | exits::MESSAGE_ANSWER,
+            v.challenge.to_vec(),
+            false,
+        )),
+        _ => None,
+    };
+    if let Some((kind, mut body, nul)) = answer {
+        let n = u32::try_from(body.len()).unwrap_or(u32::MAX);
+        if nul {
+            body.push(0);
+        }
+        let mut out = kind.to_le_bytes().to_vec();
         out.extend_from_slice(&n.to_le_bytes());
-        out.extend_from_slice(&reply);
+        out.extend_from_slice(&body);
         if out.len() as u64 > room || !be.write_memory(mem, off, &out) {
-            return Err(format!("doorbell: no room for the reply at {ipa:#x}"));
+            return Err(format!("doorbell: no room for the answer at {ipa:#x}"));
         }
     }
     v.messages

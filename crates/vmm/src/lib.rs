@@ -12,6 +12,7 @@
 pub mod backend;
 pub mod bench;
 pub mod bench_irq;
+pub mod bench_linux;
 pub mod bench_run;
 pub mod build;
 pub mod config;

@@ -5,7 +5,10 @@
 //! checksummed memory copy where loads and stores dominate, both MMU on; see `realm_a64::bench`), as a
 //! ratio to the 150 MIPS target and to `qemu-aarch64`'s time for the same work.
 //!
-//! Example: `cargo run --release -- bench` (or `--json`), `cargo run --release -- bench cpu`.
+//! `realm bench linux` boots a Linux kernel as a realm and under QEMU TCG (`cmd::bench_linux`).
+//!
+//! Example: `cargo run --release -- bench` (or `--json`), `cargo run --release -- bench cpu`,
+//! `cargo run --release -- bench linux`.
 
 use std::io::Write as _;
 
@@ -15,9 +18,13 @@ use crate::error::{CliResult, runtime};
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// What to time: `measure` (default: measure's figures, then the running ones), `run` (hello to
-    /// SYSTEM_OFF, smp over 256 vCPUs, the timer interrupt round trip) or `cpu`.
-    #[arg(default_value = "measure", value_parser = ["measure", "run", "cpu"])]
+    /// SYSTEM_OFF, smp over 256 vCPUs, the timer interrupt round trip), `cpu`, or `linux` (a Linux kernel's
+    /// boot as a realm, next to QEMU's).
+    #[arg(default_value = "measure", value_parser = ["measure", "run", "cpu", "linux"])]
     suite: String,
+    /// `realm bench linux`'s options.
+    #[command(flatten)]
+    linux: crate::cmd::bench_linux::LinuxOptions,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -32,6 +39,9 @@ pub fn run(args: &BenchArgs) -> CliResult {
         return cpu(args.json);
     }
     let platform = args.platform.resolve()?;
+    if args.suite == "linux" {
+        return crate::cmd::bench_linux::run(&args.linux, platform, args.json);
+    }
     // `measure` runs as a child `realm measure` (its own wall time and peak RSS), unless the platform has
     // overrides a child given only `--platform NAME` would not see.
     let named = realm_platform::Platform::by_name(&platform.name).as_ref() == Some(&platform);

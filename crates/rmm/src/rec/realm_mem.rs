@@ -105,6 +105,20 @@ fn store_le(bytes: &mut [u8], value: u64) {
     }
 }
 
+/// Copy `src` into `dst` (the same length), with fixed-size moves for a load/store pair's 16 bytes rather
+/// than a copy of variable length.
+#[inline(always)]
+fn copy_bytes(dst: &mut [u8], src: &[u8]) {
+    if let (Ok(d), Ok(s)) = (
+        <&mut [u8; 16]>::try_from(&mut *dst),
+        <&[u8; 16]>::try_from(src),
+    ) {
+        *d = *s;
+    } else {
+        dst.copy_from_slice(src);
+    }
+}
+
 /// Whether `len` bytes at `ipa` stay within one granule.
 fn in_granule(ipa: u64, len: usize) -> bool {
     offset(ipa) + len <= GRANULE_BYTES
@@ -231,7 +245,8 @@ impl<'a> RealmMem<'a> {
                 if fetch {
                     generation.fetched(pa);
                 }
-                mem.read_in_granule(pa & !0xFFF, offset(pa), buf);
+                let off = offset(pa);
+                mem.with_granule(pa & !0xFFF, |g| copy_bytes(buf, &g[off..off + buf.len()]));
                 true
             }
         };
@@ -354,7 +369,7 @@ impl RealmMemory for RealmMem<'_> {
     fn write(&mut self, ipa: u64, data: &[u8]) -> Result<(), Stage2Fault> {
         let len = data.len();
         if self
-            .update_cached(ipa, len, |bytes| bytes.copy_from_slice(data))
+            .update_cached(ipa, len, |bytes| copy_bytes(bytes, data))
             .is_some()
         {
             return Ok(());

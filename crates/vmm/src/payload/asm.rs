@@ -60,6 +60,10 @@ pub(crate) const fn cmp_x(rn: u32, imm: u32) -> u32 {
 pub(crate) const fn cmp_x_reg(rn: u32, rm: u32) -> u32 {
     0xEB00_001F | (rm << 16) | (rn << 5)
 }
+/// `SUB Xd, Xn, Xm` (shifted register, LSL #0).
+pub(crate) const fn sub_x_reg(rd: u32, rn: u32, rm: u32) -> u32 {
+    0xCB00_0000 | (rm << 16) | (rn << 5) | rd
+}
 /// `BRK #imm16`.
 pub(crate) const fn brk(imm: u32) -> u32 {
     0xD420_0000 | (imm << 5)
@@ -296,6 +300,7 @@ mod tests {
             (cmp_x(2, 10), 0xF100_285F, "cmp x2, #0xa"),
             (cmp_x_reg(8, 7), 0xEB07_011F, "cmp x8, x7"),
             (brk(0x42), 0xD420_0840, "brk #0x42"),
+            (sub_x_reg(3, 3, 26), 0xCB1A_0063, "sub x3, x3, x26"),
             (svc(7), 0xD400_00E1, "svc #0x7"),
             (DSB_ISH, 0xD503_3B9F, "dsb ish"),
             (TLBI_VMALLE1, 0xD508_871F, "tlbi vmalle1"),

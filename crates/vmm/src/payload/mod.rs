@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod asm;
+pub mod attest;
 mod gic;
 pub mod hello;
 pub mod ipi;
@@ -19,6 +20,7 @@ pub mod smp;
 pub mod timer;
 pub mod uart_irq;
 
+pub use attest::attest;
 pub use hello::{HELLO_MESSAGE, HELLO_SIZE, hello};
 pub use mmu::mmu;
 pub use rsi_tour::rsi_tour;
@@ -123,6 +125,11 @@ pub const PAYLOADS: &[Payload] = &[
         name: "uart-irq",
         description: "an interrupt-driven console: every byte of a line written from the UART's THRE interrupt",
         build: uart_irq::uart_irq,
+    },
+    Payload {
+        name: "attest",
+        description: "a challenge from the VMM, a CCA token from RSI_ATTESTATION_TOKEN_INIT/CONTINUE, handed back through shared memory",
+        build: attest,
     },
 ];
 

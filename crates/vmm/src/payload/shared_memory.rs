@@ -61,11 +61,12 @@ pub(crate) fn ipa_state_get(p: &mut Program, granule: u32) {
     print(p, "\n");
 }
 
-/// `RSI_IPA_STATE_SET` of granule `granule` (from the load address) to EMPTY, printed; X26 keeps its IPA.
-pub(crate) fn make_empty(p: &mut Program, granule: u32) {
+/// `RSI_IPA_STATE_SET` of `count` granules from granule `granule` (from the load address) to EMPTY,
+/// printed; X26 keeps the base IPA.
+pub(crate) fn make_empty(p: &mut Program, granule: u32, count: u32) {
     p.emit_all(&[
         enc::add_x_lsl12(1, 19, granule),
-        enc::add_x_lsl12(2, 1, 1),
+        enc::add_x_lsl12(2, 1, count),
         enc::mov_x(26, 1),
         enc::movz_x(3, 0, 0), // RSI_RIPAS_EMPTY
         enc::movz_x(4, 0, 0), // flags: RSI_NO_CHANGE_DESTROYED
@@ -97,7 +98,7 @@ pub fn shared_memory(target: &Target) -> Vec<u8> {
     p.emit(enc::mov_x(25, 3)); // the shared bit, from the prologue
     print(&mut p, SHARED_MEMORY_BANNER);
 
-    make_empty(&mut p, BUFFER);
+    make_empty(&mut p, BUFFER, 1);
     ipa_state_get(&mut p, BUFFER);
 
     // X24 = the buffer's alias; copy the request after the header, counting its bytes in X3.
