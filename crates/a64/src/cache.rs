@@ -42,16 +42,40 @@ type PageMap = HashMap<u64, usize, BuildHasherDefault<PageHasher>>;
 pub(crate) type DecodedPage = [Op; PAGE_INSNS];
 
 /// The decoded-code cache of one CPU.
-#[derive(Default)]
 pub(crate) struct CodeCache {
     pages: Vec<Arc<DecodedPage>>,
     map: PageMap,
     free: Vec<usize>,
     /// Bumped whenever a page is dropped, so a holder of a slot number knows to look it up again.
     pub(crate) epoch: u64,
-    /// A page number + 1 known to hold no decoded code (0: none), so that a run of stores to one data
-    /// page looks the map up once; forgotten whenever a page is decoded.
-    not_code: u64,
+    /// Page numbers + 1 known to hold no decoded code (0: none), direct-mapped, so that stores to data
+    /// pages look the map up once per page; a page's entry is forgotten when that page is decoded.
+    not_code: [u64; RECENT],
+    /// Page numbers + 1 of decoded pages with their slots, direct-mapped in front of the map (the fetch
+    /// path's lookup on every branch to another page); an entry goes with its page.
+    recent: [(u64, usize); RECENT],
+}
+
+/// Entries of [`CodeCache`]'s direct-mapped front tables.
+const RECENT: usize = 64;
+
+/// The front-table index of page number `page`.
+#[inline(always)]
+fn recent_index(page: u64) -> usize {
+    usize::try_from(page % RECENT as u64).unwrap_or(0)
+}
+
+impl Default for CodeCache {
+    fn default() -> Self {
+        Self {
+            pages: Vec::new(),
+            map: PageMap::default(),
+            free: Vec::new(),
+            epoch: 0,
+            not_code: [0; RECENT],
+            recent: [(0, 0); RECENT],
+        }
+    }
 }
 
 impl std::fmt::Debug for CodeCache {
@@ -72,10 +96,29 @@ impl CodeCache {
         mem: &mut dyn RealmMemory,
     ) -> Result<Option<usize>, Stage2Fault> {
         let page = ipa >> 12;
-        if let Some(slot) = self.map.get(&page) {
-            return Ok(Some(*slot));
+        let index = recent_index(page);
+        let (tag, slot) = self.recent[index];
+        if tag == page.wrapping_add(1) {
+            return Ok(Some(slot));
         }
-        let mut bytes = vec![0u8; 4096];
+        if let Some(&slot) = self.map.get(&page) {
+            self.recent[index] = (page.wrapping_add(1), slot);
+            return Ok(Some(slot));
+        }
+        self.decode_page(ipa, mem)
+    }
+
+    /// [`CodeCache::lookup`] for a page not decoded yet (out of line: its 4 KiB buffer would otherwise
+    /// cost every lookup a stack probe).
+    #[inline(never)]
+    fn decode_page(
+        &mut self,
+        ipa: u64,
+        mem: &mut dyn RealmMemory,
+    ) -> Result<Option<usize>, Stage2Fault> {
+        let page = ipa >> 12;
+        let index = recent_index(page);
+        let mut bytes = [0u8; 4096];
         if mem.fetch(page << 12, &mut bytes).is_err() {
             // Fault on the word itself is the real answer; a page mapped in part is decoded word by word.
             let mut word = [0u8; 4];
@@ -85,23 +128,28 @@ impl CodeCache {
         if self.map.len() >= MAX_PAGES {
             self.flush();
         }
-        let mut insns = Arc::new([Op::undefined(); PAGE_INSNS]);
-        if let Some(ops) = Arc::get_mut(&mut insns) {
-            for (slot, chunk) in ops.iter_mut().zip(bytes.chunks_exact(4)) {
-                *slot = Op::new(decode(u32::from_le_bytes([
+        let slot = if let Some(slot) = self.free.pop() {
+            slot
+        } else {
+            self.pages.push(Arc::new([Op::undefined(); PAGE_INSNS]));
+            self.pages.len() - 1
+        };
+        // A free slot's page is reused in place unless a run loop still holds it.
+        if Arc::get_mut(&mut self.pages[slot]).is_none() {
+            self.pages[slot] = Arc::new([Op::undefined(); PAGE_INSNS]);
+        }
+        if let Some(ops) = Arc::get_mut(&mut self.pages[slot]) {
+            for (op, chunk) in ops.iter_mut().zip(bytes.chunks_exact(4)) {
+                *op = Op::new(decode(u32::from_le_bytes([
                     chunk[0], chunk[1], chunk[2], chunk[3],
                 ])));
             }
         }
-        let slot = if let Some(slot) = self.free.pop() {
-            self.pages[slot] = insns;
-            slot
-        } else {
-            self.pages.push(insns);
-            self.pages.len() - 1
-        };
         self.map.insert(page, slot);
-        self.not_code = 0;
+        self.recent[index] = (page.wrapping_add(1), slot);
+        if self.not_code[index] == page.wrapping_add(1) {
+            self.not_code[index] = 0;
+        }
         Ok(Some(slot))
     }
 
@@ -115,14 +163,18 @@ impl CodeCache {
     #[inline]
     pub(crate) fn written(&mut self, ipa: u64) {
         let page = ipa >> 12;
-        if self.map.is_empty() || self.not_code == page.wrapping_add(1) {
+        let index = recent_index(page);
+        if self.map.is_empty() || self.not_code[index] == page.wrapping_add(1) {
             return;
         }
         if let Some(slot) = self.map.remove(&page) {
             self.free.push(slot);
             self.epoch = self.epoch.wrapping_add(1);
+            if self.recent[index].0 == page.wrapping_add(1) {
+                self.recent[index] = (0, 0);
+            }
         } else {
-            self.not_code = page.wrapping_add(1);
+            self.not_code[index] = page.wrapping_add(1);
         }
     }
 
@@ -132,11 +184,85 @@ impl CodeCache {
             self.map.clear();
             self.free = (0..self.pages.len()).collect();
         }
+        self.recent = [(0, 0); RECENT];
         self.epoch = self.epoch.wrapping_add(1);
     }
 
     /// Decoded pages held.
     pub(crate) fn len(&self) -> usize {
         self.map.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use realm_cpu::testing::FlatMemory;
+
+    /// `MOVZ X0, #imm` (A64 encoding: sf=1, opc=10, hw=0).
+    fn movz_x0(imm: u16) -> [u8; 4] {
+        (0xD280_0000u32 | (u32::from(imm) << 5)).to_le_bytes()
+    }
+
+    fn insn_at(cache: &CodeCache, slot: usize, ipa: u64) -> Insn {
+        let page = cache.page(slot).expect("a decoded page");
+        page[usize::try_from((ipa & 0xFFF) >> 2).unwrap()].insn
+    }
+
+    use crate::decode::Insn;
+
+    #[test]
+    fn front_tables_follow_decodes_stores_and_flushes() {
+        // Pages 0 and RECENT share a front-table entry; so do data page 1 and code page RECENT + 1.
+        let colliding = (RECENT as u64) << 12;
+        let mut mem = FlatMemory::new(0, (RECENT + 2) << 12);
+        mem.load(0, &movz_x0(1)).unwrap();
+        mem.load(colliding, &movz_x0(2)).unwrap();
+        mem.load(colliding + 0x1000, &movz_x0(3)).unwrap();
+        let mut cache = CodeCache::default();
+        let a = cache.lookup(0, &mut mem).unwrap().expect("page 0 decodes");
+        let b = cache.lookup(colliding, &mut mem).unwrap().expect("decodes");
+        assert_ne!(a, b, "two pages, two slots");
+        assert_eq!(
+            cache.lookup(0, &mut mem).unwrap(),
+            Some(a),
+            "page 0 again after a colliding page took its front entry"
+        );
+        assert_eq!(insn_at(&cache, a, 0), crate::decode::decode(0xD280_0020));
+        // A store to data page 1 is remembered as not code; decoding the colliding page RECENT + 1 must
+        // not make a later store to it look like a store to data.
+        cache.written(0x1000);
+        let c = cache
+            .lookup(colliding + 0x1000, &mut mem)
+            .unwrap()
+            .expect("decodes");
+        let epoch = cache.epoch;
+        cache.written(colliding + 0x1000);
+        assert!(cache.epoch > epoch, "a store to a decoded page drops it");
+        assert_eq!(cache.len(), 2);
+        // Its front entry went with it: the page is decoded again, from the new bytes.
+        mem.load(colliding + 0x1000, &movz_x0(4)).unwrap();
+        let c2 = cache
+            .lookup(colliding + 0x1000, &mut mem)
+            .unwrap()
+            .expect("decodes");
+        assert_eq!(
+            insn_at(&cache, c2, colliding + 0x1000),
+            crate::decode::decode(0xD280_0080)
+        );
+        let _ = c;
+        // Page 1, known as data, becomes code: a store to it must drop it again.
+        cache.lookup(0x1000, &mut mem).unwrap().expect("decodes");
+        let epoch = cache.epoch;
+        cache.written(0x1004);
+        assert!(
+            cache.epoch > epoch,
+            "a page decoded after a store to it is code now"
+        );
+        // A flush empties the front table too.
+        cache.flush();
+        mem.load(0, &movz_x0(5)).unwrap();
+        let a2 = cache.lookup(0, &mut mem).unwrap().expect("decodes");
+        assert_eq!(insn_at(&cache, a2, 0), crate::decode::decode(0xD280_00A0));
     }
 }

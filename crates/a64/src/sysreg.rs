@@ -145,7 +145,21 @@ impl Exec<'_> {
             );
             return Ok(cfg.id_register(crm, op2));
         }
-        let now = self.core.counter();
+        // The counter is read only for the registers that show it (a host clock read is not free, and
+        // Linux reads SP_EL0 through MRS for every `current`).
+        let now = if matches!(
+            r,
+            reg::CNTPCT_EL0
+                | reg::CNTVCT_EL0
+                | reg::CNTP_CTL_EL0
+                | reg::CNTP_TVAL_EL0
+                | reg::CNTV_CTL_EL0
+                | reg::CNTV_TVAL_EL0
+        ) {
+            self.core.counter()
+        } else {
+            0
+        };
         Ok(match r {
             reg::MIDR_EL1 => cfg.midr,
             reg::MPIDR_EL1 => s.vmpidr_el2 | (1 << 31),
@@ -212,7 +226,11 @@ impl Exec<'_> {
         if crate::gic::is_gic_register(r) {
             return self.gic_write(r, rt, value);
         }
-        let now = self.core.counter();
+        let now = if matches!(r, reg::CNTP_TVAL_EL0 | reg::CNTV_TVAL_EL0) {
+            self.core.counter()
+        } else {
+            0
+        };
         let s = &mut self.ctx.sysregs;
         let mut translation_changed = false;
         match r {

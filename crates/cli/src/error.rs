@@ -7,6 +7,9 @@ pub enum Fault {
     Input,
     /// A runtime failure: exit code 1.
     Runtime,
+    /// A run that ended without failing but not as asked (a realm stopped by `--timeout` or Ctrl-C): the
+    /// given exit code.
+    Stopped(u8),
 }
 
 /// A failed subcommand.
@@ -24,6 +27,7 @@ impl CliError {
         match self.fault {
             Fault::Input => 2,
             Fault::Runtime => 1,
+            Fault::Stopped(code) => code,
         }
     }
 }
@@ -40,6 +44,14 @@ pub fn input(error: impl Into<anyhow::Error>) -> CliError {
 pub fn runtime(error: impl Into<anyhow::Error>) -> CliError {
     CliError {
         fault: Fault::Runtime,
+        error: error.into(),
+    }
+}
+
+/// End with exit code `code` (see [`Fault::Stopped`]), saying why on stderr.
+pub fn stopped(code: u8, error: impl Into<anyhow::Error>) -> CliError {
+    CliError {
+        fault: Fault::Stopped(code),
         error: error.into(),
     }
 }

@@ -44,6 +44,8 @@ enum Command {
     Initramfs(cmd::initramfs::InitramfsArgs),
     /// Check a CCA attestation token: signatures, binding, challenge, endorsements, reference values.
     Verify(cmd::verify::VerifyArgs),
+    /// Launch the attest payload for a challenge, save the realm's CCA token and verify it in one step.
+    Attest(cmd::attest::AttestArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Platform(args) => cmd::platform::run(&args),
         Command::Initramfs(args) => cmd::initramfs::run(&args),
         Command::Verify(args) => cmd::verify::run(&args),
+        Command::Attest(args) => cmd::attest::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,7 +31,7 @@ mod tests {
                 ];
                 let m = realm(&[&["measure"], &args[..]].concat());
                 assert!(m.status.success(), "{}", text(&m.stderr));
-                let l = realm(&[&["launch"], &args[..]].concat());
+                let l = realm(&[&["launch", "--cpu", "idle"], &args[..]].concat());
                 assert!(l.status.success(), "{}", text(&l.stderr));
                 let out = text(&l.stdout);
                 assert!(out.contains("run no code with the idle CPU model"), "{out}");
@@ -172,12 +172,7 @@ mod tests {
 
             // `realm measure` of the same bytes as a firmware file.
             let fw = dir.join(format!("rsi-tour-{abi}.bin"));
-            let cfg_target = realm_vmm::payload::Target {
-                uart_base: realm_vmm::layout::uart(realm_vmm::config::Layout::Kvmtool)
-                    .range
-                    .base,
-                vcpus: 1,
-            };
+            let cfg_target = realm_vmm::payload::Target::kvmtool(1);
             std::fs::write(&fw, realm_vmm::payload::rsi_tour(&cfg_target)).unwrap();
             let m = realm(&[
                 "measure",
@@ -240,7 +235,7 @@ mod tests {
     }
 
     /// Ctrl-C (SIGINT) stops a realm that never stops by itself: the vCPUs are kicked out and the launch
-    /// reports `Interrupted` with its summary, instead of the process dying.
+    /// reports `Interrupted` with its summary, instead of the process dying, and exits 130.
     #[test]
     fn ctrl_c_stops_a_running_realm_cleanly() {
         let dir = std::env::temp_dir().join(format!("realm-cli-ctrlc-{}", std::process::id()));
@@ -268,7 +263,17 @@ mod tests {
             .unwrap();
         assert!(kill.success());
         let o = child.wait_with_output().unwrap();
-        assert!(o.status.success(), "{:?}: {}", o.status, text(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(130),
+            "Ctrl-C exits 128 + SIGINT: {:?}: {}",
+            o.status,
+            text(&o.stderr)
+        );
+        assert_eq!(
+            text(&o.stderr),
+            "realm: the realm stopped: Interrupted (exit code 130)\n"
+        );
         let out = text(&o.stdout);
         assert!(out.contains("realm stopped: Interrupted"), "{out}");
         assert!(out.contains("\nrun        "), "the run summary: {out}");
@@ -286,7 +291,21 @@ mod tests {
             .lines()
             .filter_map(|l| l.split_whitespace().next())
             .collect();
-        assert_eq!(names, ["hello", "rsi-tour", "smp"], "{out}");
+        assert_eq!(
+            names,
+            [
+                "hello",
+                "rsi-tour",
+                "smp",
+                "shared-memory",
+                "mmu",
+                "timer",
+                "ipi",
+                "uart-irq",
+                "attest"
+            ],
+            "{out}"
+        );
         assert!(
             out.lines()
                 .any(|l| l.starts_with("hello") && l.ends_with("PSCI SYSTEM_OFF")),
@@ -298,7 +317,8 @@ mod tests {
     }
 
     /// A realm that never stops by itself (an Image of zeros: UDF, then an exception loop) is stopped cleanly
-    /// by --timeout; control keeps returning to the host meanwhile (the RMM's handled-exit bound).
+    /// by --timeout, with exit code 124; control keeps returning to the host meanwhile (the RMM's
+    /// handled-exit bound). The realm CPU is the default: no --cpu flag.
     #[test]
     fn a_runaway_realm_is_stopped_by_the_timeout() {
         let dir = std::env::temp_dir().join(format!("realm-cli-runaway-{}", std::process::id()));
@@ -311,12 +331,19 @@ mod tests {
             k.to_str().unwrap(),
             "-m",
             "64M",
-            "--cpu",
-            "a64",
             "--timeout",
             "0.3",
         ]);
-        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(124),
+            "a timeout exits as timeout(1) does: {}",
+            text(&o.stderr)
+        );
+        assert_eq!(
+            text(&o.stderr),
+            "realm: the realm stopped: TimedOut (exit code 124)\n"
+        );
         assert!(
             text(&o.stdout).contains("realm stopped: TimedOut"),
             "{}",

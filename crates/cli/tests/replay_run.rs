@@ -126,7 +126,7 @@ mod tests {
         // The payload's four granules at IPA 0, measured.
         let target = realm_vmm::payload::Target {
             uart_base: UART,
-            vcpus: 1,
+            ..realm_vmm::payload::Target::kvmtool(1)
         };
         let code = realm_vmm::payload::rsi_tour(&target);
         for (i, chunk) in code.chunks(0x1000).enumerate() {

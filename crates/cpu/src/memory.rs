@@ -9,7 +9,9 @@ pub struct Stage2Fault {
 
 /// Realm memory as the CPU sees it through stage 2.
 ///
-/// An access must not cross a 4 KiB granule; a CPU model splits accesses that would.
+/// An access must not cross a 4 KiB granule; a CPU model splits accesses that would. An access that
+/// faults has no effect (nothing of it is stored), so a CPU model may make two accesses to one granule as
+/// one and, when that one faults, make them again one by one to raise the architectural fault.
 ///
 /// A CPU model may cache what it derived from memory (decoded instructions, translations) as long as
 /// [`RealmMemory::generation`] is unchanged; the implementor bumps it whenever stage-2 mappings change or

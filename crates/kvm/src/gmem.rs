@@ -17,9 +17,50 @@ pub(crate) struct GmemPage {
     pub(crate) prepared: bool,
 }
 
+/// Pages per chunk of [`PageTable`]: one 2 MiB block of the file.
+const CHUNK_PAGES: usize = 512;
+
+/// The file's pages by index (the page cache's xarray, reduced): 2 MiB chunks of entries, allocated when
+/// a page in them is, so neighbouring pages share one lookup and a sparse 256 GiB file costs nothing.
+#[derive(Debug, Default)]
+struct PageTable {
+    chunks: std::collections::HashMap<
+        u64,
+        Box<[Option<GmemPage>; CHUNK_PAGES]>,
+        std::hash::BuildHasherDefault<crate::PaHasher>,
+    >,
+}
+
+impl PageTable {
+    /// The chunk key and the index within the chunk of page `index`.
+    fn split(index: u64) -> (u64, usize) {
+        // The mask keeps the value below CHUNK_PAGES.
+        let i = usize::try_from(index % CHUNK_PAGES as u64).unwrap_or(0);
+        (index / CHUNK_PAGES as u64, i)
+    }
+
+    fn get_mut(&mut self, index: u64) -> Option<&mut GmemPage> {
+        let (key, i) = Self::split(index);
+        self.chunks.get_mut(&key).and_then(|c| c[i].as_mut())
+    }
+
+    /// The entry of page `index`, its chunk created if needed.
+    fn entry(&mut self, index: u64) -> &mut Option<GmemPage> {
+        let (key, i) = Self::split(index);
+        &mut self
+            .chunks
+            .entry(key)
+            .or_insert_with(|| Box::new([None; CHUNK_PAGES]))[i]
+    }
+
+    fn values(&self) -> impl Iterator<Item = &GmemPage> {
+        self.chunks.values().flat_map(|c| c.iter().flatten())
+    }
+}
+
 #[derive(Debug, Default)]
 struct GmemInner {
-    pages: BTreeMap<u64, GmemPage>,
+    pages: PageTable,
     /// Bindings `slot id → [pgoff, pgoff + npages)`.
     bindings: BTreeMap<u16, (u64, u64)>,
     /// The file was released: bound slots no longer reach it (`slot->gmem.file == NULL`).
@@ -70,22 +111,50 @@ impl Gmem {
     /// `__kvm_gmem_get_pfn()`: the page at `index`, allocated on first use (-ENOMEM if DRAM is exhausted).
     pub(crate) fn get_page(&self, index: u64) -> Result<GmemPage, Errno> {
         let mut g = lock(&self.inner);
-        if let Some(p) = g.pages.get(&index) {
+        self.get_locked(&mut g, index)
+    }
+
+    fn get_locked(&self, g: &mut GmemInner, index: u64) -> Result<GmemPage, Errno> {
+        let entry = g.pages.entry(index);
+        if let Some(p) = entry {
             return Ok(*p);
         }
         let pa = self.shared.pages.alloc().ok_or(Errno::ENOMEM)?;
-        let page = GmemPage {
+        Ok(*entry.insert(GmemPage {
             pa,
             prepared: false,
-        };
-        g.pages.insert(index, page);
-        Ok(page)
+        }))
+    }
+
+    /// [`Gmem::get_page`] for the `n` pages from `first`, in order, under one lock: `f` gets each page's
+    /// offset from `first` and page (or the allocation failure), and returns whether to go on.
+    pub(crate) fn get_pages(
+        &self,
+        first: u64,
+        n: u64,
+        mut f: impl FnMut(u64, Result<GmemPage, Errno>) -> bool,
+    ) {
+        let mut g = lock(&self.inner);
+        for i in 0..n {
+            let page = self.get_locked(&mut g, first + i);
+            if !f(i, page) {
+                break;
+            }
+        }
     }
 
     /// `kvm_gmem_mark_prepared()`.
     pub(crate) fn mark_prepared(&self, index: u64) {
-        if let Some(p) = lock(&self.inner).pages.get_mut(&index) {
-            p.prepared = true;
+        self.mark_prepared_many(&[index]);
+    }
+
+    /// `kvm_gmem_mark_prepared()` of each of `indices`, under one lock.
+    pub(crate) fn mark_prepared_many(&self, indices: &[u64]) {
+        let mut g = lock(&self.inner);
+        for index in indices {
+            if let Some(p) = g.pages.get_mut(*index) {
+                p.prepared = true;
+            }
         }
     }
 

@@ -37,6 +37,7 @@ pub use pages::{PAGE_SIZE, PageAllocator};
 pub use rmi::KvmRealmState;
 pub use run::KvmRun;
 pub use user_memory::UserMemory;
+pub use vgic::{GicExit, IrqStats};
 
 use realm_rmi::host::{HostMemory, Rmi};
 
@@ -115,6 +116,33 @@ pub enum IoctlArg<'a> {
     Buf(&'a mut [u8]),
 }
 
+/// A hasher for page addresses and page numbers (one multiply: the keys are distinct and regular, and a
+/// populate inserts one per 4 KiB page, where SipHash cost more than the insert itself).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct PaHasher(u64);
+
+impl std::hash::Hasher for PaHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        // hashbrown takes its bucket from the low bits and its tag from the top 7: fold the product so
+        // both depend on every bit of the key (page addresses have 12 zero low bits, page numbers none).
+        let h = v.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = h ^ (h >> 29);
+    }
+}
+
+/// A set of physical addresses.
+pub(crate) type PaSet = std::collections::HashSet<u64, std::hash::BuildHasherDefault<PaHasher>>;
+
 /// State shared by every object of one simulated kernel.
 pub(crate) struct Shared {
     pub(crate) rmi: Arc<dyn Rmi>,
@@ -127,9 +155,11 @@ pub(crate) struct Shared {
     /// The realm VMID allocator (v12 23/46: first free bit).
     pub(crate) vmids: Mutex<std::collections::BTreeSet<u16>>,
     /// Granules this kernel delegated and has not undelegated (never returned to the page allocator).
-    pub(crate) delegated: Mutex<std::collections::HashSet<u64>>,
+    pub(crate) delegated: Mutex<PaSet>,
     /// [`Kernel::power_off`] was called: objects released from now on are not torn down through RMI.
     pub(crate) off: std::sync::atomic::AtomicBool,
+    /// The interrupt paths of the VMs destroyed so far, in order (each by vCPU index).
+    pub(crate) irq_history: Mutex<Vec<Vec<IrqStats>>>,
 }
 
 impl Shared {
@@ -175,7 +205,9 @@ impl Kernel {
             vmids: Mutex::default(),
             delegated: Mutex::default(),
             off: std::sync::atomic::AtomicBool::new(false),
+            irq_history: Mutex::default(),
         });
+        shared.user.attach(Arc::downgrade(&shared));
         Self {
             shared,
             fds: Mutex::new(fd::FdTable::default()),
@@ -280,6 +312,20 @@ impl Kernel {
             }
             _ => Err(Errno::ENOTTY),
         }
+    }
+
+    /// Debug accessor (as the kvm tracepoints would give): the interrupt path of every vCPU of `vm_fd` so
+    /// far, by vCPU index (`None` for a bad fd).
+    pub fn debug_irq_stats(&self, vm_fd: Fd) -> Option<Vec<IrqStats>> {
+        match self.fd_table().get(vm_fd).ok()? {
+            fd::File::Vm(vm) => Some(vcpu::irq::stats(&vm)),
+            _ => None,
+        }
+    }
+
+    /// Debug accessor: the interrupt paths of the VMs destroyed so far, oldest first, each by vCPU index.
+    pub fn debug_irq_history(&self) -> Vec<Vec<IrqStats>> {
+        lock(&self.shared.irq_history).clone()
     }
 
     /// Debug accessor: the realm state of `vm_fd` (`None` for a non-realm VM or a bad fd).

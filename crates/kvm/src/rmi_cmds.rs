@@ -10,8 +10,8 @@ use realm_rmi::{
     RMI_DATA_CREATE, RMI_DATA_CREATE_UNKNOWN, RMI_DATA_DESTROY, RMI_FEATURES, RMI_GRANULE_DELEGATE,
     RMI_GRANULE_UNDELEGATE, RMI_PSCI_COMPLETE, RMI_REALM_ACTIVATE, RMI_REALM_CREATE,
     RMI_REALM_DESTROY, RMI_REC_AUX_COUNT, RMI_REC_CREATE, RMI_REC_DESTROY, RMI_REC_ENTER,
-    RMI_RTT_CREATE, RMI_RTT_DESTROY, RMI_RTT_FOLD, RMI_RTT_INIT_RIPAS, RMI_RTT_SET_RIPAS,
-    RMI_RTT_UNMAP_UNPROTECTED, RMI_VERSION, feature_register_0 as feat,
+    RMI_RTT_CREATE, RMI_RTT_DESTROY, RMI_RTT_FOLD, RMI_RTT_INIT_RIPAS, RMI_RTT_MAP_UNPROTECTED,
+    RMI_RTT_SET_RIPAS, RMI_RTT_UNMAP_UNPROTECTED, RMI_VERSION, feature_register_0 as feat,
 };
 
 /// `RMI_FEATURE_REGISTER_0_S2SZ` of `rmm_feat_reg0`: the largest IPA width a realm may have.
@@ -125,6 +125,12 @@ impl Cmds<'_> {
         self.call(RMI_RTT_FOLD, &[rd, ipa, level.cast_unsigned()])
     }
     /// x1 = top.
+    pub(crate) fn rtt_map_unprotected(&self, rd: u64, ipa: u64, level: i64, desc: u64) -> Ret {
+        self.call(
+            RMI_RTT_MAP_UNPROTECTED,
+            &[rd, ipa, level.cast_unsigned(), desc],
+        )
+    }
     pub(crate) fn rtt_unmap_unprotected(&self, rd: u64, ipa: u64, level: i64) -> Ret {
         self.call(RMI_RTT_UNMAP_UNPROTECTED, &[rd, ipa, level.cast_unsigned()])
     }

@@ -8,14 +8,22 @@
 //! model of `mmap(addr, len, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0)`): reads there see the file's
 //! bytes (zero past its end, to the end of the last page), writes fault, and its whole pages can be pinned
 //! ([`UserMemory::pin`], `pin_user_pages`) and handed to the RMM by reference instead of copied.
+//!
+//! A page the kernel maps into a realm's unprotected IPA space (`realm_map_non_secure`, the shared alias of a
+//! memslot) must be the same bytes for the realm and the VMM, as a user page is a physical page on Linux:
+//! [`UserMemory::fault_in`] gives the page at an address a Non-secure physical page of the kernel's
+//! allocator (its current bytes copied there), and from then on every access through this registry at that
+//! address reaches the physical page. The VMM reads and writes such memory through the registry
+//! (`copy_{from,to}_user` of the simulated process); the region's own bytes there are stale. Munmap frees
+//! the physical pages.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 
 use realm_rmi::host::{PINNED_PAGE_SIZE, PageSource, PinnedPage};
 use vm_memory::{Bytes, MmapRegion, VolatileMemory};
 
-use crate::Errno;
+use crate::{Errno, PAGE_SIZE, Shared};
 
 /// A read-only file mapping placed over registered memory.
 #[derive(Debug, Clone)]
@@ -31,12 +39,16 @@ struct Maps {
     regions: BTreeMap<u64, Arc<MmapRegion>>,
     /// File mappings placed over them, by start address (never overlapping each other).
     files: BTreeMap<u64, FileMapping>,
+    /// Pages faulted in to physical memory ([`UserMemory::fault_in`]): page address → physical address.
+    backed: BTreeMap<u64, u64>,
 }
 
 /// One piece of an access: `len` bytes at `off` of a region or a file mapping.
 enum Piece {
     Anon(Arc<MmapRegion>, usize, usize),
     File(FileMapping, usize, usize),
+    /// `len` bytes at a physical address (a faulted-in page).
+    Phys(u64, usize),
 }
 
 impl Maps {
@@ -60,7 +72,12 @@ impl Maps {
         let mut addr = hva;
         let mut left = len;
         while left > 0 {
-            let piece = if let Some((f, off)) = self.file_at(addr) {
+            let page = addr & !(PAGE_SIZE - 1);
+            let piece = if let Some(&pa) = self.backed.get(&page) {
+                let off = addr - page;
+                let n = usize::try_from(PAGE_SIZE - off).unwrap_or(0).min(left);
+                Piece::Phys(pa + off, n)
+            } else if let Some((f, off)) = self.file_at(addr) {
                 Piece::File(f.clone(), off, left.min(f.len - off))
             } else {
                 let (r, off) = self.region_at(addr).ok_or(Errno::EFAULT)?;
@@ -72,7 +89,7 @@ impl Maps {
                 Piece::Anon(Arc::clone(r), off, n)
             };
             let n = match &piece {
-                Piece::Anon(_, _, n) | Piece::File(_, _, n) => *n,
+                Piece::Anon(_, _, n) | Piece::File(_, _, n) | Piece::Phys(_, n) => *n,
             };
             out.push(piece);
             left -= n;
@@ -86,6 +103,8 @@ impl Maps {
 #[derive(Debug, Default)]
 pub struct UserMemory {
     maps: RwLock<Maps>,
+    /// The kernel whose physical memory and page allocator back faulted-in pages.
+    kernel: OnceLock<Weak<Shared>>,
 }
 
 impl UserMemory {
@@ -103,7 +122,53 @@ impl UserMemory {
         let region = maps.regions.remove(&hva)?;
         let end = hva.saturating_add(region.size() as u64);
         maps.files.retain(|&start, _| !(hva..end).contains(&start));
+        let backed: Vec<(u64, u64)> = maps.backed.range(hva..end).map(|(&a, &p)| (a, p)).collect();
+        drop(maps);
+        if let Some(kernel) = self.kernel() {
+            let mut maps = self.write_lock();
+            for (page, pa) in backed {
+                maps.backed.remove(&page);
+                kernel.pages.free(pa);
+            }
+        }
         Some(region)
+    }
+
+    /// Attach the kernel that backs faulted-in pages (once, at boot).
+    pub(crate) fn attach(&self, kernel: Weak<Shared>) {
+        let _ = self.kernel.set(kernel);
+    }
+
+    fn kernel(&self) -> Option<Arc<Shared>> {
+        self.kernel.get().and_then(Weak::upgrade)
+    }
+
+    /// `get_user_pages` of the anonymous page holding `hva` for a mapping the realm shares with the VMM: its
+    /// physical address, allocated (with the page's current bytes) on first use. `EFAULT` if `hva` is not in
+    /// registered anonymous memory, `ENOMEM` if physical memory is exhausted.
+    pub(crate) fn fault_in(&self, hva: u64) -> Result<u64, Errno> {
+        let page = hva & !(PAGE_SIZE - 1);
+        let kernel = self.kernel().ok_or(Errno::EFAULT)?;
+        let mut maps = self.write_lock();
+        if let Some(&pa) = maps.backed.get(&page) {
+            return Ok(pa);
+        }
+        if maps.file_at(page).is_some() {
+            return Err(Errno::EFAULT);
+        }
+        let (region, off) = maps.region_at(page).ok_or(Errno::EFAULT)?;
+        let mut bytes = [0u8; crate::pages::PAGE_BYTES];
+        region
+            .get_slice(off, bytes.len())
+            .and_then(|s| s.read_slice(&mut bytes, 0))
+            .map_err(|_| Errno::EFAULT)?;
+        let pa = kernel.pages.alloc().ok_or(Errno::ENOMEM)?;
+        if kernel.mem.write(pa, &bytes).is_err() {
+            kernel.pages.free(pa);
+            return Err(Errno::EFAULT);
+        }
+        maps.backed.insert(page, pa);
+        Ok(pa)
     }
 
     /// Place the bytes of `source` read-only over registered memory at `hva` (page aligned), to the end of
@@ -175,6 +240,14 @@ impl UserMemory {
                     dst[have..].fill(0);
                     done += n;
                 }
+                Piece::Phys(pa, n) => {
+                    let kernel = self.kernel().ok_or(Errno::EFAULT)?;
+                    kernel
+                        .mem
+                        .read(pa, &mut buf[done..done + n])
+                        .map_err(|_| Errno::EFAULT)?;
+                    done += n;
+                }
             }
         }
         Ok(())
@@ -188,12 +261,23 @@ impl UserMemory {
         }
         let mut done = 0;
         for piece in pieces {
-            if let Piece::Anon(region, off, n) = piece {
-                let slice = region.get_slice(off, n).map_err(|_| Errno::EFAULT)?;
-                slice
-                    .write_slice(&data[done..done + n], 0)
-                    .map_err(|_| Errno::EFAULT)?;
-                done += n;
+            match piece {
+                Piece::Anon(region, off, n) => {
+                    let slice = region.get_slice(off, n).map_err(|_| Errno::EFAULT)?;
+                    slice
+                        .write_slice(&data[done..done + n], 0)
+                        .map_err(|_| Errno::EFAULT)?;
+                    done += n;
+                }
+                Piece::Phys(pa, n) => {
+                    let kernel = self.kernel().ok_or(Errno::EFAULT)?;
+                    kernel
+                        .mem
+                        .write(pa, &data[done..done + n])
+                        .map_err(|_| Errno::EFAULT)?;
+                    done += n;
+                }
+                Piece::File(..) => {}
             }
         }
         Ok(())

@@ -205,6 +205,7 @@ impl Vm {
 impl Drop for Vm {
     /// `kvm_destroy_vm()`: the realm teardown (see [`rmi::destroy_vm`]), then the stage-2 PGD.
     fn drop(&mut self) {
+        crate::vcpu::irq::retire(self);
         rmi::destroy_vm(self);
         let inner = self
             .inner

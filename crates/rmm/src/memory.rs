@@ -100,6 +100,13 @@ struct Page {
 
 /// A granule's bytes made private and writable: a mapped or shared granule is copied first.
 fn owned_mut(data: &mut Option<Contents>) -> &mut Granule {
+    if matches!(data, Some(Contents::Owned(_))) {
+        // The common case (a granule written before): no take and re-insert.
+        let Some(Contents::Owned(g)) = data else {
+            unreachable!("just matched")
+        };
+        return Arc::make_mut(g);
+    }
     let owned = match data.take() {
         Some(Contents::Owned(g)) => g,
         Some(c @ Contents::Mapped(_)) => Arc::new(*c.bytes()),
@@ -248,6 +255,17 @@ impl PhysMem {
     pub(crate) fn with_granule<R>(&self, pa: u64, f: impl FnOnce(&Granule) -> R) -> R {
         let shard = read_lock(self.shard(pa));
         f(bytes_of(shard.get(pa).and_then(|p| p.data.as_ref())))
+    }
+
+    /// Run `f` on the contents of the granule at `pa` (aligned), made private and writable (a mapped or
+    /// shared granule is copied first), under its shard's write lock: a running realm's stores and
+    /// compare-exchanges go through here, so they are atomic with each other.
+    pub(crate) fn with_granule_mut<R>(&self, pa: u64, f: impl FnOnce(&mut Granule) -> R) -> R {
+        let mut shard = write_lock(self.shard(pa));
+        if let Some(page) = shard.get_mut(pa) {
+            return f(owned_mut(&mut page.data));
+        }
+        f(owned_mut(&mut shard.entry(pa).data))
     }
 
     /// Copy `len` bytes at `off` of granule `pa` into `buf` (RMM access, any PAS).

@@ -3,6 +3,11 @@
 //! forwarded to userspace (`KVM_EXIT_HYPERCALL`, completed with `KVM_ARM_VCPU_RMI_PSCI_COMPLETE`), RIPAS
 //! changes (`KVM_EXIT_MEMORY_FAULT` → `KVM_SET_MEMORY_ATTRIBUTES`), and system events (SYSTEM_OFF / RESET /
 //! crash → the exit status). The exit table is kvm-realm-abi.md §1.1 "Exits the VMM sees (v12)".
+//!
+//! Beside the UART, the VMM emulates one register of its own, the payload [`DOORBELL`]: a realm program
+//! writes there the IPA (unprotected alias) of a [`Message`] it placed in memory it shares with the VMM
+//! (converted to RIPAS EMPTY and reached through the alias, so the host sees the realm's bytes), and the VMM
+//! reads the message, keeps it for the launcher, and answers an [`MESSAGE_ECHO`] in the same buffer.
 #![forbid(unsafe_code)]
 
 use std::io::Write;
@@ -24,6 +29,39 @@ pub const FORWARDED_PSCI: [u32; 4] = [
     PSCI_AFFINITY_INFO_64,
     PSCI_AFFINITY_INFO_32,
 ];
+
+/// The doorbell's IPA (the realm writes it through the unprotected alias): 8 bytes, write-only (reads 0).
+/// Free in both layouts (kvmtool: UART at 0x0100_0000, GIC below 0x4000_0000 from 0x2001_0000 at 4095
+/// vCPUs; QEMU virt: firmware RAM below 0x0800_0000, GIC and PL011 below 0x0a00_0000, RAM from 0x4000_0000),
+/// where QEMU virt would put its first virtio-mmio transport.
+pub const DOORBELL: u64 = 0x0a00_0000;
+/// A message asking the VMM to answer: the reply (kind [`MESSAGE_REPLY`]) is `pong: ` and the request's
+/// bytes, written over the message, NUL-terminated.
+pub const MESSAGE_ECHO: u32 = 1;
+/// A message carrying a CCA attestation token (the `attest` payload).
+pub const MESSAGE_TOKEN: u32 = 2;
+/// A request for the attestation challenge: the VMM answers (kind [`MESSAGE_CHALLENGE`] | [`MESSAGE_ANSWER`])
+/// with the 64 bytes the launcher was given (zeros without one), written over the request.
+pub const MESSAGE_CHALLENGE: u32 = 3;
+/// The bit the VMM sets in the kind of an answer.
+pub const MESSAGE_ANSWER: u32 = 0x8000_0000;
+/// The kind of the VMM's answer to [`MESSAGE_ECHO`].
+pub const MESSAGE_REPLY: u32 = 0x8000_0001;
+/// The largest message body the VMM reads (bytes).
+pub const MESSAGE_MAX: u32 = 64 * 1024;
+/// The size of a message's header: `kind: u32`, `len: u32` (little-endian), then `len` bytes.
+pub const MESSAGE_HEADER: u64 = 8;
+
+/// A message a realm handed the VMM through the [`DOORBELL`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// The vCPU that rang.
+    pub vcpu: u32,
+    /// `MESSAGE_*`.
+    pub kind: u32,
+    /// The body.
+    pub data: Vec<u8>,
+}
 
 /// vm-superio's interrupt callback, unused: it only signals rising edges, so the VMM derives the UART's
 /// interrupt *level* from IIR/IER after every access instead ([`Uart::take_line_change`]).
@@ -152,13 +190,15 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
-    /// The process exit code a launcher gives it (0 for a clean power-off).
+    /// The process exit code a launcher gives it: 0 for a power-off (SYSTEM_OFF or the v12 shutdown race),
+    /// 3 for a reset, 4 for a crash report, 124 when the time limit stopped it (as `timeout(1)` exits) and
+    /// 130 when Ctrl-C did (128 + SIGINT, as shells report an interrupted command).
     pub fn code(self) -> u8 {
         match self {
             Self::PowerOff | Self::Shutdown => 0,
             Self::Reset => 3,
             Self::Crash => 4,
-            Self::TimedOut => 5,
+            Self::TimedOut => 124,
             Self::Interrupted => 130,
         }
     }
@@ -189,6 +229,11 @@ pub enum ExitAction {
         /// Context id (CPU_ON).
         context: u64,
     },
+    /// The realm rang the [`DOORBELL`] with the IPA of a [`Message`] (the write has been completed).
+    Doorbell {
+        /// The IPA written (unprotected alias).
+        ipa: u64,
+    },
     /// The realm stopped.
     Stop(ExitStatus),
     /// An exit the VMM cannot handle.
@@ -206,9 +251,20 @@ pub fn handle<W: Write>(run: &mut [u8], ipa_bits: u8, uart: &mut Uart<W>) -> Exi
             let mut m: k::kvm_run_mmio = r.exit_as();
             let shared = 1u64 << (ipa_bits - 1);
             let len = usize::try_from(m.len).unwrap_or(0).min(8);
-            if uart.access(m.phys_addr & !shared, &mut m.data[..len], m.is_write != 0) {
+            let addr = m.phys_addr & !shared;
+            if uart.access(addr, &mut m.data[..len], m.is_write != 0) {
                 r.set_exit(&m);
                 ExitAction::Continue
+            } else if addr == DOORBELL && len == 8 {
+                if m.is_write != 0 {
+                    ExitAction::Doorbell {
+                        ipa: u64::from_le_bytes(m.data),
+                    }
+                } else {
+                    m.data = [0; 8];
+                    r.set_exit(&m);
+                    ExitAction::Continue
+                }
             } else {
                 ExitAction::Unhandled(format!(
                     "MMIO at {:#x} ({} bytes): no device",
@@ -429,5 +485,8 @@ mod tests {
             }
         );
         assert_eq!(ExitStatus::PowerOff.code(), 0);
+        assert_eq!(ExitStatus::Shutdown.code(), 0);
+        assert_eq!(ExitStatus::TimedOut.code(), 124, "timeout(1)'s status");
+        assert_eq!(ExitStatus::Interrupted.code(), 130, "128 + SIGINT");
     }
 }

@@ -16,7 +16,7 @@ use zerocopy::IntoBytes;
 use crate::backend::{BackendError, Extension, Ioctl, IoctlArg, KvmBackend, Measured};
 use crate::build::{self, BuildStats, Built, Progress};
 use crate::config::AbiRevision;
-use crate::exits::{self, ExitAction, ExitStatus, Uart};
+use crate::exits::{self, ExitAction, ExitStatus, Message, Uart};
 use crate::prepare::Prepared;
 use crate::run_stats::{RunSummary, exit_name};
 
@@ -86,6 +86,9 @@ pub struct LaunchReport {
     pub outcome: LaunchOutcome,
     /// What the run did (when the realm ran).
     pub run: Option<RunSummary>,
+    /// The messages the realm handed the VMM through the doorbell, in the order they came.
+    #[serde(skip)]
+    pub messages: Vec<Message>,
 }
 
 /// Build `prepared` on `backend`, activate it, and run vCPU 0 until the realm stops, with the guest's UART
@@ -127,6 +130,38 @@ pub fn launch_interruptible(
     timeout: Option<Duration>,
     interrupt: Option<&AtomicBool>,
 ) -> Result<LaunchReport, LaunchError> {
+    let opts = LaunchOptions {
+        explain,
+        timeout,
+        interrupt,
+        challenge: [0; 64],
+    };
+    launch_with(backend, prepared, console, progress, &opts)
+}
+
+/// How a launch runs beyond the realm itself.
+#[derive(Clone, Copy, Debug)]
+pub struct LaunchOptions<'a> {
+    /// Read the RIM extension log.
+    pub explain: bool,
+    /// Stop the realm ([`ExitStatus::TimedOut`]) when it has not stopped by itself within this time.
+    pub timeout: Option<Duration>,
+    /// Stop the realm ([`ExitStatus::Interrupted`]) when this becomes true.
+    pub interrupt: Option<&'a AtomicBool>,
+    /// The attestation challenge the VMM hands a realm that asks for it through the doorbell
+    /// ([`exits::MESSAGE_CHALLENGE`]).
+    pub challenge: [u8; 64],
+}
+
+/// [`launch`] with every option.
+pub fn launch_with(
+    backend: &dyn KvmBackend,
+    prepared: &Prepared,
+    console: &mut (dyn Write + Send),
+    progress: &mut dyn Progress,
+    opts: &LaunchOptions<'_>,
+) -> Result<LaunchReport, LaunchError> {
+    let explain = opts.explain;
     let built = build::realm(backend, prepared, progress).map_err(|source| LaunchError::Build {
         backend: backend.name(),
         source,
@@ -137,6 +172,7 @@ pub fn launch_interruptible(
     } else {
         None
     };
+    let mut messages = Vec::new();
     let (outcome, summary) = if !backend.runs_guest_code() {
         // The simulated platform: the RECs exist and the realm is active, but its default CPU model executes no
         // guest code yet (a later issue); entering would only report an idle REC.
@@ -144,7 +180,8 @@ pub fn launch_interruptible(
     } else {
         let start = Instant::now();
         let before = backend.instructions_retired();
-        let (status, mut summary) = run(&built, prepared, console, timeout, interrupt)?;
+        let (status, mut summary, got) = run(&built, prepared, console, opts)?;
+        messages = got;
         summary.elapsed = start.elapsed();
         summary.instructions = backend
             .instructions_retired()
@@ -158,6 +195,7 @@ pub fn launch_interruptible(
         stats: built.stats,
         outcome,
         run: summary,
+        messages,
     })
 }
 
@@ -186,10 +224,11 @@ fn run(
     built: &Built<'_>,
     prepared: &Prepared,
     console: &mut (dyn Write + Send),
-    timeout: Option<Duration>,
-    interrupt: Option<&AtomicBool>,
-) -> Result<(ExitStatus, RunSummary), LaunchError> {
+    opts: &LaunchOptions<'_>,
+) -> Result<(ExitStatus, RunSummary, Vec<Message>), LaunchError> {
+    let (timeout, interrupt) = (opts.timeout, opts.interrupt);
     let uart: Console<'_> = Mutex::new(Uart::new(prepared.map.uart, console));
+    let messages: Mutex<Vec<Message>> = Mutex::default();
     let logs: Vec<Mutex<ExitLog>> = built.vcpus.iter().map(|_| Mutex::default()).collect();
     let result: Mutex<Option<Result<ExitStatus, LaunchError>>> = Mutex::new(None);
     let stopping = AtomicBool::new(false);
@@ -230,13 +269,22 @@ fn run(
         });
         let watchdog = watchdog.as_ref().map(|h| h.thread().clone());
         for ((id, _), log) in (0u32..).zip(&built.vcpus).zip(&logs) {
-            let (uart, result, stopping) = (&uart, &result, &stopping);
+            let (uart, result, stopping, messages) = (&uart, &result, &stopping, &messages);
+            let challenge = &opts.challenge;
             let watchdog = watchdog.clone();
             s.spawn(move || {
                 let mut log = log
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if let Some(r) = run_vcpu(built, prepared, id, uart, stopping, &mut log) {
+                let vcpu = Vcpu {
+                    built,
+                    prepared,
+                    id,
+                    uart,
+                    messages,
+                    challenge,
+                };
+                if let Some(r) = run_vcpu(&vcpu, stopping, &mut log) {
                     let mut slot = result
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -279,18 +327,94 @@ fn run(
         }
         summary.sequence.push(log.sequence);
     }
-    Ok((status, summary))
+    let messages = messages
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Ok((status, summary, messages))
+}
+
+/// What one vCPU's thread works with.
+struct Vcpu<'a, 'b, 'c> {
+    built: &'a Built<'b>,
+    prepared: &'a Prepared,
+    id: u32,
+    uart: &'a Console<'c>,
+    messages: &'a Mutex<Vec<Message>>,
+    challenge: &'a [u8; 64],
+}
+
+/// Read the [`Message`] at `ipa` (its unprotected alias; the shared bit is dropped) from the RAM slot holding
+/// it, keep it, and answer an echo request in place. `Err` says why the message is unreadable.
+fn answer_doorbell(v: &Vcpu<'_, '_, '_>, ipa: u64) -> Result<(), String> {
+    let gpa = ipa & !(1u64 << (v.prepared.map.ipa_bits - 1));
+    let be = v.built.backend();
+    let (range, mem) = v
+        .built
+        .ram
+        .iter()
+        .find(|(r, _)| r.base <= gpa && gpa < r.end())
+        .ok_or_else(|| format!("doorbell: message at {ipa:#x} is not in guest RAM"))?;
+    let off = gpa - range.base;
+    let mut header = [0u8; 8];
+    let room = range.end() - gpa;
+    if room < exits::MESSAGE_HEADER || !be.read_memory(mem, off, &mut header) {
+        return Err(format!("doorbell: message header at {ipa:#x} unreadable"));
+    }
+    let kind = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+    let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    if len > exits::MESSAGE_MAX || u64::from(len) > room - exits::MESSAGE_HEADER {
+        return Err(format!(
+            "doorbell: message at {ipa:#x} claims {len} bytes (at most {} fit)",
+            exits::MESSAGE_MAX.min(u32::try_from(room - exits::MESSAGE_HEADER).unwrap_or(u32::MAX))
+        ));
+    }
+    let mut data = vec![0u8; len as usize];
+    if !be.read_memory(mem, off + exits::MESSAGE_HEADER, &mut data) {
+        return Err(format!("doorbell: message body at {ipa:#x} unreadable"));
+    }
+    let answer = match kind {
+        exits::MESSAGE_ECHO => {
+            let mut reply = b"pong: ".to_vec();
+            reply.extend_from_slice(&data);
+            Some((exits::MESSAGE_REPLY, reply, true))
+        }
+        exits::MESSAGE_CHALLENGE => Some((
+            exits::MESSAGE_CHALLENGE | exits::MESSAGE_ANSWER,
+            v.challenge.to_vec(),
+            false,
+        )),
+        _ => None,
+    };
+    if let Some((kind, mut body, nul)) = answer {
+        let n = u32::try_from(body.len()).unwrap_or(u32::MAX);
+        if nul {
+            body.push(0);
+        }
+        let mut out = kind.to_le_bytes().to_vec();
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&body);
+        if out.len() as u64 > room || !be.write_memory(mem, off, &out) {
+            return Err(format!("doorbell: no room for the answer at {ipa:#x}"));
+        }
+    }
+    v.messages
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(Message {
+            vcpu: v.id,
+            kind,
+            data,
+        });
+    Ok(())
 }
 
 /// The run loop of one vCPU: `Some` when it ends the realm (or fails), `None` when told to stop.
 fn run_vcpu(
-    built: &Built<'_>,
-    prepared: &Prepared,
-    id: u32,
-    uart: &Console<'_>,
+    v: &Vcpu<'_, '_, '_>,
     stopping: &AtomicBool,
     log: &mut ExitLog,
 ) -> Option<Result<ExitStatus, LaunchError>> {
+    let (built, prepared, id, uart) = (v.built, v.prepared, v.id, v.uart);
     let be = built.backend();
     let vcpu = built.vcpus[id as usize];
     let err = |source| Some(Err(LaunchError::Run { vcpu: id, source }));
@@ -328,6 +452,11 @@ fn run_vcpu(
         drop(u);
         match action {
             ExitAction::Continue => {}
+            ExitAction::Doorbell { ipa } => {
+                if let Err(what) = answer_doorbell(v, ipa) {
+                    return Some(Err(LaunchError::Unhandled { vcpu: id, what }));
+                }
+            }
             ExitAction::Stop(status) => return Some(Ok(status)),
             ExitAction::Unhandled(what) => {
                 return Some(Err(LaunchError::Unhandled { vcpu: id, what }));

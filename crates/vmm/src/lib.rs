@@ -11,6 +11,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod bench_irq;
 pub mod bench_linux;
 pub mod bench_run;
 pub mod build;

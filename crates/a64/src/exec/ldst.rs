@@ -189,6 +189,15 @@ impl Exec<'_> {
             write: op == MemOp::Store,
             ..Access::default()
         };
+        if addr & (bytes as u64 - 1) == 0
+            && usize::try_from(addr & 0xFFF).unwrap_or(0x1000) + 2 * bytes <= 0x1000
+            && self.pair_in_page(addr, bytes, op, rt, rt2, &acc)
+        {
+            if index != Index::Offset {
+                self.set_reg_or_sp(true, rn, base.wrapping_add_signed(i64::from(offset)));
+            }
+            return Ok(());
+        }
         if op == MemOp::Store {
             let (a, b) = (self.x(rt), self.x(rt2));
             self.write_mem(addr, bytes, u128::from(a), &acc)?;
@@ -207,6 +216,63 @@ impl Exec<'_> {
             self.set_reg_or_sp(true, rn, base.wrapping_add_signed(i64::from(offset)));
         }
         Ok(())
+    }
+
+    /// A pair whose two aligned elements lie in one page, made as one access of both: one translation
+    /// (both elements have the same), one memory access, which completes or faults without effect
+    /// ([`realm_cpu::RealmMemory`]). Returns `false`, having changed nothing, when the translation or the
+    /// access fails: the caller then makes the two accesses in order (Arm ARM `Mem[]` per register), which
+    /// raise the fault exactly.
+    #[inline(always)]
+    fn pair_in_page(
+        &mut self,
+        addr: u64,
+        bytes: usize,
+        op: MemOp,
+        rt: u8,
+        rt2: u8,
+        acc: &Access,
+    ) -> bool {
+        let Ok(t) = self.translate_data(addr, acc) else {
+            return false;
+        };
+        if op == MemOp::Store {
+            let (a, b) = (self.x(rt), self.x(rt2));
+            let stored = if bytes == 4 {
+                let value = (a & 0xFFFF_FFFF) | (b << 32);
+                self.mem.write_value(t.ipa, 8, value)
+            } else {
+                let mut buf = [0u8; 16];
+                buf[..8].copy_from_slice(&a.to_le_bytes());
+                buf[8..].copy_from_slice(&b.to_le_bytes());
+                self.mem.write(t.ipa, &buf)
+            };
+            if stored.is_err() {
+                return false;
+            }
+            self.core.cache.written(t.ipa);
+            return true;
+        }
+        let (mut a, mut b) = if bytes == 4 {
+            let Ok(v) = self.mem.read_value(t.ipa, 8) else {
+                return false;
+            };
+            (v & 0xFFFF_FFFF, v >> 32)
+        } else {
+            let mut buf = [0u8; 16];
+            if self.mem.read(t.ipa, &mut buf).is_err() {
+                return false;
+            }
+            let v = u128::from_le_bytes(buf);
+            (low64(v), low64(v >> 64))
+        };
+        if op == MemOp::LoadSigned64 {
+            a = sext(a, 32);
+            b = sext(b, 32);
+        }
+        self.set_x(rt, a);
+        self.set_x(rt2, b);
+        true
     }
 
     #[expect(clippy::too_many_arguments, reason = "the instruction's fields")]

@@ -296,3 +296,71 @@ fn store_exclusive_fails_on_another_address_or_size() {
         "the failed store-exclusive wrote nothing"
     );
 }
+
+#[test]
+fn pairs_in_one_page_complete_or_fault_as_two_accesses_would() {
+    use crate::harness::RAM;
+    let end = BASE + RAM as u64;
+    // stp x1, x2 / stp w1, w2 into the last bytes of RAM, ldp x3, x4 / ldpsw x5, x6 back.
+    let run = exec(
+        "pairs at the end of RAM",
+        &[end - 16, 0x1111, 0x8000_0002, 0, 0, 0, 0, end - 24],
+        &[
+            ldstp_x(false, 2, 1, 2, 0, 0), // stp x1, x2, [x0]
+            ldstp_x(true, 2, 3, 4, 0, 0),  // ldp x3, x4, [x0]
+            stp_w(1, 2, 7, 0),             // stp w1, w2, [x7]
+            ldpsw(5, 6, 7, 0),             // ldpsw x5, x6, [x7]
+        ],
+    );
+    assert_eq!(run.read64(end - 16), 0x1111, "stp x1");
+    assert_eq!(run.read64(end - 8), 0x8000_0002, "stp x2");
+    assert_eq!((run.x(3), run.x(4)), (0x1111, 0x8000_0002), "ldp x3, x4");
+    assert_eq!(
+        run.read64(end - 24),
+        0x8000_0002_0000_1111,
+        "stp w1, w2: w1 in the low word"
+    );
+    assert_eq!(
+        (run.x(5), run.x(6)),
+        (0x1111, 0xFFFF_FFFF_8000_0002),
+        "ldpsw sign-extends each word"
+    );
+
+    // ldp x3, x4 from an unmapped page: the first element's abort, registers untouched.
+    let run = run_with(&[ldstp_x(true, 2, 3, 4, 0, 8)], |ctx, _| {
+        ctx.gprs[0] = 0x1000;
+        ctx.gprs[3] = 0xDEAD;
+        ctx.gprs[4] = 0xBEEF;
+    });
+    match run.exit {
+        RealmExit::DataAbort(a) => {
+            assert_eq!(
+                (a.ipa, a.va, a.len, a.write, a.syndrome_valid),
+                (0x1008, 0x1008, 8, false, false),
+                "ldp: the first doubleword's abort, no valid syndrome: {a:?}"
+            );
+        }
+        other => panic!("ldp from an unmapped IPA: {other:?}"),
+    }
+    assert_eq!((run.x(3), run.x(4)), (0xDEAD, 0xBEEF), "nothing loaded");
+
+    // stp x1, x2 across the end of RAM: the first doubleword is stored, the second aborts.
+    let run = run_with(&[ldstp_x(false, 2, 1, 2, 0, 0)], |ctx, _| {
+        ctx.gprs[0] = end - 8;
+        ctx.gprs[1] = 0x7777;
+        ctx.gprs[2] = 0x8888;
+    });
+    match run.exit {
+        RealmExit::DataAbort(a) => assert_eq!(
+            (a.ipa, a.len, a.write),
+            (end, 8, true),
+            "stp: the second doubleword's abort: {a:?}"
+        ),
+        other => panic!("stp across the end of RAM: {other:?}"),
+    }
+    assert_eq!(
+        run.read64(end - 8),
+        0x7777,
+        "the first doubleword was stored"
+    );
+}

@@ -18,7 +18,8 @@ use crate::error::{CliResult, runtime};
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// What to time: `measure` (default: measure's figures, then the running ones), `run` (hello to
-    /// SYSTEM_OFF, smp over 256 vCPUs), `cpu`, or `linux` (a Linux kernel's boot as a realm, next to QEMU's).
+    /// SYSTEM_OFF, smp over 256 vCPUs, the timer interrupt round trip), `cpu`, or `linux` (a Linux kernel's
+    /// boot as a realm, next to QEMU's).
     #[arg(default_value = "measure", value_parser = ["measure", "run", "cpu", "linux"])]
     suite: String,
     /// `realm bench linux`'s options.
@@ -54,6 +55,7 @@ pub fn run(args: &BenchArgs) -> CliResult {
         realm_vmm::bench::run(&platform, &runner).map_err(runtime)?
     };
     figures.extend(realm_vmm::bench_run::run(&platform).map_err(runtime)?);
+    figures.push(realm_vmm::bench_irq::run(&platform).map_err(runtime)?);
     let mut out = std::io::stdout().lock();
     if args.json {
         let text = serde_json::to_string_pretty(&figures).map_err(runtime)?;

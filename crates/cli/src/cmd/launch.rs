@@ -1,8 +1,11 @@
 //! `realm launch`: build a realm on a backend, activate it and run it.
 //!
-//! Example: `realm launch -k Image -m 512M` (simulated platform) or `realm launch --backend kvm -k Image` on an
-//! arm64 CCA host. On the simulated platform the vCPUs run no code unless `--cpu a64` (the realm CPU) is given:
-//! `realm launch --payload hello` runs a built-in realm program end to end.
+//! Example: `realm launch -k Image -m 512M` (simulated platform, the realm CPU runs it) or
+//! `realm launch --backend kvm -k Image` on an arm64 CCA host; `realm launch --payload hello` runs a built-in
+//! realm program end to end; `--cpu idle` builds and activates the realm without running it.
+//!
+//! Exit codes: 0 when the realm powered off, 3 reset, 4 crash report, 124 stopped by `--timeout` (as
+//! `timeout(1)`), 130 stopped by Ctrl-C (128 + SIGINT), 1 a run failure, 2 bad input.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -10,7 +13,7 @@ use realm_vmm::backend::{BackendKind, CpuChoice};
 use realm_vmm::launch::LaunchOutcome;
 
 use crate::cmd::realm_args::{self, Bar, RealmArgs};
-use crate::error::{CliResult, input, runtime};
+use crate::error::{CliResult, input, runtime, stopped};
 
 /// Arguments of `realm launch`.
 #[derive(Debug, clap::Args)]
@@ -23,17 +26,18 @@ pub struct LaunchArgs {
     /// Show the realm-construction plan.
     #[arg(long)]
     plan: bool,
-    /// What runs the realm's vCPUs on the simulated backend: idle (no code; default) or a64 (the realm CPU).
+    /// What runs the realm's vCPUs on the simulated backend: a64 (the realm CPU; default) or idle (no code: the
+    /// launch stops once the realm is active).
     #[arg(long, value_parser = ["idle", "a64"])]
     cpu: Option<String>,
-    /// Run a built-in realm program as the firmware (implies --cpu a64); --list-payloads shows them.
+    /// Run a built-in realm program as the firmware; --list-payloads shows them.
     #[arg(long, value_name = "NAME", value_parser = payload_names(), conflicts_with_all = ["kernel", "firmware"])]
     payload: Option<String>,
     /// List the built-in realm programs --payload runs, with what each exercises, and exit.
     #[arg(long)]
     list_payloads: bool,
     /// Stop the realm's vCPUs if it has not stopped by itself after this many seconds of running (status
-    /// TimedOut).
+    /// TimedOut, exit code 124).
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
 }
@@ -60,8 +64,9 @@ fn list_payloads(out: &mut dyn std::io::Write) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Set by Ctrl-C (SIGINT) once `realm launch` has started: the launch stops its vCPUs and reports
-/// `Interrupted` (exit code 0, like every stop; the status line says why). A handler that cannot be installed (another one already is) leaves Ctrl-C's default.
+/// Set by Ctrl-C (SIGINT) once `realm launch` has started: the launch stops its vCPUs, reports `Interrupted`
+/// with its summary and exits 130. A handler that cannot be installed (another one already is) leaves
+/// Ctrl-C's default.
 fn interrupt_flag() -> &'static AtomicBool {
     static INTERRUPTED: AtomicBool = AtomicBool::new(false);
     static INSTALLED: std::sync::Once = std::sync::Once::new();
@@ -102,10 +107,8 @@ pub fn run(args: &LaunchArgs) -> CliResult {
     }
     let prepared = realm_args::prepare(&cfg)?;
     let cpu = match args.cpu.as_deref() {
-        Some("a64") => CpuChoice::A64,
-        Some(_) => CpuChoice::Idle,
-        None if payload => CpuChoice::A64,
-        None => CpuChoice::Idle,
+        Some("idle") => CpuChoice::Idle,
+        _ => CpuChoice::A64,
     };
     let backend = realm_vmm::backend::open(kind, cfg.abi, &cfg.platform, cpu).map_err(input)?;
     let mut bar = Bar::default();
@@ -125,7 +128,21 @@ pub fn run(args: &LaunchArgs) -> CliResult {
         realm_args::print_plan(&mut out, &prepared.plan.steps, prepared.plan.abi)
             .map_err(runtime)?;
     }
-    print_outcome(&mut out, &prepared, &report).map_err(runtime)
+    print_outcome(&mut out, &prepared, &report).map_err(runtime)?;
+    drop(out);
+    stop_code(&report)
+}
+
+/// A realm that did not stop by itself (or reset, or crashed) ends the command with its status's exit code
+/// ([`realm_vmm::exits::ExitStatus::code`]).
+pub fn stop_code(report: &realm_vmm::launch::LaunchReport) -> CliResult {
+    match report.outcome {
+        LaunchOutcome::Stopped(s) if s.code() != 0 => Err(stopped(
+            s.code(),
+            anyhow::anyhow!("the realm stopped: {s:?} (exit code {})", s.code()),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Summary, outcome and RIM of a launch.

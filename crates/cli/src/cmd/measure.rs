@@ -73,7 +73,7 @@ pub fn run(args: &MeasureArgs) -> CliResult {
 
 /// The reference values of the measured realm: RIM, RPV and hash algorithm (REMs are left to the realm's
 /// owner: they change at run time).
-fn reference_values(
+pub(crate) fn reference_values(
     cfg: &realm_vmm::config::RealmConfig,
     report: &realm_vmm::measure::MeasureReport,
 ) -> Result<realm_attest::RealmReferenceValues, crate::error::CliError> {

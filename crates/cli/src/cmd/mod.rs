@@ -1,6 +1,7 @@
 //! One module per subcommand, each with its `*Args` and a `run`.
 
 pub mod abi;
+pub mod attest;
 pub mod bench;
 pub mod bench_linux;
 pub mod demo;

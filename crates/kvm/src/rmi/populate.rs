@@ -20,7 +20,6 @@ use realm_uapi::v10::{KVM_ARM_RME_POPULATE_FLAGS_MEASURE, arm_rme_populate_realm
 use realm_uapi::v12::{KVM_ARM_RMI_POPULATE_FLAGS_MEASURE, kvm_arm_rmi_populate};
 
 use crate::gmem::Gmem;
-use crate::memslot::range_is_private;
 use crate::rmi_cmds::{RMM_RTT_MAX_LEVEL, Ret};
 use crate::user_memory::UserMemory;
 use crate::vm::{Vm, VmInner};
@@ -28,9 +27,11 @@ use crate::{Errno, PAGE_SIZE};
 
 use super::KvmRealmState;
 
-/// Pages per `call_many` batch (4 MiB): long enough for the RMM's hash pipeline to keep both cores busy, short
-/// enough that the bounce pages (live for one populate call) stay a small part of memory.
-const BATCH: usize = 1024;
+/// Pages per `call_many` batch (8 MiB): the RMM's hash pipeline fills and drains once per batch (its first
+/// step is applied before any hashing starts), so a batch is long; but its call and reply vectors (288 bytes
+/// a page) should stay in cache, and bounce pages (held only for an anonymous source, live for one populate
+/// call) are at most this many.
+const BATCH: usize = 2048;
 
 /// Threads copying a batch's user pages into its bounce pages.
 const COPY_THREADS: usize = 2;
@@ -119,6 +120,41 @@ fn copy_sources(
     (done, None)
 }
 
+/// What a run of created pages leaves for the kernel's books: the granules delegated (the kernel's
+/// `delegated` set) and the guest_memfd pages populated (`kvm_gmem_mark_prepared`), recorded a step at a
+/// time under one lock each rather than a lock per page.
+struct Books<'a> {
+    vm: &'a Vm,
+    gmem: &'a Gmem,
+    delegated: Vec<u64>,
+    prepared: Vec<u64>,
+}
+
+impl Books<'_> {
+    fn flush(&mut self) {
+        if !self.delegated.is_empty() {
+            crate::lock(&self.vm.shared.delegated).extend(self.delegated.drain(..));
+        }
+        if !self.prepared.is_empty() {
+            self.gmem.mark_prepared_many(&self.prepared);
+            self.prepared.clear();
+        }
+    }
+
+    /// The `-EIO` path of `realm_create_protected_data_page`: undelegate the current destination (after
+    /// recording its delegation, so the set stays exact).
+    fn undelegate_failed(&mut self, dst: u64) {
+        self.flush();
+        let _ = self.vm.shared.undelegate(dst);
+    }
+}
+
+impl Drop for Books<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 /// Populate `jobs` in order. Returns how many pages were done and the error that stopped the run.
 fn create_data_pages(
     vm: &Vm,
@@ -136,7 +172,15 @@ fn create_data_pages(
         vm,
         pages: Vec::new(),
     };
+    let mut books = Books {
+        vm,
+        gmem,
+        delegated: Vec::with_capacity(BATCH),
+        prepared: Vec::with_capacity(BATCH),
+    };
     let mut done = 0;
+    let mut calls: Vec<SmcRegs> = Vec::with_capacity(2 * BATCH);
+    let mut out = Vec::with_capacity(2 * BATCH);
     for batch in jobs.chunks(BATCH) {
         if let Err(e) = bounce.reserve(batch.len()) {
             return (done, Some(e));
@@ -148,17 +192,14 @@ fn create_data_pages(
         let batch = &batch[..copied];
         let mut k = 0;
         while k < batch.len() {
-            let calls: Vec<SmcRegs> = batch[k..]
-                .iter()
-                .zip(&srcs[k..])
-                .flat_map(|(job, &src)| {
-                    [
-                        SmcRegs::call(RMI_GRANULE_DELEGATE, &[job.dst]),
-                        SmcRegs::call(RMI_DATA_CREATE, &[rd, job.dst, job.ipa, src, flags]),
-                    ]
-                })
-                .collect();
-            let mut out = Vec::with_capacity(calls.len());
+            calls.clear();
+            calls.extend(batch[k..].iter().zip(&srcs[k..]).flat_map(|(job, &src)| {
+                [
+                    SmcRegs::call(RMI_GRANULE_DELEGATE, &[job.dst]),
+                    SmcRegs::call(RMI_DATA_CREATE, &[rd, job.dst, job.ipa, src, flags]),
+                ]
+            }));
+            out.clear();
             vm.shared.rmi.call_many(&calls, &mut out);
             for (n, ret) in out.iter().enumerate() {
                 let job = batch[k + n / 2];
@@ -166,18 +207,19 @@ fn create_data_pages(
                     if ret.x[0] != 0 {
                         return (done, Some(Errno::ENXIO)); // delegate failed
                     }
-                    crate::lock(&vm.shared.delegated).insert(job.dst);
+                    books.delegated.push(job.dst);
                     continue;
                 }
                 let mut ret = Ret(*ret);
                 if ret.status() == RMI_ERROR_RTT {
                     // Create missing RTTs and retry.
+                    books.flush();
                     let level = i64::from(ret.index());
                     if ctx
                         .create_rtt_levels(job.ipa, level, RMM_RTT_MAX_LEVEL)
                         .is_err()
                     {
-                        undelegate_failed(vm, job.dst);
+                        books.undelegate_failed(job.dst);
                         return (done, Some(Errno::ENXIO));
                     }
                     ret =
@@ -186,16 +228,17 @@ fn create_data_pages(
                             .data_create(rd, job.dst, job.ipa, srcs[k + n / 2], flags);
                 }
                 if !ret.ok() {
-                    undelegate_failed(vm, job.dst);
+                    books.undelegate_failed(job.dst);
                     return (done, Some(Errno::ENXIO));
                 }
-                gmem.mark_prepared(job.index);
+                books.prepared.push(job.index);
                 done += 1;
             }
             if out.is_empty() {
                 return (done, Some(Errno::ENXIO));
             }
             k += out.len() / 2;
+            books.flush();
         }
         if fault.is_some() {
             return (done, fault);
@@ -204,9 +247,18 @@ fn create_data_pages(
     (done, None)
 }
 
-/// The `-EIO` path of `realm_create_protected_data_page`: undelegate the current destination.
-fn undelegate_failed(vm: &Vm, dst: u64) {
-    let _ = vm.shared.undelegate(dst);
+/// How many of the `n` pages from `gfn` are private in the memory attributes, from the first (per page,
+/// `range_is_private(gfn, gfn + 1)`), found a range of attributes at a time.
+fn private_prefix(inner: &VmInner, gfn: u64, n: u64) -> u64 {
+    let end = gfn.saturating_add(n);
+    let mut cur = gfn;
+    while cur < end {
+        match inner.private.range(..=cur).next_back() {
+            Some((_, &e)) if e > cur => cur = e,
+            _ => break,
+        }
+    }
+    cur.min(end) - gfn
 }
 
 /// `KVM_ARM_RMI_POPULATE` (v12 20/46). Checks in order: `reserved != 0`, flags other than MEASURE, `base`
@@ -262,39 +314,48 @@ pub(crate) fn rmi_populate(
         return Err(Errno::EFAULT);
     }
     let npages = npages.min(slot.npages - (start_gfn - slot.base_gfn));
-    let mut jobs = Vec::new();
+    // The per-page checks below in Linux's order (page, prepared, private, source mapped); the memory
+    // attributes and the user mapping are looked up once for the run, the pages under one gmem lock.
+    let private = private_prefix(&inner, start_gfn, npages);
+    let src_base = src & !(PAGE_SIZE - 1);
+    let mapped = if user.contains(src_base, npages * PAGE_SIZE) {
+        npages
+    } else {
+        (0..npages)
+            .take_while(|i| user.contains(src_base.wrapping_add(i * PAGE_SIZE), PAGE_SIZE))
+            .count() as u64
+    };
+    let mut jobs = Vec::with_capacity(usize::try_from(npages).unwrap_or(0));
     let mut stop = None;
-    for i in 0..npages {
-        let gfn = start_gfn + i;
-        let index = gfn - slot.base_gfn + pgoff;
-        let page = match gmem.get_page(index) {
+    let first = start_gfn - slot.base_gfn + pgoff;
+    gmem.get_pages(first, npages, |i, page| {
+        let page = match page {
             Ok(p) => p,
             Err(e) => {
                 stop = Some(e);
-                break;
+                return false;
             }
         };
-        if page.prepared {
-            stop = Some(Errno::EEXIST);
-            break;
-        }
-        if !range_is_private(&inner, gfn, gfn + 1) {
-            stop = Some(Errno::EINVAL);
-            break;
-        }
-        let p = src.wrapping_add(i * PAGE_SIZE);
-        let src_page = p & !(PAGE_SIZE - 1);
-        if !user.contains(src_page, PAGE_SIZE) {
-            stop = Some(Errno::EFAULT);
-            break;
+        stop = if page.prepared {
+            Some(Errno::EEXIST)
+        } else if i >= private {
+            Some(Errno::EINVAL)
+        } else if i >= mapped {
+            Some(Errno::EFAULT)
+        } else {
+            None
+        };
+        if stop.is_some() {
+            return false;
         }
         jobs.push(Job {
-            ipa: gfn * PAGE_SIZE,
-            index,
+            ipa: (start_gfn + i) * PAGE_SIZE,
+            index: first + i,
             dst: page.pa,
-            src_uaddr: src_page,
+            src_uaddr: src_base.wrapping_add(i * PAGE_SIZE),
         });
-    }
+        true
+    });
     let (done, err) = create_data_pages(vm, &inner, &gmem, &jobs, data_flags, user);
     let err = err.or(stop);
     let done = i64::try_from(done).unwrap_or(i64::MAX);

@@ -287,9 +287,10 @@ fn handle_exit(vm: &Vm, vcpu: &Vcpu, run_pa: u64, x0: u64) -> Result<Continue, E
     }
 }
 
-/// A synchronous exit: data aborts in the shared half with a valid syndrome and no memslot become
-/// `KVM_EXIT_MMIO` (write data from `exit.gprs[0]`); WFx re-enters; anything else → internal error (stage-2
-/// faulting of guest memory is not modelled).
+/// A synchronous exit: aborts on memslot pages are stage-2 faults ([`fault::map_protected`] for the
+/// protected half, [`fault::map_shared`] for the unprotected alias); data aborts in the shared half with a
+/// valid syndrome and no memslot become `KVM_EXIT_MMIO` (write data from `exit.gprs[0]`); WFx re-enters;
+/// anything else → internal error.
 fn sync_exit(
     vm: &Vm,
     vcpu: &Vcpu,
@@ -317,10 +318,15 @@ fn sync_exit(
                 .memslots
                 .values()
                 .any(|s| s.contains(gpa / PAGE_SIZE));
-            if in_slot && ipa & vm.shared_bit() == 0 {
-                return fault::map_protected(vm, vcpu, ipa & !(PAGE_SIZE - 1));
+            if in_slot {
+                let page = ipa & !(PAGE_SIZE - 1);
+                return if ipa & vm.shared_bit() == 0 {
+                    fault::map_protected(vm, vcpu, page)
+                } else {
+                    fault::map_shared(vm, vcpu, page)
+                };
             }
-            if ec != 0x24 || !isv || in_slot {
+            if ec != 0x24 || !isv {
                 vcpu.run.set_exit_reason(KVM_EXIT_INTERNAL_ERROR);
                 return Ok(Continue::User);
             }

@@ -32,7 +32,11 @@ pub(super) fn flush(vm: &Vm, vcpu: &Vcpu, run_pa: u64) {
     let (hcr, lrs) = {
         let mut vgic = lock(&vm.vgic);
         vgic.cpu(idx, mpidr);
-        vgic.flush(idx)
+        let out = vgic.flush(idx);
+        let cpu = vgic.cpu(idx, mpidr);
+        let ids = cpu.lrs.clone();
+        cpu.stats.enter(&ids);
+        out
     };
     let mut bytes = Vec::with_capacity(8 * (1 + REC_GIC_NUM_LRS));
     bytes.extend_from_slice(&hcr.to_le_bytes());
@@ -46,12 +50,33 @@ pub(super) fn flush(vm: &Vm, vcpu: &Vcpu, run_pa: u64) {
 pub(super) fn sync(vm: &Vm, vcpu: &Vcpu, exit: &RmiRecExit) {
     let idx = index(vcpu);
     let mut vgic = lock(&vm.vgic);
+    if let Some(c) = vgic.cpus.get_mut(idx) {
+        c.stats.exit(exit);
+    }
     vgic.fold(idx, &exit.gicv3_lrs);
     vgic.set_timers(
         idx,
         [exit.cntv_ctl, exit.cntv_cval, exit.cntp_ctl, exit.cntp_cval],
     );
     vgic.timers_from_exit(idx, exit.cntv_ctl, exit.cntp_ctl);
+}
+
+/// The interrupt path of every vCPU of `vm` so far, by vCPU index.
+pub(crate) fn stats(vm: &Vm) -> Vec<crate::vgic::IrqStats> {
+    lock(&vm.vgic)
+        .cpus
+        .iter()
+        .map(|c| c.stats.clone())
+        .collect()
+}
+
+/// At VM destruction: its vCPUs' interrupt paths into the kernel's history
+/// ([`crate::Kernel::debug_irq_history`]).
+pub(crate) fn retire(vm: &Vm) {
+    let stats = stats(vm);
+    if !stats.is_empty() {
+        lock(&vm.shared.irq_history).push(stats);
+    }
 }
 
 /// An MMIO access in the vgic's frames (shared bit removed): emulated in the kernel, the read data into
@@ -103,6 +128,7 @@ pub(super) fn sysreg(vm: &Vm, vcpu: &Vcpu, exit: &RmiRecExit, esr: u64) -> bool 
 pub(super) fn wfi(vm: &Vm, vcpu: &Vcpu) {
     let idx = index(vcpu);
     let hz = vm.shared.cfg.cntfrq.max(1);
+    let mut slept = false;
     loop {
         let now = counter_now(hz);
         let (next, pending) = {
@@ -112,8 +138,14 @@ pub(super) fn wfi(vm: &Vm, vcpu: &Vcpu) {
         };
         let arch = lock(&vcpu.arch);
         if pending || arch.kicked || arch.power_off {
+            drop(arch);
+            if let Some(c) = lock(&vm.vgic).cpus.get_mut(idx) {
+                c.stats.wfi_exits += 1;
+                c.stats.wfi_sleeps += u64::from(slept);
+            }
             return;
         }
+        slept = true;
         let nap = next.map_or(WFI_SLICE, |cval| until(now, cval, hz).min(WFI_SLICE));
         let _ = vcpu
             .wake

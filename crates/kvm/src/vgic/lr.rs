@@ -44,17 +44,27 @@ impl Vgic {
     pub(crate) fn flush(&mut self, idx: usize) -> (u64, Vec<u64>) {
         let mut wanted: Vec<(bool, u8, u32)> = Vec::new();
         if self.enabled {
-            if let Some(cpu) = self.cpus.get(idx) {
-                for (n, irq) in (0u32..).zip(cpu.private.iter()) {
-                    if irq.wants_lr() {
-                        wanted.push((!irq.active, irq.priority, n));
+            // `vgic_prune_ap_list`: drop what no longer wants an LR, move SPIs routed elsewhere.
+            let queued: Vec<u32> = self
+                .cpus
+                .get(idx)
+                .map(|c| c.ap_list.iter().copied().collect())
+                .unwrap_or_default();
+            for intid in queued {
+                let Some(irq) = self.irq_mut(idx, intid).copied() else {
+                    continue;
+                };
+                let elsewhere = intid >= NR_PRIVATE && self.spi_target(&irq) != idx;
+                if !irq.wants_lr() || elsewhere {
+                    if let Some(c) = self.cpus.get_mut(idx) {
+                        c.ap_list.remove(&intid);
                     }
+                    if elsewhere {
+                        self.queue(idx, intid);
+                    }
+                    continue;
                 }
-            }
-            for (n, irq) in (NR_PRIVATE..).zip(self.spis.iter()) {
-                if irq.wants_lr() && self.spi_target(irq) == idx {
-                    wanted.push((!irq.active, irq.priority, n));
-                }
+                wanted.push((!irq.active, irq.priority, intid));
             }
         }
         wanted.sort_unstable();

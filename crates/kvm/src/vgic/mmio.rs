@@ -102,10 +102,14 @@ impl Vgic {
                         (_, true) => (irq.route & 0xffff_ffff) | (v << 32),
                     } & IROUTER_MASK;
                 }
+                let route = irq.route;
+                if write.is_some() {
+                    self.queue(idx, intid);
+                }
                 match (len, hi) {
-                    (8, _) => irq.route,
-                    (_, false) => irq.route & 0xffff_ffff,
-                    (_, true) => irq.route >> 32,
+                    (8, _) => route,
+                    (_, false) => route & 0xffff_ffff,
+                    (_, true) => route >> 32,
                 }
             }
             0xffe8 => PIDR2,
@@ -176,6 +180,9 @@ impl Vgic {
                 apply(irq, intid, field, (v >> shift) & field_mask);
             }
             out |= read(irq, field) << shift;
+            if write.is_some() {
+                self.queue(idx, intid);
+            }
         }
         out
     }

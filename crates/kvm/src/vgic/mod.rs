@@ -6,16 +6,23 @@
 //! `vgic_v3_fold_lr_state`), the timer PPI levels taken from every exit (`kvm_realm_timers_update`), SGIs the
 //! realm sends through `ICC_SGI1R_EL1` (`vgic_v3_dispatch_sgi`) and SPIs from `KVM_IRQ_LINE`.
 //!
+//! Each vCPU keeps the interrupts that may need its list registers in a queue (KVM's `ap_list`,
+//! `vgic_queue_irq_unlock`): every change that can make an interrupt pending-and-enabled or active queues
+//! it on its target, and `flush`/`has_pending` walk that queue (dropping what no longer belongs) instead of
+//! every SPI of the VM.
+//!
 //! Not modelled: LPIs and the ITS, GICv4, Group 0 (KVM's vgic has only Group 1 for guests: `GICD_CTLR.DS`
 //! reads one), the v2 compatibility paths, save/restore attributes.
 
 mod lr;
 mod mmio;
+mod stats;
 #[cfg(test)]
 mod tests;
 
 #[cfg(test)]
 pub(crate) use lr::ICH_HCR_UIE;
+pub use stats::{GicExit, IrqStats};
 
 /// `VGIC_NR_PRIVATE_IRQS`: SGIs 0–15 and PPIs 16–31, per vCPU.
 pub(crate) const NR_PRIVATE: u32 = 32;
@@ -85,6 +92,11 @@ pub(crate) struct VgicCpu {
     pub(crate) lrs: Vec<u32>,
     /// The EL1 timers at the last exit: `cntv_ctl`, `cntv_cval`, `cntp_ctl`, `cntp_cval`.
     pub(crate) timers: [u64; 4],
+    /// What its interrupt path did.
+    pub(crate) stats: IrqStats,
+    /// The interrupts queued for this vCPU (`vgic_cpu.ap_list_head`): a superset of those that want one
+    /// of its list registers.
+    pub(crate) ap_list: std::collections::BTreeSet<u32>,
 }
 
 impl VgicCpu {
@@ -94,6 +106,8 @@ impl VgicCpu {
             mpidr,
             lrs: Vec::new(),
             timers: [0; 4],
+            stats: IrqStats::default(),
+            ap_list: std::collections::BTreeSet::new(),
         }
     }
 }
@@ -140,17 +154,57 @@ impl Vgic {
         }
         let spis = self.nr_irqs.saturating_sub(NR_PRIVATE);
         self.spis = (0..spis).map(|i| Irq::reset(NR_PRIVATE + i)).collect();
+        for c in &mut self.cpus {
+            c.ap_list.clear();
+        }
         self.initialized = true;
     }
 
     /// The redistributor state of vCPU `idx` with MPIDR `mpidr`, made on first use.
     pub(crate) fn cpu(&mut self, idx: usize, mpidr: u64) -> &mut VgicCpu {
+        let mut grown = false;
         while self.cpus.len() <= idx {
             self.cpus.push(VgicCpu::new(0));
+            grown = true;
         }
-        let cpu = &mut self.cpus[idx];
-        cpu.mpidr = mpidr;
-        cpu
+        if self.cpus[idx].mpidr != mpidr || grown {
+            self.cpus[idx].mpidr = mpidr;
+            // SPIs routed by affinity may now target this vCPU (or one just created): queue them again.
+            self.requeue_spis();
+        }
+        &mut self.cpus[idx]
+    }
+
+    /// Queue every SPI that wants a list register on its target (`vgic_queue_irq_unlock` for each): after
+    /// a vCPU appears or its affinity changes. Not on the entry path.
+    fn requeue_spis(&mut self) {
+        for n in 0..self.spis.len() {
+            if self.spis[n].wants_lr() {
+                let target = self.spi_target(&self.spis[n]);
+                if let Some(c) = self.cpus.get_mut(target) {
+                    c.ap_list.insert(NR_PRIVATE + u32::try_from(n).unwrap_or(0));
+                }
+            }
+        }
+    }
+
+    /// `vgic_queue_irq_unlock()`: if `intid` (as seen from vCPU `idx`) wants a list register, put it on its
+    /// target's queue.
+    pub(crate) fn queue(&mut self, idx: usize, intid: u32) {
+        let Some(irq) = self.irq_mut(idx, intid).copied() else {
+            return;
+        };
+        if !irq.wants_lr() {
+            return;
+        }
+        let target = if intid < NR_PRIVATE {
+            idx
+        } else {
+            self.spi_target(&irq)
+        };
+        if let Some(c) = self.cpus.get_mut(target) {
+            c.ap_list.insert(intid);
+        }
     }
 
     /// The state of `intid` as seen from vCPU `idx` (private interrupts are banked).
@@ -195,6 +249,7 @@ impl Vgic {
         } else {
             self.spi_target(&now)
         };
+        self.queue(idx, intid);
         (enabled && now.enabled && now.pending() && !before).then_some(target)
     }
 
@@ -204,16 +259,20 @@ impl Vgic {
         if !self.enabled {
             return false;
         }
-        let private = self.cpus.get(idx).is_some_and(|c| {
-            c.private
-                .iter()
-                .any(|i| i.enabled && i.pending() && !i.active)
-        });
-        private
-            || self
-                .spis
-                .iter()
-                .any(|i| i.enabled && i.pending() && !i.active && self.spi_target(i) == idx)
+        let Some(cpu) = self.cpus.get(idx) else {
+            return false;
+        };
+        cpu.ap_list.iter().any(|&intid| {
+            let irq = if intid < NR_PRIVATE {
+                cpu.private
+                    .get(usize::try_from(intid).unwrap_or(usize::MAX))
+            } else {
+                self.spis
+                    .get(usize::try_from(intid - NR_PRIVATE).unwrap_or(usize::MAX))
+                    .filter(|i| self.spi_target(i) == idx)
+            };
+            irq.is_some_and(|i| i.enabled && i.pending() && !i.active)
+        })
     }
 
     /// `vgic_v3_dispatch_sgi()`: a write of `ICC_SGI1R_EL1` by vCPU `idx`: TargetList [15:0], Aff1 [23:16],
@@ -254,6 +313,9 @@ impl Vgic {
                     continue;
                 }
                 irq.pending_latch = true;
+                if irq.wants_lr() {
+                    cpu.ap_list.insert(intid);
+                }
                 kicked.push(i);
             }
         }

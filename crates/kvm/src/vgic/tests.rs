@@ -202,3 +202,56 @@ fn timer_ppis_follow_the_exit_snapshot() {
     );
     assert!(v.cpus[0].private[30].line_level);
 }
+
+#[test]
+fn the_queue_holds_what_wants_a_list_register_and_is_pruned_at_flush() {
+    let mut v = vgic(2);
+    v.enabled = true;
+    // A line raised while the SPI is disabled queues nothing; enabling it by MMIO queues it.
+    v.inject(0, 40, true);
+    assert!(v.cpus[0].ap_list.is_empty() && !v.has_pending(0));
+    wr(&mut v, DIST + 0x104, 4, 1 << (40 - 32)); // ISENABLER1: INTID 40
+    assert_eq!(
+        v.cpus[0].ap_list,
+        [40].into(),
+        "queued on vCPU 0 (IROUTER 0)"
+    );
+    assert!(v.has_pending(0));
+    // Routed to vCPU 1 (IROUTER Aff0 1): queued there; vCPU 0's flush drops its stale entry.
+    wr(&mut v, DIST + 0x6000 + 8 * 40, 8, 1);
+    assert_eq!(v.cpus[1].ap_list, [40].into());
+    assert!(!v.has_pending(0) && v.has_pending(1));
+    assert_eq!(v.flush(0).1, Vec::<u64>::new());
+    assert!(v.cpus[0].ap_list.is_empty(), "pruned: it belongs to vCPU 1");
+    // vCPU 1 takes it, EOIs it; the line drops: the next flush empties the queue.
+    assert_eq!(v.flush(1).1.len(), 1);
+    v.fold(1, &[0]);
+    v.inject(0, 40, false);
+    assert_eq!(v.flush(1).1, Vec::<u64>::new());
+    assert!(
+        v.cpus[1].ap_list.is_empty(),
+        "pruned: nothing left to deliver"
+    );
+    // A distributor switched off keeps its queues (nothing is lost) but hands nothing over.
+    v.inject(0, 40, true);
+    v.enabled = false;
+    assert_eq!(v.flush(1).1, Vec::<u64>::new());
+    v.enabled = true;
+    assert_eq!(
+        v.flush(1).1.len(),
+        1,
+        "delivered once the distributor is on again"
+    );
+}
+
+#[test]
+fn an_spi_raised_before_its_target_vcpu_exists_is_queued_when_it_appears() {
+    let mut v = vgic(1);
+    v.enabled = true;
+    v.spis[0].enabled = true;
+    v.spis[0].route = 1; // Aff0 1: no such vCPU yet
+    v.inject(0, 32, true);
+    v.cpu(1, 1);
+    assert!(v.has_pending(1), "requeued on the new vCPU 1");
+    assert_eq!(v.flush(1).1.len(), 1);
+}

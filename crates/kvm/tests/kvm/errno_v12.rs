@@ -240,6 +240,30 @@ fn populate_argument_checks() {
         Err(Errno::EINVAL),
         "not PRIVATE"
     );
+    // Partial progress up to the first page that is not PRIVATE, across a 2 MiB boundary of the
+    // guest_memfd: the four pages before it are populated (and prepared), that page and those after not.
+    h.private(vm, RAM_GPA + 0x20_2000, 4096, false).unwrap();
+    assert_eq!(
+        h.populate(vm, RAM_GPA + 0x1f_e000, 5 * 4096, src, 0),
+        Ok(4 * 4096),
+        "stops at the first shared page"
+    );
+    for (gpa, what) in [
+        (0x1f_e000, "the first page"),
+        (0x20_0000, "the page after the 2 MiB boundary"),
+        (0x20_1000, "the last page before the shared one"),
+    ] {
+        assert_eq!(
+            h.populate(vm, RAM_GPA + gpa, 4096, src, 0),
+            Err(Errno::EEXIST),
+            "{what} was populated"
+        );
+    }
+    assert_eq!(
+        h.populate(vm, RAM_GPA + 0x20_3000, 4096, src, 0),
+        Ok(4096),
+        "the page after the shared one was not populated"
+    );
     let normal = h.vm(40).unwrap();
     assert_eq!(
         h.populate(normal, RAM_GPA, 4096, src, 0),

@@ -21,6 +21,8 @@ mod realm_run;
 #[cfg(test)]
 mod rim;
 #[cfg(test)]
+mod shared_fault;
+#[cfg(test)]
 mod sve;
 #[cfg(test)]
 mod teardown;

@@ -4,6 +4,8 @@
 //! - [`state`]: the REC's run state — its CPU context and model, what the last exit left pending;
 //! - [`access`], [`view`]: the realm as a running REC's handlers see it (IPA walks, RIPAS, measurements,
 //!   memory), and the view over the RMM state that implements it;
+//! - [`realm_mem`]: realm memory through stage 2 as the CPU model reaches it, with each REC's translation
+//!   cache, and the generation that tells CPU models when what they cached went stale;
 //! - [`call`]: what an RSI/PSCI handler asks the run loop to do;
 //! - [`run`]: RMI_REC_ENTER's run — completions on entry, the run loop, exit handling, the realm SMC dispatch
 //!   and exception injection (TF-RMM `runtime/core/{run,exit,inject_exp}.c`).
@@ -14,6 +16,7 @@ pub(crate) mod access;
 pub(crate) mod call;
 #[cfg(test)]
 pub(crate) mod fake;
+pub(crate) mod realm_mem;
 pub(crate) mod run;
 pub(crate) mod state;
 pub(crate) mod view;

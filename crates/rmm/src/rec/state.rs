@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use crate::abi::REC_GIC_NUM_LRS;
 use crate::cpu::{RealmCpu, RecContext};
+use crate::rec::realm_mem::MemCache;
 
 /// A pending RIPAS change requested by RSI_IPA_STATE_SET (TF-RMM `rec->set_ripas`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -76,8 +77,9 @@ pub(crate) struct RecRun {
     pub(crate) attest: crate::rsi::attestation::AttestState,
     /// The CPU model, made on the first entry (behind a mutex so that the RMM state stays `Sync`).
     pub(crate) cpu: Option<Mutex<Box<dyn RealmCpu>>>,
-    /// Memory-generation bumps this REC caused itself (see `RealmMem::with_own_bumps`).
-    pub(crate) own_bumps: u64,
+    /// What the REC's view of realm memory keeps between runs (stage-2 translations, its own generation
+    /// bumps).
+    pub(crate) mem_cache: MemCache,
 }
 
 /// `ICH_HCR_EL2.En`: virtual CPU interface enabled.
@@ -114,7 +116,7 @@ impl RecRun {
             },
             attest: crate::rsi::attestation::AttestState::default(),
             cpu: None,
-            own_bumps: 0,
+            mem_cache: MemCache::default(),
         }
     }
 }
@@ -134,7 +136,7 @@ impl Clone for RecRun {
             gic: self.gic,
             attest: self.attest.clone(),
             cpu: None,
-            own_bumps: self.own_bumps,
+            mem_cache: self.mem_cache.clone(),
         }
     }
 }

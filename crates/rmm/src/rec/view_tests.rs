@@ -101,9 +101,19 @@ fn generation_moves_when_cached_code_or_mappings_may_be_stale() {
     );
     w.data_create(rd, 0x1000, &[0; 0x1000], false);
     let a = RealmMem::new(&w.rmm, rd);
+    assert_eq!(
+        a.generation(),
+        g3,
+        "RMI_DATA_CREATE only mapped an unmapped page: nothing cached went stale"
+    );
+    let r = realm_rmi::host::Rmi::call(
+        &w.rmm,
+        realm_rmi::host::SmcRegs::call(crate::abi::RMI_DATA_DESTROY, &[rd, 0x1000]),
+    );
+    assert_eq!(r.x[0], 0, "DATA_DESTROY");
     assert!(
         a.generation() > g3,
-        "RMI_DATA_CREATE changed the realm's mappings"
+        "RMI_DATA_DESTROY removed a mapping: what was cached from it is stale"
     );
 }
 
@@ -144,4 +154,41 @@ fn cached_translations_follow_changes_to_the_realm_memory() {
         Ok(0x5678),
         "page 0 again, walked anew"
     );
+}
+
+#[test]
+fn values_of_every_size_round_trip_little_endian_walked_and_cached() {
+    let (w, rd) = realm_with_data();
+    for cached in [false, true] {
+        // A fresh view walks on its first access to the page; the second round reuses its translation.
+        let mut mem = RealmMem::new(&w.rmm, rd);
+        if cached {
+            mem.read_value(0, 1).expect("mapped");
+        }
+        let base = if cached { 0x800 } else { 0x400 };
+        for (i, len) in [1usize, 2, 4, 8].into_iter().enumerate() {
+            let ipa = base + 0x10 * i as u64 + 1; // misaligned on purpose
+            let value = 0x1122_3344_5566_7788u64;
+            mem.write_value(ipa, len, value).expect("mapped");
+            let mut bytes = [0u8; 9];
+            mem.read(ipa - 1, &mut bytes).expect("mapped");
+            let mut want = [0u8; 9];
+            want[1..=len].copy_from_slice(&value.to_le_bytes()[..len]);
+            assert_eq!(bytes, want, "{len}-byte store (cached: {cached})");
+            let mask = if len == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * len)) - 1
+            };
+            assert_eq!(
+                mem.read_value(ipa, len),
+                Ok(value & mask),
+                "{len}-byte load (cached: {cached})"
+            );
+        }
+    }
+    // Past the end of a granule the value paths refuse, as the slice paths do.
+    let mut mem = RealmMem::new(&w.rmm, rd);
+    assert!(mem.read_value(0xffc, 8).is_err());
+    assert!(mem.write_value(0xffc, 8, 0).is_err());
 }

@@ -133,7 +133,7 @@ pub(crate) fn data_create(rmm: &Rmm, a: &RawArgs) -> RmiResult {
 
 /// Calls per step of the batch pipeline: while the pool hashes the contents of one step, this thread chains
 /// the RIM over the previous step's and applies the next step's calls.
-const BATCH_STEP: usize = 256;
+const BATCH_STEP: usize = 1024;
 
 /// Apply `calls` in order until one fails (setting `failed`); push every reply, return the created granules.
 fn apply_step(

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use realm_rmm::abi::{RMI_ERROR_REC, RMI_EXIT_IRQ, RMI_EXIT_SYNC, RmiRecEnter};
 use realm_rmm::cpu::gic::{
-    CNTHCTL_EL2_CNTVMASK, ICH_HCR_EN, ICH_HCR_UIE, ICH_LR_EOI, ICH_LR_GROUP, ICH_LR_HW,
-    ICH_LR_PENDING, ICH_MISR_EOI, ICH_MISR_U,
+    CNTHCTL_EL2_CNTVMASK, ICH_HCR_EN, ICH_HCR_UIE, ICH_LR_ACTIVE, ICH_LR_EOI, ICH_LR_GROUP,
+    ICH_LR_HW, ICH_LR_PENDING, ICH_MISR_EOI, ICH_MISR_U,
 };
 use realm_rmm::cpu::{
     CpuModel, RealmCpu, RealmCpuFactory, RealmExit, RealmMemory, RecContext, RecIdentity,
@@ -206,4 +206,101 @@ fn a_timer_that_fires_exits_irq_at_once_and_is_masked_on_the_next_entry() {
     assert_eq!(exit.exit_reason, RMI_EXIT_IRQ);
     let log = runs.lock().expect("log").clone();
     assert_eq!(log, [0, CNTHCTL_EL2_CNTVMASK], "masked while asserted");
+}
+
+/// `gicv3_hcr`: each of the 64 bits alone — RMI_ERROR_REC exactly for the bits outside TF-RMM's
+/// `ICH_HCR_EL2_NS_MASK` (UIE 1, LRENPIE 2, NPIE 3, VGrp0EIE 4, VGrp0DIE 5, VGrp1EIE 6, VGrp1DIE 7,
+/// TDIR 14): En, vSGIEOICount, TC/TALL0/TALL1, TSEI, DVIM, EOIcount and the RES0 bits are refused.
+#[test]
+fn every_hcr_bit_outside_the_host_mask_is_refused_and_every_one_inside_accepted() {
+    const PERMITTED: [u32; 8] = [1, 2, 3, 4, 5, 6, 7, 14];
+    let (w, _) = world(|_, _| RealmExit::Irq);
+    for bit in 0..64u32 {
+        let mut enter = RmiRecEnter::new_zeroed();
+        enter.gicv3_hcr = 1 << bit;
+        w.set_enter(&enter);
+        let refused = w.enter_raw(0).0 == u64::from(RMI_ERROR_REC);
+        assert_eq!(
+            refused,
+            !PERMITTED.contains(&bit),
+            "ICH_HCR_EL2 bit {bit}: refused {refused}"
+        );
+    }
+}
+
+/// The LR fields `gic_validate_state` checks, at their edges, next to values it must accept: the vINTID
+/// ranges (0–1019 and 8192–2^24−1 with QEMU's 24 ID bits, the gap between, beyond the top), each pINTID
+/// bit but EOI, each priority bit below the 5 implemented, and what it must not look at (an invalid LR's
+/// fields; a duplicate vINTID in an invalid LR).
+#[test]
+fn lr_fields_are_checked_at_their_edges() {
+    type Spoil = fn(&mut RmiRecEnter);
+    let refused: [(&str, Spoil); 9] = [
+        ("vINTID 1020", |e| e.gicv3_lrs[0] = pending(1020)),
+        ("vINTID 8191", |e| e.gicv3_lrs[0] = pending(8191)),
+        ("vINTID 2^24", |e| e.gicv3_lrs[0] = pending(1 << 24)),
+        ("pINTID bit 32", |e| {
+            e.gicv3_lrs[0] = pending(27) | (1 << 32)
+        }),
+        ("pINTID bit 44", |e| {
+            e.gicv3_lrs[0] = pending(27) | (1 << 44)
+        }),
+        ("priority bit 0", |e| {
+            e.gicv3_lrs[0] = pending(27) | (1 << 48)
+        }),
+        ("priority bit 2", |e| {
+            e.gicv3_lrs[15] = pending(27) | (4 << 48)
+        }),
+        ("HW in an active LR", |e| {
+            e.gicv3_lrs[3] = ICH_LR_ACTIVE | ICH_LR_HW | 40;
+        }),
+        ("duplicate vINTID, pending and active", |e| {
+            e.gicv3_lrs[0] = pending(33);
+            e.gicv3_lrs[15] = ICH_LR_ACTIVE | 33;
+        }),
+    ];
+    let accepted: [(&str, Spoil); 8] = [
+        ("vINTID 0", |e| e.gicv3_lrs[0] = pending(0)),
+        ("vINTID 1019", |e| e.gicv3_lrs[0] = pending(1019)),
+        ("vINTID 8192 (LPI)", |e| e.gicv3_lrs[0] = pending(8192)),
+        ("vINTID 2^24 - 1", |e| {
+            e.gicv3_lrs[0] = pending((1 << 24) - 1)
+        }),
+        ("pINTID EOI only", |e| {
+            e.gicv3_lrs[0] = pending(27) | ICH_LR_EOI
+        }),
+        ("priority 0xf8", |e| {
+            e.gicv3_lrs[0] = (pending(27) & !(0xff << 48)) | (0xf8 << 48);
+        }),
+        ("an invalid LR's fields are not checked", |e| {
+            e.gicv3_lrs[0] = ICH_LR_HW | (0x1fff << 32) | (7 << 48) | 1023;
+        }),
+        ("a vINTID repeated in an invalid LR", |e| {
+            e.gicv3_lrs[0] = pending(33);
+            e.gicv3_lrs[1] = 33;
+        }),
+    ];
+    let (w, _) = world(|_, _| RealmExit::Irq);
+    for (what, spoil) in refused {
+        let mut enter = RmiRecEnter::new_zeroed();
+        spoil(&mut enter);
+        w.set_enter(&enter);
+        assert_eq!(
+            w.enter_raw(0).0,
+            u64::from(RMI_ERROR_REC),
+            "{what} must be RMI_ERROR_REC"
+        );
+    }
+    for (what, spoil) in accepted {
+        let mut enter = RmiRecEnter::new_zeroed();
+        spoil(&mut enter);
+        w.set_enter(&enter);
+        let (x0, exit) = w.enter_raw(0);
+        assert_eq!(x0, 0, "{what} must be accepted");
+        assert_eq!(exit.exit_reason, RMI_EXIT_IRQ, "{what}: the REC ran");
+        assert_eq!(
+            exit.gicv3_lrs, enter.gicv3_lrs,
+            "{what}: the LRs come back as handed in"
+        );
+    }
 }

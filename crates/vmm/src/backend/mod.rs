@@ -15,7 +15,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::Serialize;
-use vm_memory::MmapRegion;
+use vm_memory::{Bytes, MmapRegion, VolatileMemory};
 
 pub use error::{BackendError, Ioctl};
 pub use realm_kvm::{Errno, Fd, IoctlArg};
@@ -193,6 +193,25 @@ pub trait KvmBackend: fmt::Debug + Send + Sync {
         _image: &crate::image::ImageData,
     ) -> Result<bool, BackendError> {
         Ok(false)
+    }
+    /// Read `buf.len()` bytes at `off` of memory from [`KvmBackend::map_memory`], as the VMM process sees them
+    /// (a page the realm shares through the unprotected alias included). `false` if out of range.
+    fn read_memory(&self, mem: &UserMemory, off: u64, buf: &mut [u8]) -> bool {
+        usize::try_from(off).is_ok_and(|off| {
+            mem.region
+                .get_slice(off, buf.len())
+                .and_then(|s| s.read_slice(buf, 0))
+                .is_ok()
+        })
+    }
+    /// Write `data` at `off` of memory from [`KvmBackend::map_memory`]; `false` if out of range.
+    fn write_memory(&self, mem: &UserMemory, off: u64, data: &[u8]) -> bool {
+        usize::try_from(off).is_ok_and(|off| {
+            mem.region
+                .get_slice(off, data.len())
+                .and_then(|s| s.write_slice(data, 0))
+                .is_ok()
+        })
     }
     /// The vCPU's `struct kvm_run`.
     fn run_area(&self, vcpu_fd: Fd) -> Result<Box<dyn RunArea>, BackendError>;

@@ -202,6 +202,20 @@ impl KvmBackend for SimulatedBackend {
         self.kernel.user_memory().unregister(mem.hva);
     }
 
+    /// Through the kernel's user-memory registry, which reaches the physical page behind a page the realm
+    /// maps unprotected (the region's own bytes there are stale).
+    fn read_memory(&self, mem: &UserMemory, off: u64, buf: &mut [u8]) -> bool {
+        mem.hva
+            .checked_add(off)
+            .is_some_and(|hva| self.kernel.user_memory().read(hva, buf).is_ok())
+    }
+
+    fn write_memory(&self, mem: &UserMemory, off: u64, data: &[u8]) -> bool {
+        mem.hva
+            .checked_add(off)
+            .is_some_and(|hva| self.kernel.user_memory().write(hva, data).is_ok())
+    }
+
     fn map_image(
         &self,
         mem: &UserMemory,

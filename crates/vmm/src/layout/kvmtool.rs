@@ -23,7 +23,7 @@ pub(super) const UART: UartInfo = UartInfo {
 
 /// kvmtool's devices: the [`UART`], the GICv3 distributor below 1 GiB and one 128 KiB redistributor frame per
 /// vCPU below it.
-fn devices(cpus: u32) -> Devices {
+pub(super) fn devices(cpus: u32) -> Devices {
     let redist_size = u64::from(cpus) * 0x2_0000;
     Devices {
         uart: UART,

@@ -200,6 +200,17 @@ pub fn uart(layout: Layout) -> UartInfo {
     }
 }
 
+/// The layout's GICv3 distributor and redistributor region for `cpus` vCPUs (kvmtool places the
+/// redistributors below the distributor, one 128 KiB frame pair per vCPU), so a realm program that drives
+/// the GIC can be built before placement.
+pub fn gic(layout: Layout, cpus: u32) -> (IpaRange, IpaRange) {
+    let d = match layout {
+        Layout::Kvmtool => kvmtool::devices(cpus),
+        Layout::Qemu => qemu::DEVICES,
+    };
+    (d.gic_dist, d.gic_redist)
+}
+
 /// Place a configuration's images.
 pub fn place(cfg: &RealmConfig, sizes: &ImageSizes) -> Result<MemoryMap, LayoutError> {
     for (kind, len) in [

@@ -11,6 +11,8 @@ pub(crate) use realm_a64::asm::*;
 pub(crate) mod cond {
     /// Equal.
     pub(crate) const EQ: u32 = 0x0;
+    /// Not equal.
+    pub(crate) const NE: u32 = 0x1;
     /// Unsigned lower (carry clear).
     pub(crate) const LO: u32 = 0x3;
     /// Unsigned higher or same.
@@ -54,6 +56,26 @@ pub(crate) const fn mrs(rt: u32, reg: u32) -> u32 {
 pub(crate) const fn cmp_x(rn: u32, imm: u32) -> u32 {
     subs_x(31, rn, imm)
 }
+/// `CMP Xn, Xm` (`SUBS XZR, Xn, Xm`, shifted register, LSL #0).
+pub(crate) const fn cmp_x_reg(rn: u32, rm: u32) -> u32 {
+    0xEB00_001F | (rm << 16) | (rn << 5)
+}
+/// `SUB Xd, Xn, Xm` (shifted register, LSL #0).
+pub(crate) const fn sub_x_reg(rd: u32, rn: u32, rm: u32) -> u32 {
+    0xCB00_0000 | (rm << 16) | (rn << 5) | rd
+}
+/// `BRK #imm16`.
+pub(crate) const fn brk(imm: u32) -> u32 {
+    0xD420_0000 | (imm << 5)
+}
+/// `SVC #imm16`.
+pub(crate) const fn svc(imm: u32) -> u32 {
+    0xD400_0001 | (imm << 5)
+}
+/// `DSB ISH`.
+pub(crate) const DSB_ISH: u32 = 0xD503_3B9F;
+/// `TLBI VMALLE1`.
+pub(crate) const TLBI_VMALLE1: u32 = 0xD508_871F;
 /// `LDAXR Xt, [Xn]`.
 pub(crate) const fn ldaxr_x(rt: u32, rn: u32) -> u32 {
     0xC85F_FC00 | (rn << 5) | rt
@@ -107,6 +129,20 @@ impl Program {
     /// Append one instruction.
     pub(crate) fn emit(&mut self, word: u32) -> &mut Self {
         self.words.push(word);
+        self
+    }
+
+    /// Pad with `UDF #0` words up to byte offset `offset` (an exception vector's fixed place). Panics (a bug
+    /// in a payload, caught by its tests) if the code is already past it.
+    pub(crate) fn org(&mut self, offset: usize) -> &mut Self {
+        assert!(
+            self.here() <= offset && offset.is_multiple_of(4),
+            "code at {:#x} is past .org {offset:#x}",
+            self.here()
+        );
+        while self.here() < offset {
+            self.words.push(0);
+        }
         self
     }
 
@@ -262,6 +298,12 @@ mod tests {
                 "mrs x0, mpidr_el1",
             ),
             (cmp_x(2, 10), 0xF100_285F, "cmp x2, #0xa"),
+            (cmp_x_reg(8, 7), 0xEB07_011F, "cmp x8, x7"),
+            (brk(0x42), 0xD420_0840, "brk #0x42"),
+            (sub_x_reg(3, 3, 26), 0xCB1A_0063, "sub x3, x3, x26"),
+            (svc(7), 0xD400_00E1, "svc #0x7"),
+            (DSB_ISH, 0xD503_3B9F, "dsb ish"),
+            (TLBI_VMALLE1, 0xD508_871F, "tlbi vmalle1"),
             (ldaxr_x(2, 1), 0xC85F_FC22, "ldaxr x2, [x1]"),
             (stxr_x(3, 2, 1), 0xC803_7C22, "stxr w3, x2, [x1]"),
             (stlr_x(2, 1), 0xC89F_FC22, "stlr x2, [x1]"),

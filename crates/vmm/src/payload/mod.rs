@@ -8,13 +8,23 @@
 #![forbid(unsafe_code)]
 
 mod asm;
+pub mod attest;
+mod gic;
 pub mod hello;
+pub mod ipi;
+pub mod mmu;
 pub mod rsi_tour;
 mod runtime;
+pub mod shared_memory;
 pub mod smp;
+pub mod timer;
+pub mod uart_irq;
 
+pub use attest::attest;
 pub use hello::{HELLO_MESSAGE, HELLO_SIZE, hello};
+pub use mmu::mmu;
 pub use rsi_tour::rsi_tour;
+pub use shared_memory::shared_memory;
 pub use smp::smp;
 
 /// What a payload is built for: the platform facts a realm program cannot discover by itself without a device
@@ -26,14 +36,39 @@ pub struct Target {
     pub uart_base: u64,
     /// The realm's vCPU count.
     pub vcpus: u32,
+    /// The GICv3 distributor's IPA (protected-space address, reached through the unprotected alias).
+    pub gic_dist: u64,
+    /// The IPA of the first redistributor (RD_base; vCPU n's is 128 KiB × n above, its SGI_base 64 KiB above
+    /// that).
+    pub gic_redist: u64,
+    /// The UART's SPI number as the DT gives it (INTID 32 + it).
+    pub uart_spi: u32,
 }
 
 impl Target {
     /// The target of a realm configuration.
     pub fn of(cfg: &crate::config::RealmConfig) -> Self {
+        let uart = crate::layout::uart(cfg.layout);
+        let (dist, redist) = crate::layout::gic(cfg.layout, cfg.cpus);
         Self {
-            uart_base: crate::layout::uart(cfg.layout).range.base,
+            uart_base: uart.range.base,
             vcpus: cfg.cpus,
+            gic_dist: dist.base,
+            gic_redist: redist.base,
+            uart_spi: uart.spi,
+        }
+    }
+
+    /// The kvmtool layout's target for `vcpus` vCPUs (the layout `realm launch` uses by default).
+    pub fn kvmtool(vcpus: u32) -> Self {
+        let uart = crate::layout::uart(crate::config::Layout::Kvmtool);
+        let (dist, redist) = crate::layout::gic(crate::config::Layout::Kvmtool, vcpus);
+        Self {
+            uart_base: uart.range.base,
+            vcpus,
+            gic_dist: dist.base,
+            gic_redist: redist.base,
+            uart_spi: uart.spi,
         }
     }
 }
@@ -65,6 +100,36 @@ pub const PAYLOADS: &[Payload] = &[
         name: "smp",
         description: "vCPU 0 powers the others on (PSCI CPU_ON); each prints its MPIDR, CPU_OFF; the last SYSTEM_OFF",
         build: smp,
+    },
+    Payload {
+        name: "shared-memory",
+        description: "a granule made RIPAS EMPTY, reached through the unprotected alias, a message to the VMM and its answer",
+        build: shared_memory,
+    },
+    Payload {
+        name: "mmu",
+        description: "stage 1 on, a BRK and a translation fault handled at EL1, EL0 code that calls back with SVC",
+        build: mmu,
+    },
+    Payload {
+        name: "timer",
+        description: "the virtual timer's PPI 27 through the GIC CPU interface (IAR/EOIR), period and round trip measured",
+        build: timer::build,
+    },
+    Payload {
+        name: "ipi",
+        description: "vCPU 0 sends SGI 1 to each other vCPU (ICC_SGI1R_EL1, trapped), each answers with SGI 2",
+        build: ipi::ipi,
+    },
+    Payload {
+        name: "uart-irq",
+        description: "an interrupt-driven console: every byte of a line written from the UART's THRE interrupt",
+        build: uart_irq::uart_irq,
+    },
+    Payload {
+        name: "attest",
+        description: "a challenge from the VMM, a CCA token from RSI_ATTESTATION_TOKEN_INIT/CONTINUE, handed back through shared memory",
+        build: attest,
     },
 ];
 
@@ -112,7 +177,17 @@ mod tests {
     const TARGET: Target = Target {
         uart_base: 0x0100_0000,
         vcpus: 1,
+        gic_dist: 0x3fff_0000,
+        gic_redist: 0x3ffd_0000,
+        uart_spi: 0,
     };
+
+    #[test]
+    fn the_kvmtool_target_has_kvmtool_s_devices() {
+        assert_eq!(Target::kvmtool(1), TARGET);
+        // Four vCPUs: four 128 KiB redistributors below the distributor.
+        assert_eq!(Target::kvmtool(4).gic_redist, 0x3fff_0000 - 4 * 0x2_0000);
+    }
 
     #[test]
     fn names_are_unique_and_every_payload_builds_whole_granules() {

@@ -39,9 +39,9 @@ pub(crate) fn run_realm(rmm: &Rmm, rec: &mut RecRun, exit: &mut RmiRecExit) {
         if timer::check_pending_timers(&mut rec.ctx, exit, cpu.counter()) {
             break;
         }
-        let mut mem = RealmMem::new(rmm, rd).with_own_bumps(rec.own_bumps);
+        let mut mem = RealmMem::with_cache(rmm, rd, std::mem::take(&mut rec.mem_cache));
         let taken = cpu.run(&mut rec.ctx, &mut mem);
-        rec.own_bumps = mem.own_bumps();
+        rec.mem_cache = mem.into_cache();
         let mut st = rmm.lock();
         let mut view = RealmView::new(rmm, &mut st, rd);
         if !exit::handle_realm_exit(rec, &mut view, exit, taken) {
