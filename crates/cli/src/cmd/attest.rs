@@ -10,12 +10,13 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use realm_attest::{Endorsements, RealmReferenceValues, VerifyInputs};
+use realm_attest::VerifyInputs;
 use realm_vmm::backend::{BackendKind, CpuChoice};
 use realm_vmm::exits::MESSAGE_TOKEN;
 use realm_vmm::launch::{LaunchOptions, LaunchOutcome};
 
 use crate::cmd::realm_args::{self, Bar, RealmArgs};
+use crate::cmd::verify;
 use crate::error::{CliResult, input, runtime};
 
 /// Arguments of `realm attest`.
@@ -42,12 +43,6 @@ pub struct AttestArgs {
     timeout: f64,
 }
 
-fn read_text(path: &PathBuf, what: &str) -> Result<String, crate::error::CliError> {
-    std::fs::read_to_string(path)
-        .with_context(|| format!("reading {what} {}", path.display()))
-        .map_err(input)
-}
-
 /// Run `realm attest`.
 pub fn run(args: &AttestArgs) -> CliResult {
     let challenge = super::verify::parse_challenge(&args.challenge)?;
@@ -57,22 +52,8 @@ pub fn run(args: &AttestArgs) -> CliResult {
             args.timeout
         )));
     }
-    let reference_values = match &args.reference_values {
-        Some(p) => Some(
-            RealmReferenceValues::from_json(&read_text(p, "reference values")?)
-                .with_context(|| format!("reference values {}", p.display()))
-                .map_err(input)?,
-        ),
-        None => None,
-    };
-    let endorsements = match &args.endorsements {
-        Some(p) => Some(
-            Endorsements::from_json(&read_text(p, "endorsements")?)
-                .with_context(|| format!("endorsements {}", p.display()))
-                .map_err(input)?,
-        ),
-        None => None,
-    };
+    let reference_values = verify::load_reference_values(args.reference_values.as_ref())?;
+    let endorsements = verify::load_endorsements(args.endorsements.as_ref())?;
     let mut cfg = args.realm.config_with_payload(true)?;
     let code = realm_vmm::payload::attest(&realm_vmm::payload::Target::of(&cfg));
     cfg.firmware = Some(realm_vmm::image::ImageSource::Bytes {

@@ -65,6 +65,28 @@ fn read_text(path: &PathBuf, what: &str) -> Result<String, CliError> {
         .map_err(input)
 }
 
+/// `--endorsements FILE` (JSON, as `realm platform endorsements --json` writes it), if given.
+pub(crate) fn load_endorsements(path: Option<&PathBuf>) -> Result<Option<Endorsements>, CliError> {
+    path.map(|p| {
+        Endorsements::from_json(&read_text(p, "endorsements")?)
+            .with_context(|| format!("endorsements {}", p.display()))
+            .map_err(input)
+    })
+    .transpose()
+}
+
+/// `--reference-values FILE` (JSON, as `realm measure --reference-values` writes it), if given.
+pub(crate) fn load_reference_values(
+    path: Option<&PathBuf>,
+) -> Result<Option<RealmReferenceValues>, CliError> {
+    path.map(|p| {
+        RealmReferenceValues::from_json(&read_text(p, "reference values")?)
+            .with_context(|| format!("reference values {}", p.display()))
+            .map_err(input)
+    })
+    .transpose()
+}
+
 /// Run `realm verify`.
 pub fn run(args: &VerifyArgs) -> CliResult {
     let token = read(&args.token, "token")?;
@@ -73,22 +95,8 @@ pub fn run(args: &VerifyArgs) -> CliResult {
         Some(p) => Some(PublicKey::from_pem(&read_text(p, "platform key")?).map_err(input)?),
         None => None,
     };
-    let endorsements = match &args.endorsements {
-        Some(p) => Some(
-            Endorsements::from_json(&read_text(p, "endorsements")?)
-                .with_context(|| format!("endorsements {}", p.display()))
-                .map_err(input)?,
-        ),
-        None => None,
-    };
-    let reference_values = match &args.reference_values {
-        Some(p) => Some(
-            RealmReferenceValues::from_json(&read_text(p, "reference values")?)
-                .with_context(|| format!("reference values {}", p.display()))
-                .map_err(input)?,
-        ),
-        None => None,
-    };
+    let endorsements = load_endorsements(args.endorsements.as_ref())?;
+    let reference_values = load_reference_values(args.reference_values.as_ref())?;
     let inputs = VerifyInputs {
         challenge,
         platform_key,
