@@ -11,9 +11,8 @@ use crate::bench::Figure;
 use crate::build::Quiet;
 use crate::config::{AbiRevision, RealmConfig};
 use crate::exits::ExitStatus;
-use crate::image::ImageSource;
 use crate::launch::{LaunchOutcome, LaunchReport, launch_until};
-use crate::payload::{self, Target};
+use crate::payload;
 use crate::prepare::prepare;
 
 /// The hello target.
@@ -50,14 +49,10 @@ pub fn payload_config(
         platform: platform.clone(),
         ..crate::demo::config(abi)
     };
-    let code = payload::build(name, &Target::of(&cfg)).map_err(|e| BenchRunError::Realm {
+    payload::install(&mut cfg, name).map_err(|e| BenchRunError::Realm {
         name,
         what: e.to_string(),
     })?;
-    cfg.firmware = Some(ImageSource::Bytes {
-        name: format!("<{name} payload>"),
-        data: std::sync::Arc::from(code),
-    });
     Ok(cfg)
 }
 

@@ -7,9 +7,8 @@ mod tests {
     use realm_vmm::build::Quiet;
     use realm_vmm::config::{AbiRevision, RealmConfig};
     use realm_vmm::exits::ExitStatus;
-    use realm_vmm::image::ImageSource;
     use realm_vmm::launch::{self, LaunchOutcome, LaunchReport};
-    use realm_vmm::payload::{self, Target};
+    use realm_vmm::payload;
     use realm_vmm::prepare::prepare;
 
     /// The demo configuration with payload `name` as its firmware (no kernel) and `cpus` vCPUs.
@@ -18,11 +17,7 @@ mod tests {
         cfg.kernel = None;
         cfg.initrd = None;
         cfg.cpus = cpus;
-        let code = payload::build(name, &Target::of(&cfg)).unwrap();
-        cfg.firmware = Some(ImageSource::Bytes {
-            name: format!("<{name}>"),
-            data: std::sync::Arc::from(code),
-        });
+        payload::install(&mut cfg, name).unwrap();
         cfg
     }
 

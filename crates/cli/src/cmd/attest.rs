@@ -55,11 +55,7 @@ pub fn run(args: &AttestArgs) -> CliResult {
     let reference_values = verify::load_reference_values(args.reference_values.as_ref())?;
     let endorsements = verify::load_endorsements(args.endorsements.as_ref())?;
     let mut cfg = args.realm.config_with_payload(true)?;
-    let code = realm_vmm::payload::attest(&realm_vmm::payload::Target::of(&cfg));
-    cfg.firmware = Some(realm_vmm::image::ImageSource::Bytes {
-        name: "<attest payload>".into(),
-        data: std::sync::Arc::from(code),
-    });
+    realm_vmm::payload::install(&mut cfg, "attest").map_err(runtime)?;
     let endorsements =
         endorsements.unwrap_or_else(|| super::endorsements::endorsements_of(&cfg.platform));
     let prepared = realm_args::prepare(&cfg)?;

@@ -98,12 +98,7 @@ pub fn run(args: &LaunchArgs) -> CliResult {
     let payload = args.payload.is_some();
     let mut cfg = args.realm.config_with_payload(payload)?;
     if let Some(name) = &args.payload {
-        let target = realm_vmm::payload::Target::of(&cfg);
-        let code = realm_vmm::payload::build(name, &target).map_err(input)?;
-        cfg.firmware = Some(realm_vmm::image::ImageSource::Bytes {
-            name: format!("<{name} payload>"),
-            data: std::sync::Arc::from(code),
-        });
+        realm_vmm::payload::install(&mut cfg, name).map_err(input)?;
     }
     let prepared = realm_args::prepare(&cfg)?;
     let cpu = match args.cpu.as_deref() {

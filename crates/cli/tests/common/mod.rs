@@ -1,8 +1,6 @@
 //! What the payload tests share: a payload as a realm's firmware, launched on the simulated platform's realm
 //! CPU through the library (so a test sees the exit sequence and the messages the VMM received).
 
-use std::sync::Arc;
-
 use realm_vmm::backend::{BackendKind, CpuChoice};
 use realm_vmm::config::{AbiRevision, Layout, RealmConfig};
 use realm_vmm::launch::LaunchReport;
@@ -15,11 +13,7 @@ pub fn config(abi: AbiRevision, layout: Layout, payload: &str) -> RealmConfig {
     cfg.initrd = None;
     cfg.cmdline = String::new();
     cfg.cpus = 1;
-    let code = realm_vmm::payload::build(payload, &realm_vmm::payload::Target::of(&cfg)).unwrap();
-    cfg.firmware = Some(realm_vmm::image::ImageSource::Bytes {
-        name: format!("<{payload} payload>"),
-        data: Arc::from(code),
-    });
+    realm_vmm::payload::install(&mut cfg, payload).unwrap();
     cfg
 }
 

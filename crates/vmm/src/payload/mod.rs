@@ -153,6 +153,17 @@ pub fn build(name: &str, target: &Target) -> Result<Vec<u8>, UnknownPayload> {
     Ok((p.build)(target))
 }
 
+/// Make payload `name`, built for `cfg`'s layout and vCPUs, `cfg`'s firmware (named `<NAME payload>` in
+/// summaries); `Err` names the payloads that exist.
+pub fn install(cfg: &mut crate::config::RealmConfig, name: &str) -> Result<(), UnknownPayload> {
+    let code = build(name, &Target::of(cfg))?;
+    cfg.firmware = Some(crate::image::ImageSource::Bytes {
+        name: format!("<{name} payload>"),
+        data: std::sync::Arc::from(code),
+    });
+    Ok(())
+}
+
 /// A `--payload` name that is not in [`PAYLOADS`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownPayload(pub String);
