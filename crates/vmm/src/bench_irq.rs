@@ -6,18 +6,13 @@
 //! the same realm: a `GICD_CTLR` read, one REC exit emulated in the kernel layer and a re-entry.
 #![forbid(unsafe_code)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::backend::{BackendKind, CpuChoice};
 use crate::bench::Figure;
 use crate::bench_run::BenchRunError;
-use crate::build::Quiet;
 use crate::config::{AbiRevision, RealmConfig};
-use crate::exits::ExitStatus;
 use crate::image::ImageSource;
-use crate::launch::{LaunchOutcome, launch_until};
 use crate::payload::{Target, timer};
-use crate::prepare::prepare;
 
 /// Interrupts (and exits) sampled.
 pub const SAMPLES: u32 = 50;
@@ -97,29 +92,8 @@ pub fn measure(
 ) -> Result<(IrqSamples, Duration), BenchRunError> {
     let fail = |what: String| BenchRunError::Realm { name: NAME, what };
     let cfg = config(abi, platform);
-    let start = Instant::now();
-    let p = prepare(&cfg).map_err(|e| fail(e.to_string()))?;
-    let backend = crate::backend::open(
-        BackendKind::Simulated,
-        cfg.abi,
-        &cfg.platform,
-        CpuChoice::A64,
-    )
-    .map_err(|e| fail(e.to_string()))?;
     let mut console = Vec::new();
-    let report = launch_until(
-        backend.as_ref(),
-        &p,
-        &mut console,
-        &mut Quiet,
-        false,
-        Some(Duration::from_secs(60)),
-    )
-    .map_err(|e| fail(format!("{e:#}")))?;
-    let elapsed = start.elapsed();
-    if report.outcome != LaunchOutcome::Stopped(ExitStatus::PowerOff) {
-        return Err(fail(format!("stopped with {:?}", report.outcome)));
-    }
+    let (elapsed, _) = crate::bench_run::launch_once(NAME, &cfg, &mut console)?;
     let out = String::from_utf8_lossy(&console);
     let samples =
         IrqSamples::parse(&out).ok_or_else(|| fail(format!("unexpected output: {out}")))?;

@@ -56,10 +56,12 @@ pub fn payload_config(
     Ok(cfg)
 }
 
-/// Launch `cfg` once with the realm's console discarded; the wall time from preparing to the stop.
-fn launch_once(
+/// Launch `cfg` once on the simulated platform's realm CPU, the realm's console into `console`; the wall time
+/// from preparing to the stop, which must be PSCI SYSTEM_OFF.
+pub(crate) fn launch_once(
     name: &'static str,
     cfg: &RealmConfig,
+    console: &mut (dyn std::io::Write + Send),
 ) -> Result<(Duration, LaunchReport), BenchRunError> {
     let fail = |what: String| BenchRunError::Realm { name, what };
     let start = Instant::now();
@@ -71,11 +73,10 @@ fn launch_once(
         CpuChoice::A64,
     )
     .map_err(|e| fail(e.to_string()))?;
-    let mut console = std::io::sink();
     let report = launch_until(
         backend.as_ref(),
         &p,
-        &mut console,
+        console,
         &mut Quiet,
         false,
         Some(Duration::from_secs(60)),
@@ -96,10 +97,10 @@ fn figure(
     runs: usize,
     target: Duration,
 ) -> Result<Figure, BenchRunError> {
-    launch_once(name, cfg)?;
+    launch_once(name, cfg, &mut std::io::sink())?;
     let mut best: Option<(Duration, LaunchReport)> = None;
     for _ in 0..runs.max(1) {
-        let r = launch_once(name, cfg)?;
+        let r = launch_once(name, cfg, &mut std::io::sink())?;
         if best.as_ref().is_none_or(|(t, _)| r.0 < *t) {
             best = Some(r);
         }
