@@ -125,6 +125,18 @@ pub(crate) fn redistributor0(p: &mut Program, rd: u32, gicr: u64) {
     p.emit(enc::mov_x(rd, 4));
 }
 
+/// The end every payload's IRQ handler shares, for the INTID in X9 from `ICC_IAR1_EL1`: `irq.other` counts an
+/// unexpected INTID in X15 (the spurious 1023 is neither counted nor ended), `irq.eoi` writes it to
+/// `ICC_EOIR1_EL1`, `irq.ret` returns with `ERET`.
+pub(crate) fn handler_end(p: &mut Program) {
+    p.label("irq.other").emit(enc::cmp_x(9, SPURIOUS));
+    p.b_cond(enc::cond::EQ, "irq.ret");
+    p.emit(enc::add_x(15, 15, 1));
+    p.label("irq.eoi")
+        .emit(enc::msr(enc::reg::ICC_EOIR1_EL1, 9));
+    p.label("irq.ret").emit(enc::ERET);
+}
+
 /// Print X`reg` in decimal.
 pub(crate) fn print_dec(p: &mut Program, reg: u32) {
     p.emit(enc::mov_x(0, reg)).bl("dec");

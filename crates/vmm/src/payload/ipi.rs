@@ -15,9 +15,9 @@
 
 use super::Target;
 use super::asm::{self as enc, Program, cond};
-use super::gic::{self, ICC_SGI1R_EL1, NE, SPURIOUS, print_dec};
+use super::gic::{self, ICC_SGI1R_EL1, NE, print_dec};
 use super::runtime::{PSCI_CPU_OFF, PSCI_CPU_ON_64, print, prologue, smc, subroutines, system_off};
-use enc::reg::{ICC_EOIR1_EL1, ICC_IAR1_EL1};
+use enc::reg::ICC_IAR1_EL1;
 
 /// The payload's size: vectors and code (3 granules), the RSI config granule, a data granule.
 pub const IPI_SIZE: usize = 5 * 0x1000;
@@ -151,11 +151,7 @@ fn handler(p: &mut Program) {
     p.label("irq.pong").emit(enc::cmp_x(9, SGI_PONG));
     p.b_cond(NE, "irq.other");
     p.emit(enc::movz_x(28, 1, 0)).b("irq.eoi");
-    p.label("irq.other").emit(enc::cmp_x(9, SPURIOUS));
-    p.b_cond(cond::EQ, "irq.ret");
-    p.emit(enc::add_x(15, 15, 1));
-    p.label("irq.eoi").emit(enc::msr(ICC_EOIR1_EL1, 9));
-    p.label("irq.ret").emit(enc::ERET);
+    gic::handler_end(p);
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@
 
 use super::Target;
 use super::asm::{self as enc, Program, cond};
-use super::gic::{self, CNTFRQ_EL0, NE, SPURIOUS, cmp_x_reg, print_dec, sub_x_reg, udiv_x};
+use super::gic::{self, CNTFRQ_EL0, NE, cmp_x_reg, print_dec, sub_x_reg, udiv_x};
 use super::runtime::{print, prologue, subroutines, system_off};
 use enc::reg::{CNTV_CTL_EL0, CNTV_CVAL_EL0, CNTVCT_EL0, ICC_EOIR1_EL1, ICC_IAR1_EL1};
 
@@ -211,10 +211,7 @@ fn handler(p: &mut Program, n: u32, samples: bool) {
         p.emit(enc::str_x_post(10, 16, 8));
     }
     p.emit(enc::ERET);
-    p.label("irq.other").emit(enc::cmp_x(9, SPURIOUS));
-    p.b_cond(cond::EQ, "irq.ret");
-    p.emit_all(&[enc::add_x(15, 15, 1), enc::msr(ICC_EOIR1_EL1, 9)]);
-    p.label("irq.ret").emit(enc::ERET);
+    gic::handler_end(p);
 }
 
 #[cfg(test)]

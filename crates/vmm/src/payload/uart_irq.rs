@@ -15,10 +15,10 @@
 //! ([`UART_IRQ_MESSAGE`]), then `uart-irq: N THRE interrupts for M bytes` (N = M + 1).
 
 use super::Target;
-use super::asm::{self as enc, Program, cond};
-use super::gic::{self, NE, SPURIOUS, print_dec};
+use super::asm::{self as enc, Program};
+use super::gic::{self, NE, print_dec};
 use super::runtime::{print, prologue, subroutines, system_off};
-use enc::reg::{ICC_EOIR1_EL1, ICC_IAR1_EL1};
+use enc::reg::ICC_IAR1_EL1;
 
 /// The payload's size: vectors and code (3 granules), the RSI config granule, a data granule.
 pub const UART_IRQ_SIZE: usize = 5 * 0x1000;
@@ -108,11 +108,7 @@ fn handler(p: &mut Program, intid: u32) {
         enc::movz_x(27, 1, 0),
     ]);
     p.b("irq.eoi");
-    p.label("irq.other").emit(enc::cmp_x(9, SPURIOUS));
-    p.b_cond(cond::EQ, "irq.ret");
-    p.emit(enc::add_x(15, 15, 1));
-    p.label("irq.eoi").emit(enc::msr(ICC_EOIR1_EL1, 9));
-    p.label("irq.ret").emit(enc::ERET);
+    gic::handler_end(p);
 }
 
 #[cfg(test)]
