@@ -21,9 +21,8 @@
 use super::Target;
 use super::asm::{self as enc, Program};
 use super::runtime::{
-    RSI_HOST_CALL, RSI_IPA_STATE_GET, RSI_IPA_STATE_SET, RSI_MEASUREMENT_EXTEND,
-    RSI_MEASUREMENT_READ, RSI_VERSION, print, print_bytes, print_hex, prologue, smc, subroutines,
-    system_off,
+    RSI_HOST_CALL, RSI_IPA_STATE_SET, RSI_MEASUREMENT_EXTEND, RSI_MEASUREMENT_READ, RSI_VERSION,
+    ipa_state_get, print, print_bytes, print_hex, prologue, smc, subroutines, system_off,
 };
 
 /// The payload's size.
@@ -61,26 +60,6 @@ fn measurement_read(p: &mut Program, slot: u32, label: &str, tag: &str) {
     p.cbz_x(18, &short);
     print_regs(p, 26, 4);
     p.label(&short);
-    print(p, "\n");
-}
-
-/// IPA_STATE_GET of the scratch granule, printed.
-fn ipa_state_get(p: &mut Program) {
-    p.emit_all(&[
-        enc::add_x_lsl12(1, 19, SCRATCH),
-        enc::add_x_lsl12(2, 1, 1),
-        enc::mov_x(24, 1),
-    ]);
-    smc(p, RSI_IPA_STATE_GET);
-    p.emit_all(&[enc::mov_x(21, 0), enc::mov_x(22, 1), enc::mov_x(23, 2)]);
-    print(p, "RSI_IPA_STATE_GET      ");
-    print_hex(p, 24);
-    print(p, " status ");
-    print_hex(p, 21);
-    print(p, " top ");
-    print_hex(p, 22);
-    print(p, " ripas ");
-    print_hex(p, 23);
     print(p, "\n");
 }
 
@@ -130,7 +109,7 @@ pub fn rsi_tour(target: &Target) -> Vec<u8> {
     print(&mut p, "\n");
     measurement_read(&mut p, 1, "  REM0 ", "rem0");
 
-    ipa_state_get(&mut p);
+    ipa_state_get(&mut p, SCRATCH, 24);
     p.emit_all(&[
         enc::add_x_lsl12(1, 19, SCRATCH),
         enc::add_x_lsl12(2, 1, 1),
@@ -146,7 +125,7 @@ pub fn rsi_tour(target: &Target) -> Vec<u8> {
     print(&mut p, " response ");
     print_hex(&mut p, 23);
     print(&mut p, "\n");
-    ipa_state_get(&mut p);
+    ipa_state_get(&mut p, SCRATCH, 24);
 
     p.adr(7, "hostcall");
     p.mov_imm(8, 0x1234);

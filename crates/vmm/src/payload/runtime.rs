@@ -28,6 +28,28 @@ pub(crate) const PSCI_CPU_ON_64: u32 = 0xC400_0003;
 /// `PSCI_SYSTEM_OFF`.
 pub(crate) const PSCI_SYSTEM_OFF: u32 = 0x8400_0008;
 
+/// `RSI_IPA_STATE_GET` of the granule `granule` granules above the load address, printed as
+/// `RSI_IPA_STATE_GET      <ipa> status <x0> top <x1> ripas <x2>`; X`scratch` keeps the IPA across the call,
+/// X21..X23 receive the results.
+pub(crate) fn ipa_state_get(p: &mut Program, granule: u32, scratch: u32) {
+    p.emit_all(&[
+        enc::add_x_lsl12(1, 19, granule),
+        enc::add_x_lsl12(2, 1, 1),
+        enc::mov_x(scratch, 1),
+    ]);
+    smc(p, RSI_IPA_STATE_GET);
+    p.emit_all(&[enc::mov_x(21, 0), enc::mov_x(22, 1), enc::mov_x(23, 2)]);
+    print(p, "RSI_IPA_STATE_GET      ");
+    print_hex(p, scratch);
+    print(p, " status ");
+    print_hex(p, 21);
+    print(p, " top ");
+    print_hex(p, 22);
+    print(p, " ripas ");
+    print_hex(p, 23);
+    print(p, "\n");
+}
+
 /// The prologue: X19 = load address; `RSI_REALM_CONFIG` into the granule at label `config`; X20 = the UART
 /// at `uart_base` through the unprotected alias (`1 << (ipa_width − 1)`). Leaves the call's status in X21.
 pub(crate) fn prologue(p: &mut Program, uart_base: u64) {

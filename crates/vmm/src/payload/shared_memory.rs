@@ -28,7 +28,7 @@
 use super::Target;
 use super::asm::{self as enc, Program};
 use super::runtime::{
-    RSI_IPA_STATE_GET, RSI_IPA_STATE_SET, print, print_hex, prologue, smc, subroutines, system_off,
+    RSI_IPA_STATE_SET, ipa_state_get, print, print_hex, prologue, smc, subroutines, system_off,
 };
 
 /// The payload's size.
@@ -40,26 +40,6 @@ pub const SHARED_MEMORY_BANNER: &str =
 pub const REQUEST: &str = "ping from the realm";
 /// Offset (in granules) of the shared buffer.
 const BUFFER: u32 = 2;
-
-/// Print `label`, then the status, top and RIPAS of `RSI_IPA_STATE_GET` of the buffer granule.
-pub(crate) fn ipa_state_get(p: &mut Program, granule: u32) {
-    p.emit_all(&[
-        enc::add_x_lsl12(1, 19, granule),
-        enc::add_x_lsl12(2, 1, 1),
-        enc::mov_x(26, 1),
-    ]);
-    smc(p, RSI_IPA_STATE_GET);
-    p.emit_all(&[enc::mov_x(21, 0), enc::mov_x(22, 1), enc::mov_x(23, 2)]);
-    print(p, "RSI_IPA_STATE_GET      ");
-    print_hex(p, 26);
-    print(p, " status ");
-    print_hex(p, 21);
-    print(p, " top ");
-    print_hex(p, 22);
-    print(p, " ripas ");
-    print_hex(p, 23);
-    print(p, "\n");
-}
 
 /// `RSI_IPA_STATE_SET` of `count` granules from granule `granule` (from the load address) to EMPTY,
 /// printed; X26 keeps the base IPA.
@@ -99,7 +79,7 @@ pub fn shared_memory(target: &Target) -> Vec<u8> {
     print(&mut p, SHARED_MEMORY_BANNER);
 
     make_empty(&mut p, BUFFER, 1);
-    ipa_state_get(&mut p, BUFFER);
+    ipa_state_get(&mut p, BUFFER, 26);
 
     // X24 = the buffer's alias; copy the request after the header, counting its bytes in X3.
     p.emit_all(&[enc::add_x_lsl12(24, 19, BUFFER), enc::orr_x(24, 24, 25)]);
@@ -144,7 +124,7 @@ pub fn shared_memory(target: &Target) -> Vec<u8> {
     p.emit(enc::add_x(1, 24, 8)).bl("puts");
     print(&mut p, "\n");
     p.label("end");
-    ipa_state_get(&mut p, BUFFER);
+    ipa_state_get(&mut p, BUFFER, 26);
     print(&mut p, "shared-memory: done\n");
     system_off(&mut p);
     subroutines(&mut p);
