@@ -14,8 +14,8 @@ use super::{RawArgs, Reply, RmiError, RmiResult};
 use crate::Rmm;
 use crate::abi::{RMI_MEASURE_CONTENT, RMI_NO_MEASURE_CONTENT};
 use crate::granule::GranuleState;
-use crate::measurement::{HashAlgorithm, HashExt as _, Slot};
-use crate::memory::{Contents, bytes_of};
+use crate::measurement::{DataHash, HashAlgorithm, PageHashes, Slot};
+use crate::memory::Contents;
 use crate::realm::RealmState;
 use crate::rmm::RmmState;
 use crate::s2tt::{OA_BITS, PAGE_LEVEL, S2Ctx, skip_non_live};
@@ -33,11 +33,22 @@ pub(crate) struct DataCreated {
 }
 
 impl DataCreated {
-    /// The content hash (zero unless MEASURE_CONTENT); needs no RMM state, so it can run on any thread.
-    fn content_hash(&self) -> Slot {
+    /// The content hash (zero unless MEASURE_CONTENT), from `hashes` when it holds the source page; needs
+    /// no RMM state, so it can run on any thread.
+    fn content_hash(&self, hashes: &PageHashes) -> Slot {
         match self.algo {
-            Some(algo) => algo.hash(bytes_of(self.contents.as_ref())),
+            Some(algo) => hashes.hash(algo, self.contents.as_ref()),
             None => [0; 64],
+        }
+    }
+
+    /// The content hash for the measurement pipeline: known when not measured or already in `hashes`.
+    fn into_data_hash(self, hashes: &PageHashes) -> DataHash {
+        match self.algo {
+            None => DataHash::Known([0; 64]),
+            Some(algo) => hashes
+                .ready(algo, self.contents.as_ref())
+                .map_or(DataHash::Todo(self.contents), DataHash::Known),
         }
     }
 }
@@ -120,13 +131,10 @@ pub(crate) fn data_create(rmm: &Rmm, a: &RawArgs) -> RmiResult {
     let mut st = rmm.lock();
     let d = data_create_locked(rmm, &mut st, a)?;
     if let Some(r) = st.realms.get(&d.rd) {
-        r.measurements.extend_data(
-            rmm.hash_pool(),
-            d.ipa,
-            d.flags,
-            d.algo.is_some(),
-            d.contents,
-        );
+        let (ipa, flags) = (d.ipa, d.flags);
+        let hash = d.into_data_hash(&rmm.page_hashes);
+        r.measurements
+            .extend_data(rmm.hash_pool(), ipa, flags, hash);
     }
     Ok(Reply::OK)
 }
@@ -181,6 +189,11 @@ pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {
     let st = &mut *guard;
     let mut replies = Vec::with_capacity(calls.len());
     let mut failed = false;
+    if !rmm.page_hashes.is_empty() {
+        batch_prehashed(rmm, st, calls, &mut replies);
+        return replies;
+    }
+    let cache = &rmm.page_hashes;
     let mut steps = calls.chunks(BATCH_STEP);
     rmm.on_hash_pool(|| {
         let mut applied = apply_step(rmm, st, steps.next(), &mut replies, &mut failed);
@@ -199,7 +212,7 @@ pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {
                 || {
                     applied
                         .par_iter()
-                        .map(DataCreated::content_hash)
+                        .map(|d| d.content_hash(cache))
                         .collect::<Vec<Slot>>()
                 },
             );
@@ -208,6 +221,24 @@ pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {
         }
     });
     replies
+}
+
+/// [`data_create_batch`] while the RMM's pool is hashing pinned source pages ahead
+/// ([`crate::Rmm::prehash`]): this thread applies each step and chains the RIM over it in call order, the
+/// content hashes taken from the cache (waiting for a page being hashed now, hashing one nobody has
+/// started) or, for contents the cache does not hold (copied pages), hashed here: the pool's threads are
+/// busy hashing ahead, and keep at it meanwhile.
+fn batch_prehashed(rmm: &Rmm, st: &mut RmmState, calls: &[RawArgs], replies: &mut Vec<Reply>) {
+    let cache = &rmm.page_hashes;
+    let mut failed = false;
+    for step in calls.chunks(BATCH_STEP) {
+        for d in apply_step(rmm, st, Some(step), replies, &mut failed) {
+            extend(st, &d, &d.content_hash(cache));
+        }
+        if failed {
+            return;
+        }
+    }
 }
 
 /// RMI_DATA_CREATE_UNKNOWN(rd, data, ipa): map `data` at `ipa` keeping the entry's RIPAS; not measured, no
