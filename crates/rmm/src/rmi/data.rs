@@ -14,6 +14,7 @@ use super::{RawArgs, Reply, RmiError, RmiResult};
 use crate::Rmm;
 use crate::abi::{RMI_MEASURE_CONTENT, RMI_NO_MEASURE_CONTENT};
 use crate::granule::GranuleState;
+use crate::host::SmcRegs;
 use crate::measurement::{DataHash, HashAlgorithm, PageHashes, Slot};
 use crate::memory::Contents;
 use crate::realm::RealmState;
@@ -147,13 +148,14 @@ const BATCH_STEP: usize = 1024;
 fn apply_step(
     rmm: &Rmm,
     st: &mut RmmState,
-    calls: Option<&[RawArgs]>,
+    calls: Option<&[SmcRegs]>,
     replies: &mut Vec<Reply>,
     failed: &mut bool,
 ) -> Vec<DataCreated> {
     let calls = calls.unwrap_or_default();
     let mut done = Vec::with_capacity(calls.len());
-    for a in calls {
+    for regs in calls {
+        let a = &RawArgs { x: regs.x };
         let result = if is_delegate(a) {
             super::granule::granule_delegate_locked(rmm, st, a).map(|_| None)
         } else {
@@ -184,7 +186,7 @@ fn is_delegate(a: &RawArgs) -> bool {
 /// returns the reply of every call made. A three-stage pipeline under one lock hold: apply step k+1 and
 /// chain the RIM over step k-1 (in call order, on this thread) while the pool hashes the contents of step k. Nothing outside the
 /// lock can observe the interleaving, and the RIM chain and states are those of the calls one by one.
-pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {
+pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[SmcRegs]) -> Vec<Reply> {
     let mut guard = rmm.lock();
     let st = &mut *guard;
     let mut replies = Vec::with_capacity(calls.len());
@@ -228,7 +230,7 @@ pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {
 /// content hashes taken from the cache (waiting for a page being hashed now, hashing one nobody has
 /// started) or, for contents the cache does not hold (copied pages), hashed here: the pool's threads are
 /// busy hashing ahead, and keep at it meanwhile.
-fn batch_prehashed(rmm: &Rmm, st: &mut RmmState, calls: &[RawArgs], replies: &mut Vec<Reply>) {
+fn batch_prehashed(rmm: &Rmm, st: &mut RmmState, calls: &[SmcRegs], replies: &mut Vec<Reply>) {
     let cache = &rmm.page_hashes;
     let mut failed = false;
     for step in calls.chunks(BATCH_STEP) {

@@ -296,11 +296,7 @@ pub(crate) fn dispatch_many(rmm: &Rmm, calls: &[SmcRegs], out: &mut Vec<SmcRegs>
             i += 1;
             continue;
         }
-        let args: Vec<RawArgs> = calls[i..i + run]
-            .iter()
-            .map(|r| RawArgs { x: r.x })
-            .collect();
-        let replies = data::data_create_batch(rmm, &args);
+        let replies = data::data_create_batch(rmm, &calls[i..i + run]);
         rmm.mem_generation.bump();
         for (regs, reply) in calls[i..].iter().zip(&replies) {
             let Some(cmd) = command(regs.x[0]) else {
