@@ -219,8 +219,21 @@ fn create_data_pages(
             calls.clear();
             calls.extend(batch[k..].iter().zip(&srcs[k..]).flat_map(|(job, &src)| {
                 [
-                    SmcRegs::call(RMI_GRANULE_DELEGATE, &[job.dst]),
-                    SmcRegs::call(RMI_DATA_CREATE, &[rd, job.dst, job.ipa, src, flags]),
+                    // `SmcRegs::call(fid, args)`, built in place (it is called twice a page).
+                    SmcRegs {
+                        x: [u64::from(RMI_GRANULE_DELEGATE), job.dst, 0, 0, 0, 0, 0],
+                    },
+                    SmcRegs {
+                        x: [
+                            u64::from(RMI_DATA_CREATE),
+                            rd,
+                            job.dst,
+                            job.ipa,
+                            src,
+                            flags,
+                            0,
+                        ],
+                    },
                 ]
             }));
             out.clear();

@@ -155,25 +155,41 @@ fn apply_step(
     let calls = calls.unwrap_or_default();
     let mut done = Vec::with_capacity(calls.len());
     for regs in calls {
-        let a = &RawArgs { x: regs.x };
-        let result = if is_delegate(a) {
-            super::granule::granule_delegate_locked(rmm, st, a).map(|_| None)
-        } else {
-            data_create_locked(rmm, st, a).map(Some)
-        };
-        match result {
-            Ok(d) => {
-                done.extend(d);
-                replies.push(Reply::OK);
-            }
-            Err(e) => {
-                replies.push(e.into());
+        match apply_call(rmm, st, regs, replies) {
+            Ok(d) => done.extend(d),
+            Err(()) => {
                 *failed = true;
                 break;
             }
         }
     }
     done
+}
+
+/// Apply one batch call and push its reply: the DATA granule it created (`None` for a GRANULE_DELEGATE),
+/// or `Err` if it failed.
+fn apply_call(
+    rmm: &Rmm,
+    st: &mut RmmState,
+    regs: &SmcRegs,
+    replies: &mut Vec<Reply>,
+) -> Result<Option<DataCreated>, ()> {
+    let a = &RawArgs { x: regs.x };
+    let result = if is_delegate(a) {
+        super::granule::granule_delegate_locked(rmm, st, a).map(|_| None)
+    } else {
+        data_create_locked(rmm, st, a).map(Some)
+    };
+    match result {
+        Ok(d) => {
+            replies.push(Reply::OK);
+            Ok(d)
+        }
+        Err(e) => {
+            replies.push(e.into());
+            Err(())
+        }
+    }
 }
 
 /// Whether a batch call is RMI_GRANULE_DELEGATE (the others are RMI_DATA_CREATE).
@@ -226,19 +242,16 @@ pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[SmcRegs]) -> Vec<Reply> {
 }
 
 /// [`data_create_batch`] while the RMM's pool is hashing pinned source pages ahead
-/// ([`crate::Rmm::prehash`]): this thread applies each step and chains the RIM over it in call order, the
+/// ([`crate::Rmm::prehash`]): this thread applies each call and chains the RIM over it in call order, the
 /// content hashes taken from the cache (waiting for a page being hashed now, hashing one nobody has
 /// started) or, for contents the cache does not hold (copied pages), hashed here: the pool's threads are
-/// busy hashing ahead, and keep at it meanwhile.
+/// busy hashing ahead, and keep at it meanwhile. Each call is chained as soon as it is applied.
 fn batch_prehashed(rmm: &Rmm, st: &mut RmmState, calls: &[SmcRegs], replies: &mut Vec<Reply>) {
-    let cache = &rmm.page_hashes;
-    let mut failed = false;
-    for step in calls.chunks(BATCH_STEP) {
-        for d in apply_step(rmm, st, Some(step), replies, &mut failed) {
-            extend(st, &d, &d.content_hash(cache));
-        }
-        if failed {
-            return;
+    for regs in calls {
+        match apply_call(rmm, st, regs, replies) {
+            Ok(Some(d)) => extend(st, &d, &d.content_hash(&rmm.page_hashes)),
+            Ok(None) => {}
+            Err(()) => return,
         }
     }
 }
