@@ -1,0 +1,255 @@
+//! Protected granules a running realm accesses: contents the CPU model reads without a lock.
+//!
+//! A granule a REC has translated through stage 2 (and that the platform keeps contents of) holds its
+//! bytes as 512 atomic doublewords, shared by handle with every REC's stage-2 translation cache, so a load
+//! is one atomic load and no lookup. Stores and compare-exchanges of any size take the granule's own lock,
+//! so they are atomic with each other (a 16-byte exclusive pair included: Arm ARM B2.2.1, B2.9), while
+//! loads stay lock-free: every doubleword is written with one atomic store, so an aligned load of up to 8
+//! bytes is single-copy atomic as the architecture requires, and a load that spans two doublewords (never
+//! an aligned access) reads each once.
+//!
+//! The handle stays the granule's contents until the RMM scrubs the granule or moves it to another PAS
+//! (DATA_DESTROY, undelegation), each of which moves the stage-2 generation: a REC still holding the old
+//! handle reads and writes a copy nobody else sees, as if its access came before the command.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use super::{GRANULE_BYTES, Granule};
+
+/// Doublewords in a granule.
+const WORDS: usize = GRANULE_BYTES / 8;
+
+/// A protected granule's contents while a realm runs.
+#[derive(Debug)]
+pub(crate) struct LiveGranule {
+    /// Held by every store and compare-exchange.
+    lock: Mutex<()>,
+    words: [AtomicU64; WORDS],
+}
+
+/// The doubleword index and bit shift of byte offset `off`.
+#[inline(always)]
+fn split(off: usize) -> (usize, u32) {
+    // `off % 8` is below 8, so the shift is below 64.
+    (off / 8, u32::try_from((off % 8) * 8).unwrap_or(0))
+}
+
+/// A mask of the low `len` (1..=8) bytes.
+#[inline(always)]
+fn mask(len: usize) -> u64 {
+    if len >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (len * 8)) - 1
+    }
+}
+
+impl LiveGranule {
+    /// Contents equal to `g`.
+    pub(crate) fn new(g: &Granule) -> Self {
+        Self {
+            lock: Mutex::new(()),
+            words: std::array::from_fn(|i| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&g[i * 8..i * 8 + 8]);
+                AtomicU64::new(u64::from_le_bytes(b))
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.lock.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The little-endian value of the `len` (1..=8) bytes at `off` (`off + len` ≤ 4096).
+    #[inline(always)]
+    pub(crate) fn load(&self, off: usize, len: usize) -> u64 {
+        let (w, shift) = split(off);
+        let lo = self.words[w].load(Ordering::Acquire) >> shift;
+        let v = if shift == 0 || (off % 8) + len <= 8 {
+            lo
+        } else {
+            let hi = self
+                .words
+                .get(w + 1)
+                .map_or(0, |x| x.load(Ordering::Acquire));
+            lo | (hi << (64 - shift))
+        };
+        v & mask(len)
+    }
+
+    /// Copy the bytes at `off` into `buf` (`off + buf.len()` ≤ 4096).
+    pub(crate) fn read(&self, off: usize, buf: &mut [u8]) {
+        let mut done = 0;
+        while done < buf.len() {
+            let at = off + done;
+            let n = (8 - at % 8).min(buf.len() - done);
+            let v = self.load(at, n).to_le_bytes();
+            buf[done..done + n].copy_from_slice(&v[..n]);
+            done += n;
+        }
+    }
+
+    /// All the bytes.
+    pub(crate) fn snapshot(&self) -> Granule {
+        let mut g = [0u8; GRANULE_BYTES];
+        for (chunk, w) in g.chunks_exact_mut(8).zip(&self.words) {
+            chunk.copy_from_slice(&w.load(Ordering::Acquire).to_le_bytes());
+        }
+        g
+    }
+
+    /// Store `data` at `off` with the lock held: only the doublewords it touches are written, each merged
+    /// with its bytes `data` does not cover.
+    fn store_locked(&self, off: usize, data: &[u8]) {
+        let mut done = 0;
+        while done < data.len() {
+            let at = off + done;
+            let (w, shift) = split(at);
+            let n = (8 - at % 8).min(data.len() - done);
+            let mut b = [0u8; 8];
+            b[..n].copy_from_slice(&data[done..done + n]);
+            let v = u64::from_le_bytes(b);
+            let word = &self.words[w];
+            if n == 8 {
+                word.store(v, Ordering::Release);
+            } else {
+                let m = mask(n) << shift;
+                let old = word.load(Ordering::Relaxed);
+                word.store((old & !m) | (v << shift), Ordering::Release);
+            }
+            done += n;
+        }
+    }
+
+    /// Run `f` on a copy of the `len` (≤ 16) bytes at `off` with the lock held, then store what `f` left
+    /// there: a store, or a compare-exchange atomic with every other store to the granule.
+    #[inline]
+    pub(crate) fn update<R>(&self, off: usize, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        let len = len.min(16);
+        let _held = self.lock();
+        let mut buf = [0u8; 16];
+        self.read(off, &mut buf[..len]);
+        let before = buf;
+        let r = f(&mut buf[..len]);
+        if buf != before {
+            self.store_locked(off, &buf[..len]);
+        }
+        r
+    }
+
+    /// Store the low `len` (1..=8) bytes of `value` at `off`, little-endian (`off + len` ≤ 4096).
+    #[inline]
+    pub(crate) fn store_value(&self, off: usize, len: usize, value: u64) {
+        let len = len.clamp(1, 8);
+        let (w, shift) = split(off);
+        let _held = self.lock();
+        if shift == 0 && len == 8 {
+            self.words[w].store(value, Ordering::Release);
+        } else if (off % 8) + len <= 8 {
+            let m = mask(len) << shift;
+            let word = &self.words[w];
+            let old = word.load(Ordering::Relaxed);
+            word.store((old & !m) | ((value << shift) & m), Ordering::Release);
+        } else {
+            self.store_locked(off, &value.to_le_bytes()[..len]);
+        }
+    }
+
+    /// Store `data` at `off` (an RMM write into realm memory, any length within the granule).
+    pub(crate) fn write(&self, off: usize, data: &[u8]) {
+        let _held = self.lock();
+        self.store_locked(off, data);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern() -> Granule {
+        std::array::from_fn(|i| u8::try_from(i % 251).unwrap())
+    }
+
+    #[test]
+    fn loads_of_every_size_and_offset_match_the_bytes() {
+        let g = pattern();
+        let l = LiveGranule::new(&g);
+        for len in [1usize, 2, 4, 8] {
+            for off in (0..=GRANULE_BYTES - len)
+                .step_by(3)
+                .chain([GRANULE_BYTES - len])
+            {
+                let mut b = [0u8; 8];
+                b[..len].copy_from_slice(&g[off..off + len]);
+                assert_eq!(
+                    l.load(off, len),
+                    u64::from_le_bytes(b),
+                    "len {len} off {off}"
+                );
+            }
+        }
+        assert_eq!(l.snapshot(), g);
+        let mut buf = [0u8; 37];
+        l.read(4059, &mut buf);
+        assert_eq!(buf[..], g[4059..]);
+    }
+
+    #[test]
+    fn stores_touch_only_their_bytes() {
+        let mut g = pattern();
+        let l = LiveGranule::new(&g);
+        for (off, data) in [
+            (5usize, &[0xaa_u8][..]),
+            (6, &[1, 2, 3, 4, 5, 6, 7][..]),
+            (4090, &[9; 6][..]),
+            (16, &[0x55; 16][..]),
+        ] {
+            l.write(off, data);
+            g[off..off + data.len()].copy_from_slice(data);
+            assert_eq!(l.snapshot(), g, "after a store of {} at {off}", data.len());
+        }
+        l.store_value(4093, 3, 0x00ab_cdef);
+        g[4093..].copy_from_slice(&[0xef, 0xcd, 0xab]);
+        l.store_value(7, 8, 0x0102_0304_0506_0708);
+        g[7..15].copy_from_slice(&[8, 7, 6, 5, 4, 3, 2, 1]);
+        l.store_value(40, 8, u64::MAX);
+        g[40..48].fill(0xff);
+        l.store_value(50, 2, 0x1234);
+        g[50..52].copy_from_slice(&[0x34, 0x12]);
+        assert_eq!(l.snapshot(), g, "after value stores");
+        let r = l.update(30, 4, |b| {
+            b.copy_from_slice(&[7, 7, 7, 7]);
+            3
+        });
+        g[30..34].fill(7);
+        assert_eq!((r, l.snapshot()), (3, g));
+    }
+
+    #[test]
+    fn exchanges_on_two_threads_lose_no_update() {
+        let l = std::sync::Arc::new(LiveGranule::new(&[0; GRANULE_BYTES]));
+        let threads: Vec<_> = (0..2)
+            .map(|t| {
+                let l = l.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..10_000 {
+                        // A 16-byte pair increment at 0 and a byte store beside it in the same doubleword.
+                        l.update(0, 16, |b| {
+                            let v = u128::from_le_bytes(b.try_into().unwrap()) + (1 << 64) + 1;
+                            b.copy_from_slice(&v.to_le_bytes());
+                        });
+                        l.write(16 + t, &[u8::try_from(t + 1).unwrap()]);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(l.load(0, 8), 20_000);
+        assert_eq!(l.load(8, 8), 20_000);
+        assert_eq!(l.load(16, 2), 0x0201);
+    }
+}
