@@ -19,8 +19,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use crate::host::{HostAccessFault, PinnedPage};
 use crate::platform::{DataContents, DramRegion};
 
-mod live;
-pub(crate) use live::LiveGranule;
+pub(crate) use crate::cpu::RealmPage;
 
 /// The granule size: 4 KiB.
 pub const GRANULE_SIZE: u64 = 0x1000;
@@ -74,14 +73,14 @@ pub(crate) enum Contents {
     /// nothing to read. Only a running realm would read them, and such a platform runs none (RMI_REC_ENTER
     /// refuses), so reading one is a bug: it reads as zero with a debug assertion.
     NotKept,
-    /// A protected granule a running realm accesses ([`LiveGranule`]): the same handle in every REC's
+    /// A protected granule a running realm accesses ([`RealmPage`]): the same handle in every REC's
     /// stage-2 translation cache, read without a lock.
-    Live(Arc<LiveGranule>),
+    Live(Arc<RealmPage>),
 }
 
 impl Contents {
     /// The granule's bytes. Not for a [`Contents::Live`] granule (the store reads those through
-    /// [`LiveGranule`]; only Non-secure sources, never live, reach here from outside it).
+    /// [`RealmPage`]; only Non-secure sources, never live, reach here from outside it).
     pub(crate) fn bytes(&self) -> &Granule {
         match self {
             Self::Owned(g) => g,
@@ -274,7 +273,7 @@ impl PhysMem {
 
     /// The live handle of the protected granule at `pa` (aligned), its contents made live first
     /// ([`Contents::Live`]); `None` on a platform that keeps no DATA contents.
-    pub(crate) fn live(&self, pa: u64) -> Option<Arc<LiveGranule>> {
+    pub(crate) fn live(&self, pa: u64) -> Option<Arc<RealmPage>> {
         if let Some(Some(Contents::Live(l))) = read_lock(self.shard(pa)).get(pa).map(|p| &p.data) {
             return Some(l.clone());
         }
@@ -283,7 +282,7 @@ impl PhysMem {
         let live = match &*data {
             Some(Contents::Live(l)) => return Some(l.clone()),
             Some(Contents::NotKept) => return None,
-            c => Arc::new(LiveGranule::new(bytes_of(c.as_ref()))),
+            c => Arc::new(RealmPage::new(bytes_of(c.as_ref()))),
         };
         *data = Some(Contents::Live(live.clone()));
         Some(live)

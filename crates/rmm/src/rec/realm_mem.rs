@@ -2,7 +2,7 @@
 //! across REC entries ([`MemCache`]), and what tells CPU models their caches went stale ([`MemGeneration`]).
 //!
 //! Atomicity between RECs on different threads (Arm ARM B2.2.1 single-copy atomicity, B2.9 exclusives):
-//! a protected granule a REC translated is live ([`LiveGranule`]): loads read its doublewords atomically
+//! a protected granule a REC translated is live ([`RealmPage`]): loads read its doublewords atomically
 //! without a lock, and every store and every compare-exchange writes under the granule's own lock, a
 //! compare-exchange holding it from its read to its write, so a store of one REC never falls between the
 //! read and the write of another's exchange. Accesses to unprotected (NS) memory take the RMM state lock
@@ -15,7 +15,7 @@ use std::sync::{Mutex, PoisonError};
 use crate::Rmm;
 use crate::abi;
 use crate::cpu::{RealmMemory, Stage2Fault};
-use crate::memory::{GRANULE_BYTES, LiveGranule};
+use crate::memory::{GRANULE_BYTES, RealmPage};
 use crate::s2tt::{self, S2Ctx};
 use std::sync::Arc;
 
@@ -43,9 +43,9 @@ struct S2Entry {
 pub(crate) struct MemCache {
     /// Allocated on the first access (a REC's run-state shell carries none).
     entries: Option<Box<[S2Entry; S2_CACHE_ENTRIES]>>,
-    /// The live contents of each entry's protected granule ([`LiveGranule`]), read and written without the
+    /// The live contents of each entry's protected granule ([`RealmPage`]), read and written without the
     /// store's lookup; `None` for NS memory and on a platform that keeps no DATA contents.
-    pages: Option<Box<[Option<Arc<LiveGranule>>; S2_CACHE_ENTRIES]>>,
+    pages: Option<Box<[Option<Arc<RealmPage>>; S2_CACHE_ENTRIES]>>,
     /// The stage-2 generation the entries were made in.
     stage2: u64,
     /// Generation bumps this REC caused itself (its writes to code granules, its IC invalidations): the
@@ -140,7 +140,7 @@ impl<'a> RealmMem<'a> {
         ipa: u64,
         pa: u64,
         ns: bool,
-        live: Option<Arc<LiveGranule>>,
+        live: Option<Arc<RealmPage>>,
         generation: u64,
     ) {
         if generation != self.cache.stage2 {
@@ -162,12 +162,13 @@ impl<'a> RealmMem<'a> {
     }
 
     /// Translate `ipa` (an access of `len` bytes within its granule) by walking the RTTs, then run `f` on
-    /// the target (`pa`, NS?) with the state lock held, and remember the translation when `f` succeeds.
+    /// the target (`pa`, NS?, its live contents when protected and kept) with the state lock held, and
+    /// remember the translation when `f` succeeds.
     fn walk_and(
         &mut self,
         ipa: u64,
         len: usize,
-        f: impl FnOnce(u64, bool) -> bool,
+        f: impl FnOnce(u64, bool, Option<&RealmPage>) -> bool,
     ) -> Result<(), Stage2Fault> {
         let generation = self.rmm.mem_generation.stage2();
         let st = self.rmm.lock();
@@ -188,72 +189,73 @@ impl<'a> RealmMem<'a> {
         } else {
             S2Ctx::is_assigned_ns(e, w.level).then(|| (s2.pa(e, w.level) + offset, true))
         };
-        match target {
-            Some((pa, ns)) if f(pa, ns) => {
-                // Made live under the state lock, while the walk's answer still holds.
-                let live = if ns {
-                    None
-                } else {
-                    self.rmm.mem.live(pa & !0xFFF)
-                };
-                drop(st);
-                self.remember(ipa, pa, ns, live, generation);
-                Ok(())
-            }
-            _ => Err(Stage2Fault { level }),
+        let Some((pa, ns)) = target else {
+            return Err(Stage2Fault { level });
+        };
+        // Made live under the state lock, while the walk's answer still holds.
+        let live = if ns {
+            None
+        } else {
+            self.rmm.mem.live(pa & !0xFFF)
+        };
+        if !f(pa, ns, live.as_deref()) {
+            return Err(Stage2Fault { level });
         }
+        drop(st);
+        self.remember(ipa, pa, ns, live, generation);
+        Ok(())
     }
 
     /// A load or fetch of `buf.len()` bytes; `fetch`: an instruction fetch (never from NS memory).
     fn load(&mut self, ipa: u64, buf: &mut [u8], fetch: bool) -> Result<(), Stage2Fault> {
         let mem = &self.rmm.mem;
         let generation = &self.rmm.mem_generation;
-        let copy = |pa: u64, ns: bool, buf: &mut [u8]| {
+        let copy = |pa: u64, ns: bool, live: Option<&RealmPage>, buf: &mut [u8]| {
             if ns {
-                !fetch && mem.host_read(pa, buf).is_ok()
-            } else {
-                if fetch {
-                    generation.fetched(pa);
-                }
-                mem.read_in_granule(pa & !0xFFF, offset(pa), buf);
-                true
+                return !fetch && mem.host_read(pa, buf).is_ok();
             }
+            if fetch {
+                generation.fetched(pa);
+            }
+            match live {
+                Some(live) => {
+                    if fetch {
+                        live.mark_code();
+                    }
+                    live.read(offset(pa), buf);
+                }
+                None => mem.read_in_granule(pa & !0xFFF, offset(pa), buf),
+            }
+            true
         };
         if in_granule(ipa, buf.len())
             && let Some(e) = self.cached(ipa)
         {
-            if let Some(live) = self.live(ipa) {
-                if fetch {
-                    generation.fetched(e.pa);
-                }
-                live.read(offset(ipa), buf);
-                return Ok(());
-            }
             // A failure on a cached page (an NS read the host refuses) is reported from the full walk.
-            if copy(e.pa | (ipa & 0xFFF), e.ns, buf) {
+            if copy(e.pa | (ipa & 0xFFF), e.ns, self.live(ipa), buf) {
                 return Ok(());
             }
         }
-        self.walk_and(ipa, buf.len(), |pa, ns| copy(pa, ns, buf))
+        self.walk_and(ipa, buf.len(), |pa, ns, live| copy(pa, ns, live, buf))
     }
 
     /// The live contents of the cached protected granule of `ipa`'s page (call after a hit of
     /// [`RealmMem::cached`]).
     #[inline(always)]
-    fn live(&self, ipa: u64) -> Option<&LiveGranule> {
+    fn live(&self, ipa: u64) -> Option<&RealmPage> {
         self.cache.pages.as_ref()?[slot(ipa)].as_deref()
     }
 
     /// A store or compare-exchange into a protected granule through a cached translation: `f` stores into
     /// the live granule at the offset, under its lock (a REC still holding the handle after an RMI command scrubbed
-    /// the granule writes a copy nobody sees: [`LiveGranule`]). Afterwards, a granule code was fetched
+    /// the granule writes a copy nobody sees: [`RealmPage`]). Afterwards, a granule code was fetched
     /// from moves the generation (counted as this REC's own bump). `None`: not cached, the caller walks.
     #[inline]
     fn update_cached<R>(
         &mut self,
         ipa: u64,
         len: usize,
-        f: impl FnOnce(&LiveGranule, usize) -> R,
+        f: impl FnOnce(&RealmPage, usize) -> R,
     ) -> Option<R> {
         if !in_granule(ipa, len) {
             return None;
@@ -287,7 +289,7 @@ impl<'a> RealmMem<'a> {
         let generation = &self.rmm.mem_generation;
         let mut out = None;
         let mut bumped = false;
-        self.walk_and(ipa, len, |pa, ns| {
+        self.walk_and(ipa, len, |pa, ns, _| {
             if ns {
                 let (mut old, mut new) = ([0u8; 16], [0u8; 16]);
                 let (Some(old), Some(new)) = (old.get_mut(..len), new.get_mut(..len)) else {
@@ -347,7 +349,7 @@ impl RealmMemory for RealmMem<'_> {
         let mem = &self.rmm.mem;
         let generation = &self.rmm.mem_generation;
         let mut bumped = false;
-        self.walk_and(ipa, len, |pa, ns| {
+        self.walk_and(ipa, len, |pa, ns, _| {
             if ns {
                 return mem.host_write(pa, data).is_ok();
             }
@@ -397,6 +399,16 @@ impl RealmMemory for RealmMem<'_> {
             return Ok(r);
         }
         self.update_walked(ipa, len, exchange)
+    }
+
+    /// The live granule `ipa` translates to, translated (and made live) if need be; `None` for NS memory,
+    /// a stage-2 fault (the CPU's own access then raises it) or a platform that keeps no DATA contents.
+    fn page(&mut self, ipa: u64) -> Option<Arc<RealmPage>> {
+        if self.cached(ipa).is_none() {
+            self.walk_and(ipa & !0xFFF, 1, |_, _, _| true).ok()?;
+            self.cached(ipa)?;
+        }
+        self.cache.pages.as_ref()?[slot(ipa)].clone()
     }
 
     fn generation(&self) -> u64 {

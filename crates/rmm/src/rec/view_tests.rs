@@ -1,6 +1,8 @@
 //! Realm memory as CPU models on several threads share it: atomic compare-exchange and the staleness
 //! generation ([`super::view::RealmMem`], [`super::view::MemGeneration`]).
 
+use std::sync::Arc;
+
 use super::view::RealmMem;
 use crate::cpu::RealmMemory;
 use crate::testing::{RealmParams, World};
@@ -240,5 +242,38 @@ fn a_granule_destroyed_under_a_rec_is_not_seen_through_its_cache() {
         rec.read_value(0x10, 8),
         Ok(0),
         "the re-created granule holds its new contents, not the old live ones"
+    );
+}
+
+#[test]
+fn a_page_handle_is_the_memory_the_rec_view_reads_and_writes() {
+    let (w, rd) = realm_with_data();
+    let mut mem = RealmMem::new(&w.rmm, rd);
+    let page = mem.page(0x123).expect("a protected DATA granule");
+    mem.write_value(0x40, 8, 0xabcd).unwrap();
+    assert_eq!(
+        page.load(0x40, 8),
+        0xabcd,
+        "a store through the view shows in the page"
+    );
+    assert!(
+        !page.store_value(0x48, 4, 0x55),
+        "no code fetched from it yet"
+    );
+    assert_eq!(RealmMem::new(&w.rmm, rd).read_value(0x48, 4), Ok(0x55));
+    let mut insn = [0u8; 4];
+    mem.fetch(0x48, &mut insn).unwrap();
+    assert!(page.holds_code(), "a fetch marks the page");
+    assert!(
+        page.store_value(0x48, 4, 0x66),
+        "a direct store then reports code"
+    );
+    assert!(
+        Arc::ptr_eq(&page, &RealmMem::new(&w.rmm, rd).page(0).unwrap()),
+        "every REC gets the same page"
+    );
+    assert!(
+        mem.page(0x20_0000).is_none(),
+        "unmapped: no page, the access faults"
     );
 }

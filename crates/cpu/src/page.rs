@@ -1,30 +1,41 @@
-//! Protected granules a running realm accesses: contents the CPU model reads without a lock.
+//! Protected pages of realm memory that a CPU model loads from and stores to directly ([`RealmPage`]).
 //!
-//! A granule a REC has translated through stage 2 (and that the platform keeps contents of) holds its
-//! bytes as 512 atomic doublewords, shared by handle with every REC's stage-2 translation cache, so a load
-//! is one atomic load and no lookup. Stores and compare-exchanges of any size take the granule's own lock,
+//! A protected granule a REC has translated through stage 2 (on an RMM that keeps its contents) holds its
+//! bytes as 512 atomic doublewords, shared by handle between the RMM's memory store, every REC's stage-2
+//! translation cache and the CPU models' own TLBs ([`crate::RealmMemory::page`]), so a load is one atomic
+//! load and no lookup. Stores and compare-exchanges of any size take the granule's own lock,
 //! so they are atomic with each other (a 16-byte exclusive pair included: Arm ARM B2.2.1, B2.9), while
 //! loads stay lock-free: every doubleword is written with one atomic store, so an aligned load of up to 8
 //! bytes is single-copy atomic as the architecture requires, and a load that spans two doublewords (never
 //! an aligned access) reads each once.
 //!
 //! The handle stays the granule's contents until the RMM scrubs the granule or moves it to another PAS
-//! (DATA_DESTROY, undelegation), each of which moves the stage-2 generation: a REC still holding the old
+//! (DATA_DESTROY, undelegation), each of which moves the memory's generation: a REC still holding the old
 //! handle reads and writes a copy nobody else sees, as if its access came before the command.
+//!
+//! Instruction-cache coherence (`CTR_EL0.DIC`): a page instructions were fetched from is marked
+//! ([`RealmPage::mark_code`], under the lock, before the fetch reads it); every store reports, read under
+//! the same lock, whether the page is marked, so a store either lands before the fetch reads or is told
+//! to invalidate decoded code.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::{GRANULE_BYTES, Granule};
+/// Bytes in a page.
+const GRANULE_BYTES: usize = 4096;
+/// A page's bytes.
+type Granule = [u8; GRANULE_BYTES];
 
 /// Doublewords in a granule.
 const WORDS: usize = GRANULE_BYTES / 8;
 
-/// A protected granule's contents while a realm runs.
+/// A protected 4 KiB page of realm memory while a realm runs: its bytes as atomic doublewords.
 #[derive(Debug)]
-pub(crate) struct LiveGranule {
-    /// Held by every store and compare-exchange.
+pub struct RealmPage {
+    /// Held by every store and compare-exchange, and to mark the page as code.
     lock: Mutex<()>,
+    /// Instructions were fetched from the page.
+    code: AtomicBool,
     words: [AtomicU64; WORDS],
 }
 
@@ -45,11 +56,12 @@ fn mask(len: usize) -> u64 {
     }
 }
 
-impl LiveGranule {
-    /// Contents equal to `g`.
-    pub(crate) fn new(g: &Granule) -> Self {
+impl RealmPage {
+    /// A page holding `g`.
+    pub fn new(g: &Granule) -> Self {
         Self {
             lock: Mutex::new(()),
+            code: AtomicBool::new(false),
             words: std::array::from_fn(|i| {
                 let mut b = [0u8; 8];
                 b.copy_from_slice(&g[i * 8..i * 8 + 8]);
@@ -64,9 +76,12 @@ impl LiveGranule {
 
     /// The little-endian value of the `len` (1..=8) bytes at `off` (`off + len` ≤ 4096).
     #[inline(always)]
-    pub(crate) fn load(&self, off: usize, len: usize) -> u64 {
+    pub fn load(&self, off: usize, len: usize) -> u64 {
         let (w, shift) = split(off);
-        let lo = self.words[w].load(Ordering::Acquire) >> shift;
+        let Some(word) = self.words.get(w) else {
+            return 0;
+        };
+        let lo = word.load(Ordering::Acquire) >> shift;
         let v = if shift == 0 || (off % 8) + len <= 8 {
             lo
         } else {
@@ -80,7 +95,16 @@ impl LiveGranule {
     }
 
     /// Copy the bytes at `off` into `buf` (`off + buf.len()` ≤ 4096).
-    pub(crate) fn read(&self, off: usize, buf: &mut [u8]) {
+    #[inline]
+    pub fn read(&self, off: usize, buf: &mut [u8]) {
+        if off.is_multiple_of(8) && buf.len().is_multiple_of(8) {
+            // Whole doublewords (a load pair, a fetched page): one atomic load each.
+            let words = self.words.get(off / 8..).unwrap_or_default();
+            for (chunk, w) in buf.chunks_exact_mut(8).zip(words) {
+                chunk.copy_from_slice(&w.load(Ordering::Acquire).to_le_bytes());
+            }
+            return;
+        }
         let mut done = 0;
         while done < buf.len() {
             let at = off + done;
@@ -92,7 +116,7 @@ impl LiveGranule {
     }
 
     /// All the bytes.
-    pub(crate) fn snapshot(&self) -> Granule {
+    pub fn snapshot(&self) -> Granule {
         let mut g = [0u8; GRANULE_BYTES];
         for (chunk, w) in g.chunks_exact_mut(8).zip(&self.words) {
             chunk.copy_from_slice(&w.load(Ordering::Acquire).to_le_bytes());
@@ -103,6 +127,16 @@ impl LiveGranule {
     /// Store `data` at `off` with the lock held: only the doublewords it touches are written, each merged
     /// with its bytes `data` does not cover.
     fn store_locked(&self, off: usize, data: &[u8]) {
+        if off.is_multiple_of(8) && data.len().is_multiple_of(8) {
+            // Whole doublewords (a store pair, DC ZVA): one atomic store each.
+            let words = self.words.get(off / 8..).unwrap_or_default();
+            for (chunk, w) in data.chunks_exact(8).zip(words) {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(chunk);
+                w.store(u64::from_le_bytes(b), Ordering::Release);
+            }
+            return;
+        }
         let mut done = 0;
         while done < data.len() {
             let at = off + done;
@@ -111,7 +145,9 @@ impl LiveGranule {
             let mut b = [0u8; 8];
             b[..n].copy_from_slice(&data[done..done + n]);
             let v = u64::from_le_bytes(b);
-            let word = &self.words[w];
+            let Some(word) = self.words.get(w) else {
+                return;
+            };
             if n == 8 {
                 word.store(v, Ordering::Release);
             } else {
@@ -126,7 +162,7 @@ impl LiveGranule {
     /// Run `f` on a copy of the `len` (≤ 16) bytes at `off` with the lock held, then store what `f` left
     /// there: a store, or a compare-exchange atomic with every other store to the granule.
     #[inline]
-    pub(crate) fn update<R>(&self, off: usize, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+    pub fn update<R>(&self, off: usize, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
         let len = len.min(16);
         let _held = self.lock();
         let mut buf = [0u8; 16];
@@ -139,28 +175,45 @@ impl LiveGranule {
         r
     }
 
-    /// Store the low `len` (1..=8) bytes of `value` at `off`, little-endian (`off + len` ≤ 4096).
+    /// Mark the page as one instructions are fetched from; call before reading the instructions.
+    pub fn mark_code(&self) {
+        let _held = self.lock();
+        self.code.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether instructions were fetched from the page.
+    pub fn holds_code(&self) -> bool {
+        self.code.load(Ordering::Acquire)
+    }
+
+    /// Store the low `len` (1..=8) bytes of `value` at `off`, little-endian (`off + len` ≤ 4096). Returns
+    /// whether the page holds code ([`RealmPage::mark_code`]): decoded copies of it may be stale.
     #[inline]
-    pub(crate) fn store_value(&self, off: usize, len: usize, value: u64) {
+    pub fn store_value(&self, off: usize, len: usize, value: u64) -> bool {
         let len = len.clamp(1, 8);
         let (w, shift) = split(off);
         let _held = self.lock();
+        let Some(word) = self.words.get(w) else {
+            return self.code.load(Ordering::Relaxed);
+        };
         if shift == 0 && len == 8 {
-            self.words[w].store(value, Ordering::Release);
+            word.store(value, Ordering::Release);
         } else if (off % 8) + len <= 8 {
             let m = mask(len) << shift;
-            let word = &self.words[w];
             let old = word.load(Ordering::Relaxed);
             word.store((old & !m) | ((value << shift) & m), Ordering::Release);
         } else {
             self.store_locked(off, &value.to_le_bytes()[..len]);
         }
+        self.code.load(Ordering::Relaxed)
     }
 
-    /// Store `data` at `off` (an RMM write into realm memory, any length within the granule).
-    pub(crate) fn write(&self, off: usize, data: &[u8]) {
+    /// Store `data` at `off` (any length within the page). Returns whether the page holds code, as
+    /// [`RealmPage::store_value`] does.
+    pub fn write(&self, off: usize, data: &[u8]) -> bool {
         let _held = self.lock();
         self.store_locked(off, data);
+        self.code.load(Ordering::Relaxed)
     }
 }
 
@@ -175,7 +228,7 @@ mod tests {
     #[test]
     fn loads_of_every_size_and_offset_match_the_bytes() {
         let g = pattern();
-        let l = LiveGranule::new(&g);
+        let l = RealmPage::new(&g);
         for len in [1usize, 2, 4, 8] {
             for off in (0..=GRANULE_BYTES - len)
                 .step_by(3)
@@ -194,12 +247,18 @@ mod tests {
         let mut buf = [0u8; 37];
         l.read(4059, &mut buf);
         assert_eq!(buf[..], g[4059..]);
+        let mut pair = [0u8; 16];
+        l.read(4080, &mut pair);
+        assert_eq!(pair[..], g[4080..], "a doubleword-aligned pair");
+        let mut page = [0u8; GRANULE_BYTES];
+        l.read(0, &mut page);
+        assert_eq!(page, g, "a whole page");
     }
 
     #[test]
     fn stores_touch_only_their_bytes() {
         let mut g = pattern();
-        let l = LiveGranule::new(&g);
+        let l = RealmPage::new(&g);
         for (off, data) in [
             (5usize, &[0xaa_u8][..]),
             (6, &[1, 2, 3, 4, 5, 6, 7][..]),
@@ -228,8 +287,30 @@ mod tests {
     }
 
     #[test]
+    fn stores_report_pages_marked_as_code() {
+        let l = RealmPage::new(&[0; GRANULE_BYTES]);
+        assert!(!l.store_value(0, 8, 1), "a data page");
+        assert!(!l.write(8, &[1; 16]));
+        assert!(!l.holds_code());
+        l.mark_code();
+        assert!(l.holds_code());
+        assert!(l.store_value(0, 4, 2), "a store into a code page says so");
+        assert!(l.write(100, &[3]), "so does a write of bytes");
+        assert_eq!(l.load(0, 8), 2, "and still lands");
+    }
+
+    #[test]
+    fn out_of_page_offsets_read_zero_and_store_nothing() {
+        let l = RealmPage::new(&[7; GRANULE_BYTES]);
+        assert_eq!(l.load(GRANULE_BYTES, 8), 0);
+        l.write(GRANULE_BYTES, &[1; 8]);
+        l.store_value(GRANULE_BYTES + 8, 8, 1);
+        assert_eq!(l.snapshot(), [7; GRANULE_BYTES]);
+    }
+
+    #[test]
     fn exchanges_on_two_threads_lose_no_update() {
-        let l = std::sync::Arc::new(LiveGranule::new(&[0; GRANULE_BYTES]));
+        let l = std::sync::Arc::new(RealmPage::new(&[0; GRANULE_BYTES]));
         let threads: Vec<_> = (0..2)
             .map(|t| {
                 let l = l.clone();
