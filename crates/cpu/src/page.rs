@@ -208,6 +208,24 @@ impl RealmPage {
         self.code.load(Ordering::Relaxed)
     }
 
+    /// Store the pair `lo`, `hi` as 16 little-endian bytes at `off` (a store pair of doublewords). Returns
+    /// whether the page holds code, as [`RealmPage::store_value`] does.
+    #[inline]
+    pub fn store_pair(&self, off: usize, lo: u64, hi: u64) -> bool {
+        if off.is_multiple_of(8)
+            && let (Some(a), Some(b)) = (self.words.get(off / 8), self.words.get(off / 8 + 1))
+        {
+            let _held = self.lock();
+            a.store(lo, Ordering::Release);
+            b.store(hi, Ordering::Release);
+            return self.code.load(Ordering::Relaxed);
+        }
+        let mut buf = [0u8; 16];
+        buf[..8].copy_from_slice(&lo.to_le_bytes());
+        buf[8..].copy_from_slice(&hi.to_le_bytes());
+        self.write(off, &buf)
+    }
+
     /// Store `data` at `off` (any length within the page). Returns whether the page holds code, as
     /// [`RealmPage::store_value`] does.
     pub fn write(&self, off: usize, data: &[u8]) -> bool {
@@ -277,6 +295,12 @@ mod tests {
         g[40..48].fill(0xff);
         l.store_value(50, 2, 0x1234);
         g[50..52].copy_from_slice(&[0x34, 0x12]);
+        l.store_pair(64, 0x1111_1111_1111_1111, 0x2222_2222_2222_2222);
+        g[64..72].fill(0x11);
+        g[72..80].fill(0x22);
+        l.store_pair(4084, u64::MAX, 0);
+        g[4084..4092].fill(0xff);
+        g[4092..].fill(0);
         assert_eq!(l.snapshot(), g, "after value stores");
         let r = l.update(30, 4, |b| {
             b.copy_from_slice(&[7, 7, 7, 7]);
@@ -296,6 +320,7 @@ mod tests {
         assert!(l.holds_code());
         assert!(l.store_value(0, 4, 2), "a store into a code page says so");
         assert!(l.write(100, &[3]), "so does a write of bytes");
+        assert!(l.store_pair(16, 5, 6), "and a pair");
         assert_eq!(l.load(0, 8), 2, "and still lands");
     }
 

@@ -243,10 +243,7 @@ impl Exec<'_> {
                 let code = if bytes == 4 {
                     page.store_value(off, 8, (a & 0xFFFF_FFFF) | (b << 32))
                 } else {
-                    let mut buf = [0u8; 16];
-                    buf[..8].copy_from_slice(&a.to_le_bytes());
-                    buf[8..].copy_from_slice(&b.to_le_bytes());
-                    page.write(off, &buf)
+                    page.store_pair(off, a, b)
                 };
                 self.stored_direct(t.ipa, code);
                 return true;

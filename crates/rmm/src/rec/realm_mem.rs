@@ -20,7 +20,7 @@ use crate::s2tt::{self, S2Ctx};
 use std::sync::Arc;
 
 /// Entries of a REC's stage-2 translation cache (direct-mapped on the IPA page number).
-const S2_CACHE_ENTRIES: usize = 256;
+const S2_CACHE_ENTRIES: usize = 1024;
 
 /// One cached stage-2 translation of a 4 KiB IPA page.
 #[derive(Clone, Copy, Debug, Default)]
