@@ -13,6 +13,7 @@ use crate::exception::{Exception, fsc};
 use crate::exec::Exec;
 use crate::exec::ldst::low64;
 use crate::mmu::AccessKind;
+use crate::translate::NO_SLOT;
 
 /// `SCTLR_EL1.M`: stage 1 translation enabled.
 pub(crate) const SCTLR_M: u64 = 1 << 0;
@@ -42,11 +43,13 @@ pub(crate) struct Access {
     pub(crate) sixty_four: bool,
 }
 
-/// A translated address: the IPA and whether the memory is Device.
+/// A translated address: the IPA, whether the memory is Device, and the micro-TLB slot it came from
+/// ([`crate::translate::NO_SLOT`]: none), where the protected page may be at hand.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Translated {
     pub(crate) ipa: u64,
     pub(crate) device: bool,
+    pub(crate) slot: usize,
 }
 
 impl Exec<'_> {
@@ -72,6 +75,7 @@ impl Exec<'_> {
             return Ok(Translated {
                 ipa: va,
                 device: true,
+                slot: NO_SLOT,
             });
         }
         let kind = if acc.write {
@@ -133,6 +137,9 @@ impl Exec<'_> {
             if va & (size as u64 - 1) != 0 {
                 self.check_alignment(va, size, acc, t.device)?;
             }
+            if let Some(page) = self.core.micro_tlb.page(t.slot) {
+                return Ok(u128::from(page.load(page_offset(va), size)));
+            }
             let value = self
                 .mem
                 .read_value(t.ipa, size)
@@ -177,6 +184,11 @@ impl Exec<'_> {
             if va & (size as u64 - 1) != 0 {
                 self.check_alignment(va, size, acc, t.device)?;
             }
+            if let Some(page) = self.core.micro_tlb.page(t.slot) {
+                let code = page.store_value(page_offset(va), size, low64(value));
+                self.stored_direct(t.ipa, code);
+                return Ok(());
+            }
             self.mem
                 .write_value(t.ipa, size, low64(value))
                 .map_err(|f| Self::stage2_abort(t.ipa, va, size, acc, f))?;
@@ -184,6 +196,18 @@ impl Exec<'_> {
             return Ok(());
         }
         self.write_mem_slow(va, size, value, acc)
+    }
+
+    /// After a store made directly to the page of `ipa` ([`realm_cpu::RealmMemory::page`]): drop this CPU's
+    /// decoded code for it, and, when the page `holds_code` for any CPU, invalidate the others' (this
+    /// CPU's own bump is not a reason to drop everything: [`crate::cpu::Core::own_bump`]).
+    #[inline(always)]
+    pub(crate) fn stored_direct(&mut self, ipa: u64, holds_code: bool) {
+        if holds_code {
+            let generation = self.mem.invalidate_code();
+            self.core.own_bump(generation);
+        }
+        self.core.cache.written(ipa);
     }
 
     /// [`Exec::write_mem`] for accesses of 16 bytes or crossing a page.

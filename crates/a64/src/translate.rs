@@ -3,7 +3,9 @@
 //! translation raises (Arm ARM D8.15: stage-1 faults become Data/Instruction Aborts to EL1; a stage-2 fault
 //! on a table walk is an S1PTW abort to EL2).
 
-use realm_cpu::{RealmExit, RealmMemory, RecContext, Stage2Fault, WalkAbort};
+use std::sync::Arc;
+
+use realm_cpu::{RealmExit, RealmMemory, RealmPage, RecContext, Stage2Fault, WalkAbort};
 
 use crate::cpu::Core;
 use crate::exception::Exception;
@@ -43,24 +45,38 @@ fn kind_bit(kind: AccessKind) -> u8 {
 }
 
 /// The micro-TLB: valid while the MMU's generation and the translation registers are unchanged (both
-/// clear it through [`Core::translation_changed`]).
+/// clear it through [`Core::translation_changed`]). Beside each data entry, the protected page it
+/// translates to, when the memory offers one ([`RealmMemory::page`]): plain loads and stores go there
+/// directly.
 #[derive(Debug)]
 pub(crate) struct MicroTlb {
     entries: Box<[MicroEntry; MICRO_TLB_ENTRIES]>,
+    pages: Box<[Option<Arc<RealmPage>>; MICRO_TLB_ENTRIES]>,
 }
 
 impl Default for MicroTlb {
     fn default() -> Self {
         Self {
             entries: Box::new([MicroEntry::default(); MICRO_TLB_ENTRIES]),
+            pages: Box::new(std::array::from_fn(|_| None)),
         }
     }
 }
+
+/// No micro-TLB slot: the translation came from elsewhere (stage 1 off) and has no page.
+pub(crate) const NO_SLOT: usize = usize::MAX;
 
 impl MicroTlb {
     /// Forget every entry.
     pub(crate) fn clear(&mut self) {
         self.entries.fill(MicroEntry::default());
+        self.pages.fill(None);
+    }
+
+    /// The page of the entry at `slot` ([`Translated::slot`]), if it has one.
+    #[inline(always)]
+    pub(crate) fn page(&self, slot: usize) -> Option<&RealmPage> {
+        self.pages.get(slot)?.as_deref()
     }
 
     fn slot(vpage: u64) -> usize {
@@ -94,11 +110,13 @@ impl Core {
         unprivileged: bool,
     ) -> Result<Translated, Exception> {
         let unpriv = unprivileged || ctx.pstate & 0b1100 == 0;
-        let e = &self.micro_tlb.entries[MicroTlb::slot(va >> 12)];
+        let slot = MicroTlb::slot(va >> 12);
+        let e = &self.micro_tlb.entries[slot];
         if e.key == micro_key(va, unpriv) && e.allowed & kind_bit(kind) != 0 {
             return Ok(Translated {
                 ipa: e.ipa_page | (va & 0xFFF),
                 device: e.device && kind != AccessKind::Fetch,
+                slot,
             });
         }
         self.translate_miss(ctx, mem, va, kind, unprivileged)
@@ -144,9 +162,11 @@ impl Core {
                     allowed,
                     device: t.device,
                 };
+                self.micro_tlb.pages[slot] = if data { mem.page(t.pa) } else { None };
                 Ok(Translated {
                     ipa: t.pa,
                     device: t.device,
+                    slot,
                 })
             }
             Err(fault) => Err(stage1_exception(cur_el, va, kind, &fault)),

@@ -33,6 +33,7 @@ pub mod esr;
 mod exit;
 pub mod gic;
 mod memory;
+mod page;
 mod run_control;
 #[cfg(feature = "testing")]
 pub mod scripted;
@@ -49,6 +50,7 @@ pub use context::{
 };
 pub use exit::{DataAbort, InstructionAbort, RealmExit, SysRegAccess, WalkAbort};
 pub use memory::{RealmMemory, Stage2Fault};
+pub use page::RealmPage;
 pub use run_control::RunControl;
 
 /// Which REC a CPU model is asked to run.

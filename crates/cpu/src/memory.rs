@@ -1,5 +1,7 @@
 //! Realm memory as a CPU model reaches it: through the realm's stage-2 translation.
 
+use crate::RealmPage;
+
 /// A stage-2 fault on a realm access: the walk found no valid mapping at `level`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stage2Fault {
@@ -69,6 +71,16 @@ pub trait RealmMemory {
         }
         self.write(ipa, &new.to_le_bytes()[..len])?;
         Ok(Ok(()))
+    }
+
+    /// The protected page holding `ipa`, for a CPU model to make plain loads and stores to it directly
+    /// (not exclusives or atomics: [`RealmMemory::compare_exchange`]) while [`RealmMemory::generation`]
+    /// is unchanged. A store that reports the page holds code ([`RealmPage::store_value`]) must be
+    /// followed by [`RealmMemory::invalidate_code`]. `None` (the default): make every access through this
+    /// trait.
+    fn page(&mut self, ipa: u64) -> Option<std::sync::Arc<RealmPage>> {
+        let _ = ipa;
+        None
     }
 
     /// A counter that changes whenever something a CPU may have cached from this memory may be stale (see the

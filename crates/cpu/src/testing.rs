@@ -1,8 +1,10 @@
 //! Realm memory for tests of CPU models: RAM at one base IPA, nothing else mapped.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::RealmPage;
 use crate::memory::{RealmMemory, Stage2Fault};
 
 /// The stage-2 fault every access outside the RAM takes: a translation fault at level 3.
@@ -61,6 +63,22 @@ impl FlatMemory {
         let range = self.range(ipa, data.len())?;
         self.bytes_mut()[range].copy_from_slice(data);
         Ok(())
+    }
+
+    /// The same RAM as [`PagedMemory`]: protected pages a CPU model loads from and stores to directly.
+    pub fn paged(self) -> PagedMemory {
+        let mut pages = Vec::new();
+        for chunk in self.ram.chunks(4096) {
+            let mut g = [0u8; 4096];
+            g[..chunk.len()].copy_from_slice(chunk);
+            pages.push(Arc::new(RealmPage::new(&g)));
+        }
+        PagedMemory {
+            base: self.base,
+            len: self.ram.len(),
+            pages: pages.into(),
+            generation: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// Wrap this memory for sharing between CPUs on several threads.
@@ -201,6 +219,102 @@ impl RealmMemory for SharedMemory {
     }
 }
 
+/// RAM as [`RealmPage`]s that CPU models on several threads share (one clone per CPU), handed out by
+/// [`RealmMemory::page`] as an RMM hands out the protected granules of a running realm: loads need no lock,
+/// stores and exchanges take the page's; a store (through this trait or directly) into a page that
+/// instructions were fetched from bumps the shared generation, as does an IC invalidation.
+#[derive(Clone, Debug)]
+pub struct PagedMemory {
+    base: u64,
+    len: usize,
+    pages: Arc<[Arc<RealmPage>]>,
+    generation: Arc<AtomicU64>,
+}
+
+impl PagedMemory {
+    /// The page holding `len` bytes at `ipa` and the offset of `ipa` in it (the bytes must not cross it).
+    fn at(&self, ipa: u64, len: usize) -> Result<(&Arc<RealmPage>, usize), Stage2Fault> {
+        let off = usize::try_from(ipa.wrapping_sub(self.base)).map_err(|_| OUTSIDE)?;
+        let end = off.checked_add(len).ok_or(OUTSIDE)?;
+        if ipa < self.base || end > self.len || (off % 4096) + len > 4096 {
+            return Err(OUTSIDE);
+        }
+        Ok((&self.pages[off / 4096], off % 4096))
+    }
+
+    fn bump(&self) -> u64 {
+        self.generation
+            .fetch_add(1, Ordering::AcqRel)
+            .wrapping_add(1)
+    }
+
+    /// The 8-byte little-endian value at `ipa`.
+    pub fn read_u64(&self, ipa: u64) -> Result<u64, Stage2Fault> {
+        let (page, off) = self.at(ipa, 8)?;
+        Ok(page.load(off, 8))
+    }
+}
+
+impl RealmMemory for PagedMemory {
+    fn read(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault> {
+        let (page, off) = self.at(ipa, buf.len())?;
+        page.read(off, buf);
+        Ok(())
+    }
+
+    fn write(&mut self, ipa: u64, data: &[u8]) -> Result<(), Stage2Fault> {
+        let (page, off) = self.at(ipa, data.len())?;
+        if page.write(off, data) {
+            self.bump();
+        }
+        Ok(())
+    }
+
+    fn fetch(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault> {
+        let (page, off) = self.at(ipa, buf.len())?;
+        page.mark_code();
+        page.read(off, buf);
+        Ok(())
+    }
+
+    fn compare_exchange(
+        &mut self,
+        ipa: u64,
+        len: usize,
+        expected: u128,
+        new: u128,
+    ) -> Result<Result<(), u128>, Stage2Fault> {
+        let len = len.min(16);
+        let (page, off) = self.at(ipa, len)?;
+        let r = page.update(off, len, |bytes| {
+            let mut buf = [0u8; 16];
+            buf[..len].copy_from_slice(bytes);
+            let current = u128::from_le_bytes(buf);
+            if current != expected {
+                return Err(current);
+            }
+            bytes.copy_from_slice(&new.to_le_bytes()[..len]);
+            Ok(())
+        });
+        if r.is_ok() && page.holds_code() {
+            self.bump();
+        }
+        Ok(r)
+    }
+
+    fn page(&mut self, ipa: u64) -> Option<Arc<RealmPage>> {
+        self.at(ipa & !0xFFF, 1).ok().map(|(p, _)| Arc::clone(p))
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn invalidate_code(&mut self) -> u64 {
+        self.bump()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,6 +434,31 @@ mod tests {
             g,
             "a write to a fetched page must bump the generation"
         );
+    }
+
+    #[test]
+    fn paged_memory_hands_out_its_pages_and_bumps_on_code_stores() {
+        let mut flat = FlatMemory::new(0x1000, 0x2000);
+        flat.load(0x1ff8, &[1, 2, 3, 4, 5, 6, 7, 8])
+            .expect("inside");
+        let mut a = flat.paged();
+        let mut b = a.clone();
+        assert_eq!(a.read_u64(0x1ff8), Ok(0x0807_0605_0403_0201));
+        let page = a.page(0x1234).expect("a page of RAM");
+        assert!(a.page(0x3000).is_none(), "outside RAM");
+        page.store_value(0x10, 8, 9);
+        assert_eq!(b.read_value(0x1010, 8), Ok(9), "one memory for all clones");
+        assert_eq!(b.read(0x1ffc, &mut [0; 8]), Err(OUTSIDE), "crossing a page");
+        let g = a.generation();
+        b.write(0x1020, &[1]).expect("inside");
+        assert_eq!(a.generation(), g, "a store into a data page");
+        let mut insn = [0; 4];
+        a.fetch(0x1100, &mut insn).expect("fetch");
+        b.write(0x1020, &[2]).expect("inside");
+        assert_eq!(a.generation(), g + 1, "a store into a page code came from");
+        assert_eq!(b.compare_exchange(0x1020, 1, 2, 3), Ok(Ok(())));
+        assert_eq!(a.generation(), g + 2, "so does an exchange");
+        assert_eq!(a.invalidate_code(), g + 3);
     }
 
     #[test]

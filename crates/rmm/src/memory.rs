@@ -19,6 +19,8 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use crate::host::{HostAccessFault, PinnedPage};
 use crate::platform::{DataContents, DramRegion};
 
+pub(crate) use crate::cpu::RealmPage;
+
 /// The granule size: 4 KiB.
 pub const GRANULE_SIZE: u64 = 0x1000;
 /// The granule size as a `usize`.
@@ -71,16 +73,24 @@ pub(crate) enum Contents {
     /// nothing to read. Only a running realm would read them, and such a platform runs none (RMI_REC_ENTER
     /// refuses), so reading one is a bug: it reads as zero with a debug assertion.
     NotKept,
+    /// A protected granule a running realm accesses ([`RealmPage`]): the same handle in every REC's
+    /// stage-2 translation cache, read without a lock.
+    Live(Arc<RealmPage>),
 }
 
 impl Contents {
-    /// The granule's bytes.
+    /// The granule's bytes. Not for a [`Contents::Live`] granule (the store reads those through
+    /// [`RealmPage`]; only Non-secure sources, never live, reach here from outside it).
     pub(crate) fn bytes(&self) -> &Granule {
         match self {
             Self::Owned(g) => g,
             Self::Mapped(p) => p.bytes(),
             Self::NotKept => {
                 debug_assert!(false, "read of a DATA granule whose contents were not kept");
+                &ZERO_GRANULE
+            }
+            Self::Live(_) => {
+                debug_assert!(false, "a live granule read by reference");
                 &ZERO_GRANULE
             }
         }
@@ -110,6 +120,7 @@ fn owned_mut(data: &mut Option<Contents>) -> &mut Granule {
     let owned = match data.take() {
         Some(Contents::Owned(g)) => g,
         Some(c @ Contents::Mapped(_)) => Arc::new(*c.bytes()),
+        Some(Contents::Live(l)) => Arc::new(l.snapshot()),
         Some(Contents::NotKept) => {
             debug_assert!(
                 false,
@@ -254,22 +265,59 @@ impl PhysMem {
     /// Run `f` on the contents of the granule at `pa` (aligned), under its shard's read lock.
     pub(crate) fn with_granule<R>(&self, pa: u64, f: impl FnOnce(&Granule) -> R) -> R {
         let shard = read_lock(self.shard(pa));
-        f(bytes_of(shard.get(pa).and_then(|p| p.data.as_ref())))
+        match shard.get(pa).and_then(|p| p.data.as_ref()) {
+            Some(Contents::Live(l)) => f(&l.snapshot()),
+            c => f(bytes_of(c)),
+        }
     }
 
-    /// Run `f` on the contents of the granule at `pa` (aligned), made private and writable (a mapped or
-    /// shared granule is copied first), under its shard's write lock: a running realm's stores and
-    /// compare-exchanges go through here, so they are atomic with each other.
-    pub(crate) fn with_granule_mut<R>(&self, pa: u64, f: impl FnOnce(&mut Granule) -> R) -> R {
-        let mut shard = write_lock(self.shard(pa));
-        if let Some(page) = shard.get_mut(pa) {
-            return f(owned_mut(&mut page.data));
+    /// The live handle of the protected granule at `pa` (aligned), its contents made live first
+    /// ([`Contents::Live`]); `None` on a platform that keeps no DATA contents.
+    pub(crate) fn live(&self, pa: u64) -> Option<Arc<RealmPage>> {
+        if let Some(Some(Contents::Live(l))) = read_lock(self.shard(pa)).get(pa).map(|p| &p.data) {
+            return Some(l.clone());
         }
-        f(owned_mut(&mut shard.entry(pa).data))
+        let mut shard = write_lock(self.shard(pa));
+        let data = &mut shard.entry(pa).data;
+        let live = match &*data {
+            Some(Contents::Live(l)) => return Some(l.clone()),
+            Some(Contents::NotKept) => return None,
+            c => Arc::new(RealmPage::new(bytes_of(c.as_ref()))),
+        };
+        *data = Some(Contents::Live(live.clone()));
+        Some(live)
+    }
+
+    /// Run `f` on the `len` (≤ 16) bytes at `off` of the granule at `pa` (aligned; `off + len` ≤ 4096),
+    /// writable, atomically with every other store to the granule: a live granule's lock, or else its
+    /// shard's write lock (a mapped or shared granule is copied first).
+    pub(crate) fn update_in_granule<R>(
+        &self,
+        pa: u64,
+        off: usize,
+        len: usize,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> R {
+        let len = len.min(16).min(GRANULE_BYTES.saturating_sub(off));
+        let mut shard = write_lock(self.shard(pa));
+        let data = &mut shard.entry(pa).data;
+        if let Some(Contents::Live(l)) = data {
+            let l = l.clone();
+            drop(shard);
+            return l.update(off, len, f);
+        }
+        f(&mut owned_mut(data)[off..off + len])
     }
 
     /// Copy `len` bytes at `off` of granule `pa` into `buf` (RMM access, any PAS).
     pub(crate) fn read_in_granule(&self, pa: u64, off: usize, buf: &mut [u8]) {
+        if off + buf.len() > GRANULE_BYTES {
+            return;
+        }
+        if let Some(Some(Contents::Live(l))) = read_lock(self.shard(pa)).get(pa).map(|p| &p.data) {
+            l.read(off, buf);
+            return;
+        }
         self.with_granule(pa, |g| {
             if let Some(src) = g.get(off..off + buf.len()) {
                 buf.copy_from_slice(src);
@@ -281,6 +329,14 @@ impl PhysMem {
     /// contents (no copy-on-write clone of contents shared with a realm granule, which it would overwrite
     /// anyway); a whole granule of zeros is stored as no contents.
     pub(crate) fn write_in_granule(&self, pa: u64, off: usize, data: &[u8]) {
+        if off + data.len() > GRANULE_BYTES {
+            return;
+        }
+        if let Some(Some(Contents::Live(l))) = read_lock(self.shard(pa)).get(pa).map(|p| &p.data) {
+            // A live granule keeps its handle: RECs holding it see the store.
+            l.write(off, data);
+            return;
+        }
         if off == 0 && data.len() == GRANULE_BYTES {
             let fresh = (data != &ZERO_GRANULE[..]).then(|| {
                 let mut g = Arc::new([0; GRANULE_BYTES]);

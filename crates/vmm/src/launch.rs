@@ -284,7 +284,23 @@ fn run(
                     messages,
                     challenge,
                 };
-                if let Some(r) = run_vcpu(&vcpu, stopping, &mut log) {
+                // A panic (a bug of ours) must stop the run with an error, not leave the others and the
+                // watchdog waiting for a stop that never comes.
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run_vcpu(&vcpu, stopping, &mut log)
+                }));
+                let ran = ran.unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    Some(Err(LaunchError::Unhandled {
+                        vcpu: id,
+                        what: format!("internal error: the vCPU thread panicked ({what})"),
+                    }))
+                });
+                if let Some(r) = ran {
                     let mut slot = result
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner);

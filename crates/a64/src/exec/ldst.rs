@@ -236,6 +236,32 @@ impl Exec<'_> {
         let Ok(t) = self.translate_data(addr, acc) else {
             return false;
         };
+        if let Some(page) = self.core.micro_tlb.page(t.slot) {
+            let off = usize::try_from(addr & 0xFFF).unwrap_or(0);
+            if op == MemOp::Store {
+                let (a, b) = (self.x(rt), self.x(rt2));
+                let code = if bytes == 4 {
+                    page.store_value(off, 8, (a & 0xFFFF_FFFF) | (b << 32))
+                } else {
+                    page.store_pair(off, a, b)
+                };
+                self.stored_direct(t.ipa, code);
+                return true;
+            }
+            let (mut a, mut b) = if bytes == 4 {
+                let v = page.load(off, 8);
+                (v & 0xFFFF_FFFF, v >> 32)
+            } else {
+                (page.load(off, 8), page.load(off + 8, 8))
+            };
+            if op == MemOp::LoadSigned64 {
+                a = sext(a, 32);
+                b = sext(b, 32);
+            }
+            self.set_x(rt, a);
+            self.set_x(rt2, b);
+            return true;
+        }
         if op == MemOp::Store {
             let (a, b) = (self.x(rt), self.x(rt2));
             let stored = if bytes == 4 {

@@ -18,6 +18,8 @@ mod mmu;
 #[cfg(test)]
 mod muldiv;
 #[cfg(test)]
+mod paged;
+#[cfg(test)]
 mod programs;
 #[cfg(test)]
 mod props;

@@ -10,6 +10,6 @@ pub use realm_cpu::{
     CpuModel, DataAbort, FpState, GIC_NUM_LRS, GicCpuState, IdleCpu, IdleCpuFactory,
     InstructionAbort, PSTATE_DAIF, PSTATE_INIT, PSTATE_MODE_EL0T, PSTATE_MODE_EL1H,
     PSTATE_MODE_EL1T, PSTATE_MODE_MASK, RealmCpu, RealmCpuFactory, RealmExit, RealmMemory,
-    RealmSysregs, RecContext, RecIdentity, RunControl, SCTLR_EL1_EE, SCTLR_EL1_RESET, Stage2Fault,
-    SysRegAccess, WalkAbort,
+    RealmPage, RealmSysregs, RecContext, RecIdentity, RunControl, SCTLR_EL1_EE, SCTLR_EL1_RESET,
+    Stage2Fault, SysRegAccess, WalkAbort,
 };

@@ -2,11 +2,11 @@
 //! across REC entries ([`MemCache`]), and what tells CPU models their caches went stale ([`MemGeneration`]).
 //!
 //! Atomicity between RECs on different threads (Arm ARM B2.2.1 single-copy atomicity, B2.9 exclusives):
-//! every store and every compare-exchange into a protected granule writes under that granule's shard write
-//! lock of the physical memory store ([`crate::memory::PhysMem::with_granule_mut`]), a compare-exchange
-//! holding it from its read to its write, so a store of one REC never falls between the read and the write
-//! of another's exchange. Accesses to unprotected (NS) memory take the RMM state lock for their walk and
-//! copy, as the host's own accesses to that memory do.
+//! a protected granule a REC translated is live ([`RealmPage`]): loads read its doublewords atomically
+//! without a lock, and every store and every compare-exchange writes under the granule's own lock, a
+//! compare-exchange holding it from its read to its write, so a store of one REC never falls between the
+//! read and the write of another's exchange. Accesses to unprotected (NS) memory take the RMM state lock
+//! for their walk and copy, as the host's own accesses to that memory do.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,11 +15,12 @@ use std::sync::{Mutex, PoisonError};
 use crate::Rmm;
 use crate::abi;
 use crate::cpu::{RealmMemory, Stage2Fault};
-use crate::memory::{GRANULE_BYTES, Granule};
+use crate::memory::{GRANULE_BYTES, RealmPage};
 use crate::s2tt::{self, S2Ctx};
+use std::sync::Arc;
 
 /// Entries of a REC's stage-2 translation cache (direct-mapped on the IPA page number).
-const S2_CACHE_ENTRIES: usize = 256;
+const S2_CACHE_ENTRIES: usize = 1024;
 
 /// One cached stage-2 translation of a 4 KiB IPA page.
 #[derive(Clone, Copy, Debug, Default)]
@@ -42,6 +43,9 @@ struct S2Entry {
 pub(crate) struct MemCache {
     /// Allocated on the first access (a REC's run-state shell carries none).
     entries: Option<Box<[S2Entry; S2_CACHE_ENTRIES]>>,
+    /// The live contents of each entry's protected granule ([`RealmPage`]), read and written without the
+    /// store's lookup; `None` for NS memory and on a platform that keeps no DATA contents.
+    pages: Option<Box<[Option<Arc<RealmPage>>; S2_CACHE_ENTRIES]>>,
     /// The stage-2 generation the entries were made in.
     stage2: u64,
     /// Generation bumps this REC caused itself (its writes to code granules, its IC invalidations): the
@@ -64,59 +68,6 @@ fn tag(ipa: u64) -> u64 {
 /// The offset of `pa` in its granule.
 fn offset(pa: u64) -> usize {
     usize::try_from(pa & 0xFFF).unwrap_or(0)
-}
-
-/// The little-endian value of `bytes` (1, 2, 4 or 8 of them; other lengths through a copy), read with
-/// fixed-size loads rather than a copy of variable length.
-#[inline(always)]
-fn load_le(bytes: &[u8]) -> u64 {
-    if let Ok(b) = <[u8; 8]>::try_from(bytes) {
-        u64::from_le_bytes(b)
-    } else if let Ok(b) = <[u8; 4]>::try_from(bytes) {
-        u64::from(u32::from_le_bytes(b))
-    } else if let Ok(b) = <[u8; 2]>::try_from(bytes) {
-        u64::from(u16::from_le_bytes(b))
-    } else if let [b] = bytes {
-        u64::from(*b)
-    } else {
-        let mut buf = [0u8; 8];
-        let n = bytes.len().min(8);
-        buf[..n].copy_from_slice(&bytes[..n]);
-        u64::from_le_bytes(buf)
-    }
-}
-
-/// Store the low `bytes.len()` (1, 2, 4 or 8) bytes of `value` little-endian into `bytes`, with fixed-size
-/// stores.
-#[inline(always)]
-fn store_le(bytes: &mut [u8], value: u64) {
-    let le = value.to_le_bytes();
-    if let Ok(b) = <&mut [u8; 8]>::try_from(&mut *bytes) {
-        *b = le;
-    } else if let Ok(b) = <&mut [u8; 4]>::try_from(&mut *bytes) {
-        *b = [le[0], le[1], le[2], le[3]];
-    } else if let Ok(b) = <&mut [u8; 2]>::try_from(&mut *bytes) {
-        *b = [le[0], le[1]];
-    } else if let [b] = bytes {
-        *b = le[0];
-    } else {
-        let n = bytes.len().min(8);
-        bytes[..n].copy_from_slice(&le[..n]);
-    }
-}
-
-/// Copy `src` into `dst` (the same length), with fixed-size moves for a load/store pair's 16 bytes rather
-/// than a copy of variable length.
-#[inline(always)]
-fn copy_bytes(dst: &mut [u8], src: &[u8]) {
-    if let (Ok(d), Ok(s)) = (
-        <&mut [u8; 16]>::try_from(&mut *dst),
-        <&[u8; 16]>::try_from(src),
-    ) {
-        *d = *s;
-    } else {
-        dst.copy_from_slice(src);
-    }
 }
 
 /// Whether `len` bytes at `ipa` stay within one granule.
@@ -172,6 +123,9 @@ impl<'a> RealmMem<'a> {
             if let Some(entries) = self.cache.entries.as_mut() {
                 entries.fill(S2Entry::default());
             }
+            if let Some(pages) = self.cache.pages.as_mut() {
+                pages.fill(None);
+            }
             self.cache.stage2 = generation;
             return None;
         }
@@ -179,12 +133,22 @@ impl<'a> RealmMem<'a> {
         (e.tag == tag(ipa)).then_some(e)
     }
 
-    /// Remember that `ipa`'s page maps to the granule of `pa` (NS: `ns`), as walked in stage-2 generation
-    /// `generation`.
-    fn remember(&mut self, ipa: u64, pa: u64, ns: bool, generation: u64) {
+    /// Remember that `ipa`'s page maps to the granule of `pa` (NS: `ns`; its live contents `live`), as
+    /// walked in stage-2 generation `generation`.
+    fn remember(
+        &mut self,
+        ipa: u64,
+        pa: u64,
+        ns: bool,
+        live: Option<Arc<RealmPage>>,
+        generation: u64,
+    ) {
         if generation != self.cache.stage2 {
             return;
         }
+        self.cache
+            .pages
+            .get_or_insert_with(|| Box::new(std::array::from_fn(|_| None)))[slot(ipa)] = live;
         let entries = self
             .cache
             .entries
@@ -198,12 +162,13 @@ impl<'a> RealmMem<'a> {
     }
 
     /// Translate `ipa` (an access of `len` bytes within its granule) by walking the RTTs, then run `f` on
-    /// the target (`pa`, NS?) with the state lock held, and remember the translation when `f` succeeds.
+    /// the target (`pa`, NS?, its live contents when protected and kept) with the state lock held, and
+    /// remember the translation when `f` succeeds.
     fn walk_and(
         &mut self,
         ipa: u64,
         len: usize,
-        f: impl FnOnce(u64, bool) -> bool,
+        f: impl FnOnce(u64, bool, Option<&RealmPage>) -> bool,
     ) -> Result<(), Stage2Fault> {
         let generation = self.rmm.mem_generation.stage2();
         let st = self.rmm.lock();
@@ -224,68 +189,80 @@ impl<'a> RealmMem<'a> {
         } else {
             S2Ctx::is_assigned_ns(e, w.level).then(|| (s2.pa(e, w.level) + offset, true))
         };
-        match target {
-            Some((pa, ns)) if f(pa, ns) => {
-                drop(st);
-                self.remember(ipa, pa, ns, generation);
-                Ok(())
-            }
-            _ => Err(Stage2Fault { level }),
+        let Some((pa, ns)) = target else {
+            return Err(Stage2Fault { level });
+        };
+        // Made live under the state lock, while the walk's answer still holds.
+        let live = if ns {
+            None
+        } else {
+            self.rmm.mem.live(pa & !0xFFF)
+        };
+        if !f(pa, ns, live.as_deref()) {
+            return Err(Stage2Fault { level });
         }
+        drop(st);
+        self.remember(ipa, pa, ns, live, generation);
+        Ok(())
     }
 
     /// A load or fetch of `buf.len()` bytes; `fetch`: an instruction fetch (never from NS memory).
     fn load(&mut self, ipa: u64, buf: &mut [u8], fetch: bool) -> Result<(), Stage2Fault> {
         let mem = &self.rmm.mem;
         let generation = &self.rmm.mem_generation;
-        let copy = |pa: u64, ns: bool, buf: &mut [u8]| {
+        let copy = |pa: u64, ns: bool, live: Option<&RealmPage>, buf: &mut [u8]| {
             if ns {
-                !fetch && mem.host_read(pa, buf).is_ok()
-            } else {
-                if fetch {
-                    generation.fetched(pa);
-                }
-                let off = offset(pa);
-                mem.with_granule(pa & !0xFFF, |g| copy_bytes(buf, &g[off..off + buf.len()]));
-                true
+                return !fetch && mem.host_read(pa, buf).is_ok();
             }
+            if fetch {
+                generation.fetched(pa);
+            }
+            match live {
+                Some(live) => {
+                    if fetch {
+                        live.mark_code();
+                    }
+                    live.read(offset(pa), buf);
+                }
+                None => mem.read_in_granule(pa & !0xFFF, offset(pa), buf),
+            }
+            true
         };
         if in_granule(ipa, buf.len())
             && let Some(e) = self.cached(ipa)
         {
             // A failure on a cached page (an NS read the host refuses) is reported from the full walk.
-            if copy(e.pa | (ipa & 0xFFF), e.ns, buf) {
+            if copy(e.pa | (ipa & 0xFFF), e.ns, self.live(ipa), buf) {
                 return Ok(());
             }
         }
-        self.walk_and(ipa, buf.len(), |pa, ns| copy(pa, ns, buf))
+        self.walk_and(ipa, buf.len(), |pa, ns, live| copy(pa, ns, live, buf))
     }
 
-    /// A store or compare-exchange into a protected granule through a cached translation: `f` runs on the
-    /// granule under its shard write lock, unless an RMI command changed stage 2 since the translation was
-    /// cached (then `None`: the caller walks). Afterwards, a granule code was fetched from moves the
-    /// generation (counted as this REC's own bump).
+    /// The live contents of the cached protected granule of `ipa`'s page (call after a hit of
+    /// [`RealmMem::cached`]).
+    #[inline(always)]
+    fn live(&self, ipa: u64) -> Option<&RealmPage> {
+        self.cache.pages.as_ref()?[slot(ipa)].as_deref()
+    }
+
+    /// A store or compare-exchange into a protected granule through a cached translation: `f` stores into
+    /// the live granule at the offset, under its lock (a REC still holding the handle after an RMI command scrubbed
+    /// the granule writes a copy nobody sees: [`RealmPage`]). Afterwards, a granule code was fetched
+    /// from moves the generation (counted as this REC's own bump). `None`: not cached, the caller walks.
+    #[inline]
     fn update_cached<R>(
         &mut self,
         ipa: u64,
         len: usize,
-        f: impl FnOnce(&mut [u8]) -> R,
+        f: impl FnOnce(&RealmPage, usize) -> R,
     ) -> Option<R> {
         if !in_granule(ipa, len) {
             return None;
         }
         let e = self.cached(ipa)?;
-        if e.ns {
-            return None;
-        }
+        let r = f(self.live(ipa)?, offset(ipa));
         let generation = &self.rmm.mem_generation;
-        let stage2 = self.cache.stage2;
-        let off = offset(ipa);
-        let r = self.rmm.mem.with_granule_mut(e.pa, |g: &mut Granule| {
-            // Checked under the shard lock: a stage-2 change bumps after its RMI handler is done with the
-            // granule, so a store that sees the old generation here lands before the granule is reused.
-            (generation.stage2() == stage2).then(|| f(&mut g[off..off + len]))
-        })?;
         if e.not_code == 0 || e.not_code != generation.code_epoch() {
             match generation.written(e.pa) {
                 Ok(()) => self.cache.own = self.cache.own.wrapping_add(1),
@@ -312,7 +289,7 @@ impl<'a> RealmMem<'a> {
         let generation = &self.rmm.mem_generation;
         let mut out = None;
         let mut bumped = false;
-        self.walk_and(ipa, len, |pa, ns| {
+        self.walk_and(ipa, len, |pa, ns, _| {
             if ns {
                 let (mut old, mut new) = ([0u8; 16], [0u8; 16]);
                 let (Some(old), Some(new)) = (old.get_mut(..len), new.get_mut(..len)) else {
@@ -325,8 +302,7 @@ impl<'a> RealmMem<'a> {
                 out = Some(f(new));
                 return new == old || mem.host_write(pa, new).is_ok();
             }
-            let off = offset(pa);
-            out = Some(mem.with_granule_mut(pa & !0xFFF, |g| f(&mut g[off..off + len])));
+            out = Some(mem.update_in_granule(pa & !0xFFF, offset(pa), len, f));
             bumped = generation.written(pa).is_ok();
             true
         })?;
@@ -352,14 +328,10 @@ impl RealmMemory for RealmMem<'_> {
     fn read_value(&mut self, ipa: u64, len: usize) -> Result<u64, Stage2Fault> {
         let len = len.min(8);
         if in_granule(ipa, len)
-            && let Some(e) = self.cached(ipa)
-            && !e.ns
+            && self.cached(ipa).is_some()
+            && let Some(live) = self.live(ipa)
         {
-            let off = offset(ipa);
-            return Ok(self
-                .rmm
-                .mem
-                .with_granule(e.pa, |g| load_le(&g[off..off + len])));
+            return Ok(live.load(offset(ipa), len));
         }
         let mut buf = [0u8; 8];
         self.load(ipa, &mut buf[..len], false)?;
@@ -369,7 +341,7 @@ impl RealmMemory for RealmMem<'_> {
     fn write(&mut self, ipa: u64, data: &[u8]) -> Result<(), Stage2Fault> {
         let len = data.len();
         if self
-            .update_cached(ipa, len, |bytes| copy_bytes(bytes, data))
+            .update_cached(ipa, len, |l, off| l.write(off, data))
             .is_some()
         {
             return Ok(());
@@ -377,12 +349,11 @@ impl RealmMemory for RealmMem<'_> {
         let mem = &self.rmm.mem;
         let generation = &self.rmm.mem_generation;
         let mut bumped = false;
-        self.walk_and(ipa, len, |pa, ns| {
+        self.walk_and(ipa, len, |pa, ns, _| {
             if ns {
                 return mem.host_write(pa, data).is_ok();
             }
-            let off = offset(pa);
-            mem.with_granule_mut(pa & !0xFFF, |g| g[off..off + len].copy_from_slice(data));
+            mem.write_in_granule(pa & !0xFFF, offset(pa), data);
             bumped = generation.written(pa).is_ok();
             true
         })?;
@@ -396,7 +367,7 @@ impl RealmMemory for RealmMem<'_> {
     fn write_value(&mut self, ipa: u64, len: usize, value: u64) -> Result<(), Stage2Fault> {
         let len = len.min(8);
         if self
-            .update_cached(ipa, len, |bytes| store_le(bytes, value))
+            .update_cached(ipa, len, |l, off| l.store_value(off, len, value))
             .is_some()
         {
             return Ok(());
@@ -424,10 +395,20 @@ impl RealmMemory for RealmMem<'_> {
             bytes.copy_from_slice(&new.to_le_bytes()[..len]);
             Ok(())
         };
-        if let Some(r) = self.update_cached(ipa, len, exchange) {
+        if let Some(r) = self.update_cached(ipa, len, |l, off| l.update(off, len, exchange)) {
             return Ok(r);
         }
         self.update_walked(ipa, len, exchange)
+    }
+
+    /// The live granule `ipa` translates to, translated (and made live) if need be; `None` for NS memory,
+    /// a stage-2 fault (the CPU's own access then raises it) or a platform that keeps no DATA contents.
+    fn page(&mut self, ipa: u64) -> Option<Arc<RealmPage>> {
+        if self.cached(ipa).is_none() {
+            self.walk_and(ipa & !0xFFF, 1, |_, _, _| true).ok()?;
+            self.cached(ipa)?;
+        }
+        self.cache.pages.as_ref()?[slot(ipa)].clone()
     }
 
     fn generation(&self) -> u64 {

@@ -1,6 +1,8 @@
 //! Realm memory as CPU models on several threads share it: atomic compare-exchange and the staleness
 //! generation ([`super::view::RealmMem`], [`super::view::MemGeneration`]).
 
+use std::sync::Arc;
+
 use super::view::RealmMem;
 use crate::cpu::RealmMemory;
 use crate::testing::{RealmParams, World};
@@ -191,4 +193,87 @@ fn values_of_every_size_round_trip_little_endian_walked_and_cached() {
     let mut mem = RealmMem::new(&w.rmm, rd);
     assert!(mem.read_value(0xffc, 8).is_err());
     assert!(mem.write_value(0xffc, 8, 0).is_err());
+}
+
+#[test]
+fn stores_of_every_length_land_cold_and_cached() {
+    let (w, rd) = realm_with_data();
+    for (i, len) in [1usize, 2, 4, 8, 16, 64, 0x1000].into_iter().enumerate() {
+        let fill = u8::try_from(i + 1).unwrap();
+        let data = vec![fill; len];
+        let ipa = if len == 0x1000 {
+            0
+        } else {
+            0x200 + 0x80 * i as u64
+        };
+        // A cold REC view walks (DC ZVA writes 64 bytes), a warm one stores through its cached granule.
+        RealmMem::new(&w.rmm, rd).write(ipa, &data).unwrap();
+        let mut back = vec![0; len];
+        let mut warm = RealmMem::new(&w.rmm, rd);
+        warm.read(ipa, &mut back).unwrap();
+        assert_eq!(back, data, "a cold store of {len} bytes");
+        let data2 = vec![fill | 0x80; len];
+        warm.write(ipa, &data2).unwrap();
+        RealmMem::new(&w.rmm, rd).read(ipa, &mut back).unwrap();
+        assert_eq!(back, data2, "a cached store of {len} bytes");
+    }
+}
+
+#[test]
+fn a_granule_destroyed_under_a_rec_is_not_seen_through_its_cache() {
+    let (mut w, rd) = realm_with_data();
+    let mut rec = RealmMem::new(&w.rmm, rd);
+    rec.write_value(0x10, 8, 0x1111).unwrap();
+    assert_eq!(rec.read_value(0x10, 8), Ok(0x1111));
+    let r = realm_rmi::host::Rmi::call(
+        &w.rmm,
+        realm_rmi::host::SmcRegs::call(crate::abi::RMI_DATA_DESTROY, &[rd, 0]),
+    );
+    assert_eq!(r.x[0], 0, "DATA_DESTROY");
+    assert!(
+        rec.read_value(0x10, 8).is_err(),
+        "the REC's cached translation of a destroyed granule faults"
+    );
+    assert!(rec.write_value(0x10, 8, 0x2222).is_err());
+    let cache = rec.into_cache();
+    w.data_create(rd, 0, &[0; 0x1000], false);
+    let mut rec = RealmMem::with_cache(&w.rmm, rd, cache);
+    assert_eq!(
+        rec.read_value(0x10, 8),
+        Ok(0),
+        "the re-created granule holds its new contents, not the old live ones"
+    );
+}
+
+#[test]
+fn a_page_handle_is_the_memory_the_rec_view_reads_and_writes() {
+    let (w, rd) = realm_with_data();
+    let mut mem = RealmMem::new(&w.rmm, rd);
+    let page = mem.page(0x123).expect("a protected DATA granule");
+    mem.write_value(0x40, 8, 0xabcd).unwrap();
+    assert_eq!(
+        page.load(0x40, 8),
+        0xabcd,
+        "a store through the view shows in the page"
+    );
+    assert!(
+        !page.store_value(0x48, 4, 0x55),
+        "no code fetched from it yet"
+    );
+    assert_eq!(RealmMem::new(&w.rmm, rd).read_value(0x48, 4), Ok(0x55));
+    let mut insn = [0u8; 4];
+    mem.fetch(0x48, &mut insn).unwrap();
+    assert!(page.holds_code(), "a fetch marks the page");
+    assert!(
+        page.store_value(0x48, 4, 0x66),
+        "a direct store then reports code"
+    );
+    assert!(
+        Arc::ptr_eq(&page, &RealmMem::new(&w.rmm, rd).page(0).unwrap()),
+        "every REC gets the same page"
+    );
+    assert!(
+        mem.page(0x20_0000).is_none(),
+        "unmapped: no page, the access faults"
+    );
 }
