@@ -32,9 +32,20 @@ use crate::memory::{Contents, bytes_of};
 /// Pages a worker claims at a time (64 KiB: a few tens of microseconds of hashing between yields).
 const CLAIM_PAGES: usize = 16;
 
+/// Pages per chunk of [`DigestsOf`]: the digests of 2 MiB of a source.
+const CHUNK_PAGES: usize = 512;
+
 /// One digest per page, `N` bytes each (the algorithm's digest length, so a SHA-256 cache of a 1 GiB
-/// image is 9 MiB, not the 17 MiB of 64-byte slots).
-struct DigestsOf<const N: usize>(Box<[OnceLock<[u8; N]>]>);
+/// image is 9 MiB, not the 17 MiB of 64-byte slots), in chunks of [`CHUNK_PAGES`] allocated by the first
+/// thread to need one — mostly the workers, as they start on it — so registering a large source costs
+/// one small allocation on the caller's thread, not the whole table.
+struct DigestsOf<const N: usize> {
+    chunks: Box<[OnceLock<Chunk<N>>]>,
+    pages: usize,
+}
+
+/// The digests of [`CHUNK_PAGES`] pages, each set once.
+type Chunk<const N: usize> = Box<[OnceLock<[u8; N]>]>;
 
 /// The digests of one source's pages, whatever their length.
 trait Digests: Send + Sync {
@@ -48,7 +59,24 @@ trait Digests: Send + Sync {
 
 impl<const N: usize> DigestsOf<N> {
     fn new(pages: usize) -> Self {
-        Self((0..pages).map(|_| OnceLock::new()).collect())
+        Self {
+            chunks: (0..pages.div_ceil(CHUNK_PAGES))
+                .map(|_| OnceLock::new())
+                .collect(),
+            pages,
+        }
+    }
+
+    /// The cell of page `i` (its chunk allocated if needed), `None` past the last page.
+    fn cell(&self, i: usize) -> Option<&OnceLock<[u8; N]>> {
+        if i >= self.pages {
+            return None;
+        }
+        let chunk = self
+            .chunks
+            .get(i / CHUNK_PAGES)?
+            .get_or_init(|| (0..CHUNK_PAGES).map(|_| OnceLock::new()).collect());
+        chunk.get(i % CHUNK_PAGES)
     }
 
     fn slot(d: &[u8; N]) -> Slot {
@@ -60,7 +88,7 @@ impl<const N: usize> DigestsOf<N> {
 
 impl<const N: usize> Digests for DigestsOf<N> {
     fn get_or_hash(&self, i: usize, hash: &dyn Fn() -> Slot) -> Option<Slot> {
-        let d = self.0.get(i)?.get_or_init(|| {
+        let d = self.cell(i)?.get_or_init(|| {
             let s = hash();
             let mut d = [0; N];
             d.copy_from_slice(&s[..N]);
@@ -70,11 +98,15 @@ impl<const N: usize> Digests for DigestsOf<N> {
     }
 
     fn get(&self, i: usize) -> Option<Slot> {
-        self.0.get(i)?.get().map(Self::slot)
+        if i >= self.pages {
+            return None;
+        }
+        let chunk = self.chunks.get(i / CHUNK_PAGES)?.get()?;
+        chunk.get(i % CHUNK_PAGES)?.get().map(Self::slot)
     }
 
     fn len(&self) -> usize {
-        self.0.len()
+        self.pages
     }
 }
 

@@ -159,7 +159,7 @@ fn workers_and_callers_in_any_order_hash_each_page_once() {
         for algo in [HashAlgorithm::Sha256, HashAlgorithm::Sha512] {
             let pool = pool(threads);
             let cache = PageHashes::default();
-            let n = 301;
+            let n = 1100; // three chunks of digests, the last partial
             let src = source(n, 7, 5);
             cache.prehash(Arc::clone(&src), algo, Some(&pool));
             // Asked in an order unlike the workers' (odd pages descending, then even ascending): whatever a

@@ -54,7 +54,9 @@ pub(crate) fn rtt_init_ripas(rmm: &Rmm, a: &RawArgs) -> RmiResult {
         measured.push((addr, next));
         addr = next;
     }
-    if let Some(realm) = st.realms.get(&rd) {
+    // A call that processed no entry (the kernel's skip over populated pages, one call a page) extends
+    // nothing: it need not wait for the measurement pipeline.
+    if let Some(realm) = st.realms.get(&rd).filter(|_| !measured.is_empty()) {
         realm.measurements.with(|m| {
             for (b, t) in measured {
                 m.extend_ripas(b, t);
