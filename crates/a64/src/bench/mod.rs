@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use realm_cpu::{RealmCpu, RealmExit, RealmMemory, RecContext, Stage2Fault};
+use realm_cpu::{RealmCpu, RealmExit, RecContext};
 
 use crate::asm as enc;
 use crate::{A64Cpu, CpuConfig};
@@ -212,81 +212,6 @@ fn compress(h: &mut [u32; 8], block: &[u32; 16]) {
     }
 }
 
-/// The workload's RAM: one Vec at [`BASE`].
-struct BenchMemory {
-    base: u64,
-    ram: Vec<u8>,
-}
-
-impl BenchMemory {
-    fn new(base: u64, size: usize) -> Self {
-        Self {
-            base,
-            ram: vec![0; size],
-        }
-    }
-
-    fn range(&self, ipa: u64, len: usize) -> Result<std::ops::Range<usize>, Stage2Fault> {
-        let fault = Stage2Fault { level: 3 };
-        let start = usize::try_from(ipa.checked_sub(self.base).ok_or(fault)?).map_err(|_| fault)?;
-        let end = start.checked_add(len).ok_or(fault)?;
-        if end > self.ram.len() {
-            return Err(fault);
-        }
-        Ok(start..end)
-    }
-
-    fn load(&mut self, ipa: u64, data: &[u8]) {
-        if let Ok(r) = self.range(ipa, data.len()) {
-            self.ram[r].copy_from_slice(data);
-        }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        &self.ram
-    }
-}
-
-impl RealmMemory for BenchMemory {
-    fn read(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault> {
-        let r = self.range(ipa, buf.len())?;
-        buf.copy_from_slice(&self.ram[r]);
-        Ok(())
-    }
-    fn write(&mut self, ipa: u64, data: &[u8]) -> Result<(), Stage2Fault> {
-        let r = self.range(ipa, data.len())?;
-        self.ram[r].copy_from_slice(data);
-        Ok(())
-    }
-    fn fetch(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault> {
-        self.read(ipa, buf)
-    }
-    fn read_value(&mut self, ipa: u64, len: usize) -> Result<u64, Stage2Fault> {
-        let r = self.range(ipa, len)?;
-        Ok(match self.ram[r] {
-            [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
-            [a, b, c, d, e, f, g, h] => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
-            ref other => other
-                .iter()
-                .rev()
-                .fold(0, |acc, byte| (acc << 8) | u64::from(*byte)),
-        })
-    }
-    fn write_value(&mut self, ipa: u64, len: usize, value: u64) -> Result<(), Stage2Fault> {
-        let r = self.range(ipa, len)?;
-        let bytes = value.to_le_bytes();
-        match &mut self.ram[r] {
-            [a, b, c, d] => [*a, *b, *c, *d] = [bytes[0], bytes[1], bytes[2], bytes[3]],
-            [a, b, c, d, e, f, g, h] => [*a, *b, *c, *d, *e, *f, *g, *h] = bytes,
-            dst => {
-                let n = dst.len().min(8);
-                dst.copy_from_slice(&bytes[..n]);
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Xd = `value` (MOVZ + MOVKs of its 16-bit parts).
 fn mov64(p: &mut Vec<u32>, rd: u32, value: u64) {
     let part = |i: u32| u32::try_from((value >> (16 * i)) & 0xFFFF).unwrap_or(0);
@@ -437,5 +362,8 @@ pub use memory::{memory_elf, memory_workload};
 
 mod elf;
 mod memory;
+mod ram;
+
+use ram::BenchMemory;
 #[cfg(test)]
 mod tests;
