@@ -19,7 +19,6 @@
 //! to invalidate decoded code.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Bytes in a page.
 const GRANULE_BYTES: usize = 4096;
@@ -32,11 +31,22 @@ const WORDS: usize = GRANULE_BYTES / 8;
 /// A protected 4 KiB page of realm memory while a realm runs: its bytes as atomic doublewords.
 #[derive(Debug)]
 pub struct RealmPage {
-    /// Held by every store and compare-exchange, and to mark the page as code.
-    lock: Mutex<()>,
+    /// Held by every store and compare-exchange, and to mark the page as code: a spin lock, held for a
+    /// few instructions (a mutex's release costs a second atomic read-modify-write on every store).
+    lock: AtomicBool,
     /// Instructions were fetched from the page.
     code: AtomicBool,
     words: [AtomicU64; WORDS],
+}
+
+/// A held [`RealmPage`] lock, released on drop.
+struct Held<'a>(&'a AtomicBool);
+
+impl Drop for Held<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 /// The doubleword index and bit shift of byte offset `off`.
@@ -60,7 +70,7 @@ impl RealmPage {
     /// A page holding `g`.
     pub fn new(g: &Granule) -> Self {
         Self {
-            lock: Mutex::new(()),
+            lock: AtomicBool::new(false),
             code: AtomicBool::new(false),
             words: std::array::from_fn(|i| {
                 let mut b = [0u8; 8];
@@ -70,8 +80,23 @@ impl RealmPage {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, ()> {
-        self.lock.lock().unwrap_or_else(PoisonError::into_inner)
+    #[inline(always)]
+    fn lock(&self) -> Held<'_> {
+        let mut spins = 0u32;
+        while self
+            .lock
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            // The holder may be a vCPU thread the host preempted: yield rather than spin for long.
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        Held(&self.lock)
     }
 
     /// The little-endian value of the `len` (1..=8) bytes at `off` (`off + len` ≤ 4096).
