@@ -39,6 +39,21 @@ pub struct RealmPage {
     words: [AtomicU64; WORDS],
 }
 
+/// Compare the little-endian value of `bytes` (at most 16) with `expected` and, if equal, store `new`'s
+/// low bytes there: the body of a compare-exchange ([`crate::RealmMemory::compare_exchange`]) for an
+/// implementor that holds whatever makes it atomic. `Err` carries the value found.
+pub fn exchange_bytes(bytes: &mut [u8], expected: u128, new: u128) -> Result<(), u128> {
+    let len = bytes.len().min(16);
+    let mut buf = [0u8; 16];
+    buf[..len].copy_from_slice(&bytes[..len]);
+    let current = u128::from_le_bytes(buf);
+    if current != expected {
+        return Err(current);
+    }
+    bytes[..len].copy_from_slice(&new.to_le_bytes()[..len]);
+    Ok(())
+}
+
 /// A held [`RealmPage`] lock, released on drop.
 struct Held<'a>(&'a AtomicBool);
 

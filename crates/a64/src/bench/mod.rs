@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use realm_cpu::{RealmCpu, RealmExit, RecContext};
+use realm_cpu::{PagedMemory as BenchMemory, RealmCpu, RealmExit, RecContext};
 
 use crate::asm as enc;
 use crate::{A64Cpu, CpuConfig};
@@ -136,10 +136,10 @@ pub fn sha256_workload(blocks: u32) -> BenchResult {
     let code: Vec<u8> = program.iter().flat_map(|w| w.to_le_bytes()).collect();
     let words = |v: &[u32]| -> Vec<u8> { v.iter().flat_map(|w| w.to_le_bytes()).collect() };
     let block = bench_block();
-    mem.load(BASE, &code);
-    mem.load(K_AT, &words(&K));
-    mem.load(BLOCK_AT, &words(&block));
-    mem.load(H_AT, &words(&H0));
+    let _ = mem.load(BASE, &code);
+    let _ = mem.load(K_AT, &words(&K));
+    let _ = mem.load(BLOCK_AT, &words(&block));
+    let _ = mem.load(H_AT, &words(&H0));
     let (exit, instructions, elapsed, _) = run_identity_mapped(&mut mem);
 
     let mut want = H0;
@@ -164,7 +164,7 @@ pub fn sha256_workload(blocks: u32) -> BenchResult {
 /// other than by [`RealmExit::Irq`], and return that exit, the instructions retired, the time the CPU ran
 /// and its final context.
 fn run_identity_mapped(mem: &mut BenchMemory) -> (RealmExit, u64, Duration, RecContext) {
-    mem.load(
+    let _ = mem.load(
         TABLES + 8,
         &(BASE | (1 << 10) | (3 << 8) | 0b01).to_le_bytes(),
     );
@@ -362,8 +362,5 @@ pub use memory::{memory_elf, memory_workload};
 
 mod elf;
 mod memory;
-mod ram;
-
-use ram::BenchMemory;
 #[cfg(test)]
 mod tests;
