@@ -67,10 +67,10 @@ impl Default for MicroTlb {
 pub(crate) const NO_SLOT: usize = usize::MAX;
 
 impl MicroTlb {
-    /// Forget every entry.
+    /// Forget every entry. The pages stay until their slots are filled again: a page is used only through
+    /// the slot of an entry that hit or was just filled ([`Translated::slot`]), never after a clear.
     pub(crate) fn clear(&mut self) {
         self.entries.fill(MicroEntry::default());
-        self.pages.fill(None);
     }
 
     /// The page of the entry at `slot` ([`Translated::slot`]), if it has one.

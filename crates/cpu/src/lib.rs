@@ -34,6 +34,7 @@ mod exit;
 pub mod gic;
 mod memory;
 mod page;
+mod paged;
 mod run_control;
 #[cfg(feature = "testing")]
 pub mod scripted;
@@ -50,7 +51,8 @@ pub use context::{
 };
 pub use exit::{DataAbort, InstructionAbort, RealmExit, SysRegAccess, WalkAbort};
 pub use memory::{RealmMemory, Stage2Fault};
-pub use page::RealmPage;
+pub use page::{RealmPage, exchange_bytes};
+pub use paged::PagedMemory;
 pub use run_control::RunControl;
 
 /// Which REC a CPU model is asked to run.

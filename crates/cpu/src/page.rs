@@ -19,7 +19,6 @@
 //! to invalidate decoded code.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Bytes in a page.
 const GRANULE_BYTES: usize = 4096;
@@ -32,11 +31,37 @@ const WORDS: usize = GRANULE_BYTES / 8;
 /// A protected 4 KiB page of realm memory while a realm runs: its bytes as atomic doublewords.
 #[derive(Debug)]
 pub struct RealmPage {
-    /// Held by every store and compare-exchange, and to mark the page as code.
-    lock: Mutex<()>,
+    /// Held by every store and compare-exchange, and to mark the page as code: a spin lock, held for a
+    /// few instructions (a mutex's release costs a second atomic read-modify-write on every store).
+    lock: AtomicBool,
     /// Instructions were fetched from the page.
     code: AtomicBool,
     words: [AtomicU64; WORDS],
+}
+
+/// Compare the little-endian value of `bytes` (at most 16) with `expected` and, if equal, store `new`'s
+/// low bytes there: the body of a compare-exchange ([`crate::RealmMemory::compare_exchange`]) for an
+/// implementor that holds whatever makes it atomic. `Err` carries the value found.
+pub fn exchange_bytes(bytes: &mut [u8], expected: u128, new: u128) -> Result<(), u128> {
+    let len = bytes.len().min(16);
+    let mut buf = [0u8; 16];
+    buf[..len].copy_from_slice(&bytes[..len]);
+    let current = u128::from_le_bytes(buf);
+    if current != expected {
+        return Err(current);
+    }
+    bytes[..len].copy_from_slice(&new.to_le_bytes()[..len]);
+    Ok(())
+}
+
+/// A held [`RealmPage`] lock, released on drop.
+struct Held<'a>(&'a AtomicBool);
+
+impl Drop for Held<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 /// The doubleword index and bit shift of byte offset `off`.
@@ -60,7 +85,7 @@ impl RealmPage {
     /// A page holding `g`.
     pub fn new(g: &Granule) -> Self {
         Self {
-            lock: Mutex::new(()),
+            lock: AtomicBool::new(false),
             code: AtomicBool::new(false),
             words: std::array::from_fn(|i| {
                 let mut b = [0u8; 8];
@@ -70,8 +95,23 @@ impl RealmPage {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, ()> {
-        self.lock.lock().unwrap_or_else(PoisonError::into_inner)
+    #[inline(always)]
+    fn lock(&self) -> Held<'_> {
+        let mut spins = 0u32;
+        while self
+            .lock
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            // The holder may be a vCPU thread the host preempted: yield rather than spin for long.
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        Held(&self.lock)
     }
 
     /// The little-endian value of the `len` (1..=8) bytes at `off` (`off + len` ≤ 4096).

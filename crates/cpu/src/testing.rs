@@ -1,10 +1,9 @@
 //! Realm memory for tests of CPU models: RAM at one base IPA, nothing else mapped.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::RealmPage;
+pub use crate::PagedMemory;
 use crate::memory::{RealmMemory, Stage2Fault};
 
 /// The stage-2 fault every access outside the RAM takes: a translation fault at level 3.
@@ -67,18 +66,7 @@ impl FlatMemory {
 
     /// The same RAM as [`PagedMemory`]: protected pages a CPU model loads from and stores to directly.
     pub fn paged(self) -> PagedMemory {
-        let mut pages = Vec::new();
-        for chunk in self.ram.chunks(4096) {
-            let mut g = [0u8; 4096];
-            g[..chunk.len()].copy_from_slice(chunk);
-            pages.push(Arc::new(RealmPage::new(&g)));
-        }
-        PagedMemory {
-            base: self.base,
-            len: self.ram.len(),
-            pages: pages.into(),
-            generation: Arc::new(AtomicU64::new(0)),
-        }
+        PagedMemory::from_bytes(self.base, &self.ram)
     }
 
     /// Wrap this memory for sharing between CPUs on several threads.
@@ -216,102 +204,6 @@ impl RealmMemory for SharedMemory {
 
     fn invalidate_code(&mut self) -> u64 {
         self.with(RealmMemory::invalidate_code)
-    }
-}
-
-/// RAM as [`RealmPage`]s that CPU models on several threads share (one clone per CPU), handed out by
-/// [`RealmMemory::page`] as an RMM hands out the protected granules of a running realm: loads need no lock,
-/// stores and exchanges take the page's; a store (through this trait or directly) into a page that
-/// instructions were fetched from bumps the shared generation, as does an IC invalidation.
-#[derive(Clone, Debug)]
-pub struct PagedMemory {
-    base: u64,
-    len: usize,
-    pages: Arc<[Arc<RealmPage>]>,
-    generation: Arc<AtomicU64>,
-}
-
-impl PagedMemory {
-    /// The page holding `len` bytes at `ipa` and the offset of `ipa` in it (the bytes must not cross it).
-    fn at(&self, ipa: u64, len: usize) -> Result<(&Arc<RealmPage>, usize), Stage2Fault> {
-        let off = usize::try_from(ipa.wrapping_sub(self.base)).map_err(|_| OUTSIDE)?;
-        let end = off.checked_add(len).ok_or(OUTSIDE)?;
-        if ipa < self.base || end > self.len || (off % 4096) + len > 4096 {
-            return Err(OUTSIDE);
-        }
-        Ok((&self.pages[off / 4096], off % 4096))
-    }
-
-    fn bump(&self) -> u64 {
-        self.generation
-            .fetch_add(1, Ordering::AcqRel)
-            .wrapping_add(1)
-    }
-
-    /// The 8-byte little-endian value at `ipa`.
-    pub fn read_u64(&self, ipa: u64) -> Result<u64, Stage2Fault> {
-        let (page, off) = self.at(ipa, 8)?;
-        Ok(page.load(off, 8))
-    }
-}
-
-impl RealmMemory for PagedMemory {
-    fn read(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault> {
-        let (page, off) = self.at(ipa, buf.len())?;
-        page.read(off, buf);
-        Ok(())
-    }
-
-    fn write(&mut self, ipa: u64, data: &[u8]) -> Result<(), Stage2Fault> {
-        let (page, off) = self.at(ipa, data.len())?;
-        if page.write(off, data) {
-            self.bump();
-        }
-        Ok(())
-    }
-
-    fn fetch(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault> {
-        let (page, off) = self.at(ipa, buf.len())?;
-        page.mark_code();
-        page.read(off, buf);
-        Ok(())
-    }
-
-    fn compare_exchange(
-        &mut self,
-        ipa: u64,
-        len: usize,
-        expected: u128,
-        new: u128,
-    ) -> Result<Result<(), u128>, Stage2Fault> {
-        let len = len.min(16);
-        let (page, off) = self.at(ipa, len)?;
-        let r = page.update(off, len, |bytes| {
-            let mut buf = [0u8; 16];
-            buf[..len].copy_from_slice(bytes);
-            let current = u128::from_le_bytes(buf);
-            if current != expected {
-                return Err(current);
-            }
-            bytes.copy_from_slice(&new.to_le_bytes()[..len]);
-            Ok(())
-        });
-        if r.is_ok() && page.holds_code() {
-            self.bump();
-        }
-        Ok(r)
-    }
-
-    fn page(&mut self, ipa: u64) -> Option<Arc<RealmPage>> {
-        self.at(ipa & !0xFFF, 1).ok().map(|(p, _)| Arc::clone(p))
-    }
-
-    fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
-    }
-
-    fn invalidate_code(&mut self) -> u64 {
-        self.bump()
     }
 }
 

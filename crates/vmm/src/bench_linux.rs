@@ -26,7 +26,7 @@ use crate::prepare::prepare;
 /// The kernel's line when it starts `/init`.
 pub const RUN_INIT: &str = "Run /init as init process";
 /// The line `/init` prints.
-pub const INIT_LINE: &str = "realmkit: /init reached, powering off";
+pub const INIT_LINE: &str = crate::initramfs::HELLO_LINE;
 /// How much console output is kept to find a milestone split across writes.
 const TAIL: usize = 256;
 

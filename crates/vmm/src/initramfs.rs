@@ -154,6 +154,26 @@ pub fn hello_init(message: &str) -> Vec<u8> {
     image
 }
 
+/// The line the built-in `/init` prints by default (`realm initramfs`, [`BUILTIN_HELLO`]).
+pub const HELLO_LINE: &str = "realmkit: /init reached, powering off";
+
+/// The name that stands, in place of an initrd file (`--initrd builtin:hello`, `initrd = "builtin:hello"`),
+/// for [`hello`] with [`HELLO_LINE`]: what `realm initramfs` writes by default, so that a kernel boots to
+/// userspace without a file made first (as kvmtool boots a kernel with its own guest init).
+pub const BUILTIN_HELLO: &str = "builtin:hello";
+
+/// The image an initrd path names: [`BUILTIN_HELLO`] is the built-in hello initramfs, anything else a file.
+pub fn initrd_source(path: std::path::PathBuf) -> crate::image::ImageSource {
+    if path.as_os_str() == BUILTIN_HELLO {
+        crate::image::ImageSource::Bytes {
+            name: BUILTIN_HELLO.into(),
+            data: hello(&format!("{HELLO_LINE}\n")).into(),
+        }
+    } else {
+        crate::image::ImageSource::File(path)
+    }
+}
+
 /// The smallest initramfs that proves a kernel reached userspace: `/dev`, `/dev/console` (5, 1) and the
 /// [`hello_init`] `/init`.
 pub fn hello(message: &str) -> Vec<u8> {

@@ -103,4 +103,53 @@ mod tests {
             );
         }
     }
+
+    /// A CPU model that panics when it runs: a bug of ours, standing in for any panic on a vCPU thread.
+    #[derive(Debug)]
+    struct Panicking;
+
+    impl realm_rmm::cpu::RealmCpu for Panicking {
+        fn run(
+            &mut self,
+            _ctx: &mut realm_rmm::cpu::RecContext,
+            _mem: &mut dyn realm_rmm::cpu::RealmMemory,
+        ) -> realm_rmm::cpu::RealmExit {
+            panic!("a CPU model bug")
+        }
+    }
+
+    impl realm_rmm::cpu::RealmCpuFactory for Panicking {
+        fn create(&self, _rec: realm_rmm::cpu::RecIdentity) -> Box<dyn realm_rmm::cpu::RealmCpu> {
+            Box::new(Panicking)
+        }
+    }
+
+    /// A panic on a vCPU thread ends the launch with an error naming it, with or without a watchdog (a
+    /// Ctrl-C flag or a timeout), instead of leaving the launch waiting for a stop that never comes.
+    #[test]
+    fn a_panicking_vcpu_thread_fails_the_launch_instead_of_hanging_it() {
+        let abi = AbiRevision::V12;
+        let cfg = realm_vmm::demo::config(abi);
+        let p = prepare(&cfg).unwrap();
+        let model = realm_rmm::cpu::CpuModel::new(std::sync::Arc::new(Panicking));
+        let backend = SimulatedBackend::with_cpu(abi, &cfg.platform, model);
+        let flag = std::sync::atomic::AtomicBool::new(false);
+        for interrupt in [None, Some(&flag)] {
+            let e = launch::launch_interruptible(
+                &backend,
+                &p,
+                &mut Vec::new(),
+                &mut Quiet,
+                false,
+                None,
+                interrupt,
+            )
+            .unwrap_err();
+            assert!(
+                e.to_string().contains("panicked (a CPU model bug)"),
+                "watchdog {}: {e}",
+                interrupt.is_some()
+            );
+        }
+    }
 }

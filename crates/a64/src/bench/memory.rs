@@ -24,7 +24,7 @@ pub fn memory_workload(passes: u32) -> BenchResult {
     program.extend(copy_checksum(passes));
     program.push(enc::SMC0);
     let code: Vec<u8> = program.iter().flat_map(|w| w.to_le_bytes()).collect();
-    mem.load(BASE, &code);
+    let _ = mem.load(BASE, &code);
     let (exit, instructions, elapsed, ctx) = run_identity_mapped(&mut mem);
     let last_at = usize::try_from(DST + 8 * (WORDS - 1) - BASE).unwrap_or(0);
     let last = u64::from_le_bytes(mem.bytes()[last_at..][..8].try_into().unwrap_or([0; 8]));

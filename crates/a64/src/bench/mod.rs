@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use realm_cpu::{RealmCpu, RealmExit, RealmMemory, RecContext, Stage2Fault};
+use realm_cpu::{PagedMemory as BenchMemory, RealmCpu, RealmExit, RecContext};
 
 use crate::asm as enc;
 use crate::{A64Cpu, CpuConfig};
@@ -136,10 +136,10 @@ pub fn sha256_workload(blocks: u32) -> BenchResult {
     let code: Vec<u8> = program.iter().flat_map(|w| w.to_le_bytes()).collect();
     let words = |v: &[u32]| -> Vec<u8> { v.iter().flat_map(|w| w.to_le_bytes()).collect() };
     let block = bench_block();
-    mem.load(BASE, &code);
-    mem.load(K_AT, &words(&K));
-    mem.load(BLOCK_AT, &words(&block));
-    mem.load(H_AT, &words(&H0));
+    let _ = mem.load(BASE, &code);
+    let _ = mem.load(K_AT, &words(&K));
+    let _ = mem.load(BLOCK_AT, &words(&block));
+    let _ = mem.load(H_AT, &words(&H0));
     let (exit, instructions, elapsed, _) = run_identity_mapped(&mut mem);
 
     let mut want = H0;
@@ -164,7 +164,7 @@ pub fn sha256_workload(blocks: u32) -> BenchResult {
 /// other than by [`RealmExit::Irq`], and return that exit, the instructions retired, the time the CPU ran
 /// and its final context.
 fn run_identity_mapped(mem: &mut BenchMemory) -> (RealmExit, u64, Duration, RecContext) {
-    mem.load(
+    let _ = mem.load(
         TABLES + 8,
         &(BASE | (1 << 10) | (3 << 8) | 0b01).to_le_bytes(),
     );
@@ -209,81 +209,6 @@ fn compress(h: &mut [u32; 8], block: &[u32; 16]) {
     }
     for (x, y) in h.iter_mut().zip(v) {
         *x = x.wrapping_add(y);
-    }
-}
-
-/// The workload's RAM: one Vec at [`BASE`].
-struct BenchMemory {
-    base: u64,
-    ram: Vec<u8>,
-}
-
-impl BenchMemory {
-    fn new(base: u64, size: usize) -> Self {
-        Self {
-            base,
-            ram: vec![0; size],
-        }
-    }
-
-    fn range(&self, ipa: u64, len: usize) -> Result<std::ops::Range<usize>, Stage2Fault> {
-        let fault = Stage2Fault { level: 3 };
-        let start = usize::try_from(ipa.checked_sub(self.base).ok_or(fault)?).map_err(|_| fault)?;
-        let end = start.checked_add(len).ok_or(fault)?;
-        if end > self.ram.len() {
-            return Err(fault);
-        }
-        Ok(start..end)
-    }
-
-    fn load(&mut self, ipa: u64, data: &[u8]) {
-        if let Ok(r) = self.range(ipa, data.len()) {
-            self.ram[r].copy_from_slice(data);
-        }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        &self.ram
-    }
-}
-
-impl RealmMemory for BenchMemory {
-    fn read(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault> {
-        let r = self.range(ipa, buf.len())?;
-        buf.copy_from_slice(&self.ram[r]);
-        Ok(())
-    }
-    fn write(&mut self, ipa: u64, data: &[u8]) -> Result<(), Stage2Fault> {
-        let r = self.range(ipa, data.len())?;
-        self.ram[r].copy_from_slice(data);
-        Ok(())
-    }
-    fn fetch(&mut self, ipa: u64, buf: &mut [u8]) -> Result<(), Stage2Fault> {
-        self.read(ipa, buf)
-    }
-    fn read_value(&mut self, ipa: u64, len: usize) -> Result<u64, Stage2Fault> {
-        let r = self.range(ipa, len)?;
-        Ok(match self.ram[r] {
-            [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
-            [a, b, c, d, e, f, g, h] => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
-            ref other => other
-                .iter()
-                .rev()
-                .fold(0, |acc, byte| (acc << 8) | u64::from(*byte)),
-        })
-    }
-    fn write_value(&mut self, ipa: u64, len: usize, value: u64) -> Result<(), Stage2Fault> {
-        let r = self.range(ipa, len)?;
-        let bytes = value.to_le_bytes();
-        match &mut self.ram[r] {
-            [a, b, c, d] => [*a, *b, *c, *d] = [bytes[0], bytes[1], bytes[2], bytes[3]],
-            [a, b, c, d, e, f, g, h] => [*a, *b, *c, *d, *e, *f, *g, *h] = bytes,
-            dst => {
-                let n = dst.len().min(8);
-                dst.copy_from_slice(&bytes[..n]);
-            }
-        }
-        Ok(())
     }
 }
 

@@ -25,7 +25,7 @@ pub struct InitramfsArgs {
     #[arg(short, long)]
     pub output: PathBuf,
     /// The line /init prints before it powers off.
-    #[arg(long, default_value = "realmkit: /init reached, powering off")]
+    #[arg(long, default_value = realm_vmm::initramfs::HELLO_LINE)]
     pub message: String,
     /// Build the attestation /init (needs --challenge and --modules).
     #[arg(long, conflicts_with = "token_from", requires_all = ["challenge", "modules"])]

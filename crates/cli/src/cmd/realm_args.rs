@@ -25,7 +25,8 @@ pub struct RealmArgs {
     /// arm64 kernel Image.
     #[arg(short = 'k', long)]
     pub kernel: Option<PathBuf>,
-    /// Initial ramdisk.
+    /// Initial ramdisk; `builtin:hello` is realmkit's own (what `realm initramfs` writes: an /init that
+    /// prints a line and powers off).
     #[arg(short = 'i', long)]
     pub initrd: Option<PathBuf>,
     /// Kernel command line. Default for a kernel (without --dtb): "console=ttyS0 earlycon=uart,mmio,<the UART's

@@ -11,5 +11,5 @@ pub use realm_cpu::{
     InstructionAbort, PSTATE_DAIF, PSTATE_INIT, PSTATE_MODE_EL0T, PSTATE_MODE_EL1H,
     PSTATE_MODE_EL1T, PSTATE_MODE_MASK, RealmCpu, RealmCpuFactory, RealmExit, RealmMemory,
     RealmPage, RealmSysregs, RecContext, RecIdentity, RunControl, SCTLR_EL1_EE, SCTLR_EL1_RESET,
-    Stage2Fault, SysRegAccess, WalkAbort,
+    Stage2Fault, SysRegAccess, WalkAbort, exchange_bytes,
 };

@@ -385,16 +385,7 @@ impl RealmMemory for RealmMem<'_> {
         new: u128,
     ) -> Result<Result<(), u128>, Stage2Fault> {
         let len = len.min(16);
-        let exchange = |bytes: &mut [u8]| {
-            let mut buf = [0u8; 16];
-            buf[..len].copy_from_slice(bytes);
-            let current = u128::from_le_bytes(buf);
-            if current != expected {
-                return Err(current);
-            }
-            bytes.copy_from_slice(&new.to_le_bytes()[..len]);
-            Ok(())
-        };
+        let exchange = |bytes: &mut [u8]| crate::cpu::exchange_bytes(bytes, expected, new);
         if let Some(r) = self.update_cached(ipa, len, |l, off| l.update(off, len, exchange)) {
             return Ok(r);
         }

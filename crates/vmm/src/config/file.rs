@@ -102,7 +102,7 @@ impl ConfigFile {
         .into_iter()
         .flatten()
         {
-            if p.is_relative() {
+            if p.is_relative() && p.as_os_str() != crate::initramfs::BUILTIN_HELLO {
                 *p = dir.join(&*p);
             }
         }
@@ -201,7 +201,7 @@ impl ConfigFile {
         }
         Ok(RealmConfig {
             kernel: self.kernel.map(ImageSource::File),
-            initrd: self.initrd.map(ImageSource::File),
+            initrd: self.initrd.map(crate::initramfs::initrd_source),
             dtb: self.dtb.map(ImageSource::File),
             firmware: self.firmware.map(ImageSource::File),
             cmdline: self.cmdline.unwrap_or_default(),

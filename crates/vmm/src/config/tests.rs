@@ -240,3 +240,36 @@ fn oversize_and_binary_configuration_files_are_refused() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn builtin_hello_names_the_hello_initramfs_in_flags_and_files() {
+    let want = crate::initramfs::hello(&format!("{}\n", crate::initramfs::HELLO_LINE));
+    let check = |c: RealmConfig, what: &str| match c.initrd {
+        Some(ImageSource::Bytes { name, data }) => {
+            assert_eq!(name, "builtin:hello", "{what}");
+            assert_eq!(
+                &data[..],
+                &want[..],
+                "{what}: what `realm initramfs` writes"
+            );
+        }
+        other => panic!("{what}: {other:?}"),
+    };
+    let flags = ConfigFile {
+        initrd: Some("builtin:hello".into()),
+        ..base()
+    };
+    check(flags.validate().unwrap(), "flag");
+    let dir = std::env::temp_dir().join(format!("realm-vmm-builtin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("realm.toml");
+    std::fs::write(&path, "kernel = \"Image\"\ninitrd = \"builtin:hello\"\n").unwrap();
+    check(ConfigFile::load(&path).unwrap().validate().unwrap(), "file");
+    std::fs::write(&path, "kernel = \"Image\"\ninitrd = \"hello.cpio\"\n").unwrap();
+    let file = ConfigFile::load(&path).unwrap().validate().unwrap();
+    assert!(
+        matches!(file.initrd, Some(ImageSource::File(p)) if p == dir.join("hello.cpio")),
+        "any other name is a file"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
