@@ -115,19 +115,29 @@ impl Gmem {
     }
 
     fn get_locked(&self, g: &mut GmemInner, index: u64) -> Result<GmemPage, Errno> {
+        Self::get_in(g, index, || self.shared.pages.alloc())
+    }
+
+    /// The page at `index` of `g`, allocated with `alloc` on first use.
+    fn get_in(
+        g: &mut GmemInner,
+        index: u64,
+        alloc: impl FnOnce() -> Option<u64>,
+    ) -> Result<GmemPage, Errno> {
         let entry = g.pages.entry(index);
         if let Some(p) = entry {
             return Ok(*p);
         }
-        let pa = self.shared.pages.alloc().ok_or(Errno::ENOMEM)?;
+        let pa = alloc().ok_or(Errno::ENOMEM)?;
         Ok(*entry.insert(GmemPage {
             pa,
             prepared: false,
         }))
     }
 
-    /// [`Gmem::get_page`] for the `n` pages from `first`, in order, under one lock: `f` gets each page's
-    /// offset from `first` and page (or the allocation failure), and returns whether to go on.
+    /// [`Gmem::get_page`] for the `n` pages from `first`, in order, under one lock (and the page
+    /// allocator's, so `f` must not allocate pages): `f` gets each page's offset from `first` and page (or
+    /// the allocation failure), and returns whether to go on.
     pub(crate) fn get_pages(
         &self,
         first: u64,
@@ -135,8 +145,9 @@ impl Gmem {
         mut f: impl FnMut(u64, Result<GmemPage, Errno>) -> bool,
     ) {
         let mut g = lock(&self.inner);
+        let mut pages = self.shared.pages.allocating();
         for i in 0..n {
-            let page = self.get_locked(&mut g, first + i);
+            let page = Self::get_in(&mut g, first + i, || pages.alloc());
             if !f(i, page) {
                 break;
             }
