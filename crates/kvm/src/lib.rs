@@ -140,8 +140,8 @@ impl std::hash::Hasher for PaHasher {
     }
 }
 
-/// A set of physical addresses.
-pub(crate) type PaSet = std::collections::HashSet<u64, std::hash::BuildHasherDefault<PaHasher>>;
+/// A set of physical addresses of pages.
+pub(crate) type PaSet = pages::PageSet;
 
 /// State shared by every object of one simulated kernel.
 pub(crate) struct Shared {

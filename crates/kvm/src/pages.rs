@@ -115,9 +115,131 @@ impl PageAllocator {
     }
 }
 
+/// Pages per chunk of a [`PageSet`]: one 2 MiB block, whose bits fill one 64-byte cache line.
+const SET_CHUNK_PAGES: u64 = 512;
+
+/// A set of page addresses (the kernel's set of delegated granules): a bitmap in 2 MiB chunks, so the
+/// pages of a populated image — runs of neighbours — share one lookup and one cache line, where a hash set
+/// of addresses takes a cache miss per page and rehashes as it grows.
+#[derive(Debug, Default)]
+pub(crate) struct PageSet {
+    chunks:
+        std::collections::HashMap<u64, [u64; 8], std::hash::BuildHasherDefault<crate::PaHasher>>,
+}
+
+impl PageSet {
+    /// The chunk key, word and bit mask of the page holding `pa`.
+    fn split(pa: u64) -> (u64, usize, u64) {
+        let page = pa / PAGE_SIZE;
+        let i = page % SET_CHUNK_PAGES;
+        // i < 512, so i / 64 < 8.
+        (page / SET_CHUNK_PAGES, (i / 64) as usize, 1 << (i % 64))
+    }
+
+    /// Add the page at `pa`; whether it was absent.
+    pub(crate) fn insert(&mut self, pa: u64) -> bool {
+        let (key, word, bit) = Self::split(pa);
+        let w = &mut self.chunks.entry(key).or_default()[word];
+        let absent = *w & bit == 0;
+        *w |= bit;
+        absent
+    }
+
+    /// Remove the page at `pa`; whether it was present.
+    pub(crate) fn remove(&mut self, pa: &u64) -> bool {
+        let (key, word, bit) = Self::split(*pa);
+        let Some(chunk) = self.chunks.get_mut(&key) else {
+            return false;
+        };
+        let present = chunk[word] & bit != 0;
+        chunk[word] &= !bit;
+        if chunk.iter().all(|&w| w == 0) {
+            self.chunks.remove(&key);
+        }
+        present
+    }
+
+    /// Whether the page at `pa` is in the set.
+    pub(crate) fn contains(&self, pa: &u64) -> bool {
+        let (key, word, bit) = Self::split(*pa);
+        self.chunks.get(&key).is_some_and(|c| c[word] & bit != 0)
+    }
+
+    /// Pages in the set.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.chunks
+            .values()
+            .flatten()
+            .map(|w| w.count_ones() as usize)
+            .sum()
+    }
+}
+
+impl Extend<u64> for PageSet {
+    /// Insert each page, looking a chunk up once per run of pages in it.
+    fn extend<I: IntoIterator<Item = u64>>(&mut self, pages: I) {
+        let mut run: Option<(u64, [u64; 8])> = None;
+        for pa in pages {
+            let (key, word, bit) = Self::split(pa);
+            if let Some((k, bits)) = run.take_if(|(k, _)| *k != key) {
+                self.merge(k, &bits);
+            }
+            run.get_or_insert((key, [0; 8])).1[word] |= bit;
+        }
+        if let Some((k, bits)) = run {
+            self.merge(k, &bits);
+        }
+    }
+}
+
+impl PageSet {
+    fn merge(&mut self, key: u64, bits: &[u64; 8]) {
+        let chunk = self.chunks.entry(key).or_default();
+        for (w, b) in chunk.iter_mut().zip(bits) {
+            *w |= b;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_set_holds_exactly_what_was_put_in() {
+        let mut s = PageSet::default();
+        let base = 0x8000_0000u64;
+        assert!(s.insert(base));
+        assert!(!s.insert(base), "a second insert finds it");
+        // A run across a chunk boundary, and pages far apart.
+        s.extend(
+            (1..700)
+                .map(|i| base + i * PAGE_SIZE)
+                .chain([0x1_0000_0000_0000, 0x3000]),
+        );
+        assert_eq!(s.len(), 702);
+        for i in 0..700 {
+            assert!(s.contains(&(base + i * PAGE_SIZE)), "page {i} of the run");
+        }
+        assert!(s.contains(&0x1_0000_0000_0000) && s.contains(&0x3000));
+        for absent in [
+            base - PAGE_SIZE,
+            base + 700 * PAGE_SIZE,
+            0x4000,
+            0x1_0000_0000_1000,
+        ] {
+            assert!(!s.contains(&absent), "{absent:#x} was never inserted");
+        }
+        assert!(s.remove(&(base + 511 * PAGE_SIZE)));
+        assert!(!s.remove(&(base + 511 * PAGE_SIZE)), "removed once");
+        assert!(!s.remove(&0x9_0000_0000), "never inserted");
+        assert!(!s.contains(&(base + 511 * PAGE_SIZE)));
+        assert!(s.contains(&(base + 510 * PAGE_SIZE)) && s.contains(&(base + 512 * PAGE_SIZE)));
+        assert!(s.remove(&0x3000));
+        assert_eq!(s.len(), 700);
+        assert_eq!(s.chunks.len(), 3, "an emptied chunk is dropped");
+    }
 
     #[test]
     fn allocates_reuses_and_runs_out() {

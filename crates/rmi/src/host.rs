@@ -109,6 +109,16 @@ pub trait PageSource: Send + Sync + std::fmt::Debug {
     /// The bytes. Their length need not be a multiple of the page size (a file mapping's last page reads
     /// as zero past the end of the file); it must not change.
     fn bytes(&self) -> &[u8];
+
+    /// Copy the `buf.len()` bytes at `offset` of [`PageSource::bytes`] into `buf` through the source's
+    /// file (`pread`) without touching a mapping of them, if the source has a file; `false` (the default,
+    /// and on any failure) when the caller must read [`PageSource::bytes`] instead. For readers that will
+    /// not keep the bytes (hashing them once): faulting a file mapping's pages in and unmapping them again
+    /// costs more than copying them through a small buffer.
+    fn read_at(&self, offset: usize, buf: &mut [u8]) -> bool {
+        let _ = (offset, buf);
+        false
+    }
 }
 
 /// The size of a pinned page (the host's `PAGE_SIZE`, the RMM's granule).
@@ -130,6 +140,17 @@ impl PinnedPage {
                 .checked_add(PINNED_PAGE_SIZE)
                 .is_some_and(|end| end <= source.bytes().len());
         whole.then_some(Self { source, offset })
+    }
+
+    /// The source the page belongs to (its identity keys caches of page contents: a source's bytes never
+    /// change).
+    pub fn source(&self) -> &Arc<dyn PageSource> {
+        &self.source
+    }
+
+    /// The page's byte offset in its source (page aligned).
+    pub fn offset(&self) -> usize {
+        self.offset
     }
 
     /// The page's bytes.

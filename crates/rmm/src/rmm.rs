@@ -35,6 +35,8 @@ pub struct Rmm {
     /// calls): a pool of the RMM's own, so waiting for it with the state lock held never runs unrelated
     /// work (which might call the RMM) on this thread, as work-stealing on the global rayon pool could.
     hash_pool: OnceLock<Option<rayon::ThreadPool>>,
+    /// Content hashes of pinned host pages computed ahead of RMI_DATA_CREATE ([`Rmm::prehash`]).
+    pub(crate) page_hashes: crate::measurement::PageHashes,
     /// What running RECs' CPU models may have cached, and when it went stale.
     pub(crate) mem_generation: crate::rec::view::MemGeneration,
     /// The platform's attestation side, booted on first use (key derivation and the platform token cost a
@@ -75,6 +77,7 @@ impl Rmm {
             platform,
             state: Mutex::default(),
             hash_pool: OnceLock::new(),
+            page_hashes: crate::measurement::PageHashes::default(),
             mem_generation: crate::rec::view::MemGeneration::default(),
             attestation: OnceLock::new(),
         }
@@ -100,6 +103,19 @@ impl Rmm {
             Some(p) => p.install(f),
             None => f(),
         }
+    }
+
+    /// Start hashing every whole page of `source` with `algo` on the RMM's hash pool, before the host hands
+    /// them to RMI_DATA_CREATE (as the source of pinned pages: [`crate::host::HostMemory::map_page`]).
+    /// Only when the hash is taken changes: DATA_CREATE finds it ready and chains the descriptor in call
+    /// order, so statuses, RIMs and logs are unchanged (`measurement::page_hashes`). For a platform that
+    /// measures realms built from image files it is about to map: their hashing overlaps the host's work.
+    pub fn prehash(
+        &self,
+        source: std::sync::Arc<dyn crate::host::PageSource>,
+        algo: crate::HashAlgorithm,
+    ) {
+        self.page_hashes.prehash(source, algo, self.hash_pool());
     }
 
     /// The platform's attestation side as this RMM booted it: CPAK, RAK and platform token derived from

@@ -3,8 +3,8 @@
 //!
 //! 1. a 256 GiB-RAM realm with a 16 MiB payload: under 0.5 s and 80 MiB of peak RSS;
 //! 2. a 1 GiB firmware: `measure`'s throughput at least 1.6× one core's SHA-256 rate of the payload, peak RSS
-//!    at most the payload + 64 MiB, and — when the calculator `realm-measurements` is on PATH — at least 3×
-//!    faster than it;
+//!    at most the payload + 64 MiB, and — when the calculator `realm-measurements` is installed
+//!    ([`calculator`]: on PATH or by `tools/calculator/install.sh`) — at least 3× faster than it;
 //! 3. the same firmware through ABI v10: v12 must cost no more CPU time than v10;
 //! 4. a 4 GiB-RAM realm with a 64 MiB payload: at most 1.1× the payload's one-core SHA-256 time.
 //!
@@ -31,6 +31,9 @@ use crate::image::{ImageData, ImageSource, filler};
 use crate::measure::{MeasureError, measure};
 use crate::prepare::{PrepareError, prepare};
 use crate::size::{GIB, MIB};
+
+#[path = "bench_calculator.rs"]
+mod calculator;
 
 /// One benchmark's figures.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -385,7 +388,7 @@ pub fn run(
         2 * GIB,
         AbiRevision::V10,
     )?;
-    let calculator = calculator_seconds(&big.path);
+    let calculator = calculator::seconds(&big.path, 2048);
     let mid_run = runner.run("4 GiB", platform, &mid.path, 4 * GIB, AbiRevision::V12)?;
     let (hash, hash_cpu) = sha256_seconds(&big.data, 2);
     let (floor, _) = zero_copy_floor(&big.data);
@@ -411,7 +414,12 @@ pub fn run(
             c / secs
         ),
         Some(Err(why)) => format!("calculator `realm-measurements`: {why}"),
-        None => "calculator `realm-measurements` not on PATH: not compared".into(),
+        None => format!(
+            "calculator `{}` not on PATH nor in ~/{} (tools/calculator/install.sh installs it): not \
+             compared",
+            calculator::NAME,
+            calculator::INSTALL_DIR
+        ),
     });
     notes.push(load_before);
     notes.push(load("after"));
@@ -459,35 +467,6 @@ pub fn run(
         ],
     });
     Ok(out)
-}
-
-/// Seconds the calculator `realm-measurements` (cca-realm-measurements) takes for the same firmware in a
-/// kvmtool realm, best of two; `None` when it is not on PATH, `Some(Err)` when it failed. Host and RMM
-/// configuration files it needs are taken from `REALM_MEASUREMENTS_ARGS` (space separated, e.g.
-/// `-c host.conf -c rmm.conf`).
-fn calculator_seconds(firmware: &Path) -> Option<Result<f64, String>> {
-    let extra = std::env::var("REALM_MEASUREMENTS_ARGS").unwrap_or_default();
-    let mut best = f64::INFINITY;
-    for _ in 0..2 {
-        let mut cmd = std::process::Command::new("realm-measurements");
-        cmd.args(extra.split_whitespace())
-            .arg("kvmtool")
-            .arg("--firmware")
-            .arg(firmware)
-            .args(["-m", "2048"]);
-        match crate::os::run_child(&mut cmd) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-            Err(e) => return Some(Err(format!("failed to start: {e}"))),
-            Ok(u) if !u.success => {
-                return Some(Err(
-                    "exited with a failure status (set REALM_MEASUREMENTS_ARGS to its -c files)"
-                        .into(),
-                ));
-            }
-            Ok(u) => best = best.min(u.wall.as_secs_f64()),
-        }
-    }
-    Some(Ok(best))
 }
 
 #[cfg(test)]

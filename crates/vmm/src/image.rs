@@ -171,13 +171,26 @@ impl PageSource for Held {
     }
 }
 
-/// A read-only private mapping of an image file.
+/// A read-only private mapping of an image file, and the file (for reads that do not fault the mapping in).
 #[derive(Debug)]
-struct Mapped(memmap2::Mmap);
+struct Mapped {
+    map: memmap2::Mmap,
+    file: std::fs::File,
+}
 
 impl PageSource for Mapped {
     fn bytes(&self) -> &[u8] {
-        &self.0
+        &self.map
+    }
+
+    /// `pread` of the mapped file: the same bytes as the mapping (a private mapping shows the file's
+    /// bytes until it is written, and this one is read-only).
+    fn read_at(&self, offset: usize, buf: &mut [u8]) -> bool {
+        use std::os::unix::fs::FileExt as _;
+        offset
+            .checked_add(buf.len())
+            .is_some_and(|end| end <= self.map.len())
+            && self.file.read_exact_at(buf, offset as u64).is_ok()
     }
 }
 
@@ -186,7 +199,10 @@ impl ImageData {
     /// are touched, and nothing is copied. The file must not be truncated while the image is in use (a
     /// read of a page past the new end would fault, as with every mapped reader).
     pub fn map(file: &std::fs::File) -> std::io::Result<Self> {
-        Ok(Self(Arc::new(Mapped(crate::os::map_file(file)?))))
+        Ok(Self(Arc::new(Mapped {
+            map: crate::os::map_file(file)?,
+            file: file.try_clone()?,
+        })))
     }
 
     /// The bytes as a [`PageSource`], to be mapped into user memory by reference.

@@ -74,10 +74,34 @@ impl Drop for Bounce<'_> {
     }
 }
 
-/// Each job's source page into its NS page, on [`COPY_THREADS`] threads: pinned by reference when it is a
-/// whole file page, else `copy_from_user` into the bounce page. Returns
-/// how many pages, from the first, were copied before the first fault, and that fault.
+/// Each job's source page into its NS page: pinned by reference when it is a whole file page (on this
+/// thread: that copies nothing), else `copy_from_user` into the bounce page, on [`COPY_THREADS`] threads
+/// from the first page that is not pinned. Returns how many pages, from the first, were copied before the
+/// first fault, and that fault.
 fn copy_sources(
+    vm: &Vm,
+    user: &UserMemory,
+    jobs: &[Job],
+    bounce: &[u64],
+) -> (usize, Option<Errno>) {
+    let mut pinned = 0;
+    for (job, &pa) in jobs.iter().zip(bounce) {
+        let Some(page) = user.pin(job.src_uaddr) else {
+            break;
+        };
+        let r = vm.shared.mem.map_page(pa, &page);
+        debug_assert!(r.is_ok(), "kernel page {pa:#x} not mappable: {r:?}");
+        pinned += 1;
+    }
+    if pinned == jobs.len() {
+        return (pinned, None);
+    }
+    let (copied, fault) = copy_sources_threaded(vm, user, &jobs[pinned..], &bounce[pinned..]);
+    (pinned + copied, fault)
+}
+
+/// [`copy_sources`] on [`COPY_THREADS`] threads.
+fn copy_sources_threaded(
     vm: &Vm,
     user: &UserMemory,
     jobs: &[Job],
@@ -195,8 +219,21 @@ fn create_data_pages(
             calls.clear();
             calls.extend(batch[k..].iter().zip(&srcs[k..]).flat_map(|(job, &src)| {
                 [
-                    SmcRegs::call(RMI_GRANULE_DELEGATE, &[job.dst]),
-                    SmcRegs::call(RMI_DATA_CREATE, &[rd, job.dst, job.ipa, src, flags]),
+                    // `SmcRegs::call(fid, args)`, built in place (it is called twice a page).
+                    SmcRegs {
+                        x: [u64::from(RMI_GRANULE_DELEGATE), job.dst, 0, 0, 0, 0, 0],
+                    },
+                    SmcRegs {
+                        x: [
+                            u64::from(RMI_DATA_CREATE),
+                            rd,
+                            job.dst,
+                            job.ipa,
+                            src,
+                            flags,
+                            0,
+                        ],
+                    },
                 ]
             }));
             out.clear();

@@ -11,8 +11,10 @@ use zerocopy::{FromZeros as _, IntoBytes as _};
 pub use crate::abi::HashAlgorithm;
 use crate::abi::{RmiRealmParams, RmiRecParams};
 
+mod page_hashes;
 mod pipeline;
-pub(crate) use pipeline::{MAX_PENDING, MeasurementChain};
+pub(crate) use page_hashes::PageHashes;
+pub(crate) use pipeline::{DataHash, MAX_PENDING, MeasurementChain};
 
 /// Size of a measurement slot.
 pub const MAX_MEASUREMENT_SIZE: usize = 64;

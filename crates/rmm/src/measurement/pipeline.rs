@@ -28,6 +28,15 @@ use crate::memory::{Contents, bytes_of};
 /// contents).
 pub(crate) const MAX_PENDING: usize = 16384;
 
+/// The content hash of one RMI_DATA_CREATE extension, as the caller has it.
+#[derive(Debug)]
+pub(crate) enum DataHash {
+    /// Known already: zero (not measured) or found computed (`PageHashes`).
+    Known(Slot),
+    /// To compute: the hash of these contents (`None` is all zero).
+    Todo(Option<Contents>),
+}
+
 /// The content-hash work of one queued extension.
 enum Work {
     /// Not started: the contents to hash (`None` is all zero).
@@ -194,20 +203,18 @@ impl MeasurementChain {
         f(&mut g.m)
     }
 
-    /// Extend the RIM with a DATA descriptor for `ipa` and `flags`, its content hash that of `contents`
-    /// (`None`: all zero) if `measured`, else zero. Measured contents are hashed on `pool` when there is
-    /// one, after this returns.
+    /// Extend the RIM with a DATA descriptor for `ipa` and `flags` and the content hash `hash`. Contents
+    /// still to hash are hashed on `pool` when there is one, after this returns.
     pub(crate) fn extend_data(
         &self,
         pool: Option<&rayon::ThreadPool>,
         ipa: u64,
         flags: u64,
-        measured: bool,
-        contents: Option<Contents>,
+        hash: DataHash,
     ) {
         let mut g = self.shared.lock();
-        let work = match pool {
-            Some(pool) if measured => {
+        let work = match (pool, hash) {
+            (Some(pool), DataHash::Todo(contents)) => {
                 if g.workers < pool.current_num_threads() {
                     g.workers += 1;
                     let shared = Arc::clone(&self.shared);
@@ -215,8 +222,8 @@ impl MeasurementChain {
                 }
                 Work::Todo(contents)
             }
-            _ if measured => Work::Done(self.shared.hash(contents.as_ref())),
-            _ => Work::Done([0; 64]),
+            (None, DataHash::Todo(contents)) => Work::Done(self.shared.hash(contents.as_ref())),
+            (_, DataHash::Known(content)) => Work::Done(content),
         };
         match work {
             Work::Done(content) if g.pending.is_empty() => g.m.extend_data(ipa, flags, &content),

@@ -61,7 +61,12 @@ fn run(algo: u8, pool: &rayon::ThreadPool, max_pending: usize, n: u64) {
             [0; 64]
         };
         want.extend_data(i << 12, u64::from(measured), &hash);
-        chain.extend_data(Some(pool), i << 12, u64::from(measured), measured, c);
+        let work = if measured {
+            DataHash::Todo(c)
+        } else {
+            DataHash::Known([0; 64])
+        };
+        chain.extend_data(Some(pool), i << 12, u64::from(measured), work);
         assert!(chain.pending() <= max_pending, "queue over its bound");
         if i % 97 == 50 {
             let mut rec = RmiRecParams::new_zeroed();
@@ -111,7 +116,7 @@ fn without_a_pool_the_extension_is_made_in_the_call() {
     let chain = MeasurementChain::new(RealmMeasurements::new(a, &params(0)), MAX_PENDING);
     let mut want = RealmMeasurements::new(a, &params(0));
     let c = contents(1);
-    chain.extend_data(None, 0x1000, 1, true, c.clone());
+    chain.extend_data(None, 0x1000, 1, DataHash::Todo(c.clone()));
     assert_eq!(chain.pending(), 0);
     want.extend_data(0x1000, 1, &a.hash(bytes_of(c.as_ref())));
     assert_eq!(chain.with(|m| m.events()), want.events());

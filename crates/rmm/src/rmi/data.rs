@@ -14,8 +14,9 @@ use super::{RawArgs, Reply, RmiError, RmiResult};
 use crate::Rmm;
 use crate::abi::{RMI_MEASURE_CONTENT, RMI_NO_MEASURE_CONTENT};
 use crate::granule::GranuleState;
-use crate::measurement::{HashAlgorithm, HashExt as _, Slot};
-use crate::memory::{Contents, bytes_of};
+use crate::host::SmcRegs;
+use crate::measurement::{DataHash, HashAlgorithm, PageHashes, Slot};
+use crate::memory::Contents;
 use crate::realm::RealmState;
 use crate::rmm::RmmState;
 use crate::s2tt::{OA_BITS, PAGE_LEVEL, S2Ctx, skip_non_live};
@@ -33,11 +34,22 @@ pub(crate) struct DataCreated {
 }
 
 impl DataCreated {
-    /// The content hash (zero unless MEASURE_CONTENT); needs no RMM state, so it can run on any thread.
-    fn content_hash(&self) -> Slot {
+    /// The content hash (zero unless MEASURE_CONTENT), from `hashes` when it holds the source page; needs
+    /// no RMM state, so it can run on any thread.
+    fn content_hash(&self, hashes: &PageHashes) -> Slot {
         match self.algo {
-            Some(algo) => algo.hash(bytes_of(self.contents.as_ref())),
+            Some(algo) => hashes.hash(algo, self.contents.as_ref()),
             None => [0; 64],
+        }
+    }
+
+    /// The content hash for the measurement pipeline: known when not measured or already in `hashes`.
+    fn into_data_hash(self, hashes: &PageHashes) -> DataHash {
+        match self.algo {
+            None => DataHash::Known([0; 64]),
+            Some(algo) => hashes
+                .ready(algo, self.contents.as_ref())
+                .map_or(DataHash::Todo(self.contents), DataHash::Known),
         }
     }
 }
@@ -120,13 +132,10 @@ pub(crate) fn data_create(rmm: &Rmm, a: &RawArgs) -> RmiResult {
     let mut st = rmm.lock();
     let d = data_create_locked(rmm, &mut st, a)?;
     if let Some(r) = st.realms.get(&d.rd) {
-        r.measurements.extend_data(
-            rmm.hash_pool(),
-            d.ipa,
-            d.flags,
-            d.algo.is_some(),
-            d.contents,
-        );
+        let (ipa, flags) = (d.ipa, d.flags);
+        let hash = d.into_data_hash(&rmm.page_hashes);
+        r.measurements
+            .extend_data(rmm.hash_pool(), ipa, flags, hash);
     }
     Ok(Reply::OK)
 }
@@ -139,31 +148,48 @@ const BATCH_STEP: usize = 1024;
 fn apply_step(
     rmm: &Rmm,
     st: &mut RmmState,
-    calls: Option<&[RawArgs]>,
+    calls: Option<&[SmcRegs]>,
     replies: &mut Vec<Reply>,
     failed: &mut bool,
 ) -> Vec<DataCreated> {
     let calls = calls.unwrap_or_default();
     let mut done = Vec::with_capacity(calls.len());
-    for a in calls {
-        let result = if is_delegate(a) {
-            super::granule::granule_delegate_locked(rmm, st, a).map(|_| None)
-        } else {
-            data_create_locked(rmm, st, a).map(Some)
-        };
-        match result {
-            Ok(d) => {
-                done.extend(d);
-                replies.push(Reply::OK);
-            }
-            Err(e) => {
-                replies.push(e.into());
+    for regs in calls {
+        match apply_call(rmm, st, regs, replies) {
+            Ok(d) => done.extend(d),
+            Err(()) => {
                 *failed = true;
                 break;
             }
         }
     }
     done
+}
+
+/// Apply one batch call and push its reply: the DATA granule it created (`None` for a GRANULE_DELEGATE),
+/// or `Err` if it failed.
+fn apply_call(
+    rmm: &Rmm,
+    st: &mut RmmState,
+    regs: &SmcRegs,
+    replies: &mut Vec<Reply>,
+) -> Result<Option<DataCreated>, ()> {
+    let a = &RawArgs { x: regs.x };
+    let result = if is_delegate(a) {
+        super::granule::granule_delegate_locked(rmm, st, a).map(|_| None)
+    } else {
+        data_create_locked(rmm, st, a).map(Some)
+    };
+    match result {
+        Ok(d) => {
+            replies.push(Reply::OK);
+            Ok(d)
+        }
+        Err(e) => {
+            replies.push(e.into());
+            Err(())
+        }
+    }
 }
 
 /// Whether a batch call is RMI_GRANULE_DELEGATE (the others are RMI_DATA_CREATE).
@@ -176,11 +202,16 @@ fn is_delegate(a: &RawArgs) -> bool {
 /// returns the reply of every call made. A three-stage pipeline under one lock hold: apply step k+1 and
 /// chain the RIM over step k-1 (in call order, on this thread) while the pool hashes the contents of step k. Nothing outside the
 /// lock can observe the interleaving, and the RIM chain and states are those of the calls one by one.
-pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {
+pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[SmcRegs]) -> Vec<Reply> {
     let mut guard = rmm.lock();
     let st = &mut *guard;
     let mut replies = Vec::with_capacity(calls.len());
     let mut failed = false;
+    if !rmm.page_hashes.is_empty() {
+        batch_prehashed(rmm, st, calls, &mut replies);
+        return replies;
+    }
+    let cache = &rmm.page_hashes;
     let mut steps = calls.chunks(BATCH_STEP);
     rmm.on_hash_pool(|| {
         let mut applied = apply_step(rmm, st, steps.next(), &mut replies, &mut failed);
@@ -199,7 +230,7 @@ pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {
                 || {
                     applied
                         .par_iter()
-                        .map(DataCreated::content_hash)
+                        .map(|d| d.content_hash(cache))
                         .collect::<Vec<Slot>>()
                 },
             );
@@ -208,6 +239,21 @@ pub(crate) fn data_create_batch(rmm: &Rmm, calls: &[RawArgs]) -> Vec<Reply> {
         }
     });
     replies
+}
+
+/// [`data_create_batch`] while the RMM's pool is hashing pinned source pages ahead
+/// ([`crate::Rmm::prehash`]): this thread applies each call and chains the RIM over it in call order, the
+/// content hashes taken from the cache (waiting for a page being hashed now, hashing one nobody has
+/// started) or, for contents the cache does not hold (copied pages), hashed here: the pool's threads are
+/// busy hashing ahead, and keep at it meanwhile. Each call is chained as soon as it is applied.
+fn batch_prehashed(rmm: &Rmm, st: &mut RmmState, calls: &[SmcRegs], replies: &mut Vec<Reply>) {
+    for regs in calls {
+        match apply_call(rmm, st, regs, replies) {
+            Ok(Some(d)) => extend(st, &d, &d.content_hash(&rmm.page_hashes)),
+            Ok(None) => {}
+            Err(()) => return,
+        }
+    }
 }
 
 /// RMI_DATA_CREATE_UNKNOWN(rd, data, ipa): map `data` at `ipa` keeping the entry's RIPAS; not measured, no

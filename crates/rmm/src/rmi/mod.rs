@@ -260,8 +260,36 @@ const _: () = assert!(RMI_COMMANDS.len() == 23); // RMI 1.0 command count
 /// The table row for an x0, after stripping the SVE hint bit as TF-RMM does.
 pub(crate) fn command(x0: u64) -> Option<&'static Command> {
     let fid = x0 & !SMC_SVE_HINT;
-    RMI_COMMANDS.iter().find(|c| u64::from(c.fid) == fid)
+    let slot = usize::try_from(fid.wrapping_sub(u64::from(RMI_FID_BASE))).ok()?;
+    let i = *COMMAND_INDEX.get(slot)?;
+    RMI_COMMANDS.get(usize::from(i))
 }
+
+/// The first RMI FID; every RMI 1.0 FID lies in the 32 from it (DEN0137 1.0-rel0 B4.3: SMCCC fast calls
+/// 0xC400_0150..=0xC400_016F).
+const RMI_FID_BASE: u32 = abi::RMI_FID_FIRST;
+
+/// The index in [`RMI_COMMANDS`] of each FID from [`RMI_FID_BASE`] (`u8::MAX`: none), so a call finds its
+/// command without a search (it is looked up several times a DATA_CREATE in a batch).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "const context (no try_from): i < 23 and slot < 32, both asserted"
+)]
+const COMMAND_INDEX: [u8; 32] = {
+    let mut index = [u8::MAX; 32];
+    let mut i = 0;
+    while i < RMI_COMMANDS.len() {
+        let slot = RMI_COMMANDS[i].fid - RMI_FID_BASE;
+        assert!(
+            slot < 32 && index[slot as usize] == u8::MAX,
+            "FIDs unique, in range"
+        );
+        assert!(i < u8::MAX as usize);
+        index[slot as usize] = i as u8;
+        i += 1;
+    }
+    index
+};
 
 /// Assemble the returned registers: x0 = status | index << 8, x1..x3 the outputs (zero when not outputs),
 /// x4 the caller's x4 unless the command wrote it (only RMI_RTT_READ_ENTRY, and only on success: TF-RMM
@@ -296,11 +324,7 @@ pub(crate) fn dispatch_many(rmm: &Rmm, calls: &[SmcRegs], out: &mut Vec<SmcRegs>
             i += 1;
             continue;
         }
-        let args: Vec<RawArgs> = calls[i..i + run]
-            .iter()
-            .map(|r| RawArgs { x: r.x })
-            .collect();
-        let replies = data::data_create_batch(rmm, &args);
+        let replies = data::data_create_batch(rmm, &calls[i..i + run]);
         rmm.mem_generation.bump();
         for (regs, reply) in calls[i..].iter().zip(&replies) {
             let Some(cmd) = command(regs.x[0]) else {
@@ -366,6 +390,30 @@ mod tests {
             for b in &RMI_COMMANDS[i + 1..] {
                 assert_ne!(a.fid, b.fid, "{} / {}", a.name, b.name);
             }
+        }
+    }
+
+    #[test]
+    fn every_command_is_found_by_its_fid_and_nothing_else() {
+        for c in RMI_COMMANDS {
+            let fid = u64::from(c.fid);
+            assert_eq!(command(fid).map(|f| f.name), Some(c.name));
+            assert_eq!(
+                command(fid | SMC_SVE_HINT).map(|f| f.name),
+                Some(c.name),
+                "with the SVE hint"
+            );
+        }
+        let unused = (0xC400_0140..0xC400_0180)
+            .filter(|f| !RMI_COMMANDS.iter().any(|c| u64::from(c.fid) == *f));
+        for fid in unused.chain([
+            0,
+            0x8400_0000,
+            u64::from(u32::MAX),
+            u64::MAX,
+            1 << 32 | 0xC400_0150,
+        ]) {
+            assert!(command(fid).is_none(), "{fid:#x} is no RMI command");
         }
     }
 

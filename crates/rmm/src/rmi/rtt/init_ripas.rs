@@ -1,6 +1,6 @@
 //! RMI_RTT_INIT_RIPAS — DEN0137 1.0-rel0 B4.3.
 
-use super::{rd_s2, table_mut};
+use super::table_mut;
 use crate::Rmm;
 use crate::granule::GranuleState;
 use crate::memory::GRANULE_SIZE;
@@ -22,7 +22,15 @@ pub(crate) fn rtt_init_ripas(rmm: &Rmm, a: &RawArgs) -> RmiResult {
         return Err(RmiError::INPUT);
     }
     let mut st = rmm.lock();
-    let s2 = rd_s2(rmm, &st, rd)?;
+    // `rd_s2`, keeping the realm's state from the same lookup (this call is made once per populated page).
+    if !st.found(rmm, rd, GranuleState::Rd) {
+        return Err(RmiError::INPUT);
+    }
+    let (s2, state) = st
+        .realms
+        .get(&rd)
+        .map(|r| (r.s2, r.state))
+        .ok_or(RmiError::INPUT)?;
     if !s2.valid_map_addr(base, PAGE_LEVEL)
         || !s2.valid_map_addr(top, PAGE_LEVEL)
         || !s2.in_par(base)
@@ -30,10 +38,9 @@ pub(crate) fn rtt_init_ripas(rmm: &Rmm, a: &RawArgs) -> RmiResult {
     {
         return Err(RmiError::INPUT);
     }
-    if st.realms.get(&rd).map(|r| r.state) != Some(RealmState::New) {
+    if state != RealmState::New {
         return Err(RmiError::REALM);
     }
-    debug_assert!(st.found(rmm, rd, GranuleState::Rd));
     let w = s2.walk(&st.rtts, base, PAGE_LEVEL);
     let size = map_size(w.level);
     if base & !(size - 1) != base {
@@ -54,7 +61,9 @@ pub(crate) fn rtt_init_ripas(rmm: &Rmm, a: &RawArgs) -> RmiResult {
         measured.push((addr, next));
         addr = next;
     }
-    if let Some(realm) = st.realms.get(&rd) {
+    // A call that processed no entry (the kernel's skip over populated pages, one call a page) extends
+    // nothing: it need not wait for the measurement pipeline.
+    if let Some(realm) = st.realms.get(&rd).filter(|_| !measured.is_empty()) {
         realm.measurements.with(|m| {
             for (b, t) in measured {
                 m.extend_ripas(b, t);
