@@ -3,7 +3,7 @@
 # and 13 (CI machines reach the Debian archive). Without arguments, the whole matrix:
 #   - ABI v12 and v10, 1 and 4 vCPUs: the kernel finds the realm (RSI 1.0), runs /init, whose line reaches the
 #     console, and powers off; with 4 vCPUs the guest prints "smp: Brought up 1 node, 4 CPUs";
-#   - attestation (v12, 1 vCPU): the attestation /init gets a CCA token over a fresh random challenge, and
+#   - attestation (v12 with 1 vCPU, v10 with 4): the attestation /init gets a CCA token over a fresh random challenge, and
 #     `realm verify` trusts it against `realm measure`'s reference values for the same kernel, initramfs and
 #     (default) command line — and does not trust it for another challenge or another command line.
 # Every boot log is also checked for warnings from the kernel (WARNING:, Call trace, BUG:, Oops, panic) and for
@@ -11,7 +11,7 @@
 #
 #   tools/linux/boot-test.sh                     # the matrix and the attestation
 #   tools/linux/boot-test.sh --cpus 4 --abi v10  # one boot
-#   tools/linux/boot-test.sh --attest            # the attestation only
+#   tools/linux/boot-test.sh --attest [--abi v10 --cpus 4]  # the attestation only
 #
 # Each boot is time-boxed: BOOT_TIMEOUT seconds of running (default 200; realm launch --timeout), and a hard
 # `timeout` a minute later. Skips (exit 0) when the Debian archive cannot be reached.
@@ -22,8 +22,8 @@ ABI=v12
 ONLY=""
 while [ $# -gt 0 ]; do
     case "$1" in
-        --cpus) CPUS="$2"; ONLY=boot; shift 2 ;;
-        --abi) ABI="$2"; ONLY=boot; shift 2 ;;
+        --cpus) CPUS="$2"; ONLY="${ONLY:-boot}"; shift 2 ;;
+        --abi) ABI="$2"; ONLY="${ONLY:-boot}"; shift 2 ;;
         --attest) ONLY=attest; shift ;;
         *) echo "boot-test: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -95,20 +95,23 @@ hello_boot() {
 }
 
 attest_boot() {
+    abi="$1"
+    cpus="$2"
     if ! MODULES="$(tools/linux/fetch-kernel.sh --modules)"; then
         echo "boot-test: attestation SKIPPED — the kernel's modules package could not be fetched" >&2
         return 0
     fi
     CHALLENGE="$(od -An -tx1 -N64 /dev/urandom | tr -d ' \n')"
-    log="$OUT/attest.log"
+    log="$OUT/attest-$abi-$cpus.log"
     "$REALM" initramfs --attest --challenge "$CHALLENGE" --modules "$MODULES" -o "$OUT/attest.cpio"
-    boot v12 1 "$OUT/attest.cpio" "$log"
+    boot "$abi" "$cpus" "$OUT/attest.cpio" "$log"
     for want in "realmkit-attest: token begin" "realmkit-attest: token end" "realm stopped: PowerOff"; do
         grep -a -q "$want" "$log" || fail "'$want' missing (attestation)" "$log"
     done
     check_clean "$log"
     "$REALM" initramfs --token-from "$log" -o "$OUT/token.cbor"
-    "$REALM" measure --kernel "$KERNEL" --initrd "$OUT/attest.cpio" --reference-values "$OUT/realm.json" >/dev/null
+    "$REALM" measure --kernel "$KERNEL" --initrd "$OUT/attest.cpio" --abi "$abi" --cpus "$cpus" \
+        --reference-values "$OUT/realm.json" >/dev/null
     "$REALM" platform endorsements --json >"$OUT/endorsements.json"
     if ! "$REALM" verify "$OUT/token.cbor" --challenge "$CHALLENGE" --endorsements "$OUT/endorsements.json" \
         --reference-values "$OUT/realm.json" >"$OUT/verify.txt"; then
@@ -125,26 +128,27 @@ attest_boot() {
         echo "boot-test: realm verify trusted the token for another challenge" >&2
         exit 1
     fi
-    "$REALM" measure --kernel "$KERNEL" --initrd "$OUT/attest.cpio" --cmdline "console=ttyS0" \
-        --reference-values "$OUT/other.json" >/dev/null
+    "$REALM" measure --kernel "$KERNEL" --initrd "$OUT/attest.cpio" --abi "$abi" --cpus "$cpus" \
+        --cmdline "console=ttyS0" --reference-values "$OUT/other.json" >/dev/null
     if "$REALM" verify "$OUT/token.cbor" --challenge "$CHALLENGE" --endorsements "$OUT/endorsements.json" \
         --reference-values "$OUT/other.json" >/dev/null 2>&1; then
         echo "boot-test: realm verify trusted the token against another realm's reference values" >&2
         exit 1
     fi
-    echo "boot-test: the Debian kernel's attestation token ($(wc -c <"$OUT/token.cbor") bytes) is trusted by realm verify"
+    echo "boot-test: the Debian kernel's attestation token ($(wc -c <"$OUT/token.cbor") bytes; ABI $abi, $cpus vCPU(s)) is trusted by realm verify"
 }
 
 "$REALM" initramfs -o "$OUT/init.cpio" --message "$INIT_LINE"
 case "$ONLY" in
     boot) hello_boot "$ABI" "${CPUS:-1}" ;;
-    attest) attest_boot ;;
+    attest) attest_boot "${ABI:-v12}" "${CPUS:-1}" ;;
     *)
         for abi in v12 v10; do
             for cpus in 1 4; do
                 hello_boot "$abi" "$cpus"
             done
         done
-        attest_boot
+        attest_boot v12 1
+        attest_boot v10 4
         ;;
 esac

@@ -107,6 +107,12 @@ impl Core {
         self.micro_tlb.clear();
     }
 
+    /// Instruction-cache maintenance dropped decoded code: the fetch path looks the code up again.
+    /// Translations are untouched (IC invalidates no TLB entry), so the micro-TLB stays.
+    pub(crate) fn code_changed(&mut self) {
+        self.fetch.key = NO_FETCH;
+    }
+
     /// A context synchronization event (ISB, exception entry and return): drop decoded code if the
     /// memory's generation moved, and translate the next fetch again.
     pub(crate) fn context_changed(&mut self, mem: &dyn RealmMemory) {

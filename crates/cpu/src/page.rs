@@ -71,6 +71,13 @@ fn split(off: usize) -> (usize, u32) {
     (off / 8, u32::try_from((off % 8) * 8).unwrap_or(0))
 }
 
+/// Whether `len` bytes at `off` lie within the page. Accesses that do not are the caller's bug (a CPU model
+/// splits accesses at pages): they read as zero and store nothing.
+#[inline(always)]
+fn fits(off: usize, len: usize) -> bool {
+    off.checked_add(len).is_some_and(|end| end <= GRANULE_BYTES)
+}
+
 /// A mask of the low `len` (1..=8) bytes.
 #[inline(always)]
 fn mask(len: usize) -> u64 {
@@ -117,6 +124,9 @@ impl RealmPage {
     /// The little-endian value of the `len` (1..=8) bytes at `off` (`off + len` ≤ 4096).
     #[inline(always)]
     pub fn load(&self, off: usize, len: usize) -> u64 {
+        if !fits(off, len) {
+            return 0;
+        }
         let (w, shift) = split(off);
         let Some(word) = self.words.get(w) else {
             return 0;
@@ -137,6 +147,10 @@ impl RealmPage {
     /// Copy the bytes at `off` into `buf` (`off + buf.len()` ≤ 4096).
     #[inline]
     pub fn read(&self, off: usize, buf: &mut [u8]) {
+        if !fits(off, buf.len()) {
+            buf.fill(0);
+            return;
+        }
         if off.is_multiple_of(8) && buf.len().is_multiple_of(8) {
             // Whole doublewords (a load pair, a fetched page): one atomic load each.
             let words = self.words.get(off / 8..).unwrap_or_default();
@@ -204,8 +218,11 @@ impl RealmPage {
     #[inline]
     pub fn update<R>(&self, off: usize, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
         let len = len.min(16);
-        let _held = self.lock();
         let mut buf = [0u8; 16];
+        if !fits(off, len) {
+            return f(&mut buf[..len]);
+        }
+        let _held = self.lock();
         self.read(off, &mut buf[..len]);
         let before = buf;
         let r = f(&mut buf[..len]);
@@ -231,6 +248,9 @@ impl RealmPage {
     #[inline]
     pub fn store_value(&self, off: usize, len: usize, value: u64) -> bool {
         let len = len.clamp(1, 8);
+        if !fits(off, len) {
+            return self.holds_code();
+        }
         let (w, shift) = split(off);
         let _held = self.lock();
         let Some(word) = self.words.get(w) else {
@@ -252,6 +272,9 @@ impl RealmPage {
     /// whether the page holds code, as [`RealmPage::store_value`] does.
     #[inline]
     pub fn store_pair(&self, off: usize, lo: u64, hi: u64) -> bool {
+        if !fits(off, 16) {
+            return self.holds_code();
+        }
         if off.is_multiple_of(8)
             && let (Some(a), Some(b)) = (self.words.get(off / 8), self.words.get(off / 8 + 1))
         {
@@ -269,6 +292,9 @@ impl RealmPage {
     /// Store `data` at `off` (any length within the page). Returns whether the page holds code, as
     /// [`RealmPage::store_value`] does.
     pub fn write(&self, off: usize, data: &[u8]) -> bool {
+        if !fits(off, data.len()) {
+            return self.holds_code();
+        }
         let _held = self.lock();
         self.store_locked(off, data);
         self.code.load(Ordering::Relaxed)
@@ -338,10 +364,14 @@ mod tests {
         l.store_pair(64, 0x1111_1111_1111_1111, 0x2222_2222_2222_2222);
         g[64..72].fill(0x11);
         g[72..80].fill(0x22);
-        l.store_pair(4084, u64::MAX, 0);
-        g[4084..4092].fill(0xff);
-        g[4092..].fill(0);
+        l.store_pair(4076, u64::MAX, 0);
+        g[4076..4084].fill(0xff);
+        g[4084..4092].fill(0);
         assert_eq!(l.snapshot(), g, "after value stores");
+        l.store_pair(4084, 1, 1);
+        l.store_value(4090, 8, 1);
+        l.write(4095, &[1, 1]);
+        assert_eq!(l.snapshot(), g, "accesses past the page store nothing");
         let r = l.update(30, 4, |b| {
             b.copy_from_slice(&[7, 7, 7, 7]);
             3

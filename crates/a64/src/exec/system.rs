@@ -195,13 +195,13 @@ impl Exec<'_> {
                     Ok(t) => self.core.cache.written(t.ipa),
                     Err(_) => self.core.cache.flush(),
                 }
-                self.core.translation_changed();
+                self.core.code_changed();
                 Ok(())
             }
             sys::IC_IALLUIS | sys::IC_IALLU => {
                 self.broadcast_invalidate();
                 self.core.cache.flush();
-                self.core.translation_changed();
+                self.core.code_changed();
                 Ok(())
             }
             sys::AT_S1E1R | sys::AT_S1E1W | sys::AT_S1E0R | sys::AT_S1E0W if el == 0 => {

@@ -115,6 +115,9 @@ pub struct Translation {
     /// What this access's privilege may do at this page (after WXN and, for EL1, PAN); lets a caller cache
     /// the page for later accesses until [`Mmu::generation`] changes.
     pub perms: Perms,
+    /// log2 of the size of the page or block the leaf maps (12, 21 or 30; 12 with stage 1 disabled): a TLBI
+    /// by VA anywhere in it invalidates the whole leaf.
+    pub leaf_shift: u32,
 }
 
 /// The stage-1 MMU of one PE: a TLB and the implemented PA range.
@@ -204,6 +207,7 @@ impl Mmu {
             global: entry.global,
             sh: entry.sh,
             perms: Perms::from_rwx(rwx),
+            leaf_shift: regime::level_shift(entry.level),
         })
     }
 
@@ -262,6 +266,7 @@ impl Mmu {
                 write: true,
                 exec: true,
             },
+            leaf_shift: 12,
         })
     }
 

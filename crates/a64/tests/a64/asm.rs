@@ -425,6 +425,10 @@ pub const DC_ZVA: (u32, u32, u32, u32) = (3, 7, 4, 1);
 pub const IC_IALLU: (u32, u32, u32, u32) = (0, 7, 5, 0);
 pub const IC_IVAU: (u32, u32, u32, u32) = (3, 7, 5, 1);
 pub const TLBI_VMALLE1: (u32, u32, u32, u32) = (0, 8, 7, 0);
+/// TLBI VAAE1IS, Xt (op1 0, CRn 8, CRm 3, op2 3).
+pub const TLBI_VAAE1IS: (u32, u32, u32, u32) = (0, 8, 3, 3);
+/// TLBI VALE1, Xt (op1 0, CRn 8, CRm 7, op2 5).
+pub const TLBI_VALE1: (u32, u32, u32, u32) = (0, 8, 7, 5);
 pub const AT_S1E1R: (u32, u32, u32, u32) = (0, 7, 8, 0);
 pub const fn sys_op(op: (u32, u32, u32, u32), rt: u32) -> u32 {
     sys(op.0, op.1, op.2, op.3, rt)

@@ -211,6 +211,78 @@ fn tlbi_makes_a_changed_table_visible() {
 }
 
 #[test]
+fn tlbi_by_va_drops_every_page_of_the_block_it_names() {
+    // L1[1] maps VA 0x4000_0000 as a 1 GiB block onto RAM; the program loads from two pages of it, invalidates
+    // L1[1] in memory, runs TLBI VAAE1IS for the *first* page only, and loads from the *second*: the block
+    // entry translating both is gone, so that load takes a translation fault at level 1.
+    let va = 0x4000_0000 + (DATA - BASE);
+    let mut program = mmu_on();
+    program.extend(mov64(2, va));
+    program.push(ldr(3, 2, 0));
+    program.push(ldr(3, 2, 0x1000)); // the block's next page
+    program.extend(mov64(4, TABLES + 8));
+    program.push(str(31, 4, 0)); // L1[1] = 0 (invalid)
+    program.push(DSB_SY);
+    program.extend(mov64(6, va >> 12));
+    program.push(sys_op(TLBI_VAAE1IS, 6));
+    program.push(DSB_SY);
+    program.push(ISB);
+    program.push(ldr(5, 2, 0x1000));
+    place(&mut program, 0xA00, &[SMC0]);
+    let run = run_with(&program, |_, mem| {
+        write_tables(mem);
+        mem.load(TABLES + 8, &leaf(BASE, 0, false).to_le_bytes())
+            .expect("L1[1]");
+    });
+    assert_eq!(
+        run.ctx.pc,
+        HIGH + 0xA00,
+        "the load from the block's other page faulted after the TLBI"
+    );
+    assert_eq!(run.ctx.sysregs.far_el1, va + 0x1000);
+    assert_eq!(
+        run.ctx.sysregs.esr_el1, 0x9600_0005,
+        "translation fault, level 1"
+    );
+}
+
+#[test]
+fn tlbi_by_va_leaves_other_translations_usable() {
+    // Two 4 KiB pages mapped through a level-3 table under L1[1]: a TLBI VALE1 naming one page must not
+    // change what the other translates to (its entry may stay or go; either way it maps the same).
+    let va = 0x4000_0000u64;
+    let l2 = TABLES + 0x3000;
+    let l3 = TABLES + 0x4000;
+    let mut program = mmu_on();
+    program.extend(mov64(2, va));
+    program.push(ldr(3, 2, 0));
+    program.push(ldr(4, 2, 0x1000));
+    program.extend(mov64(6, va >> 12));
+    program.push(sys_op(TLBI_VALE1, 6));
+    program.push(DSB_SY);
+    program.push(ISB);
+    program.push(ldr(5, 2, 0x1000));
+    program.push(ldr(7, 2, 0));
+    program.push(SMC0);
+    let run = run_with(&program, |_, mem| {
+        write_tables(mem);
+        mem.load(TABLES + 8, &(l2 | 0b11).to_le_bytes())
+            .expect("L1[1]");
+        mem.load(l2, &(l3 | 0b11).to_le_bytes()).expect("L2[0]");
+        mem.load(l3, &leaf(DATA, 0, true).to_le_bytes())
+            .expect("L3[0]");
+        mem.load(l3 + 8, &leaf(DATA + 0x1000, 0, true).to_le_bytes())
+            .expect("L3[1]");
+        mem.load(DATA, &0x1111u64.to_le_bytes()).expect("data");
+        mem.load(DATA + 0x1000, &0x2222u64.to_le_bytes())
+            .expect("data");
+    });
+    assert_eq!(run.exit, RealmExit::Smc);
+    assert_eq!((run.x(3), run.x(4)), (0x1111, 0x2222), "before the TLBI");
+    assert_eq!((run.x(7), run.x(5)), (0x1111, 0x2222), "after it");
+}
+
+#[test]
 fn ldtr_at_el1_is_checked_with_el0_permissions() {
     // The identity block has AP = 0b00 (EL1 only): LDR works, LDTR takes a permission fault (level 2).
     let mut program = mmu_on();
