@@ -9,7 +9,12 @@
 //! per shard, separately from the RMM's metadata, so host loads and stores do not wait behind RMI calls.
 //! Shards hold 2 MiB chunks of contiguous granule entries, so runs of neighbouring granules (a realm's
 //! image, copied page by page) stay in one shard, one lookup and shared cache lines.
-//! Lock order: the RMM state lock, then one shard lock at a time (never with a measurement-chain mutex).
+//! A protected granule a running REC has translated becomes live ([`Contents::Live`], a [`RealmPage`]): its
+//! handle goes to the RECs' stage-2 caches and the CPU models, which load from it without any lock and store
+//! under the page's own lock; the store's accessors here read and write such a granule through the same
+//! handle, so it stays one memory for all.
+//! Lock order: the RMM state lock, then one shard lock at a time (never with a measurement-chain mutex),
+//! then a live page's lock.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

@@ -277,8 +277,8 @@ impl<'a> RealmMem<'a> {
     }
 
     /// A store or compare-exchange of `len` (≤ 16) bytes after a walk: `f` runs on the bytes with the
-    /// state lock held (and, in a protected granule, its shard write lock); in NS memory the bytes are
-    /// written back if `f` changed them.
+    /// state lock held (and, in a protected granule, its live page's lock or its shard write lock); in NS
+    /// memory the bytes are written back if `f` changed them.
     fn update_walked<R>(
         &mut self,
         ipa: u64,
@@ -375,7 +375,7 @@ impl RealmMemory for RealmMem<'_> {
         self.write(ipa, &value.to_le_bytes()[..len])
     }
 
-    /// Read, compare and store with the granule's shard write lock held throughout (see the module
+    /// Read, compare and store with the live granule's lock held throughout (see the module
     /// documentation), or, in NS memory, the state lock.
     fn compare_exchange(
         &mut self,
