@@ -1,6 +1,6 @@
 //! The realm CPU seam, from `realm-cpu`: the REC context, exits, realm memory and the CPU-model traits (and,
 //! with the `testing` feature, the scripted CPU). Re-exported so `realm_rmm::cpu::X` names the seam for the
-//! RMM's users; what the RMM does around a running REC lives in [`crate::rec`].
+//! RMM's users; what the RMM does around a running REC lives in the crate's `rec` module.
 
 pub use realm_cpu::esr;
 pub use realm_cpu::gic;
