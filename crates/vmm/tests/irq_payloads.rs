@@ -1,26 +1,17 @@
 //! The interrupt payloads (timer, ipi, uart-irq) on realm-a64 through the whole simulated stack, for ABI
 //! v10 and v12: what each prints, the exits the VMM sees, and the run's outcome.
 
+mod support {
+    pub mod payloads;
+}
+
 #[cfg(test)]
 mod tests {
     use realm_kvm::IrqStats;
-    use realm_vmm::backend::simulated::SimulatedBackend;
-    use realm_vmm::build::Quiet;
-    use realm_vmm::config::{AbiRevision, RealmConfig};
+    use realm_vmm::config::AbiRevision;
     use realm_vmm::exits::ExitStatus;
-    use realm_vmm::launch::{self, LaunchOutcome, LaunchReport};
+    use realm_vmm::launch::{LaunchOutcome, LaunchReport};
     use realm_vmm::payload;
-    use realm_vmm::prepare::prepare;
-
-    /// The demo configuration with payload `name` as its firmware (no kernel) and `cpus` vCPUs.
-    fn config(abi: AbiRevision, name: &str, cpus: u32) -> RealmConfig {
-        let mut cfg = realm_vmm::demo::config(abi);
-        cfg.kernel = None;
-        cfg.initrd = None;
-        cfg.cpus = cpus;
-        payload::install(&mut cfg, name).unwrap();
-        cfg
-    }
 
     fn run(abi: AbiRevision, name: &str, cpus: u32) -> (LaunchReport, String) {
         let (report, out, _) = run_stats(abi, name, cpus);
@@ -29,23 +20,11 @@ mod tests {
 
     /// Launch payload `name`; the report, the console, and the kernel layer's interrupt path of each vCPU.
     fn run_stats(abi: AbiRevision, name: &str, cpus: u32) -> (LaunchReport, String, Vec<IrqStats>) {
-        let cfg = config(abi, name, cpus);
-        let p = prepare(&cfg).unwrap();
-        let backend = SimulatedBackend::with_a64(abi, &cfg.platform);
-        let mut console = Vec::new();
-        let report = launch::launch_until(
-            &backend,
-            &p,
-            &mut console,
-            &mut Quiet,
-            false,
-            Some(std::time::Duration::from_secs(60)),
-        )
-        .unwrap();
+        let (report, out, backend) = super::support::payloads::launch(abi, name, cpus);
         let mut history = backend.kernel().debug_irq_history();
         assert_eq!(history.len(), 1, "one VM built and destroyed");
         let stats = history.pop().unwrap_or_default();
-        (report, String::from_utf8(console).unwrap(), stats)
+        (report, out, stats)
     }
 
     /// `RMI_EXIT_PSCI`: every payload's last exit is its SYSTEM_OFF (or CPU_OFF).

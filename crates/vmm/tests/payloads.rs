@@ -1,43 +1,20 @@
 //! The built-in payloads on realm-a64 through the whole simulated stack, for ABI v10 and v12: what each
 //! prints and the exits the VMM sees, in order, per vCPU.
 
+mod support {
+    pub mod payloads;
+}
+
 #[cfg(test)]
 mod tests {
-    use realm_vmm::backend::{BackendKind, CpuChoice};
-    use realm_vmm::build::Quiet;
-    use realm_vmm::config::{AbiRevision, RealmConfig};
+    use realm_vmm::config::AbiRevision;
     use realm_vmm::exits::ExitStatus;
-    use realm_vmm::launch::{self, LaunchOutcome, LaunchReport};
+    use realm_vmm::launch::{LaunchOutcome, LaunchReport};
     use realm_vmm::payload;
-    use realm_vmm::prepare::prepare;
-
-    /// The demo configuration with payload `name` as its firmware (no kernel) and `cpus` vCPUs.
-    fn config(abi: AbiRevision, name: &str, cpus: u32) -> RealmConfig {
-        let mut cfg = realm_vmm::demo::config(abi);
-        cfg.kernel = None;
-        cfg.initrd = None;
-        cfg.cpus = cpus;
-        payload::install(&mut cfg, name).unwrap();
-        cfg
-    }
 
     fn run(abi: AbiRevision, name: &str, cpus: u32) -> (LaunchReport, String) {
-        let cfg = config(abi, name, cpus);
-        let p = prepare(&cfg).unwrap();
-        let backend =
-            realm_vmm::backend::open(BackendKind::Simulated, abi, &cfg.platform, CpuChoice::A64)
-                .unwrap();
-        let mut console = Vec::new();
-        let report = launch::launch_until(
-            backend.as_ref(),
-            &p,
-            &mut console,
-            &mut Quiet,
-            false,
-            Some(std::time::Duration::from_secs(60)),
-        )
-        .unwrap();
-        (report, String::from_utf8(console).unwrap())
+        let (report, out, _) = super::support::payloads::launch(abi, name, cpus);
+        (report, out)
     }
 
     fn mmio_then_off(n: usize) -> Vec<&'static str> {
