@@ -1,13 +1,8 @@
 //! `realm abi`: exact values, JSON-only output, exit code 2 on a bad revision.
 
-use std::process::{Command, Output};
+mod cli;
 
-fn realm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_realm"))
-        .args(args)
-        .output()
-        .expect("run realm")
-}
+use cli::realm;
 
 /// `_IOC` by hand, independent of realm-uapi: dir << 30 | size << 16 | type << 8 | nr.
 fn ioc(dir: u64, nr: u64, size: u64) -> u64 {

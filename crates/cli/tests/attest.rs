@@ -4,25 +4,19 @@
 //! firmware and `realm platform endorsements`), and is rejected for a realm with a different image or
 //! another challenge.
 
+mod cli;
 mod common;
 
 #[cfg(test)]
 mod tests {
     use std::path::{Path, PathBuf};
-    use std::process::{Command, Output};
 
     use realm_vmm::config::{AbiRevision, Layout};
     use realm_vmm::exits::{ExitStatus, MESSAGE_CHALLENGE, MESSAGE_TOKEN};
     use realm_vmm::launch::LaunchOutcome;
 
+    use super::cli::realm;
     use super::common::{config, launch};
-
-    fn realm(args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_realm"))
-            .args(args)
-            .output()
-            .unwrap()
-    }
 
     fn text(b: &[u8]) -> String {
         String::from_utf8_lossy(b).into_owned()

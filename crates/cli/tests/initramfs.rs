@@ -1,16 +1,13 @@
 //! `realm initramfs`: the archive it writes is a newc cpio with /dev/console and /init; the attestation one holds
 //! the modules and the challenge; `--token-from` reads the token back from a console log; bad input exits 2.
 
+mod cli;
+
 #[cfg(test)]
 mod tests {
-    use std::process::{Command, Output};
+    use std::process::Command;
 
-    fn realm(args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_realm"))
-            .args(args)
-            .output()
-            .unwrap()
-    }
+    use super::cli::realm;
 
     #[test]
     fn writes_a_newc_archive_with_console_and_init() {

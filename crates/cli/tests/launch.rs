@@ -2,16 +2,12 @@
 //! realm CPU runs it), runs the hello payload end to end on realm-a64, and reports the absence of a
 //! realm-capable KVM with exit code 2.
 
+mod cli;
+
 #[cfg(test)]
 mod tests {
-    use std::process::{Command, Output};
 
-    fn realm(args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_realm"))
-            .args(args)
-            .output()
-            .unwrap()
-    }
+    use super::cli::realm;
 
     fn text(b: &[u8]) -> String {
         String::from_utf8(b.to_vec()).unwrap()

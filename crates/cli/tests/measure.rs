@@ -1,16 +1,13 @@
 //! `realm measure`: output shape, agreement with a TOML file, and the messages and exit codes of bad input.
 
+mod cli;
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
     use std::process::{Command, Output};
 
-    fn realm(args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_realm"))
-            .args(args)
-            .output()
-            .unwrap()
-    }
+    use super::cli::realm;
 
     fn tmp(name: &str, data: &[u8]) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("realm-cli-measure-{}", std::process::id()));

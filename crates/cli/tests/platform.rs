@@ -2,17 +2,14 @@
 //! realm the chosen platform cannot host is refused with exit 2, naming the parameter, the limit and the
 //! flag that changes the platform.
 
+mod cli;
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
-    use std::process::{Command, Output};
+    use std::process::Output;
 
-    fn realm(args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_realm"))
-            .args(args)
-            .output()
-            .unwrap()
-    }
+    use super::cli::realm;
 
     fn tmp(name: &str, data: &[u8]) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("realm-cli-platform-{}", std::process::id()));

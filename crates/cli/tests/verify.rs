@@ -3,21 +3,17 @@
 //! and reference values; a wrong challenge, another realm or another platform is not (exit 1); an unreadable
 //! token or input is exit 2.
 
+mod cli;
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
-    use std::process::{Command, Output};
+
+    use super::cli::realm;
 
     use realm_attest::{
         RealmHashAlgorithm, RealmReferenceValues, RealmTokenInput, SimulatedPlatform, TokenFormat,
     };
-
-    fn realm(args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_realm"))
-            .args(args)
-            .output()
-            .unwrap()
-    }
 
     fn dir() -> PathBuf {
         let d = std::env::temp_dir().join(format!("realm-cli-verify-{}", std::process::id()));
