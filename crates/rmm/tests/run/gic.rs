@@ -59,6 +59,23 @@ fn world(step: StepFn) -> (World, Arc<Mutex<Vec<u64>>>) {
     (World::realm_with(Some(model), 1, true), runs)
 }
 
+/// A way to spoil a zeroed RMI_REC_ENTER's GIC state.
+type Spoil = fn(&mut RmiRecEnter);
+
+/// Each case's REC entry, a zeroed RmiRecEnter spoiled by it, must be refused with RMI_ERROR_REC.
+fn assert_refused(w: &World, cases: &[(&str, Spoil)]) {
+    for (what, spoil) in cases {
+        let mut enter = RmiRecEnter::new_zeroed();
+        spoil(&mut enter);
+        w.set_enter(&enter);
+        assert_eq!(
+            w.enter_raw(0).0,
+            u64::from(RMI_ERROR_REC),
+            "{what} must be RMI_ERROR_REC"
+        );
+    }
+}
+
 fn pending(intid: u64) -> u64 {
     ICH_LR_PENDING | ICH_LR_GROUP | (0xa0 << 48) | intid
 }
@@ -82,7 +99,6 @@ fn an_idle_rec_reports_vmcr_0x4c0008_and_nothing_else() {
 
 #[test]
 fn every_invalid_gic_state_is_error_rec_before_any_side_effect() {
-    type Spoil = fn(&mut RmiRecEnter);
     let cases: [(&str, Spoil); 8] = [
         ("HCR.En", |e| e.gicv3_hcr = ICH_HCR_EN),
         ("HCR.EOIcount", |e| e.gicv3_hcr = 1 << 27),
@@ -99,16 +115,7 @@ fn every_invalid_gic_state_is_error_rec_before_any_side_effect() {
         }),
     ];
     let (w, runs) = world(|_, _| RealmExit::Irq);
-    for (what, spoil) in cases {
-        let mut enter = RmiRecEnter::new_zeroed();
-        spoil(&mut enter);
-        w.set_enter(&enter);
-        assert_eq!(
-            w.enter_raw(0).0,
-            u64::from(RMI_ERROR_REC),
-            "{what} must be RMI_ERROR_REC"
-        );
-    }
+    assert_refused(&w, &cases);
     assert!(runs.lock().expect("log").is_empty(), "the REC never ran");
     let exit = w.enter(0);
     assert_eq!(exit.gicv3_lrs, [0; 16], "no rejected LR was taken");
@@ -234,7 +241,6 @@ fn every_hcr_bit_outside_the_host_mask_is_refused_and_every_one_inside_accepted(
 /// fields; a duplicate vINTID in an invalid LR).
 #[test]
 fn lr_fields_are_checked_at_their_edges() {
-    type Spoil = fn(&mut RmiRecEnter);
     let refused: [(&str, Spoil); 9] = [
         ("vINTID 1020", |e| e.gicv3_lrs[0] = pending(1020)),
         ("vINTID 8191", |e| e.gicv3_lrs[0] = pending(8191)),
@@ -281,16 +287,7 @@ fn lr_fields_are_checked_at_their_edges() {
         }),
     ];
     let (w, _) = world(|_, _| RealmExit::Irq);
-    for (what, spoil) in refused {
-        let mut enter = RmiRecEnter::new_zeroed();
-        spoil(&mut enter);
-        w.set_enter(&enter);
-        assert_eq!(
-            w.enter_raw(0).0,
-            u64::from(RMI_ERROR_REC),
-            "{what} must be RMI_ERROR_REC"
-        );
-    }
+    assert_refused(&w, &refused);
     for (what, spoil) in accepted {
         let mut enter = RmiRecEnter::new_zeroed();
         spoil(&mut enter);
