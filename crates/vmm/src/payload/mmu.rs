@@ -133,20 +133,12 @@ fn handlers(p: &mut Program) {
     print_hex(p, 12);
     p.emit(enc::cmp_x(12, 0x25))
         .b_cond(cond::EQ, "el1_sync.abort");
-    p.emit_all(&[
-        enc::movz_x(4, 39, 0),
-        enc::lslv_x(13, 9, 4),
-        enc::lsrv_x(13, 13, 4),
-    ]);
+    low_bits(p, 13, 9, 25); // ESR.ISS
     print(p, " ISS ");
     print_hex(p, 13);
     p.b("el1_sync.return");
     p.label("el1_sync.abort");
-    p.emit_all(&[
-        enc::movz_x(4, 58, 0),
-        enc::lslv_x(13, 9, 4),
-        enc::lsrv_x(13, 13, 4),
-    ]);
+    low_bits(p, 13, 9, 6); // ESR.ISS.DFSC
     print(p, " DFSC ");
     print_hex(p, 13);
     print(p, " FAR ");
@@ -163,11 +155,7 @@ fn handlers(p: &mut Program) {
     p.label("el0_sync");
     p.emit_all(&[enc::mov_x(9, 0), enc::mrs(10, ESR_EL1)]);
     p.emit_all(&[enc::movz_x(4, 26, 0), enc::lsrv_x(12, 10, 4)]);
-    p.emit_all(&[
-        enc::movz_x(4, 39, 0),
-        enc::lslv_x(13, 10, 4),
-        enc::lsrv_x(13, 13, 4),
-    ]);
+    low_bits(p, 13, 10, 25); // ESR.ISS
     print(p, "  from EL0: EC ");
     print_hex(p, 12);
     print(p, " ISS ");
@@ -184,6 +172,16 @@ fn handlers(p: &mut Program) {
     // EL0 code: reached through the EL0 alias only.
     p.label("el0");
     p.emit_all(&[enc::movz_x(0, 0x2a, 0), enc::svc(7), enc::B_SELF]);
+}
+
+/// X`dst` = the low `bits` (1..=63) bits of X`src` (a field at bit 0 of a syndrome), through X4: shifted up
+/// past the rest and back down.
+fn low_bits(p: &mut Program, dst: u32, src: u32, bits: u32) {
+    p.emit_all(&[
+        enc::movz_x(4, 64 - bits, 0),
+        enc::lslv_x(dst, src, 4),
+        enc::lsrv_x(dst, dst, 4),
+    ]);
 }
 
 /// The `mmu` payload for `target`.
