@@ -276,11 +276,20 @@ impl PhysMem {
         }
     }
 
+    /// `f` on the live handle of the granule at `pa` (aligned), under its shard's read lock, if the granule
+    /// is live ([`Contents::Live`]).
+    fn if_live<R>(&self, pa: u64, f: impl FnOnce(&Arc<RealmPage>) -> R) -> Option<R> {
+        match read_lock(self.shard(pa)).get(pa).map(|p| &p.data) {
+            Some(Some(Contents::Live(l))) => Some(f(l)),
+            _ => None,
+        }
+    }
+
     /// The live handle of the protected granule at `pa` (aligned), its contents made live first
     /// ([`Contents::Live`]); `None` on a platform that keeps no DATA contents.
     pub(crate) fn live(&self, pa: u64) -> Option<Arc<RealmPage>> {
-        if let Some(Some(Contents::Live(l))) = read_lock(self.shard(pa)).get(pa).map(|p| &p.data) {
-            return Some(l.clone());
+        if let Some(l) = self.if_live(pa, Arc::clone) {
+            return Some(l);
         }
         let mut shard = write_lock(self.shard(pa));
         let data = &mut shard.entry(pa).data;
@@ -319,8 +328,7 @@ impl PhysMem {
         if off + buf.len() > GRANULE_BYTES {
             return;
         }
-        if let Some(Some(Contents::Live(l))) = read_lock(self.shard(pa)).get(pa).map(|p| &p.data) {
-            l.read(off, buf);
+        if self.if_live(pa, |l| l.read(off, buf)).is_some() {
             return;
         }
         self.with_granule(pa, |g| {
@@ -337,9 +345,8 @@ impl PhysMem {
         if off + data.len() > GRANULE_BYTES {
             return;
         }
-        if let Some(Some(Contents::Live(l))) = read_lock(self.shard(pa)).get(pa).map(|p| &p.data) {
-            // A live granule keeps its handle: RECs holding it see the store.
-            l.write(off, data);
+        // A live granule keeps its handle: RECs holding it see the store.
+        if self.if_live(pa, |l| l.write(off, data)).is_some() {
             return;
         }
         if off == 0 && data.len() == GRANULE_BYTES {
