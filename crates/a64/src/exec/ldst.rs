@@ -236,37 +236,22 @@ impl Exec<'_> {
         let Ok(t) = self.translate_data(addr, acc) else {
             return false;
         };
-        if let Some(page) = self.core.micro_tlb.page(t.slot) {
-            let off = usize::try_from(addr & 0xFFF).unwrap_or(0);
-            if op == MemOp::Store {
-                let (a, b) = (self.x(rt), self.x(rt2));
+        // The page itself when the micro-TLB has it (`RealmMemory::page`), else through the memory.
+        let off = usize::try_from(addr & 0xFFF).unwrap_or(0);
+        if op == MemOp::Store {
+            let (a, b) = (self.x(rt), self.x(rt2));
+            let words = (a & 0xFFFF_FFFF) | (b << 32);
+            if let Some(page) = self.core.micro_tlb.page(t.slot) {
                 let code = if bytes == 4 {
-                    page.store_value(off, 8, (a & 0xFFFF_FFFF) | (b << 32))
+                    page.store_value(off, 8, words)
                 } else {
                     page.store_pair(off, a, b)
                 };
                 self.stored_direct(t.ipa, code);
                 return true;
             }
-            let (mut a, mut b) = if bytes == 4 {
-                let v = page.load(off, 8);
-                (v & 0xFFFF_FFFF, v >> 32)
-            } else {
-                (page.load(off, 8), page.load(off + 8, 8))
-            };
-            if op == MemOp::LoadSigned64 {
-                a = sext(a, 32);
-                b = sext(b, 32);
-            }
-            self.set_x(rt, a);
-            self.set_x(rt2, b);
-            return true;
-        }
-        if op == MemOp::Store {
-            let (a, b) = (self.x(rt), self.x(rt2));
             let stored = if bytes == 4 {
-                let value = (a & 0xFFFF_FFFF) | (b << 32);
-                self.mem.write_value(t.ipa, 8, value)
+                self.mem.write_value(t.ipa, 8, words)
             } else {
                 let mut buf = [0u8; 16];
                 buf[..8].copy_from_slice(&a.to_le_bytes());
@@ -279,17 +264,25 @@ impl Exec<'_> {
             self.core.cache.written(t.ipa);
             return true;
         }
-        let (mut a, mut b) = if bytes == 4 {
-            let Ok(v) = self.mem.read_value(t.ipa, 8) else {
-                return false;
-            };
-            (v & 0xFFFF_FFFF, v >> 32)
-        } else {
-            let mut buf = [0u8; 16];
-            if self.mem.read(t.ipa, &mut buf).is_err() {
-                return false;
+        // The pair's bytes, little-endian (8 of them for a pair of words).
+        let v = match self.core.micro_tlb.page(t.slot) {
+            Some(page) if bytes == 4 => u128::from(page.load(off, 8)),
+            Some(page) => u128::from(page.load(off, 8)) | (u128::from(page.load(off + 8, 8)) << 64),
+            None if bytes == 4 => match self.mem.read_value(t.ipa, 8) {
+                Ok(v) => u128::from(v),
+                Err(_) => return false,
+            },
+            None => {
+                let mut buf = [0u8; 16];
+                if self.mem.read(t.ipa, &mut buf).is_err() {
+                    return false;
+                }
+                u128::from_le_bytes(buf)
             }
-            let v = u128::from_le_bytes(buf);
+        };
+        let (mut a, mut b) = if bytes == 4 {
+            (low64(v) & 0xFFFF_FFFF, low64(v) >> 32)
+        } else {
             (low64(v), low64(v >> 64))
         };
         if op == MemOp::LoadSigned64 {
