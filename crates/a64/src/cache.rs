@@ -54,6 +54,10 @@ pub(crate) struct CodeCache {
     /// Page numbers + 1 of decoded pages with their slots, direct-mapped in front of the map (the fetch
     /// path's lookup on every branch to another page); an entry goes with its page.
     recent: [(u64, usize); RECENT],
+    /// Per slot, a number unique to the page decoded into it (from `next_stamp`): what the block compiler
+    /// keys the blocks it compiled from that page with, so they go when the slot is filled again.
+    stamps: Vec<u64>,
+    next_stamp: u64,
 }
 
 /// Entries of [`CodeCache`]'s direct-mapped front tables.
@@ -74,6 +78,8 @@ impl Default for CodeCache {
             epoch: 0,
             not_code: [0; RECENT],
             recent: [(0, 0); RECENT],
+            stamps: Vec::new(),
+            next_stamp: 1,
         }
     }
 }
@@ -132,6 +138,7 @@ impl CodeCache {
             slot
         } else {
             self.pages.push(Arc::new([Op::undefined(); PAGE_INSNS]));
+            self.stamps.push(0);
             self.pages.len() - 1
         };
         // A free slot's page is reused in place unless a run loop still holds it.
@@ -145,6 +152,10 @@ impl CodeCache {
                 ])));
             }
         }
+        if let Some(stamp) = self.stamps.get_mut(slot) {
+            *stamp = self.next_stamp;
+            self.next_stamp += 1;
+        }
         self.map.insert(page, slot);
         self.recent[index] = (page.wrapping_add(1), slot);
         if self.not_code[index] == page.wrapping_add(1) {
@@ -157,6 +168,20 @@ impl CodeCache {
     #[inline(always)]
     pub(crate) fn page(&self, slot: usize) -> Option<&Arc<DecodedPage>> {
         self.pages.get(slot)
+    }
+
+    /// The stamp of the page decoded into `slot`: different for every page decoded (0: none).
+    #[inline(always)]
+    pub(crate) fn stamp(&self, slot: usize) -> u64 {
+        self.stamps.get(slot).copied().unwrap_or(0)
+    }
+
+    /// Whether a store at `ipa` is known to hit no decoded page (a store to it was seen and the page has not
+    /// been decoded since), so that [`CodeCache::written`] would drop nothing.
+    #[inline(always)]
+    pub(crate) fn is_data(&self, ipa: u64) -> bool {
+        let page = ipa >> 12;
+        self.not_code[recent_index(page)] == page.wrapping_add(1)
     }
 
     /// This CPU wrote at `ipa`: drop the decoded page there, if any.

@@ -42,6 +42,8 @@ pub struct CpuConfig {
     pub counter_hz: u64,
     /// The GICv3 CPU interface: list registers, virtual priority and preemption bits (`ICH_VTR_EL2`).
     pub gic: realm_cpu::gic::GicParams,
+    /// The block compiler (`Default`: on, unless the environment variable `REALMKIT_JIT` is `0`).
+    pub jit: crate::JitConfig,
 }
 
 impl Default for CpuConfig {
@@ -90,6 +92,7 @@ impl Default for CpuConfig {
             ccsidr: 2 | (3 << 3) | (255 << 13),
             counter_hz: 62_500_000,
             gic: realm_cpu::gic::GicParams::default(),
+            jit: crate::JitConfig::from_env(),
         }
     }
 }
@@ -126,6 +129,7 @@ impl CpuConfig {
             ccsidr: self.ccsidr,
             counter_hz: self.counter_hz,
             gic: self.gic,
+            jit: self.jit,
             ..d
         }
     }
@@ -192,6 +196,7 @@ mod tests {
                 priority_bits: 5,
                 preemption_bits: 5,
             },
+            jit: crate::JitConfig::OFF,
         };
         let r = everything.restricted();
         let d = CpuConfig::default();

@@ -14,6 +14,7 @@ use crate::decode::decode;
 use crate::exception::{self, Exception, PSTATE_IL, Syndrome, ec, fsc};
 use crate::exec::Exec;
 use crate::exec::op::{Flow, Op};
+use crate::jit::Jit;
 use crate::memory::SCTLR_M;
 use crate::mmu::{AccessKind, Mmu};
 use crate::translate::MicroTlb;
@@ -66,6 +67,9 @@ pub(crate) struct Core {
     fetch: FetchTag,
     pub(crate) mmu: Mmu,
     pub(crate) micro_tlb: MicroTlb,
+    /// The block compiler (tier 2); `None` while a compiled block runs (helpers never need it) or when
+    /// it is off.
+    pub(crate) jit: Option<Box<Jit>>,
 }
 
 impl Core {
@@ -86,6 +90,7 @@ impl Core {
             },
             mmu: Mmu::with_pa_range(u8::try_from(config.pa_bits()).unwrap_or(48)),
             micro_tlb: MicroTlb::default(),
+            jit: config.jit.enabled.then(|| Box::new(Jit::new(config.jit))),
         }
     }
 
@@ -241,6 +246,7 @@ impl Core {
             next_pc: 0,
             fault: None,
             regs,
+            jit: crate::exec::JitIo::default(),
         };
         let exit = exec.run_loop();
         exec.ctx.gprs.copy_from_slice(&exec.regs[..31]);
@@ -420,6 +426,24 @@ impl Exec<'_> {
             let start = usize::try_from((here >> 2) & (PAGE_INSNS as u64 - 1)).unwrap_or(0);
             let count = usize::try_from(left)
                 .map_or(PAGE_INSNS - start, |left| left.min(PAGE_INSNS - start));
+            if let Some(mut jit) = self.core.jit.take() {
+                let stamp = self.core.cache.stamp(held.slot);
+                let block = jit.lookup(held.slot, stamp, start, page, base);
+                let steps = block.map_or(0, |b| self.run_compiled(&jit, b, left));
+                self.core.jit = jit.enabled().then_some(jit);
+                {
+                    if steps > 0 {
+                        left -= steps;
+                        let target = self.next_pc;
+                        if left > 0 && target & !0xFFF == base && target & 3 == 0 {
+                            here = target;
+                            continue 'block;
+                        }
+                        self.ctx.pc = target;
+                        break 'block;
+                    }
+                }
+            }
             let run_start = here;
             for op in page.get(start..start + count).unwrap_or_default() {
                 self.pc = here;
@@ -455,6 +479,16 @@ impl Exec<'_> {
         let steps = limit - left;
         self.core.retired += steps;
         Ok(steps)
+    }
+
+    /// Run compiled block `block` with at most `limit` steps: the flags go in and come back through
+    /// [`Exec::jit`], the registers stay in [`Exec::regs`]; the steps made (0: nothing done, interpret).
+    #[inline(always)]
+    fn run_compiled(&mut self, jit: &Jit, block: usize, limit: u64) -> u64 {
+        self.jit.nzcv = self.ctx.pstate & (0xF << 28);
+        let steps = jit.run(block, self, limit);
+        self.ctx.pstate = (self.ctx.pstate & !(0xF << 28)) | (self.jit.nzcv & (0xF << 28));
+        steps
     }
 
     /// Run the single instruction `op` at `pc` (from a page that is not cached).

@@ -31,7 +31,8 @@
 //!
 //! Speed: [`bench::sha256_workload`] is the reference workload (`realm bench cpu`).
 
-#![forbid(unsafe_code)]
+// Unsafe code lives in one module, `jit::native` (calling compiled blocks), which says why.
+#![deny(unsafe_code)]
 
 pub mod asm;
 pub mod bench;
@@ -42,6 +43,7 @@ mod decode;
 mod exception;
 mod exec;
 mod gic;
+mod jit;
 mod memory;
 pub mod mmu;
 mod sysreg;
@@ -49,3 +51,4 @@ mod translate;
 
 pub use config::CpuConfig;
 pub use cpu::{A64Cpu, A64CpuFactory};
+pub use jit::{DEFAULT_THRESHOLD as JIT_DEFAULT_THRESHOLD, JitConfig};

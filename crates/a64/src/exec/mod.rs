@@ -27,6 +27,19 @@ pub(crate) struct Exec<'a> {
     pub(crate) fault: Option<Exception>,
     /// X0..X30 while running, and 31 reading as zero.
     pub(crate) regs: [u64; 32],
+    /// What compiled blocks exchange with the run loop and their helpers ([`crate::jit`]).
+    pub(crate) jit: JitIo,
+}
+
+/// The words a compiled block and its helpers share through [`Exec`] ([`crate::jit`]): `NZCV` in and out,
+/// and the values a load helper returns.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct JitIo {
+    /// `PSTATE.{N,Z,C,V}` as in `PSTATE` bits \[31:28\].
+    pub(crate) nzcv: u64,
+    /// The value(s) a load helper read.
+    pub(crate) value: [u64; 2],
 }
 
 impl Exec<'_> {
