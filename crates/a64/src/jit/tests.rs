@@ -302,10 +302,7 @@ fn run(case: &Case<'_>, jit: JitConfig, budget: u64, once: bool) -> End {
     }
 }
 
-const ON: JitConfig = JitConfig {
-    enabled: true,
-    threshold: 0,
-};
+const ON: JitConfig = JitConfig::EAGER;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
@@ -325,7 +322,7 @@ proptest! {
         let once = budget != 0;
         let case = Case { code: &code, regs: &regs, nzcv, seed, paged };
         let want = run(&case, JitConfig::OFF, budget, once);
-        let jit = JitConfig { enabled: true, threshold };
+        let jit = JitConfig { threshold, ..JitConfig::EAGER };
         let got = run(&case, jit, budget, once);
         prop_assert_eq!(&got.exit, &want.exit, "exit; code {:08x?}", code);
         prop_assert_eq!(&got.ctx, &want.ctx, "context; code {:08x?}", code);
