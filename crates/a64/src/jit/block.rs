@@ -89,34 +89,3 @@ pub(super) fn extent(insns: impl Iterator<Item = Insn>) -> (usize, bool) {
     }
     (n, false)
 }
-
-/// The general-purpose registers (bit `r` for X`r`, 0..=30) `insn` names in any field: a superset of those
-/// it reads or writes.
-pub(super) fn registers(insn: &Insn) -> u32 {
-    use Insn as I;
-    let r = |x: u8| if x < 31 { 1u32 << x } else { 0 };
-    match *insn {
-        I::AddSubImm { rd, rn, .. }
-        | I::LogicalImm { rd, rn, .. }
-        | I::Bitfield { rd, rn, .. }
-        | I::DataProc1 { rd, rn, .. } => r(rd) | r(rn),
-        I::MovWide { rd, .. } | I::Adr { rd, .. } => r(rd),
-        I::Extr { rd, rn, rm, .. }
-        | I::LogicalReg { rd, rn, rm, .. }
-        | I::AddSubShifted { rd, rn, rm, .. }
-        | I::AddSubExt { rd, rn, rm, .. }
-        | I::AddSubCarry { rd, rn, rm, .. }
-        | I::CondSelect { rd, rn, rm, .. }
-        | I::DataProc2 { rd, rn, rm, .. } => r(rd) | r(rn) | r(rm),
-        I::CondCompare { rn, rm, .. } => r(rn) | r(rm),
-        I::DataProc3 { rd, rn, rm, ra, .. } => r(rd) | r(rn) | r(rm) | r(ra),
-        I::Branch { .. } => r(30),
-        I::CompareBranch { rt, .. } | I::TestBranch { rt, .. } => r(rt),
-        I::BranchReg { rn, .. } => r(rn) | r(30),
-        I::LdStImm { rt, rn, .. } => r(rt) | r(rn),
-        I::LdStReg { rt, rn, rm, .. } => r(rt) | r(rn) | r(rm),
-        I::LdLiteral { rt, .. } => r(rt),
-        I::LdStPair { rt, rt2, rn, .. } => r(rt) | r(rt2) | r(rn),
-        _ => 0,
-    }
-}

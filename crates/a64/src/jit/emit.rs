@@ -48,17 +48,19 @@ pub(super) struct Helpers {
     pub(super) addrs: [u64; 4],
 }
 
-/// The block being built.
+/// The block being built. X0..X30 live in `Exec::regs`: every write is stored there at once and a read
+/// loads it, unless the value is at hand from earlier in the same Cranelift block (`cache`, forgotten at
+/// every block boundary and helper call), so that exits need not write registers back and no guest register
+/// is kept live across a helper call (where the host's caller-saved registers would have to be spilled).
 pub(super) struct Emitter<'a> {
     pub(super) b: FunctionBuilder<'a>,
     pub(super) exec: Value,
     limit: Value,
-    regs: [Variable; 31],
+    cache: [Option<Value>; 31],
     /// N, Z, C, V as I8 0/1.
     flags: [Variable; 4],
     /// Steps of the passes before this one.
     acc: Variable,
-    written: u32,
     flags_written: bool,
     exits: Vec<Exit>,
     pub(super) helpers: Helpers,
@@ -74,29 +76,15 @@ pub(super) fn trusted() -> MemFlagsData {
 }
 
 impl<'a> Emitter<'a> {
-    /// Open the function in `b`: load the registers in `used` and the flags, zero the step count, and
-    /// start the loop head with the budget check.
-    pub(super) fn new(
-        mut b: FunctionBuilder<'a>,
-        used: u32,
-        helpers: Helpers,
-        start: u64,
-        len: u64,
-    ) -> Self {
+    /// Open the function in `b`: load the flags, zero the step count, and start the loop head with the
+    /// budget check.
+    pub(super) fn new(mut b: FunctionBuilder<'a>, helpers: Helpers, start: u64, len: u64) -> Self {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
         let (exec, limit) = (b.block_params(entry)[0], b.block_params(entry)[1]);
-        let regs = std::array::from_fn(|_| b.declare_var(I64));
         let flags = std::array::from_fn(|_| b.declare_var(I8));
         let acc = b.declare_var(I64);
-        for (r, var) in regs.iter().enumerate() {
-            if used & (1 << r) != 0 {
-                let off = OFF_REGS + 8 * offset32(r);
-                let v = b.ins().load(I64, trusted(), exec, off);
-                b.def_var(*var, v);
-            }
-        }
         let nzcv = b.ins().load(I64, trusted(), exec, OFF_NZCV);
         for (i, var) in flags.iter().enumerate() {
             let bit = b.ins().ushr_imm_s(nzcv, 31 - i64::try_from(i).unwrap_or(0));
@@ -108,15 +96,13 @@ impl<'a> Emitter<'a> {
         b.def_var(acc, zero);
         let head = b.create_block();
         b.ins().jump(head, &[]);
-        b.switch_to_block(head);
         let mut e = Self {
             b,
             exec,
             limit,
-            regs,
+            cache: [None; 31],
             flags,
             acc,
-            written: 0,
             flags_written: false,
             exits: Vec::new(),
             helpers,
@@ -124,6 +110,7 @@ impl<'a> Emitter<'a> {
             len,
             head,
         };
+        e.switch(head);
         // A whole pass must fit in the budget left; otherwise the interpreter goes on from here.
         let acc = e.b.use_var(e.acc);
         let need =
@@ -133,8 +120,14 @@ impl<'a> Emitter<'a> {
         let body = e.b.create_block();
         let out = e.exit(ExitPc::At(start), 0);
         e.b.ins().brif(over, out, &[], body, &[]);
-        e.b.switch_to_block(body);
+        e.switch(body);
         e
+    }
+
+    /// Go on emitting into `block`: register values from before are not at hand there.
+    pub(super) fn switch(&mut self, block: Block) {
+        self.b.switch_to_block(block);
+        self.cache = [None; 31];
     }
 
     /// A new exit block leaving the PC at `pc` after `done` instructions of this pass.
@@ -166,14 +159,7 @@ impl<'a> Emitter<'a> {
     pub(super) fn finish(mut self, config: cranelift_codegen::isa::TargetFrontendConfig) {
         let exits = std::mem::take(&mut self.exits);
         for exit in exits {
-            self.b.switch_to_block(exit.block);
-            for r in 0..31 {
-                if self.written & (1 << r) != 0 {
-                    let v = self.b.use_var(self.regs[r]);
-                    let off = OFF_REGS + 8 * offset32(r);
-                    self.b.ins().store(trusted(), v, self.exec, off);
-                }
-            }
+            self.switch(exit.block);
             if self.flags_written {
                 let mut nzcv = self.b.ins().iconst(I64, 0);
                 for (i, var) in self.flags.iter().enumerate() {
@@ -205,17 +191,24 @@ impl<'a> Emitter<'a> {
 
     /// X`r` (31: zero).
     pub(super) fn x(&mut self, r: u8) -> Value {
-        match self.regs.get(usize::from(r)) {
-            Some(var) => self.b.use_var(*var),
-            None => self.b.ins().iconst(I64, 0),
+        let Some(slot) = self.cache.get(usize::from(r)).copied() else {
+            return self.b.ins().iconst(I64, 0);
+        };
+        if let Some(v) = slot {
+            return v;
         }
+        let off = OFF_REGS + 8 * i32::from(r);
+        let v = self.b.ins().load(I64, trusted(), self.exec, off);
+        self.cache[usize::from(r)] = Some(v);
+        v
     }
 
-    /// Set X`r` (31: discarded).
+    /// Set X`r` (31: discarded), in `Exec::regs` at once.
     pub(super) fn set_x(&mut self, r: u8, v: Value) {
-        if let Some(var) = self.regs.get(usize::from(r)) {
-            self.b.def_var(*var, v);
-            self.written |= 1 << r;
+        if let Some(slot) = self.cache.get_mut(usize::from(r)) {
+            *slot = Some(v);
+            let off = OFF_REGS + 8 * i32::from(r);
+            self.b.ins().store(trusted(), v, self.exec, off);
         }
     }
 

@@ -34,7 +34,7 @@ impl Emitter<'_> {
         let go_on = self.b.create_block();
         let out = self.exit(ExitPc::At(pc), done);
         self.b.ins().brif(status, go_on, &[], out, &[]);
-        self.b.switch_to_block(go_on);
+        self.switch(go_on);
     }
 
     /// The value a load helper left in `Exec::jit.value[i]`.
@@ -224,7 +224,7 @@ impl Emitter<'_> {
         let yes = self.b.create_block();
         let no = self.exit(ExitPc::At(pc.wrapping_add(4)), len);
         self.b.ins().brif(cond, yes, &[], no, &[]);
-        self.b.switch_to_block(yes);
+        self.switch(yes);
         self.go_to(to);
     }
 }

@@ -243,7 +243,6 @@ impl Jit {
             return None;
         }
         let insns: Vec<_> = ops.iter().take(len).map(|op| op.insn).collect();
-        let used = insns.iter().fold(0, |m, i| m | block::registers(i));
         let addrs = native::helper_addresses();
         self.arena()?;
         let context = &mut self.context;
@@ -261,7 +260,7 @@ impl Jit {
             let mut b = FunctionBuilder::new(&mut ctx.func, context);
             let sigs = [3, 4, 3, 5].map(|n| b.import_signature(signature(call_conv, n)));
             let helpers = emit::Helpers { sigs, addrs };
-            let mut e = emit::Emitter::new(b, used, helpers, pc, len as u64);
+            let mut e = emit::Emitter::new(b, helpers, pc, len as u64);
             for (i, insn) in insns.iter().enumerate() {
                 let at = pc.wrapping_add(4 * i as u64);
                 match block::kind(insn) {
