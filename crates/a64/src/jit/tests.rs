@@ -11,12 +11,13 @@ use realm_cpu::{RealmCpu, RealmExit, RealmMemory, RecContext};
 use super::JitConfig;
 use crate::{A64Cpu, CpuConfig};
 
-/// Code at 0, the exception vectors (all `SMC #0`) at 0x1000, data at 0x2000..0x4000, nothing at
-/// [`UNMAPPED`].
+/// Code at 0, the exception vectors (all `SMC #0`) at 0x1000, data at 0x2000..0x4000, stage-1 tables at
+/// [`TABLES`] (mapping those four pages only, when the MMU is on), nothing at [`UNMAPPED`].
 const CODE: u64 = 0;
 const VBAR: u64 = 0x1000;
 const DATA: u64 = 0x2000;
-const MEM: usize = 0x4000;
+const TABLES: u64 = 0x4000;
+const MEM: usize = 0x8000;
 const UNMAPPED: u64 = 0x10_0000;
 const SMC0: u32 = 0xD400_0003;
 /// `SUBS X25, X25, #1`.
@@ -222,6 +223,20 @@ struct Case<'a> {
     nzcv: u64,
     seed: u64,
     paged: bool,
+    mmu: bool,
+}
+
+/// Level 1, 2 and 3 tables at [`TABLES`] identity-mapping pages 0..4 as Normal memory, EL1 read/write
+/// (Arm ARM D8.3 descriptor formats).
+fn identity_map(flat: &mut FlatMemory) {
+    let (l1, l2, l3) = (TABLES, TABLES + 0x1000, TABLES + 0x2000);
+    let mut d = vec![(l1, l2 | 0b11), (l2, l3 | 0b11)];
+    for page in 0..4 {
+        d.push((l3 + 8 * page, (page << 12) | (1 << 10) | (3 << 8) | 0b11));
+    }
+    for (at, desc) in d {
+        flat.load(at, &u64::to_le_bytes(desc)).expect("tables fit");
+    }
 }
 
 /// Load `case.code` (then `SUBS X25, #1; B.NE start; SMC #0`) and data from `case.seed`, set X0..X15 to
@@ -234,6 +249,7 @@ fn run(case: &Case<'_>, jit: JitConfig, budget: u64, once: bool) -> End {
         nzcv,
         seed,
         paged,
+        mmu,
     } = *case;
     let mut flat = FlatMemory::new(CODE, MEM);
     let n = i32::try_from(code.len()).unwrap_or(0);
@@ -271,6 +287,15 @@ fn run(case: &Case<'_>, jit: JitConfig, budget: u64, once: bool) -> End {
     let mut ctx = RecContext::reset(CODE, &gprs, 0);
     ctx.pstate |= nzcv << 28;
     ctx.sysregs.vbar_el1 = VBAR;
+    if mmu {
+        identity_map(&mut flat);
+        // T0SZ 25, IRGN0/ORGN0 write-back, SH0 inner shareable, TG0 4 KiB, EPD1; MAIR Attr0 Normal WB;
+        // SCTLR_EL1.{M, C, I}.
+        ctx.sysregs.tcr_el1 = 25 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23);
+        ctx.sysregs.mair_el1 = 0xff;
+        ctx.sysregs.ttbr0_el1 = TABLES;
+        ctx.sysregs.sctlr_el1 |= 1 | (1 << 2) | (1 << 12);
+    }
     let config = CpuConfig {
         jit,
         ..CpuConfig::default()
@@ -314,13 +339,14 @@ proptest! {
         nzcv in 0u64..16,
         seed in any::<u64>(),
         paged in any::<bool>(),
+        mmu in any::<bool>(),
         threshold in 0u32..3,
         budget in prop_oneof![Just(0u64), 1u64..300],
     ) {
         let n = body.len();
         let code: Vec<u32> = body.iter().enumerate().map(|(i, &(c, r))| instruction(c, r, i, n)).collect();
         let once = budget != 0;
-        let case = Case { code: &code, regs: &regs, nzcv, seed, paged };
+        let case = Case { code: &code, regs: &regs, nzcv, seed, paged, mmu };
         let want = run(&case, JitConfig::OFF, budget, once);
         let jit = JitConfig { threshold, ..JitConfig::EAGER };
         let got = run(&case, jit, budget, once);
@@ -405,5 +431,37 @@ fn a_store_patching_a_compiled_block_is_seen() {
             5 * 4,
             "paged {paged}: retired (the SMC exit is not)"
         );
+    }
+}
+
+/// A page run at two virtual addresses (Linux runs its text with the MMU off, then on): the block compiled
+/// at one must not run at the other, where its ADR gives another value.
+#[test]
+fn a_block_compiled_at_one_va_is_not_run_at_another() {
+    // ADR X0, .; ADD X1, X1, #1 (× 3); SMC #0.
+    let code = [0x1000_0000u32, 0x9100_0421, 0x9100_0421, 0x9100_0421, SMC0];
+    let alias = 0x8000;
+    let mut flat = FlatMemory::new(CODE, MEM);
+    let words: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+    flat.load(CODE, &words).expect("fits");
+    identity_map(&mut flat);
+    // L3 entry 8: VA 0x8000 → the code page too.
+    let desc: u64 = (1 << 10) | (3 << 8) | 0b11;
+    flat.load(TABLES + 0x2000 + 8 * 8, &desc.to_le_bytes())
+        .expect("fits");
+    let mut ctx = RecContext::reset(CODE, &[], 0);
+    ctx.sysregs.tcr_el1 = 25 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23);
+    ctx.sysregs.mair_el1 = 0xff;
+    ctx.sysregs.ttbr0_el1 = TABLES;
+    ctx.sysregs.sctlr_el1 |= 1 | (1 << 2) | (1 << 12);
+    let mut cpu = A64Cpu::new(&CpuConfig {
+        jit: ON,
+        ..CpuConfig::default()
+    });
+    for (start, pass) in [(CODE, 1), (alias, 2), (CODE, 3)] {
+        ctx.pc = start;
+        assert_eq!(cpu.run(&mut ctx, &mut flat), RealmExit::Smc, "pass {pass}");
+        assert_eq!(ctx.gprs[0], start, "pass {pass}: ADR at VA {start:#x}");
+        assert_eq!(ctx.gprs[1], 3 * pass, "pass {pass}: the ADDs ran");
     }
 }
