@@ -1,7 +1,7 @@
 //! Tier 2: a block compiler. Straight-line runs of a decoded page that the interpreter (tier 1) enters
-//! often — [`JitConfig::threshold`] times — are translated with Cranelift into host code that keeps X0..X30
-//! and NZCV in registers, loops when the block branches back to its own start, and returns the steps it made
-//! and the next PC. Everything a block does not translate (system instructions, exclusives, SP-relative
+//! often — [`JitConfig::threshold`] times — are translated with Cranelift into host code that works on X0..X30
+//! in place (`Exec::regs`) and on NZCV in host registers, loops when the block branches back to its own
+//! start (within the instruction budget it is given), and returns the steps it made and the next PC. Everything a block does not translate (system instructions, exclusives, SP-relative
 //! code, divides …; [`block::kind`]) ends it, and every load or store goes through a helper that either
 //! completes it on the interpreter's fast path or declines ([`helpers`]): the block then returns at that
 //! instruction, with every earlier instruction's effect written back, and the interpreter executes it —
@@ -14,6 +14,8 @@
 
 mod block;
 mod emit;
+mod emit_alu;
+mod emit_arith;
 mod emit_mem;
 mod helpers;
 mod native;
