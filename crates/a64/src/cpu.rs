@@ -426,22 +426,23 @@ impl Exec<'_> {
             let start = usize::try_from((here >> 2) & (PAGE_INSNS as u64 - 1)).unwrap_or(0);
             let count = usize::try_from(left)
                 .map_or(PAGE_INSNS - start, |left| left.min(PAGE_INSNS - start));
+            // Tier 2: the compiled block starting here, if it is hot; it returns 0 steps when it could
+            // not run its first instruction (a declined access, a budget shorter than its pass), which
+            // the interpreter then runs below.
             if let Some(mut jit) = self.core.jit.take() {
                 let stamp = self.core.cache.stamp(held.slot);
                 let block = jit.lookup(held.slot, stamp, start, page, base);
                 let steps = block.map_or(0, |b| self.run_compiled(&jit, b, left));
                 self.core.jit = jit.enabled().then_some(jit);
-                {
-                    if steps > 0 {
-                        left -= steps;
-                        let target = self.next_pc;
-                        if left > 0 && target & !0xFFF == base && target & 3 == 0 {
-                            here = target;
-                            continue 'block;
-                        }
-                        self.ctx.pc = target;
-                        break 'block;
+                if steps > 0 {
+                    left -= steps;
+                    let target = self.next_pc;
+                    if left > 0 && target & !0xFFF == base && target & 3 == 0 {
+                        here = target;
+                        continue 'block;
                     }
+                    self.ctx.pc = target;
+                    break 'block;
                 }
             }
             let run_start = here;

@@ -29,6 +29,11 @@
 //! Not modelled (yet): FP/AdvSIMD, SVE, LSE, PAuth, BTI, MTE, PAN (all reported absent), AArch32, debug
 //! exceptions (breakpoints, watchpoints, single step), big-endian data accesses (`SCTLR_EL1.EE`/`E0E` are ignored).
 //!
+//! Tier 2: blocks of a decoded page entered often ([`JitConfig`]) are compiled with Cranelift into host code
+//! that keeps the interpreter's state and exits exactly (see `jit`); the interpreter runs everything else and
+//! every instruction a compiled block declines. `REALMKIT_JIT=0` (or [`JitConfig::OFF`]) leaves the
+//! interpreter alone.
+//!
 //! Speed: [`bench::sha256_workload`] is the reference workload (`realm bench cpu`).
 
 // Unsafe code lives in one module, `jit::native` (calling compiled blocks), which says why.
