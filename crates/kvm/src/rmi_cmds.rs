@@ -70,6 +70,31 @@ impl Cmds<'_> {
         );
         Ret(ret)
     }
+    /// `f` once per argument list in `args`, in order, while the reply's x0 is `status`, stopping after
+    /// the first other reply ([`realm_rmi::host::Rmi::call_while`]); the replies of the calls made go to
+    /// `out`, each traced as [`Cmds::call`] traces it.
+    pub(crate) fn call_while<const N: usize>(
+        &self,
+        f: u32,
+        args: &[[u64; N]],
+        status: u64,
+        out: &mut Vec<Ret>,
+    ) {
+        let calls: Vec<SmcRegs> = args.iter().map(|a| SmcRegs::call(f, a)).collect();
+        let mut replies = Vec::with_capacity(calls.len());
+        self.0.call_while(&calls, status, &mut replies);
+        for (a, ret) in args.iter().zip(replies) {
+            tracing::debug!(
+                target: "realm_kvm::rmi",
+                cmd = realm_rmi::command_name(f).unwrap_or("?"),
+                args = %HexArgs(a),
+                x0 = format_args!("{:#x}", ret.x[0]),
+                x1 = format_args!("{:#x}", ret.x[1]),
+                "rmi"
+            );
+            out.push(Ret(ret));
+        }
+    }
     pub(crate) fn version(&self, req: u64) -> Ret {
         self.call(RMI_VERSION, &[req])
     }
