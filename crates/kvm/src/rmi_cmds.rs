@@ -54,21 +54,40 @@ impl std::fmt::Display for HexArgs<'_> {
     }
 }
 
+/// The reply `ret` of call `f(args)`, logged (`realm_kvm::rmi` at debug level).
+fn traced(f: u32, args: &[u64], ret: SmcRegs) -> Ret {
+    tracing::debug!(
+        target: "realm_kvm::rmi",
+        cmd = realm_rmi::command_name(f).unwrap_or("?"),
+        args = %HexArgs(args),
+        x0 = format_args!("{:#x}", ret.x[0]),
+        x1 = format_args!("{:#x}", ret.x[1]),
+        "rmi"
+    );
+    Ret(ret)
+}
+
 /// The `rmi_cmds.h` wrappers: one SMC each.
 pub(crate) struct Cmds<'a>(pub(crate) &'a dyn Rmi);
 
 impl Cmds<'_> {
     fn call(&self, f: u32, args: &[u64]) -> Ret {
-        let ret = self.0.call(SmcRegs::call(f, args));
-        tracing::debug!(
-            target: "realm_kvm::rmi",
-            cmd = realm_rmi::command_name(f).unwrap_or("?"),
-            args = %HexArgs(args),
-            x0 = format_args!("{:#x}", ret.x[0]),
-            x1 = format_args!("{:#x}", ret.x[1]),
-            "rmi"
-        );
-        Ret(ret)
+        traced(f, args, self.0.call(SmcRegs::call(f, args)))
+    }
+    /// `f` once per argument list in `args`, in order, while the reply's x0 is `status`, stopping after
+    /// the first other reply ([`realm_rmi::host::Rmi::call_while`]); the replies of the calls made go to
+    /// `out`, each traced as [`Cmds::call`] traces it.
+    pub(crate) fn call_while<const N: usize>(
+        &self,
+        f: u32,
+        args: &[[u64; N]],
+        status: u64,
+        out: &mut Vec<Ret>,
+    ) {
+        let calls: Vec<SmcRegs> = args.iter().map(|a| SmcRegs::call(f, a)).collect();
+        let mut replies = Vec::with_capacity(calls.len());
+        self.0.call_while(&calls, status, &mut replies);
+        out.extend(args.iter().zip(replies).map(|(a, ret)| traced(f, a, ret)));
     }
     pub(crate) fn version(&self, req: u64) -> Ret {
         self.call(RMI_VERSION, &[req])

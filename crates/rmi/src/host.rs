@@ -57,10 +57,21 @@ pub trait Rmi: Send + Sync {
     /// one by one through [`Rmi::call`]. The kernel layer uses this for its chunked populate, so an
     /// implementation may hash `RMI_DATA_CREATE` contents on several cores.
     fn call_many(&self, calls: &[SmcRegs], out: &mut Vec<SmcRegs>) {
+        self.call_while(calls, 0, out);
+    }
+
+    /// A run of calls applied in order while each returns `status` in x0, stopping after the first that
+    /// returns anything else; the result of every call made is appended to `out`.
+    ///
+    /// The results must equal issuing the same calls one by one through [`Rmi::call`]. The kernel layer
+    /// uses this for calls it would issue anyway while the replies stay the same: v12's
+    /// `RMI_RTT_INIT_RIPAS` one page after another over populated memory, each failing with
+    /// `RMI_ERROR_RTT` at level 3, so an implementation may serve such a run under one lock.
+    fn call_while(&self, calls: &[SmcRegs], status: u64, out: &mut Vec<SmcRegs>) {
         for regs in calls {
             let ret = self.call(*regs);
             out.push(ret);
-            if ret.x[0] != 0 {
+            if ret.x[0] != status {
                 break;
             }
         }

@@ -179,6 +179,10 @@ impl Rmi for Rmm {
     fn call_many(&self, calls: &[SmcRegs], out: &mut Vec<SmcRegs>) {
         rmi::dispatch_many(self, calls, out);
     }
+
+    fn call_while(&self, calls: &[SmcRegs], status: u64, out: &mut Vec<SmcRegs>) {
+        rmi::dispatch_while(self, calls, status, out);
+    }
 }
 
 impl HostMemory for Rmm {

@@ -273,6 +273,7 @@ fn run(
             let challenge = &opts.challenge;
             let watchdog = watchdog.clone();
             s.spawn(move || {
+                crate::os::precise_timers();
                 let mut log = log
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);

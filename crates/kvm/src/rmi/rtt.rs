@@ -8,13 +8,20 @@
 
 use std::cell::Cell;
 
-use realm_rmi::{RMI_ERROR_RTT, RMI_SUCCESS};
+use realm_rmi::{RMI_ERROR_RTT, RMI_RTT_INIT_RIPAS, RMI_SUCCESS, RmiStatus, pack_return_code};
 
 use crate::rmi_cmds::{self, RMM_RTT_MAX_LEVEL, Ret, rtt_level_mapsize};
 use crate::{Errno, PAGE_SIZE, Shared};
 
 /// RMI calls one walk may issue before it is abandoned.
 const STEP_BUDGET: u64 = 1 << 26;
+
+/// v12 skip calls issued at once, at most (see [`Ctx::ripas_change`]).
+const SKIP_RUN: u64 = 4096;
+
+/// `run(ipa, end, n, replies)`: issue the loop's next `n` calls at `ipa`, `ipa + 4K`, … while each is
+/// skipped ([`Ctx::ripas_change`]).
+type SkipRun<'a> = &'a dyn Fn(u64, u64, u64, &mut Vec<Ret>);
 
 /// The realm context of a walk: RD, IPA width and the kernel's shared state.
 pub(crate) struct Ctx<'a> {
@@ -101,9 +108,25 @@ impl<'a> Ctx<'a> {
     /// `ripas_change(kvm, NULL, ipa, end, RIPAS_INIT)`: `RMI_RTT_INIT_RIPAS` until `end` (see
     /// [`Self::ripas_change`]); v10 passes `skip_hack = false`.
     pub(crate) fn ripas_init(&self, ipa: u64, end: u64, skip_hack: bool) -> Result<(), Errno> {
-        self.ripas_change(ipa, end, skip_hack, |ipa, end| {
-            self.shared.cmds().rtt_init_ripas(self.rd, ipa, end)
-        })
+        let run = |ipa: u64, end: u64, n: u64, out: &mut Vec<Ret>| {
+            let args: Vec<[u64; 3]> = (0..n)
+                .map(|k| [self.rd, ipa + k * PAGE_SIZE, end])
+                .collect();
+            let skip = pack_return_code(
+                RmiStatus::ErrorRtt,
+                u8::try_from(RMM_RTT_MAX_LEVEL).unwrap_or(u8::MAX),
+            );
+            self.shared
+                .cmds()
+                .call_while(RMI_RTT_INIT_RIPAS, &args, skip, out);
+        };
+        self.ripas_change(
+            ipa,
+            end,
+            skip_hack,
+            |ipa, end| self.shared.cmds().rtt_init_ripas(self.rd, ipa, end),
+            Some(&run),
+        )
         .map(|_| ())
     }
 
@@ -116,9 +139,13 @@ impl<'a> Ctx<'a> {
         end: u64,
         skip_hack: bool,
     ) -> Result<u64, Errno> {
-        self.ripas_change(ipa, end, skip_hack, |ipa, end| {
-            self.shared.cmds().rtt_set_ripas(self.rd, rec, ipa, end)
-        })
+        self.ripas_change(
+            ipa,
+            end,
+            skip_hack,
+            |ipa, end| self.shared.cmds().rtt_set_ripas(self.rd, rec, ipa, end),
+            None,
+        )
     }
 
     /// `ripas_change()` (v12 17/46; v10 the same loop): issue `call(ipa, end)` (RTT_INIT_RIPAS or
@@ -126,18 +153,34 @@ impl<'a> Ctx<'a> {
     /// down to `find_map_level()` and retry. When the error level is already at or below the map level: v12
     /// skips one page ("FIXME: Ugly hack to skip regions which are already RIPAS_RAM", `skip_hack`); v10
     /// returns -EINVAL. Other failures → -ENXIO. Returns the top reached.
+    ///
+    /// After a skip at level 3 the loop's next calls are known as long as each fails the same way: one a
+    /// page, same `end`. `run(ipa, end, n, out)`, when given, issues up to `n` of them at once
+    /// ([`Cmds::call_while`](crate::rmi_cmds::Cmds::call_while): it stops after the first other reply),
+    /// and the loop takes their replies in order as if it had made each call itself — the same calls, in
+    /// the same order, never one the loop would not have made (`n` stays within the step budget).
     fn ripas_change(
         &self,
         mut ipa: u64,
         end: u64,
         skip_hack: bool,
         call: impl Fn(u64, u64) -> Ret,
+        run: Option<SkipRun<'_>>,
     ) -> Result<u64, Errno> {
+        // Replies of calls made ahead at ipa, ipa + 4K, …; `taken` of them used.
+        let mut ahead: Vec<Ret> = Vec::new();
+        let mut taken = 0;
         while ipa < end {
             if !self.step() {
                 return Err(Errno::ENXIO);
             }
-            let ret = call(ipa, end);
+            let ret = match ahead.get(taken) {
+                Some(&ret) => {
+                    taken += 1;
+                    ret
+                }
+                None => call(ipa, end),
+            };
             match ret.status() {
                 RMI_SUCCESS => ipa = ret.out(1),
                 RMI_ERROR_RTT => {
@@ -146,6 +189,17 @@ impl<'a> Ctx<'a> {
                     if err_level >= level {
                         if skip_hack {
                             ipa += PAGE_SIZE;
+                            if let Some(run) = run
+                                .filter(|_| taken == ahead.len() && err_level == RMM_RTT_MAX_LEVEL)
+                            {
+                                let budget = STEP_BUDGET - 1 - self.steps.get();
+                                let n = ((end - ipa) / PAGE_SIZE).min(SKIP_RUN).min(budget);
+                                ahead.clear();
+                                taken = 0;
+                                if n > 1 {
+                                    run(ipa, end, n, &mut ahead);
+                                }
+                            }
                             continue;
                         }
                         return Err(Errno::EINVAL);

@@ -23,6 +23,8 @@ mod rim;
 #[cfg(test)]
 mod shared_fault;
 #[cfg(test)]
+mod skip_runs;
+#[cfg(test)]
 mod sve;
 #[cfg(test)]
 mod teardown;

@@ -321,7 +321,7 @@ fn v10_rim_equals_direct_rmi_sequence() {
 }
 
 /// The platform these expectations were written for: `qemu-max` (NUM_BPS 5, NUM_WPS 3, 6 PMU counters).
-fn qemu_max() -> PlatformConfig {
+pub(crate) fn qemu_max() -> PlatformConfig {
     PlatformConfig::from_platform(
         &realm_rmm::Platform::by_name("qemu-max").expect("a named platform"),
     )

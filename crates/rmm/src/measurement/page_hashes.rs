@@ -53,6 +53,8 @@ trait Digests: Send + Sync {
     fn get_or_hash(&self, i: usize, hash: &dyn Fn() -> Slot) -> Option<Slot>;
     /// The digest of page `i` if it is computed already.
     fn get(&self, i: usize) -> Option<Slot>;
+    /// The digest of page `i`, waiting for the thread computing it (`None` past the last page).
+    fn wait(&self, i: usize) -> Option<Slot>;
     /// Pages.
     fn len(&self) -> usize;
 }
@@ -95,6 +97,10 @@ impl<const N: usize> Digests for DigestsOf<N> {
             d
         });
         Some(Self::slot(d))
+    }
+
+    fn wait(&self, i: usize) -> Option<Slot> {
+        Some(Self::slot(self.cell(i)?.wait()))
     }
 
     fn get(&self, i: usize) -> Option<Slot> {
@@ -140,8 +146,34 @@ impl Prehashed {
         }
     }
 
-    /// The hash of whole page `i` (computed here unless it is, or is being, computed elsewhere).
+    /// The hash of whole page `i`: ready; or awaited, when a worker has claimed it (a claim is hashed
+    /// whole, without stopping); or hashed here, with the rest of its claim-sized run of pages when none is
+    /// claimed yet (this thread then works as a worker would, two streams at a time), else alone.
     fn hash_page(&self, i: usize) -> Option<Slot> {
+        if let Some(slot) = self.digests.get(i) {
+            return Some(slot);
+        }
+        let next = self.next.load(Ordering::Acquire);
+        if i < next {
+            return self.digests.wait(i);
+        }
+        if i - next < CLAIM_PAGES
+            && self
+                .next
+                .compare_exchange(
+                    next,
+                    next + CLAIM_PAGES,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            let n = CLAIM_PAGES.min(self.digests.len() - next);
+            let mut buf = vec![0; n * PINNED_PAGE_SIZE];
+            self.read(next, &mut buf);
+            self.hash_run(next, &buf);
+            return self.digests.get(i);
+        }
         self.digests.get_or_hash(i, &|| {
             let mut page = [0; PINNED_PAGE_SIZE];
             self.read(i, &mut page);
@@ -173,16 +205,52 @@ impl Prehashed {
         let mut buf = vec![0; CLAIM_PAGES * PINNED_PAGE_SIZE];
         let pages = self.digests.len();
         while !self.cancelled.load(Ordering::Relaxed) {
-            let start = self.next.fetch_add(CLAIM_PAGES, Ordering::Relaxed);
+            let start = self.next.fetch_add(CLAIM_PAGES, Ordering::AcqRel);
             if start >= pages {
                 return;
             }
             let n = CLAIM_PAGES.min(pages - start);
             let buf = &mut buf[..n * PINNED_PAGE_SIZE];
             self.read(start, buf);
-            for (k, page) in buf.chunks(PINNED_PAGE_SIZE).enumerate() {
+            self.hash_run(start, buf);
+        }
+    }
+
+    /// Hash pages `start..` (whole pages in `buf`) not hashed yet.
+    fn hash_run(&self, start: usize, buf: &[u8]) {
+        if self.algo == HashAlgorithm::Sha256 {
+            return self.hash_pairs(start, buf);
+        }
+        for (k, page) in buf.chunks(PINNED_PAGE_SIZE).enumerate() {
+            self.digests
+                .get_or_hash(start + k, &|| self.hash_bytes(page));
+        }
+    }
+
+    /// SHA-256 of pages `start..` (whole pages in `buf`), two at a time as interleaved streams
+    /// ([`realm_sha::sha256_pair`]): a worker's pages are its own, so both of a pair are nearly always still
+    /// to hash; one another thread hashed meanwhile keeps that thread's (equal) digest.
+    fn hash_pairs(&self, start: usize, buf: &[u8]) {
+        let page = |k: usize| &buf[k * PINNED_PAGE_SIZE..(k + 1) * PINNED_PAGE_SIZE];
+        let pages = buf.len() / PINNED_PAGE_SIZE;
+        let mut k = 0;
+        while k < pages {
+            let todo = |k: usize| k < pages && self.digests.get(start + k).is_none();
+            if todo(k) && todo(k + 1) {
+                let pair = realm_sha::sha256_pair(page(k), page(k + 1));
+                for (i, digest) in (k..).zip(pair) {
+                    self.digests.get_or_hash(start + i, &|| {
+                        self.hashed.fetch_add(1, Ordering::Relaxed);
+                        let mut slot = [0; MAX_MEASUREMENT_SIZE];
+                        slot[..32].copy_from_slice(&digest);
+                        slot
+                    });
+                }
+                k += 2;
+            } else {
                 self.digests
-                    .get_or_hash(start + k, &|| self.hash_bytes(page));
+                    .get_or_hash(start + k, &|| self.hash_bytes(page(k)));
+                k += 1;
             }
         }
     }

@@ -341,6 +341,35 @@ pub(crate) fn dispatch_many(rmm: &Rmm, calls: &[SmcRegs], out: &mut Vec<SmcRegs>
     }
 }
 
+/// [`crate::host::Rmi::call_while`]: a run of RMI_RTT_INIT_RIPAS calls is served under one hold of the state
+/// lock (the calls are the same, in the same order, as one by one; nothing else runs between them, as if
+/// they had come back to back), anything else one by one; stops after the first reply whose x0 is not
+/// `status`.
+pub(crate) fn dispatch_while(rmm: &Rmm, calls: &[SmcRegs], status: u64, out: &mut Vec<SmcRegs>) {
+    let init_ripas = command(u64::from(abi::RMI_RTT_INIT_RIPAS));
+    if let Some(cmd) = init_ripas.filter(|c| calls.iter().all(|r| r.x[0] == u64::from(c.fid))) {
+        let mut st = rmm.lock();
+        for regs in calls {
+            let args = RawArgs { x: regs.x };
+            let reply = rtt::init_ripas_locked(rmm, &mut st, &args).unwrap_or_else(Reply::from);
+            let ret = reply_regs(cmd, regs, &reply);
+            trace_call(cmd, regs, &ret);
+            out.push(ret);
+            if ret.x[0] != status {
+                return;
+            }
+        }
+        return;
+    }
+    for regs in calls {
+        let ret = dispatch(rmm, *regs);
+        out.push(ret);
+        if ret.x[0] != status {
+            return;
+        }
+    }
+}
+
 /// Handle one SMC.
 pub(crate) fn dispatch(rmm: &Rmm, regs: SmcRegs) -> SmcRegs {
     let Some(cmd) = command(regs.x[0]) else {

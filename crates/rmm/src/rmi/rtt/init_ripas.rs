@@ -6,6 +6,7 @@ use crate::granule::GranuleState;
 use crate::memory::GRANULE_SIZE;
 use crate::realm::RealmState;
 use crate::rmi::{RawArgs, Reply, RmiError, RmiResult};
+use crate::rmm::RmmState;
 use crate::s2tt::{self, PAGE_LEVEL, S2Ctx, map_size};
 
 /// RMI_RTT_INIT_RIPAS(rd, base, top) → top reached.
@@ -17,11 +18,15 @@ use crate::s2tt::{self, PAGE_LEVEL, S2Ctx, map_size};
 /// unassigned_empty entries into unassigned_ram (unassigned_ram accepted as is), stops at any other entry
 /// or at an entry crossing `top`, and extends the RIM once per entry processed.
 pub(crate) fn rtt_init_ripas(rmm: &Rmm, a: &RawArgs) -> RmiResult {
+    init_ripas_locked(rmm, &mut rmm.lock(), a)
+}
+
+/// [`rtt_init_ripas`] with the state lock held (runs of calls: [`crate::rmi::dispatch_while`]).
+pub(crate) fn init_ripas_locked(rmm: &Rmm, st: &mut RmmState, a: &RawArgs) -> RmiResult {
     let (rd, base, top) = (a.arg(1), a.arg(2), a.arg(3));
     if top <= base {
         return Err(RmiError::INPUT);
     }
-    let mut st = rmm.lock();
     // `rd_s2`, keeping the realm's state from the same lookup (this call is made once per populated page).
     if !st.found(rmm, rd, GranuleState::Rd) {
         return Err(RmiError::INPUT);
@@ -48,7 +53,7 @@ pub(crate) fn rtt_init_ripas(rmm: &Rmm, a: &RawArgs) -> RmiResult {
     }
     let mut addr = base;
     let mut measured = Vec::new();
-    let t = table_mut(&mut st, w.table)?;
+    let t = table_mut(st, w.table)?;
     for e in t.iter_mut().take(s2.entries(w.level)).skip(w.index) {
         let Some(next) = addr.checked_add(size).filter(|n| *n <= top) else {
             break;

@@ -8,7 +8,7 @@ mod init_ripas;
 mod map;
 pub(crate) mod set_ripas;
 
-pub(crate) use init_ripas::rtt_init_ripas;
+pub(crate) use init_ripas::{init_ripas_locked, rtt_init_ripas};
 pub(crate) use map::{rtt_map_unprotected, rtt_read_entry, rtt_unmap_unprotected};
 
 use super::{RawArgs, Reply, RmiError, RmiResult};

@@ -1,0 +1,222 @@
+//! Two SHA-256 streams interleaved on the x86 SHA extensions (Intel SHA-NI: `SHA256RNDS2`,
+//! `SHA256MSG1`, `SHA256MSG2`), one 64-byte block of each message per step.
+//!
+//! The state of a stream lives in two vectors, ABEF and CDGH (the operand order `SHA256RNDS2` takes); each
+//! group of four rounds extends the message schedule (FIPS 180-4 §6.2.2 step 1: σ0 through `SHA256MSG1`,
+//! the W[t−7] term by a byte shift, σ1 through `SHA256MSG2`) and runs two `SHA256RNDS2`. The two streams'
+//! groups alternate, so each stream's rounds fill the latency of the other's.
+
+#![expect(
+    unsafe_code,
+    reason = "SIMD loads from byte slices and the call into SHA-NI code"
+)]
+
+use std::arch::x86_64::{
+    __m128i, _mm_add_epi32, _mm_alignr_epi8, _mm_extract_epi32, _mm_loadu_si128, _mm_set_epi32,
+    _mm_set_epi64x, _mm_sha256msg1_epu32, _mm_sha256msg2_epu32, _mm_sha256rnds2_epu32,
+    _mm_shuffle_epi8, _mm_shuffle_epi32,
+};
+
+use crate::{Digest256, final_blocks};
+
+/// FIPS 180-4 §4.2.2: the 64 round constants.
+const K: [u32; 64] = [
+    0x428a_2f98,
+    0x7137_4491,
+    0xb5c0_fbcf,
+    0xe9b5_dba5,
+    0x3956_c25b,
+    0x59f1_11f1,
+    0x923f_82a4,
+    0xab1c_5ed5,
+    0xd807_aa98,
+    0x1283_5b01,
+    0x2431_85be,
+    0x550c_7dc3,
+    0x72be_5d74,
+    0x80de_b1fe,
+    0x9bdc_06a7,
+    0xc19b_f174,
+    0xe49b_69c1,
+    0xefbe_4786,
+    0x0fc1_9dc6,
+    0x240c_a1cc,
+    0x2de9_2c6f,
+    0x4a74_84aa,
+    0x5cb0_a9dc,
+    0x76f9_88da,
+    0x983e_5152,
+    0xa831_c66d,
+    0xb003_27c8,
+    0xbf59_7fc7,
+    0xc6e0_0bf3,
+    0xd5a7_9147,
+    0x06ca_6351,
+    0x1429_2967,
+    0x27b7_0a85,
+    0x2e1b_2138,
+    0x4d2c_6dfc,
+    0x5338_0d13,
+    0x650a_7354,
+    0x766a_0abb,
+    0x81c2_c92e,
+    0x9272_2c85,
+    0xa2bf_e8a1,
+    0xa81a_664b,
+    0xc24b_8b70,
+    0xc76c_51a3,
+    0xd192_e819,
+    0xd699_0624,
+    0xf40e_3585,
+    0x106a_a070,
+    0x19a4_c116,
+    0x1e37_6c08,
+    0x2748_774c,
+    0x34b0_bcb5,
+    0x391c_0cb3,
+    0x4ed8_aa4a,
+    0x5b9c_ca4f,
+    0x682e_6ff3,
+    0x748f_82ee,
+    0x78a5_636f,
+    0x84c8_7814,
+    0x8cc7_0208,
+    0x90be_fffa,
+    0xa450_6ceb,
+    0xbef9_a3f7,
+    0xc671_78f2,
+];
+
+/// FIPS 180-4 §5.3.3: the initial hash value H(0).
+const H0: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// One stream's state: `[ABEF, CDGH]`.
+type State = [__m128i; 2];
+
+/// Whether this CPU has what [`pair`] is compiled for (`std` caches the CPUID answer).
+pub(crate) fn available() -> bool {
+    is_x86_feature_detected!("sha")
+        && is_x86_feature_detected!("sse2")
+        && is_x86_feature_detected!("ssse3")
+        && is_x86_feature_detected!("sse4.1")
+}
+
+/// `[SHA-256(a), SHA-256(b)]` for messages of equal length, or `None` without SHA-NI.
+pub(crate) fn sha256_pair(a: &[u8], b: &[u8]) -> Option<[Digest256; 2]> {
+    if a.len() != b.len() || !available() {
+        return None;
+    }
+    // SAFETY: `pair` needs SHA, SSE2, SSSE3 and SSE4.1, which `available` has just found on this CPU.
+    Some(unsafe { pair(a, b) })
+}
+
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+fn pair(a: &[u8], b: &[u8]) -> [Digest256; 2] {
+    let mut state = [initial(), initial()];
+    let whole = a.len() - a.len() % 64;
+    for (x, y) in a[..whole].chunks_exact(64).zip(b[..whole].chunks_exact(64)) {
+        compress(&mut state, load(x), load(y));
+    }
+    let (last_a, n) = final_blocks(&a[whole..], a.len());
+    let (last_b, _) = final_blocks(&b[whole..], b.len());
+    for (x, y) in last_a.iter().zip(&last_b).take(n) {
+        compress(&mut state, load(x), load(y));
+    }
+    [digest(state[0]), digest(state[1])]
+}
+
+/// H(0) as `[ABEF, CDGH]` (lane 0 holds the last letter: ABEF is F, E, B, A from lane 0 up).
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+fn initial() -> State {
+    let w = |i: usize| i32::from_ne_bytes(H0[i].to_ne_bytes());
+    [
+        _mm_set_epi32(w(0), w(1), w(4), w(5)),
+        _mm_set_epi32(w(2), w(3), w(6), w(7)),
+    ]
+}
+
+/// The big-endian digest of a final state.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+fn digest(state: State) -> Digest256 {
+    let [abef, cdgh] = state;
+    let words = [
+        _mm_extract_epi32::<3>(abef),
+        _mm_extract_epi32::<2>(abef),
+        _mm_extract_epi32::<3>(cdgh),
+        _mm_extract_epi32::<2>(cdgh),
+        _mm_extract_epi32::<1>(abef),
+        _mm_extract_epi32::<0>(abef),
+        _mm_extract_epi32::<1>(cdgh),
+        _mm_extract_epi32::<0>(cdgh),
+    ];
+    let mut out = [0u8; 32];
+    for (bytes, word) in out.chunks_exact_mut(4).zip(words) {
+        bytes.copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
+/// A 64-byte block as four vectors of big-endian words (W[0..4] in the first, word 0 in lane 0).
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+fn load(block: &[u8]) -> [__m128i; 4] {
+    let swap = _mm_set_epi64x(0x0c0d_0e0f_0809_0a0b, 0x0405_0607_0001_0203);
+    let mut out = [swap; 4];
+    for (v, bytes) in out.iter_mut().zip(block.chunks_exact(16)) {
+        // SAFETY: `bytes` is 16 readable bytes (a whole chunk of `chunks_exact(16)`), what an unaligned
+        // 128-bit load reads.
+        let raw = unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) };
+        *v = _mm_shuffle_epi8(raw, swap);
+    }
+    out
+}
+
+/// Round constants K[4j..4j+4] as a vector.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+fn k(j: usize) -> __m128i {
+    let w = |i: usize| i32::from_ne_bytes(K[4 * j + i].to_ne_bytes());
+    _mm_set_epi32(w(3), w(2), w(1), w(0))
+}
+
+/// Four rounds of one stream: extend the schedule to W[4j..4j+4] (j ≥ 4) into `w[j % 4]`, then run them.
+macro_rules! quad {
+    ($state:expr, $w:expr, $j:literal) => {{
+        if $j >= 4 {
+            let sigma0 = _mm_sha256msg1_epu32($w[$j % 4], $w[($j + 1) % 4]);
+            let t7 = _mm_alignr_epi8::<4>($w[($j + 3) % 4], $w[($j + 2) % 4]);
+            $w[$j % 4] = _mm_sha256msg2_epu32(_mm_add_epi32(sigma0, t7), $w[($j + 3) % 4]);
+        }
+        let wk = _mm_add_epi32($w[$j % 4], k($j));
+        $state[1] = _mm_sha256rnds2_epu32($state[1], $state[0], wk);
+        $state[0] = _mm_sha256rnds2_epu32($state[0], $state[1], _mm_shuffle_epi32::<0x0E>(wk));
+    }};
+}
+
+/// Four rounds of each stream.
+macro_rules! quads {
+    ($s:expr, $wa:expr, $wb:expr, $($j:literal)*) => {
+        $(
+            quad!($s[0], $wa, $j);
+            quad!($s[1], $wb, $j);
+        )*
+    };
+}
+
+/// One block of each stream (FIPS 180-4 §6.2.2 steps 1–4).
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+fn compress(state: &mut [State; 2], mut wa: [__m128i; 4], mut wb: [__m128i; 4]) {
+    let before = *state;
+    quads!(state, wa, wb, 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
+    for (s, b) in state.iter_mut().zip(before) {
+        s[0] = _mm_add_epi32(s[0], b[0]);
+        s[1] = _mm_add_epi32(s[1], b[1]);
+    }
+}
