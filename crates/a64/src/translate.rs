@@ -54,6 +54,31 @@ fn kind_bit(kind: AccessKind) -> u8 {
 pub(crate) struct MicroTlb {
     entries: Box<[MicroEntry; MICRO_TLB_ENTRIES]>,
     pages: Box<[Option<Arc<RealmPage>>; MICRO_TLB_ENTRIES]>,
+    /// For compiled code's loads (`[0]`) and stores (`[1]`): pages translated before, so that a helper finds
+    /// the page in one probe. Emptied with the micro-TLB.
+    fast: [FastPages; 2],
+}
+
+/// Entries of each [`FastPages`] table (direct-mapped on the VA page number).
+const FAST_ENTRIES: usize = 64;
+
+/// Pages a data access of one kind (read or write) was allowed to: per slot, [`micro_key`] of the VA page
+/// and privilege (0: empty), the IPA of the page, and the page.
+#[derive(Debug)]
+struct FastPages {
+    keys: [u64; FAST_ENTRIES],
+    ipa_pages: [u64; FAST_ENTRIES],
+    pages: [Option<Arc<RealmPage>>; FAST_ENTRIES],
+}
+
+impl Default for FastPages {
+    fn default() -> Self {
+        Self {
+            keys: [0; FAST_ENTRIES],
+            ipa_pages: [0; FAST_ENTRIES],
+            pages: std::array::from_fn(|_| None),
+        }
+    }
 }
 
 impl Default for MicroTlb {
@@ -61,6 +86,7 @@ impl Default for MicroTlb {
         Self {
             entries: Box::new([MicroEntry::default(); MICRO_TLB_ENTRIES]),
             pages: Box::new(std::array::from_fn(|_| None)),
+            fast: [FastPages::default(), FastPages::default()],
         }
     }
 }
@@ -73,6 +99,46 @@ impl MicroTlb {
     /// the slot of an entry that hit or was just filled ([`Translated::slot`]), never after a clear.
     pub(crate) fn clear(&mut self) {
         self.entries.fill(MicroEntry::default());
+        for f in &mut self.fast {
+            f.keys = [0; FAST_ENTRIES];
+        }
+    }
+
+    /// The page and its IPA that a data access (`write` or read) at `va` with privilege `unprivileged` was
+    /// allowed to before ([`MicroTlb::remember`]), if still known.
+    #[inline(always)]
+    pub(crate) fn fast_page(
+        &self,
+        va: u64,
+        unprivileged: bool,
+        write: bool,
+    ) -> Option<(u64, &RealmPage)> {
+        let f = &self.fast[usize::from(write)];
+        let i = usize::try_from((va >> 12) % FAST_ENTRIES as u64).unwrap_or(0);
+        if f.keys[i] != micro_key(va, unprivileged) {
+            return None;
+        }
+        Some((f.ipa_pages[i], f.pages[i].as_deref()?))
+    }
+
+    /// Remember for [`MicroTlb::fast_page`] that a data access at `va` went to the IPA `ipa` through the
+    /// entry in `slot`, when that entry has the page.
+    pub(crate) fn remember(
+        &mut self,
+        va: u64,
+        unprivileged: bool,
+        write: bool,
+        ipa: u64,
+        slot: usize,
+    ) {
+        let Some(page) = self.pages.get(slot).and_then(Clone::clone) else {
+            return;
+        };
+        let f = &mut self.fast[usize::from(write)];
+        let i = usize::try_from((va >> 12) % FAST_ENTRIES as u64).unwrap_or(0);
+        f.keys[i] = micro_key(va, unprivileged);
+        f.ipa_pages[i] = ipa & !0xFFF;
+        f.pages[i] = Some(page);
     }
 
     /// TLBI by VA: forget the entries translating pages of the leaf (page or block) that holds `va`, whatever
@@ -80,6 +146,9 @@ impl MicroTlb {
     /// operand carries VA\[55:12\], and a tagged address (TBI) was cached under its tag.
     pub(crate) fn invalidate_va(&mut self, va: u64) {
         const VA56: u64 = (1 << 56) - 1;
+        for f in &mut self.fast {
+            f.keys = [0; FAST_ENTRIES];
+        }
         for e in self.entries.iter_mut() {
             if e.key & 1 != 0 {
                 let page = (e.key >> 2) << 12;

@@ -23,6 +23,26 @@ fn read(e: &mut Exec<'_>, va: u64, ipa: u64, slot: usize, bytes: usize) -> Optio
     e.mem.read_value(ipa, bytes).ok()
 }
 
+/// Whether the current EL is EL0 (its accesses are unprivileged).
+#[inline(always)]
+fn unprivileged(e: &Exec<'_>) -> bool {
+    e.ctx.pstate & 0b1100 == 0
+}
+
+/// Translate a data access at `va` (a `write` or a read) on the interpreter's path, remembering the page
+/// for [`crate::translate::MicroTlb::fast_page`].
+#[inline(always)]
+fn translate(e: &mut Exec<'_>, va: u64, write: bool) -> Option<crate::memory::Translated> {
+    let acc = Access {
+        write,
+        ..Access::default()
+    };
+    let t = e.translate_data(va, &acc).ok()?;
+    let unpriv = unprivileged(e);
+    e.core.micro_tlb.remember(va, unpriv, write, t.ipa, t.slot);
+    Some(t)
+}
+
 /// A load of `1 << size` bytes at `va` into `e.jit.value[0]`.
 #[inline(always)]
 pub(super) fn load(e: &mut Exec<'_>, va: u64, size: u64) -> bool {
@@ -30,7 +50,11 @@ pub(super) fn load(e: &mut Exec<'_>, va: u64, size: u64) -> bool {
     if va & (bytes as u64 - 1) != 0 {
         return false;
     }
-    let Ok(t) = e.translate_data(va, &Access::default()) else {
+    if let Some((_, page)) = e.core.micro_tlb.fast_page(va, unprivileged(e), false) {
+        e.jit.value[0] = page.load(page_offset(va), bytes);
+        return true;
+    }
+    let Some(t) = translate(e, va, false) else {
         return false;
     };
     let Some(v) = read(e, va, t.ipa, t.slot, bytes) else {
@@ -47,11 +71,15 @@ pub(super) fn store(e: &mut Exec<'_>, va: u64, size: u64, value: u64) -> bool {
     if va & (bytes as u64 - 1) != 0 {
         return false;
     }
-    let acc = Access {
-        write: true,
-        ..Access::default()
-    };
-    let Ok(t) = e.translate_data(va, &acc) else {
+    if let Some((ipa, page)) = e.core.micro_tlb.fast_page(va, unprivileged(e), true) {
+        if !e.core.cache.is_data(ipa) {
+            return false;
+        }
+        let code = page.store_value(page_offset(va), bytes, value);
+        e.stored_direct(ipa, code);
+        return true;
+    }
+    let Some(t) = translate(e, va, true) else {
         return false;
     };
     if !e.core.cache.is_data(t.ipa) {
@@ -82,7 +110,17 @@ pub(super) fn load_pair(e: &mut Exec<'_>, va: u64, size: u64) -> bool {
     if !pair_fits(va, bytes) {
         return false;
     }
-    let Ok(t) = e.translate_data(va, &Access::default()) else {
+    if let Some((_, page)) = e.core.micro_tlb.fast_page(va, unprivileged(e), false) {
+        let off = page_offset(va);
+        e.jit.value = if bytes == 4 {
+            let v = page.load(off, 8);
+            [v & 0xFFFF_FFFF, v >> 32]
+        } else {
+            [page.load(off, 8), page.load(off + 8, 8)]
+        };
+        return true;
+    }
+    let Some(t) = translate(e, va, false) else {
         return false;
     };
     if bytes == 4 {
@@ -116,17 +154,26 @@ pub(super) fn store_pair(e: &mut Exec<'_>, va: u64, size: u64, a: u64, b: u64) -
     if !pair_fits(va, bytes) {
         return false;
     }
-    let acc = Access {
-        write: true,
-        ..Access::default()
-    };
-    let Ok(t) = e.translate_data(va, &acc) else {
+    let words = (a & 0xFFFF_FFFF) | (b << 32);
+    if let Some((ipa, page)) = e.core.micro_tlb.fast_page(va, unprivileged(e), true) {
+        if !e.core.cache.is_data(ipa) {
+            return false;
+        }
+        let off = page_offset(va);
+        let code = if bytes == 4 {
+            page.store_value(off, 8, words)
+        } else {
+            page.store_pair(off, a, b)
+        };
+        e.stored_direct(ipa, code);
+        return true;
+    }
+    let Some(t) = translate(e, va, true) else {
         return false;
     };
     if !e.core.cache.is_data(t.ipa) {
         return false;
     }
-    let words = (a & 0xFFFF_FFFF) | (b << 32);
     if let Some(page) = e.core.micro_tlb.page(t.slot) {
         let off = page_offset(va);
         let code = if bytes == 4 {
