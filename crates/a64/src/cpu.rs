@@ -487,6 +487,15 @@ impl Exec<'_> {
     #[inline(always)]
     fn run_compiled(&mut self, jit: &Jit, block: usize, limit: u64) -> u64 {
         self.jit.nzcv = self.ctx.pstate & (0xF << 28);
+        let (keys, words, low) = self
+            .core
+            .micro_tlb
+            .load_table(self.ctx.pstate & 0b1100 == 0);
+        (self.jit.load_keys, self.jit.load_words) = (
+            u64::try_from(keys).unwrap_or(0),
+            u64::try_from(words).unwrap_or(0),
+        );
+        self.jit.key_low = low;
         let steps = jit.run(block, self, limit);
         self.ctx.pstate = (self.ctx.pstate & !(0xF << 28)) | (self.jit.nzcv & (0xF << 28));
         steps

@@ -60,7 +60,7 @@ pub(crate) struct MicroTlb {
 }
 
 /// Entries of each [`FastPages`] table (direct-mapped on the VA page number).
-const FAST_ENTRIES: usize = 64;
+pub(crate) const FAST_ENTRIES: usize = 64;
 
 /// Pages a data access of one kind (read or write) was allowed to: per slot, [`micro_key`] of the VA page
 /// and privilege (0: empty), the IPA of the page, and the page.
@@ -69,6 +69,9 @@ struct FastPages {
     keys: [u64; FAST_ENTRIES],
     ipa_pages: [u64; FAST_ENTRIES],
     pages: [Option<Arc<RealmPage>>; FAST_ENTRIES],
+    /// [`RealmPage::words_addr`] of each slot's page (0: none), for compiled code's inline loads: set with
+    /// the page it belongs to, so it is valid whenever the slot's key matches.
+    words: [usize; FAST_ENTRIES],
 }
 
 impl Default for FastPages {
@@ -77,6 +80,7 @@ impl Default for FastPages {
             keys: [0; FAST_ENTRIES],
             ipa_pages: [0; FAST_ENTRIES],
             pages: std::array::from_fn(|_| None),
+            words: [0; FAST_ENTRIES],
         }
     }
 }
@@ -138,7 +142,18 @@ impl MicroTlb {
         let i = usize::try_from((va >> 12) % FAST_ENTRIES as u64).unwrap_or(0);
         f.keys[i] = micro_key(va, unprivileged);
         f.ipa_pages[i] = ipa & !0xFFF;
+        f.words[i] = page.words_addr();
         f.pages[i] = Some(page);
+    }
+
+    /// For compiled code's inline loads: the addresses of the load table's keys and page words (each
+    /// [`FAST_ENTRIES`] `u64`s, slot `(va >> 12) % FAST_ENTRIES`; a key is [`micro_key`]), and the low bits
+    /// of a key for an access with privilege `unprivileged`. The tables stay where they are while this
+    /// micro-TLB is borrowed; a slot's words are valid whenever its key matches.
+    pub(crate) fn load_table(&self, unprivileged: bool) -> (usize, usize, u64) {
+        let f = &self.fast[0];
+        let low = micro_key(0, unprivileged);
+        (f.keys.as_ptr().addr(), f.words.as_ptr().addr(), low)
     }
 
     /// TLBI by VA: forget the entries translating pages of the leaf (page or block) that holds `va`, whatever

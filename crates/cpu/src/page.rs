@@ -121,6 +121,14 @@ impl RealmPage {
         Held(&self.lock)
     }
 
+    /// The address of the page's first byte as its doublewords hold it (little-endian), for a code generator
+    /// whose code reads the page directly: an aligned load of 1, 2, 4 or 8 bytes at `words_addr() + off` on
+    /// a little-endian host reads what [`RealmPage::load`]`(off, len)` returns, single-copy atomic as it is.
+    /// Valid while a handle to the page is held.
+    pub fn words_addr(&self) -> usize {
+        self.words.as_ptr().addr()
+    }
+
     /// The little-endian value of the `len` (1..=8) bytes at `off` (`off + len` ≤ 4096).
     #[inline(always)]
     pub fn load(&self, off: usize, len: usize) -> u64 {

@@ -40,6 +40,11 @@ pub(crate) struct JitIo {
     pub(crate) nzcv: u64,
     /// The value(s) a load helper read.
     pub(crate) value: [u64; 2],
+    /// Inline loads ([`crate::translate::MicroTlb::load_table`]): the address of the load table's keys,
+    /// of its page words, and the low bits of this privilege's keys; set before every block runs.
+    pub(crate) load_keys: u64,
+    pub(crate) load_words: u64,
+    pub(crate) key_low: u64,
 }
 
 impl Exec<'_> {

@@ -17,6 +17,12 @@ pub(super) const OFF_REGS: i32 = offset32(offset_of!(Exec<'_>, regs));
 pub(super) const OFF_NEXT_PC: i32 = offset32(offset_of!(Exec<'_>, next_pc));
 pub(super) const OFF_NZCV: i32 = offset32(offset_of!(Exec<'_>, jit) + offset_of!(JitIo, nzcv));
 pub(super) const OFF_VALUE: i32 = offset32(offset_of!(Exec<'_>, jit) + offset_of!(JitIo, value));
+pub(super) const OFF_LOAD_KEYS: i32 =
+    offset32(offset_of!(Exec<'_>, jit) + offset_of!(JitIo, load_keys));
+pub(super) const OFF_LOAD_WORDS: i32 =
+    offset32(offset_of!(Exec<'_>, jit) + offset_of!(JitIo, load_words));
+pub(super) const OFF_KEY_LOW: i32 =
+    offset32(offset_of!(Exec<'_>, jit) + offset_of!(JitIo, key_low));
 
 const fn offset32(v: usize) -> i32 {
     assert!(v < 1 << 20, "Exec is small");

@@ -6,8 +6,21 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::{InstBuilder, Value};
 
-use super::emit::{Emitter, ExitPc, OFF_VALUE, trusted};
+use super::emit::{
+    Emitter, ExitPc, OFF_KEY_LOW, OFF_LOAD_KEYS, OFF_LOAD_WORDS, OFF_VALUE, trusted,
+};
 use crate::decode::{BranchReg, Index, Insn, MemOp};
+
+/// Slots of the micro-TLB's load table (`FAST_ENTRIES` in `translate.rs`), which inline loads index.
+const LOAD_TABLE_SLOTS: i64 = {
+    assert!(
+        crate::translate::FAST_ENTRIES.is_power_of_two()
+            && crate::translate::FAST_ENTRIES < 1 << 16
+    );
+    #[expect(clippy::cast_possible_wrap, reason = "checked just above")]
+    let slots = crate::translate::FAST_ENTRIES as i64;
+    slots
+};
 
 /// Which helper: the index into [`super::emit::Helpers`].
 #[derive(Clone, Copy)]
@@ -50,6 +63,54 @@ impl Emitter<'_> {
         self.b.ins().sshr_imm_s(up, 64 - bits)
     }
 
+    /// The `1 << size` bytes at `addr`, zero-extended. Read inline from the page a load at that VA page with
+    /// this privilege was allowed to before (the micro-TLB's load table, `MicroTlb::load_table`: what the
+    /// load helper's first probe finds) when the access is aligned and the table knows the page; else
+    /// through the load helper, leaving at the instruction when it declines.
+    fn load_value(&mut self, size: u8, addr: Value, size_v: Value, pc: u64, done: u64) -> Value {
+        let page = self.b.ins().ushr_imm_s(addr, 12);
+        let slot = self.b.ins().band_imm_s(page, LOAD_TABLE_SLOTS - 1);
+        let slot_off = self.b.ins().ishl_imm_s(slot, 3);
+        let keys = self.b.ins().load(I64, trusted(), self.exec, OFF_LOAD_KEYS);
+        let key_at = self.b.ins().iadd(keys, slot_off);
+        let key = self.b.ins().load(I64, trusted(), key_at, 0);
+        let low = self.b.ins().load(I64, trusted(), self.exec, OFF_KEY_LOW);
+        let want = self.b.ins().ishl_imm_s(page, 2);
+        let want = self.b.ins().bor(want, low);
+        let known = self.b.ins().icmp(IntCC::Equal, key, want);
+        let misaligned = self.b.ins().band_imm_s(addr, (1i64 << size) - 1);
+        let aligned = self.b.ins().icmp_imm_s(IntCC::Equal, misaligned, 0);
+        let hit = self.b.ins().band(known, aligned);
+        let (fast, slow, join) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        let value = self.b.append_block_param(join, I64);
+        self.b.ins().brif(hit, fast, &[], slow, &[]);
+        // Both arms follow this block, so the register values at hand stay valid in them.
+        self.b.switch_to_block(fast);
+        let words = self.b.ins().load(I64, trusted(), self.exec, OFF_LOAD_WORDS);
+        let words_at = self.b.ins().iadd(words, slot_off);
+        let words = self.b.ins().load(I64, trusted(), words_at, 0);
+        let in_page = self.b.ins().band_imm_s(addr, 0xFFF);
+        let at = self.b.ins().iadd(words, in_page);
+        let flags = trusted();
+        let v = match size {
+            0 => self.b.ins().uload8(I64, flags, at, 0),
+            1 => self.b.ins().uload16(I64, flags, at, 0),
+            2 => self.b.ins().uload32(flags, at, 0),
+            _ => self.b.ins().load(I64, flags, at, 0),
+        };
+        self.b.ins().jump(join, &[v.into()]);
+        self.b.switch_to_block(slow);
+        self.call(Helper::Load, &[addr, size_v], pc, done);
+        let v = self.loaded(0);
+        self.b.ins().jump(join, &[v.into()]);
+        self.switch(join);
+        value
+    }
+
     /// A single-register access of `1 << size` bytes at `addr` (`exec::ldst` `single`).
     fn single(&mut self, size: u8, op: MemOp, rt: u8, addr: Value, pc: u64, done: u64) {
         let size_v = self.b.ins().iconst(I64, i64::from(size));
@@ -60,8 +121,7 @@ impl Emitter<'_> {
                 self.call(Helper::Store, &[addr, size_v, v], pc, done);
             }
             MemOp::Load | MemOp::LoadSigned32 | MemOp::LoadSigned64 => {
-                self.call(Helper::Load, &[addr, size_v], pc, done);
-                let v = self.loaded(0);
+                let v = self.load_value(size, addr, size_v, pc, done);
                 let bits = 8i64 << size;
                 let v = match op {
                     MemOp::LoadSigned64 if bits < 64 => self.sext(v, bits),
