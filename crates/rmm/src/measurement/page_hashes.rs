@@ -168,10 +168,7 @@ impl Prehashed {
                 )
                 .is_ok()
         {
-            let n = CLAIM_PAGES.min(self.digests.len() - next);
-            let mut buf = vec![0; n * PINNED_PAGE_SIZE];
-            self.read(next, &mut buf);
-            self.hash_run(next, &buf);
+            self.hash_claim(next, &mut vec![0; CLAIM_PAGES * PINNED_PAGE_SIZE]);
             return self.digests.get(i);
         }
         self.digests.get_or_hash(i, &|| {
@@ -209,11 +206,17 @@ impl Prehashed {
             if start >= pages {
                 return;
             }
-            let n = CLAIM_PAGES.min(pages - start);
-            let buf = &mut buf[..n * PINNED_PAGE_SIZE];
-            self.read(start, buf);
-            self.hash_run(start, buf);
+            self.hash_claim(start, &mut buf);
         }
+    }
+
+    /// Read and hash the claim at page `start` (up to [`CLAIM_PAGES`], fewer at the end of the source),
+    /// through `buf` ([`CLAIM_PAGES`] pages long).
+    fn hash_claim(&self, start: usize, buf: &mut [u8]) {
+        let n = CLAIM_PAGES.min(self.digests.len().saturating_sub(start));
+        let buf = &mut buf[..n * PINNED_PAGE_SIZE];
+        self.read(start, buf);
+        self.hash_run(start, buf);
     }
 
     /// Hash pages `start..` (whole pages in `buf`) not hashed yet.
