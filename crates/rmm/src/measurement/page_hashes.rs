@@ -222,7 +222,7 @@ impl Prehashed {
     /// Hash pages `start..` (whole pages in `buf`) not hashed yet.
     fn hash_run(&self, start: usize, buf: &[u8]) {
         if self.algo == HashAlgorithm::Sha256 {
-            return self.hash_pairs(start, buf);
+            return self.hash_lanes(start, buf);
         }
         for (k, page) in buf.chunks(PINNED_PAGE_SIZE).enumerate() {
             self.digests
@@ -230,31 +230,35 @@ impl Prehashed {
         }
     }
 
-    /// SHA-256 of pages `start..` (whole pages in `buf`), two at a time as interleaved streams
-    /// ([`realm_sha::sha256_pair`]): a worker's pages are its own, so both of a pair are nearly always still
-    /// to hash; one another thread hashed meanwhile keeps that thread's (equal) digest.
-    fn hash_pairs(&self, start: usize, buf: &[u8]) {
-        let page = |k: usize| &buf[k * PINNED_PAGE_SIZE..(k + 1) * PINNED_PAGE_SIZE];
-        let pages = buf.len() / PINNED_PAGE_SIZE;
+    /// SHA-256 of pages `start..` (whole pages in `buf`, at most [`CLAIM_PAGES`]), each run of pages not
+    /// hashed yet as interleaved streams ([`realm_sha::sha256_each`]: eight at a time): a worker's pages are
+    /// its own, so the whole claim is nearly always one run; a page another thread hashed meanwhile keeps
+    /// that thread's (equal) digest.
+    fn hash_lanes(&self, start: usize, buf: &[u8]) {
+        let mut pages = [&[][..]; CLAIM_PAGES];
+        let mut out = [[0; 32]; CLAIM_PAGES];
+        for (slot, page) in pages.iter_mut().zip(buf.chunks_exact(PINNED_PAGE_SIZE)) {
+            *slot = page;
+        }
+        let n = (buf.len() / PINNED_PAGE_SIZE).min(CLAIM_PAGES);
+        let todo = |k: usize| self.digests.get(start + k).is_none();
         let mut k = 0;
-        while k < pages {
-            let todo = |k: usize| k < pages && self.digests.get(start + k).is_none();
-            if todo(k) && todo(k + 1) {
-                let pair = realm_sha::sha256_pair(page(k), page(k + 1));
-                for (i, digest) in (k..).zip(pair) {
-                    self.digests.get_or_hash(start + i, &|| {
-                        self.hashed.fetch_add(1, Ordering::Relaxed);
-                        let mut slot = [0; MAX_MEASUREMENT_SIZE];
-                        slot[..32].copy_from_slice(&digest);
-                        slot
-                    });
-                }
-                k += 2;
-            } else {
-                self.digests
-                    .get_or_hash(start + k, &|| self.hash_bytes(page(k)));
+        while k < n {
+            if !todo(k) {
                 k += 1;
+                continue;
             }
+            let end = (k + 1..n).find(|&e| !todo(e)).unwrap_or(n);
+            realm_sha::sha256_each(&pages[k..end], &mut out[k..end]);
+            for (i, digest) in (k..end).zip(&out[k..end]) {
+                self.digests.get_or_hash(start + i, &|| {
+                    self.hashed.fetch_add(1, Ordering::Relaxed);
+                    let mut slot = [0; MAX_MEASUREMENT_SIZE];
+                    slot[..32].copy_from_slice(digest);
+                    slot
+                });
+            }
+            k = end;
         }
     }
 
