@@ -2,10 +2,11 @@
 //! bytes (issue 14):
 //!
 //! 1. a 256 GiB-RAM realm with a 16 MiB payload: under 0.5 s and 80 MiB of peak RSS;
-//! 2. a 1 GiB firmware: `measure`'s throughput at least 1.6× one core's SHA-256 rate of the payload, peak RSS
+//! 2. a 1 GiB firmware (best of three runs, as the references are best of two): `measure`'s throughput at least 1.6× one core's SHA-256 rate of the payload, peak RSS
 //!    at most the payload + 64 MiB, and — when the calculator `realm-measurements` is installed
 //!    ([`calculator`]: on PATH or by `tools/calculator/install.sh`) — at least 3× faster than it;
-//! 3. the same firmware through ABI v10: v12 must cost no more CPU time than v10;
+//! 3. the same firmware through ABI v10, the runs taking turns with v12's: v12 must cost no more CPU time
+//!    than v10 (best of three each);
 //! 4. a 4 GiB-RAM realm with a 64 MiB payload: at most 1.1× the payload's one-core SHA-256 time.
 //!
 //! The references: *one core's SHA-256* of the payload (`sha2`, as `openssl dgst -sha256`), and the
@@ -89,6 +90,32 @@ pub struct Run {
     pub cpu: Option<Duration>,
     /// Peak RSS, bytes (child only).
     pub peak_rss: Option<u64>,
+}
+
+/// Runs of `measure` per 1 GiB figure, of which the best counts (as for the one-core references).
+const MEASURE_RUNS: usize = 3;
+
+impl Run {
+    /// No run yet: [`Run::best`] of it and a run is that run.
+    const NONE: Self = Self {
+        wall: Duration::MAX,
+        cpu: None,
+        peak_rss: None,
+    };
+
+    /// The best of two runs: the shorter wall time, the smaller CPU time, and the larger peak RSS (the
+    /// limit holds for every run).
+    fn best(self, other: Self) -> Self {
+        let min = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Self {
+            wall: self.wall.min(other.wall),
+            cpu: min(self.cpu, other.cpu),
+            peak_rss: self.peak_rss.max(other.peak_rss),
+        }
+    }
 }
 
 /// A benchmark payload: a firmware file of deterministic bytes, removed on drop.
@@ -410,20 +437,25 @@ pub fn run(
     let mid = Payload::new("4 GiB", 64 << 20, 2)?;
     // Every child first (see `Payload::new`), then the references in this process.
     let load_before = load("before");
-    let v12 = runner.run(
-        "1 GiB firmware",
-        platform,
-        &big.path,
-        2 * GIB,
-        AbiRevision::V12,
-    )?;
-    let v10 = runner.run(
-        "1 GiB firmware v10",
-        platform,
-        &big.path,
-        2 * GIB,
-        AbiRevision::V10,
-    )?;
+    // Best of `MEASURE_RUNS` each, v12 and v10 taking turns, so a burst of load on this shared machine
+    // stretches one run, not a whole figure, and falls on both revisions alike.
+    let (mut v12, mut v10) = (Run::NONE, Run::NONE);
+    for _ in 0..MEASURE_RUNS {
+        v12 = v12.best(runner.run(
+            "1 GiB firmware",
+            platform,
+            &big.path,
+            2 * GIB,
+            AbiRevision::V12,
+        )?);
+        v10 = v10.best(runner.run(
+            "1 GiB firmware v10",
+            platform,
+            &big.path,
+            2 * GIB,
+            AbiRevision::V10,
+        )?);
+    }
     let calculator = calculator::seconds(&big.path, 2048);
     let mid_run = runner.run("4 GiB", platform, &mid.path, 4 * GIB, AbiRevision::V12)?;
     let (hash, hash_cpu) = sha256_seconds(&big.data, 2);
