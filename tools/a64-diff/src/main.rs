@@ -285,6 +285,10 @@ fn run(args: &Args, r: &RunArgs) -> Result<()> {
         "QEMU did not complete {} sequences (generator bugs if non-zero)",
         rep.qemu_faults
     );
+    report!(
+        "{} sequences matched only with a known QEMU bug corrected (the ISS of a trapped MSR (immediate))",
+        rep.qemu_bugs
+    );
     let total: u64 = rep.mismatches.values().map(|(n, _)| n).sum();
     report!(
         "{} mismatching sequences ({} shrunk into {} vectors, {} over the shrink budget)",
