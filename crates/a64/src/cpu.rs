@@ -426,56 +426,55 @@ impl Exec<'_> {
             let start = usize::try_from((here >> 2) & (PAGE_INSNS as u64 - 1)).unwrap_or(0);
             let count = usize::try_from(left)
                 .map_or(PAGE_INSNS - start, |left| left.min(PAGE_INSNS - start));
-            // Tier 2: the compiled block starting here, if it is hot; it returns 0 steps when it could
-            // not run its first instruction (a declined access, a budget shorter than its pass), which
-            // the interpreter then runs below.
-            if let Some(mut jit) = self.core.jit.take() {
-                let stamp = self.core.cache.stamp(held.slot);
-                let block = jit.lookup(held.slot, stamp, start, page, base);
-                let steps = block.map_or(0, |b| self.run_compiled(&jit, b, left));
-                self.core.jit = jit.enabled().then_some(jit);
-                if steps > 0 {
-                    left -= steps;
-                    let target = self.next_pc;
-                    if left > 0 && target & !0xFFF == base && target & 3 == 0 {
-                        here = target;
-                        continue 'block;
+            // A taken branch — at the end of a compiled block's steps or interpreted — leaves this labeled
+            // block and chains below; every other way out of the run ends the block here.
+            'taken: {
+                // Tier 2: the compiled block starting here, if it is hot; it returns 0 steps when it could
+                // not run its first instruction (a declined access, a budget shorter than its pass), which
+                // the interpreter then runs below.
+                if let Some(mut jit) = self.core.jit.take() {
+                    let stamp = self.core.cache.stamp(held.slot);
+                    let block = jit.lookup(held.slot, stamp, start, page, base);
+                    let steps = block.map_or(0, |b| self.run_compiled(&jit, b, left));
+                    self.core.jit = jit.enabled().then_some(jit);
+                    if steps > 0 {
+                        left -= steps;
+                        break 'taken;
                     }
-                    self.ctx.pc = target;
-                    break 'block;
                 }
-            }
-            let run_start = here;
-            for op in page.get(start..start + count).unwrap_or_default() {
-                self.pc = here;
-                match (op.handler)(self, &op.insn) {
-                    Flow::Next => here = here.wrapping_add(4),
-                    Flow::Branch => {
-                        left -= (here.wrapping_sub(run_start) >> 2) + 1;
-                        let target = self.next_pc;
-                        if left > 0 && target & !0xFFF == base && target & 3 == 0 {
-                            here = target;
-                            continue 'block;
+                let run_start = here;
+                for op in page.get(start..start + count).unwrap_or_default() {
+                    self.pc = here;
+                    match (op.handler)(self, &op.insn) {
+                        Flow::Next => here = here.wrapping_add(4),
+                        Flow::Branch => {
+                            left -= (here.wrapping_sub(run_start) >> 2) + 1;
+                            break 'taken;
                         }
-                        self.ctx.pc = target;
-                        break 'block;
-                    }
-                    Flow::End => {
-                        left -= (here.wrapping_sub(run_start) >> 2) + 1;
-                        self.ctx.pc = self.next_pc;
-                        break 'block;
-                    }
-                    Flow::Fault => {
-                        left -= here.wrapping_sub(run_start) >> 2;
-                        let steps = limit - left;
-                        self.core.retired += steps;
-                        return self.take_fault(here).map(|()| steps + 1);
+                        Flow::End => {
+                            left -= (here.wrapping_sub(run_start) >> 2) + 1;
+                            self.ctx.pc = self.next_pc;
+                            break 'block;
+                        }
+                        Flow::Fault => {
+                            left -= here.wrapping_sub(run_start) >> 2;
+                            let steps = limit - left;
+                            self.core.retired += steps;
+                            return self.take_fault(here).map(|()| steps + 1);
+                        }
                     }
                 }
+                left -= here.wrapping_sub(run_start) >> 2;
+                self.ctx.pc = here;
+                break 'block;
             }
-            left -= here.wrapping_sub(run_start) >> 2;
-            self.ctx.pc = here;
-            break;
+            let target = self.next_pc;
+            if left > 0 && target & !0xFFF == base && target & 3 == 0 {
+                here = target;
+                continue 'block;
+            }
+            self.ctx.pc = target;
+            break 'block;
         }
         let steps = limit - left;
         self.core.retired += steps;
