@@ -272,14 +272,19 @@ fn a_caller_ahead_of_the_workers_hashes_the_next_claim_whole() {
         let src = source(2 * CLAIM_PAGES + 7, 0, 3);
         // No pool: the caller is the only worker.
         cache.prehash(Arc::clone(&src), algo, None);
-        assert_eq!(
-            cache.hash(algo, page(&src, 1).as_ref()),
-            direct(algo, &src, 1)
-        );
-        assert_eq!(
-            cache.hashed(),
+        // Hash page `i` (it must equal the direct hash), after which the cache has hashed `hashed` pages.
+        let hash_then = |i: usize, hashed: usize, what: &str| {
+            assert_eq!(
+                cache.hash(algo, page(&src, i).as_ref()),
+                direct(algo, &src, i),
+                "{algo:?}: page {i}"
+            );
+            assert_eq!(cache.hashed(), hashed, "{algo:?}: {what}");
+        };
+        hash_then(
+            1,
             CLAIM_PAGES,
-            "{algo:?}: the first claim, hashed whole by the caller"
+            "the first claim, hashed whole by the caller",
         );
         for i in 0..CLAIM_PAGES {
             assert_eq!(
@@ -290,36 +295,10 @@ fn a_caller_ahead_of_the_workers_hashes_the_next_claim_whole() {
         }
         // A page past the next claim is hashed alone; the next claim's own pages then come as a run.
         let far = 2 * CLAIM_PAGES + 3;
-        assert_eq!(
-            cache.hash(algo, page(&src, far).as_ref()),
-            direct(algo, &src, far)
-        );
-        assert_eq!(
-            cache.hashed(),
-            CLAIM_PAGES + 1,
-            "{algo:?}: page {far} alone"
-        );
-        let next = CLAIM_PAGES + 2;
-        assert_eq!(
-            cache.hash(algo, page(&src, next).as_ref()),
-            direct(algo, &src, next)
-        );
-        assert_eq!(
-            cache.hashed(),
-            2 * CLAIM_PAGES + 1,
-            "{algo:?}: the second claim"
-        );
+        hash_then(far, CLAIM_PAGES + 1, "that page alone");
+        hash_then(CLAIM_PAGES + 2, 2 * CLAIM_PAGES + 1, "the second claim");
         // The last, short claim skips the page already hashed.
-        let last = 2 * CLAIM_PAGES;
-        assert_eq!(
-            cache.hash(algo, page(&src, last).as_ref()),
-            direct(algo, &src, last)
-        );
-        assert_eq!(
-            cache.hashed(),
-            2 * CLAIM_PAGES + 7,
-            "{algo:?}: every page once"
-        );
+        hash_then(2 * CLAIM_PAGES, 2 * CLAIM_PAGES + 7, "every page once");
         for i in 0..2 * CLAIM_PAGES + 7 {
             assert_eq!(
                 cache.hash(algo, page(&src, i).as_ref()),
