@@ -30,6 +30,10 @@ const DESC_TYPE_RIPAS: u8 = 2;
 pub(crate) trait HashExt {
     /// Hash `data` into a zero-padded slot.
     fn hash(self, data: &[u8]) -> Slot;
+
+    /// `out[i] = self.hash(msgs[i])` for each `i` below `msgs.len().min(out.len())`: SHA-256 messages of
+    /// equal length [`realm_sha::LANES`] at a time as interleaved streams ([`realm_sha::sha256_each`]).
+    fn hash_each(self, msgs: &[&[u8]], out: &mut [Slot]);
 }
 
 impl HashExt for HashAlgorithm {
@@ -40,6 +44,26 @@ impl HashExt for HashAlgorithm {
             Self::Sha512 => out.copy_from_slice(&Sha512::digest(data)),
         }
         out
+    }
+
+    fn hash_each(self, msgs: &[&[u8]], out: &mut [Slot]) {
+        if self != Self::Sha256 {
+            for (slot, m) in out.iter_mut().zip(msgs) {
+                *slot = self.hash(m);
+            }
+            return;
+        }
+        let mut digests = [[0; 32]; realm_sha::LANES];
+        for (group, slots) in msgs
+            .chunks(realm_sha::LANES)
+            .zip(out.chunks_mut(realm_sha::LANES))
+        {
+            realm_sha::sha256_each(group, &mut digests);
+            for (slot, d) in slots.iter_mut().zip(&digests[..group.len()]) {
+                *slot = [0; MAX_MEASUREMENT_SIZE];
+                slot[..32].copy_from_slice(d);
+            }
+        }
     }
 }
 

@@ -219,24 +219,13 @@ impl Prehashed {
         self.hash_run(start, buf);
     }
 
-    /// Hash pages `start..` (whole pages in `buf`) not hashed yet.
-    fn hash_run(&self, start: usize, buf: &[u8]) {
-        if self.algo == HashAlgorithm::Sha256 {
-            return self.hash_lanes(start, buf);
-        }
-        for (k, page) in buf.chunks(PINNED_PAGE_SIZE).enumerate() {
-            self.digests
-                .get_or_hash(start + k, &|| self.hash_bytes(page));
-        }
-    }
-
-    /// SHA-256 of pages `start..` (whole pages in `buf`, at most [`CLAIM_PAGES`]), each run of pages not
-    /// hashed yet as interleaved streams ([`realm_sha::sha256_each`]: eight at a time): a worker's pages are
+    /// Hash pages `start..` (whole pages in `buf`, at most [`CLAIM_PAGES`]) not hashed yet, each run of them
+    /// together (`HashExt::hash_each`: SHA-256 eight at a time as interleaved streams): a worker's pages are
     /// its own, so the whole claim is nearly always one run; a page another thread hashed meanwhile keeps
     /// that thread's (equal) digest.
-    fn hash_lanes(&self, start: usize, buf: &[u8]) {
+    fn hash_run(&self, start: usize, buf: &[u8]) {
         let mut pages = [&[][..]; CLAIM_PAGES];
-        let mut out = [[0; 32]; CLAIM_PAGES];
+        let mut out = [[0; MAX_MEASUREMENT_SIZE]; CLAIM_PAGES];
         for (slot, page) in pages.iter_mut().zip(buf.chunks_exact(PINNED_PAGE_SIZE)) {
             *slot = page;
         }
@@ -249,13 +238,11 @@ impl Prehashed {
                 continue;
             }
             let end = (k + 1..n).find(|&e| !todo(e)).unwrap_or(n);
-            realm_sha::sha256_each(&pages[k..end], &mut out[k..end]);
-            for (i, digest) in (k..end).zip(&out[k..end]) {
+            self.algo.hash_each(&pages[k..end], &mut out[k..end]);
+            for (i, slot) in (k..end).zip(&out[k..end]) {
                 self.digests.get_or_hash(start + i, &|| {
                     self.hashed.fetch_add(1, Ordering::Relaxed);
-                    let mut slot = [0; MAX_MEASUREMENT_SIZE];
-                    slot[..32].copy_from_slice(digest);
-                    slot
+                    *slot
                 });
             }
             k = end;

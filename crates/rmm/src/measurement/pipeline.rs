@@ -146,18 +146,9 @@ impl Shared {
             }
         }
         drop(g);
+        let bytes: [&[u8]; LANES] = std::array::from_fn(|i| &bytes_of(contents[i].as_ref())[..]);
         let mut hashes = [[0; super::MAX_MEASUREMENT_SIZE]; LANES];
-        if n > 1 {
-            let bytes: [&[u8]; LANES] =
-                std::array::from_fn(|i| &bytes_of(contents[i].as_ref())[..]);
-            let mut digests = [[0; 32]; LANES];
-            realm_sha::sha256_each(&bytes[..n], &mut digests[..n]);
-            for (slot, d) in hashes.iter_mut().zip(&digests[..n]) {
-                slot[..32].copy_from_slice(d);
-            }
-        } else {
-            hashes[0] = self.hash(contents[0].as_ref());
-        }
+        self.algo.hash_each(&bytes[..n], &mut hashes[..n]);
         drop(contents);
         let mut g = self.lock();
         let mut moved = false;

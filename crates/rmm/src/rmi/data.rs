@@ -15,7 +15,7 @@ use crate::Rmm;
 use crate::abi::{RMI_MEASURE_CONTENT, RMI_NO_MEASURE_CONTENT};
 use crate::granule::GranuleState;
 use crate::host::SmcRegs;
-use crate::measurement::{DataHash, HashAlgorithm, PageHashes, Slot};
+use crate::measurement::{DataHash, HashAlgorithm, HashExt as _, PageHashes, Slot};
 use crate::memory::{Contents, bytes_of};
 use crate::realm::RealmState;
 use crate::rmm::RmmState;
@@ -43,39 +43,32 @@ impl DataCreated {
         }
     }
 
-    /// The content hashes of `ds`, in order: those measured with SHA-256 [`realm_sha::LANES`] at a time as
-    /// interleaved streams ([`realm_sha::sha256_each`]) straight from their contents, the others through
+    /// The content hashes of `ds`, in order: those measured with SHA-256 together, eight at a time as
+    /// interleaved streams (`HashExt::hash_each`) straight from their contents, the others through
     /// [`DataCreated::content_hash`]. (A content hash is the hash of the bytes whether or not `hashes` holds
     /// the page: the cache only saves the work.)
     fn content_hashes(ds: &[Self], hashes: &PageHashes) -> Vec<Slot> {
-        const LANES: usize = realm_sha::LANES;
-        let mut out: Vec<Slot> = ds.iter().map(|_| [0; 64]).collect();
-        let mut lanes = [0usize; LANES];
-        let mut n = 0;
-        let flush = |lanes: &[usize], out: &mut [Slot]| {
-            let mut bytes = [&[][..]; LANES];
-            for (b, &i) in bytes.iter_mut().zip(lanes) {
-                *b = &bytes_of(ds[i].contents.as_ref())[..];
-            }
-            let mut digests = [[0; 32]; LANES];
-            realm_sha::sha256_each(&bytes[..lanes.len()], &mut digests);
-            for (&i, d) in lanes.iter().zip(&digests) {
-                out[i][..32].copy_from_slice(d);
-            }
-        };
-        for (i, d) in ds.iter().enumerate() {
-            if d.algo != Some(HashAlgorithm::Sha256) {
-                out[i] = d.content_hash(hashes);
-                continue;
-            }
-            lanes[n] = i;
-            n += 1;
-            if n == LANES {
-                flush(&lanes, &mut out);
-                n = 0;
-            }
+        let sha256 = |d: &Self| d.algo == Some(HashAlgorithm::Sha256);
+        let mut out: Vec<Slot> = ds
+            .iter()
+            .map(|d| {
+                if sha256(d) {
+                    [0; 64]
+                } else {
+                    d.content_hash(hashes)
+                }
+            })
+            .collect();
+        let lanes: Vec<usize> = (0..ds.len()).filter(|&i| sha256(&ds[i])).collect();
+        let bytes: Vec<&[u8]> = lanes
+            .iter()
+            .map(|&i| &bytes_of(ds[i].contents.as_ref())[..])
+            .collect();
+        let mut slots = vec![[0; 64]; lanes.len()];
+        HashAlgorithm::Sha256.hash_each(&bytes, &mut slots);
+        for (&i, slot) in lanes.iter().zip(slots) {
+            out[i] = slot;
         }
-        flush(&lanes[..n], &mut out);
         out
     }
 
